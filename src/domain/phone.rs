@@ -1,0 +1,130 @@
+//! Phone numbers, parsed with libphonenumber's data (the `phonenumber` crate) and
+//! kept in E.164. A number typed in national format takes its country from the
+//! person's time zone, or else from the deployment's default region.
+
+use std::fmt;
+
+use chrono_tz::Tz;
+use phonenumber::country;
+use phonenumber::metadata::DATABASE;
+use phonenumber::{Mode, Type};
+
+use super::ValidationError;
+use super::zones::country_of;
+
+/// Short codes that reach emergency services somewhere; they are never dialed.
+const EMERGENCY_NUMBERS: &[&str] = &[
+    "000", "100", "101", "102", "108", "110", "112", "118", "119", "122", "15", "17", "18", "190",
+    "192", "193", "199", "911", "999",
+];
+
+/// A callable phone number in E.164 form (`+14155550123`).
+#[derive(Clone, PartialEq, Eq, Hash)]
+pub struct PhoneNumber(String);
+
+impl PhoneNumber {
+    /// Parses `text` as typed by a person. A number without a `+` country prefix is
+    /// read in the country of `zone`, or of `default_region` (ISO 3166 code) when the
+    /// zone has none. Invalid, premium-rate and emergency numbers are rejected.
+    pub fn parse(
+        field: &'static str,
+        text: &str,
+        zone: Tz,
+        default_region: Option<&str>,
+    ) -> Result<PhoneNumber, ValidationError> {
+        let digits: String = text.chars().filter(char::is_ascii_digit).collect();
+        if EMERGENCY_NUMBERS.contains(&digits.as_str()) {
+            return Err(ValidationError::new(field, "emergency numbers cannot be used"));
+        }
+        let region = country_of(zone)
+            .or(default_region)
+            .and_then(|code| code.parse::<country::Id>().ok());
+        let number = phonenumber::parse(region, text.trim()).map_err(|_| {
+            let hint = if region.is_none() && !text.trim_start().starts_with('+') {
+                "; add the country code, e.g. +44 20 7946 0958"
+            } else {
+                ""
+            };
+            ValidationError::new(field, format!("is not a phone number{hint}"))
+        })?;
+        if EMERGENCY_NUMBERS.contains(&number.national().value().to_string().as_str()) {
+            return Err(ValidationError::new(field, "emergency numbers cannot be used"));
+        }
+        if !number.is_valid() {
+            return Err(ValidationError::new(field, "is not a valid phone number"));
+        }
+        match number.number_type(&DATABASE) {
+            Type::PremiumRate | Type::SharedCost => Err(ValidationError::new(
+                field,
+                "premium-rate and shared-cost numbers cannot be used",
+            )),
+            Type::Pager | Type::Voicemail => {
+                Err(ValidationError::new(field, "pager and voicemail numbers cannot take a call"))
+            }
+            _ => Ok(PhoneNumber(number.format().mode(Mode::E164).to_string())),
+        }
+    }
+
+    /// Wraps a number that was validated before it was stored.
+    pub fn from_stored(e164: String) -> PhoneNumber {
+        PhoneNumber(e164)
+    }
+
+    /// The E.164 text.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+/// Never prints the number: phone numbers stay out of logs.
+impl fmt::Debug for PhoneNumber {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("PhoneNumber(<redacted>)")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use chrono_tz::{America, Europe, UTC};
+
+    fn parse(text: &str, zone: Tz) -> Result<String, ValidationError> {
+        PhoneNumber::parse("phone", text, zone, None).map(|n| n.0)
+    }
+
+    #[test]
+    fn national_format_takes_the_country_of_the_time_zone() {
+        assert_eq!(parse("(201) 555-0123", America::New_York).unwrap(), "+12015550123");
+        assert_eq!(parse("020 7946 0958", Europe::London).unwrap(), "+442079460958");
+        assert_eq!(parse("+44 20 7946 0958", America::Chicago).unwrap(), "+442079460958");
+    }
+
+    #[test]
+    fn a_zone_without_a_country_falls_back_to_the_default_region() {
+        assert!(parse("(201) 555-0123", UTC).is_err());
+        let number = PhoneNumber::parse("phone", "(201) 555-0123", UTC, Some("US")).unwrap();
+        assert_eq!(number.as_str(), "+12015550123");
+    }
+
+    #[test]
+    fn invalid_premium_and_emergency_numbers_are_rejected() {
+        assert!(parse("12", America::New_York).is_err());
+        assert!(parse("not a number", America::New_York).is_err());
+        assert!(parse("+1 201 555 01", America::New_York).is_err());
+        let premium = parse("+1 900 555 0123", America::New_York).unwrap_err();
+        assert!(premium.message.contains("premium"), "{premium}");
+        let premium_uk = parse("09065 123456", Europe::London).unwrap_err();
+        assert!(premium_uk.message.contains("premium"), "{premium_uk}");
+        for emergency in ["911", "112", "999", "+1 911"] {
+            let error = parse(emergency, America::New_York).unwrap_err();
+            assert!(error.message.contains("emergency"), "{emergency}: {error}");
+        }
+    }
+
+    #[test]
+    fn debug_output_hides_the_number() {
+        let number = parse("+12015550123", America::New_York).unwrap();
+        let number = PhoneNumber(number);
+        assert!(!format!("{number:?}").contains("555"));
+    }
+}

@@ -1,0 +1,42 @@
+//! The country a time zone belongs to, from the tz database's `zone.tab` (public
+//! domain, copied beside this file). It supplies the region for phone numbers typed
+//! in national format.
+
+use std::collections::HashMap;
+use std::sync::LazyLock;
+
+use chrono_tz::Tz;
+
+static ZONE_TAB: &str = include_str!("zone.tab");
+
+static COUNTRY_BY_ZONE: LazyLock<HashMap<&'static str, &'static str>> = LazyLock::new(|| {
+    ZONE_TAB
+        .lines()
+        .filter(|line| !line.starts_with('#'))
+        .filter_map(|line| {
+            let mut columns = line.split('\t');
+            let country = columns.next()?;
+            let zone = columns.nth(1)?;
+            Some((zone, country))
+        })
+        .collect()
+});
+
+/// The ISO 3166 country code of `zone` ("US" for America/Chicago), when the zone
+/// belongs to one country.
+pub fn country_of(zone: Tz) -> Option<&'static str> {
+    COUNTRY_BY_ZONE.get(zone.name()).copied()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn zones_map_to_their_country() {
+        assert_eq!(country_of(chrono_tz::America::Chicago), Some("US"));
+        assert_eq!(country_of(chrono_tz::Europe::Dublin), Some("IE"));
+        assert_eq!(country_of(chrono_tz::Asia::Kathmandu), Some("NP"));
+        assert_eq!(country_of(chrono_tz::UTC), None);
+    }
+}
