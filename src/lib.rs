@@ -2,7 +2,18 @@
 //!
 //! Mentors register their commute windows once; seekers send one honest request;
 //! the matcher pairs each request with a slot; at the slot the service calls the
-//! mentor and bridges the seeker in. See `DESIGN.md` in the shared folder for the
-//! product and its public contract.
+//! mentor and bridges the seeker in.
+//!
+//! Data flows one way: web and CLI write to the store; the scheduler reads it,
+//! applies the domain rules and writes back. Domain code never touches the
+//! database, the clock or the network.
 
+pub mod app;
+pub mod cli;
+pub mod clock;
+pub mod config;
 pub mod domain;
+pub mod scheduler;
+pub mod store;
+pub mod tokens;
+pub mod web;

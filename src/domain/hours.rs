@@ -6,7 +6,7 @@ use chrono::{DateTime, Utc};
 use chrono_tz::Tz;
 
 use super::ValidationError;
-use super::weekly::{LocalTime, WeeklyRange, Weekdays};
+use super::weekly::{LocalTime, Weekdays, WeeklyRange};
 
 /// The daily span in which calls may happen, seeker-local. Deployments may narrow
 /// the legal 08:00–21:00, never widen it.
@@ -80,20 +80,31 @@ impl SeekerHours {
     pub fn new(zone: Tz, availability: Vec<WeeklyRange>, calling_hours: CallingHours) -> Self {
         let availability = if availability.is_empty() {
             vec![
-                WeeklyRange::new(Weekdays::WORKDAYS, calling_hours.start, calling_hours.end, zone)
-                    .expect("calling hours never start and end at the same time"),
+                WeeklyRange::new(
+                    Weekdays::WORKDAYS,
+                    calling_hours.start,
+                    calling_hours.end,
+                    zone,
+                )
+                .expect("calling hours never start and end at the same time"),
             ]
         } else {
             availability
         };
-        SeekerHours { calling_hours: calling_hours.every_day_in(zone), availability }
+        SeekerHours {
+            calling_hours: calling_hours.every_day_in(zone),
+            availability,
+        }
     }
 
     /// Whether a call from `start` to `end` fits wholly in calling hours and in one
     /// of the seeker's availability ranges.
     pub fn permits(&self, start: DateTime<Utc>, end: DateTime<Utc>) -> bool {
         self.calling_hours.covers(start, end)
-            && self.availability.iter().any(|range| range.covers(start, end))
+            && self
+                .availability
+                .iter()
+                .any(|range| range.covers(start, end))
     }
 }
 
@@ -103,7 +114,9 @@ mod tests {
     use chrono_tz::America::New_York;
 
     fn at(text: &str) -> DateTime<Utc> {
-        DateTime::parse_from_rfc3339(text).unwrap().with_timezone(&Utc)
+        DateTime::parse_from_rfc3339(text)
+            .unwrap()
+            .with_timezone(&Utc)
     }
 
     #[test]

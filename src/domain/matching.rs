@@ -114,7 +114,11 @@ pub fn plan_bookings(
                 .slots(earliest, latest)
                 .into_iter()
                 .filter(|slot| !mentor_busy.iter().any(|taken| taken.overlaps(slot)))
-                .map(|slot| Candidate { slot, mentor: index, taken: false }),
+                .map(|slot| Candidate {
+                    slot,
+                    mentor: index,
+                    taken: false,
+                }),
         );
     }
     candidates.sort_by_key(|candidate| (candidate.slot.starts_at, mentors[candidate.mentor].id));
@@ -124,12 +128,17 @@ pub fn plan_bookings(
         by_mentor[candidate.mentor].push(index);
     }
 
-    let mentor_index: HashMap<i64, usize> =
-        mentors.iter().enumerate().map(|(index, mentor)| (mentor.id, index)).collect();
+    let mentor_index: HashMap<i64, usize> = mentors
+        .iter()
+        .enumerate()
+        .map(|(index, mentor)| (mentor.id, index))
+        .collect();
     let mut weekly_load: HashMap<(usize, IsoWeek), u32> = HashMap::new();
     for call in booked {
         if let Some(&index) = mentor_index.get(&call.mentor_id) {
-            *weekly_load.entry((index, week_of(&mentors[index], call.slot))).or_default() += 1;
+            *weekly_load
+                .entry((index, week_of(&mentors[index], call.slot)))
+                .or_default() += 1;
         }
     }
 
@@ -139,7 +148,10 @@ pub fn plan_bookings(
     let mut bookings = Vec::new();
     let mut first_free = 0;
     for request in order {
-        while candidates.get(first_free).is_some_and(|candidate| candidate.taken) {
+        while candidates
+            .get(first_free)
+            .is_some_and(|candidate| candidate.taken)
+        {
             first_free += 1;
         }
         let Some(chosen) = choose(request, &candidates[first_free..], mentors, &weekly_load)
@@ -153,8 +165,14 @@ pub fn plan_bookings(
                 candidates[index].taken = true;
             }
         }
-        *weekly_load.entry((mentor, week_of(&mentors[mentor], slot))).or_default() += 1;
-        bookings.push(Booking { request_id: request.id, mentor_id: mentors[mentor].id, slot });
+        *weekly_load
+            .entry((mentor, week_of(&mentors[mentor], slot)))
+            .or_default() += 1;
+        bookings.push(Booking {
+            request_id: request.id,
+            mentor_id: mentors[mentor].id,
+            slot,
+        });
     }
     bookings
 }
@@ -188,7 +206,10 @@ fn choose(
         .filter(|(_, candidate)| !candidate.taken && permits(candidate.slot))
         .min_by_key(|(_, candidate)| {
             let mentor = &mentors[candidate.mentor];
-            let topic_match = mentor.topics.iter().any(|listed| listed.to_lowercase() == topic);
+            let topic_match = mentor
+                .topics
+                .iter()
+                .any(|listed| listed.to_lowercase() == topic);
             let load = weekly_load
                 .get(&(candidate.mentor, week_of(mentor, candidate.slot)))
                 .copied()
@@ -199,5 +220,7 @@ fn choose(
 }
 
 fn week_of(mentor: &MentorSupply, slot: Slot) -> IsoWeek {
-    slot.starts_at.with_timezone(&mentor.schedule.zone).iso_week()
+    slot.starts_at
+        .with_timezone(&mentor.schedule.zone)
+        .iso_week()
 }

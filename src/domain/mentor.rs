@@ -6,7 +6,7 @@ use super::ValidationError;
 use super::phone::PhoneNumber;
 use super::schedule::{CALL_MINUTES_RANGE, DEFAULT_CALL_MINUTES, MAX_CALLS_PER_WINDOW_RANGE};
 use super::text::{SHORT_TEXT_MAX, person_name, required_text};
-use super::weekly::{LocalTime, WeeklyRange, Weekdays, parse_zone};
+use super::weekly::{LocalTime, Weekdays, WeeklyRange, parse_zone};
 
 /// Most topics one mentor can list.
 pub const MAX_TOPICS: usize = 20;
@@ -92,7 +92,10 @@ impl NewMentor {
 
 fn parse_topics(topics: &[String]) -> Result<Vec<String>, ValidationError> {
     if topics.len() > MAX_TOPICS {
-        return Err(ValidationError::new("topics", format!("at most {MAX_TOPICS} topics")));
+        return Err(ValidationError::new(
+            "topics",
+            format!("at most {MAX_TOPICS} topics"),
+        ));
     }
     let mut parsed: Vec<String> = Vec::with_capacity(topics.len());
     for topic in topics {
@@ -118,7 +121,10 @@ pub struct RangeInput<'a> {
 }
 
 /// Parses a weekly range, reading times in `timezone` or else `default_zone`.
-pub fn parse_range(input: RangeInput<'_>, default_zone: Tz) -> Result<WeeklyRange, ValidationError> {
+pub fn parse_range(
+    input: RangeInput<'_>,
+    default_zone: Tz,
+) -> Result<WeeklyRange, ValidationError> {
     let weekdays = Weekdays::parse(input.weekdays)?;
     let start = LocalTime::parse("start", input.start)?;
     let end = LocalTime::parse("end", input.end)?;
@@ -162,7 +168,11 @@ mod tests {
 
     #[test]
     fn defaults_apply_and_duplicate_topics_collapse() {
-        let topics = vec!["Rust".to_owned(), "rust".to_owned(), "Interviews".to_owned()];
+        let topics = vec![
+            "Rust".to_owned(),
+            "rust".to_owned(),
+            "Interviews".to_owned(),
+        ];
         let mentor = NewMentor::parse(input(&topics), None).unwrap();
         assert_eq!(mentor.call_minutes, DEFAULT_CALL_MINUTES);
         assert_eq!(mentor.max_calls_per_window, None);
@@ -172,18 +182,38 @@ mod tests {
     #[test]
     fn out_of_range_numbers_are_rejected() {
         let topics = vec![];
-        let short = MentorInput { call_minutes: Some(2), ..input(&topics) };
-        assert_eq!(NewMentor::parse(short, None).unwrap_err().field, "call_minutes");
-        let none = MentorInput { max_calls_per_window: Some(0), ..input(&topics) };
-        assert_eq!(NewMentor::parse(none, None).unwrap_err().field, "max_calls_per_window");
+        let short = MentorInput {
+            call_minutes: Some(2),
+            ..input(&topics)
+        };
+        assert_eq!(
+            NewMentor::parse(short, None).unwrap_err().field,
+            "call_minutes"
+        );
+        let none = MentorInput {
+            max_calls_per_window: Some(0),
+            ..input(&topics)
+        };
+        assert_eq!(
+            NewMentor::parse(none, None).unwrap_err().field,
+            "max_calls_per_window"
+        );
     }
 
     #[test]
     fn a_window_shorter_than_a_call_is_refused() {
         let days = vec!["mon".to_owned()];
-        let range = RangeInput { weekdays: &days, start: "07:30", end: "07:40", timezone: None };
+        let range = RangeInput {
+            weekdays: &days,
+            start: "07:30",
+            end: "07:40",
+            timezone: None,
+        };
         assert!(parse_window(range, chrono_tz::UTC, 15).is_err());
-        let range = RangeInput { end: "07:45", ..range };
+        let range = RangeInput {
+            end: "07:45",
+            ..range
+        };
         assert!(parse_window(range, chrono_tz::UTC, 15).is_ok());
     }
 }

@@ -30,11 +30,17 @@ pub struct ValidationError {
 impl ValidationError {
     /// An error about `field`.
     pub fn new(field: impl Into<Cow<'static, str>>, message: impl Into<String>) -> Self {
-        ValidationError { field: field.into(), message: message.into() }
+        ValidationError {
+            field: field.into(),
+            message: message.into(),
+        }
     }
 
     /// The same error reported under a longer path, e.g. `availability[2].start`.
     pub fn within(self, prefix: &str) -> Self {
-        ValidationError { field: format!("{prefix}.{}", self.field).into(), message: self.message }
+        ValidationError {
+            field: format!("{prefix}.{}", self.field).into(),
+            message: self.message,
+        }
     }
 }

@@ -27,7 +27,10 @@ impl Pause {
                 format!("a pause spans at most {MAX_PAUSE_DAYS} days"),
             ));
         }
-        Ok(Pause { first_day, last_day })
+        Ok(Pause {
+            first_day,
+            last_day,
+        })
     }
 
     /// Parses `from` and `to` as `YYYY-MM-DD`.

@@ -34,7 +34,10 @@ impl PhoneNumber {
     ) -> Result<PhoneNumber, ValidationError> {
         let digits: String = text.chars().filter(char::is_ascii_digit).collect();
         if EMERGENCY_NUMBERS.contains(&digits.as_str()) {
-            return Err(ValidationError::new(field, "emergency numbers cannot be used"));
+            return Err(ValidationError::new(
+                field,
+                "emergency numbers cannot be used",
+            ));
         }
         let region = country_of(zone)
             .or(default_region)
@@ -48,7 +51,10 @@ impl PhoneNumber {
             ValidationError::new(field, format!("is not a phone number{hint}"))
         })?;
         if EMERGENCY_NUMBERS.contains(&number.national().value().to_string().as_str()) {
-            return Err(ValidationError::new(field, "emergency numbers cannot be used"));
+            return Err(ValidationError::new(
+                field,
+                "emergency numbers cannot be used",
+            ));
         }
         if !number.is_valid() {
             return Err(ValidationError::new(field, "is not a valid phone number"));
@@ -58,9 +64,10 @@ impl PhoneNumber {
                 field,
                 "premium-rate and shared-cost numbers cannot be used",
             )),
-            Type::Pager | Type::Voicemail => {
-                Err(ValidationError::new(field, "pager and voicemail numbers cannot take a call"))
-            }
+            Type::Pager | Type::Voicemail => Err(ValidationError::new(
+                field,
+                "pager and voicemail numbers cannot take a call",
+            )),
             _ => Ok(PhoneNumber(number.format().mode(Mode::E164).to_string())),
         }
     }
@@ -94,9 +101,18 @@ mod tests {
 
     #[test]
     fn national_format_takes_the_country_of_the_time_zone() {
-        assert_eq!(parse("(201) 555-0123", America::New_York).unwrap(), "+12015550123");
-        assert_eq!(parse("020 7946 0958", Europe::London).unwrap(), "+442079460958");
-        assert_eq!(parse("+44 20 7946 0958", America::Chicago).unwrap(), "+442079460958");
+        assert_eq!(
+            parse("(201) 555-0123", America::New_York).unwrap(),
+            "+12015550123"
+        );
+        assert_eq!(
+            parse("020 7946 0958", Europe::London).unwrap(),
+            "+442079460958"
+        );
+        assert_eq!(
+            parse("+44 20 7946 0958", America::Chicago).unwrap(),
+            "+442079460958"
+        );
     }
 
     #[test]

@@ -70,8 +70,14 @@ impl NewRequest {
             .into_iter()
             .enumerate()
             .map(|(index, range)| {
-                parse_range(RangeInput { timezone: None, ..range }, zone)
-                    .map_err(|error| error.within(&format!("availability[{index}]")))
+                parse_range(
+                    RangeInput {
+                        timezone: None,
+                        ..range
+                    },
+                    zone,
+                )
+                .map_err(|error| error.within(&format!("availability[{index}]")))
             })
             .collect::<Result<Vec<_>, _>>()?;
         if !input.consent {
@@ -80,7 +86,14 @@ impl NewRequest {
                 "must be true: we can only call and text a number whose owner agreed",
             ));
         }
-        Ok(NewRequest { name, phone, zone, topic, message, availability })
+        Ok(NewRequest {
+            name,
+            phone,
+            zone,
+            topic,
+            message,
+            availability,
+        })
     }
 }
 
@@ -108,23 +121,48 @@ mod tests {
 
     #[test]
     fn consent_is_required() {
-        let error = NewRequest::parse(RequestInput { consent: false, ..input() }, None).unwrap_err();
+        let error = NewRequest::parse(
+            RequestInput {
+                consent: false,
+                ..input()
+            },
+            None,
+        )
+        .unwrap_err();
         assert_eq!(error.field, "consent");
     }
 
     #[test]
     fn availability_errors_name_the_range() {
         let days = ["mon".to_owned()];
-        let bad = RangeInput { weekdays: &days, start: "09:00", end: "09:00", timezone: None };
-        let error =
-            NewRequest::parse(RequestInput { availability: vec![bad], ..input() }, None).unwrap_err();
+        let bad = RangeInput {
+            weekdays: &days,
+            start: "09:00",
+            end: "09:00",
+            timezone: None,
+        };
+        let error = NewRequest::parse(
+            RequestInput {
+                availability: vec![bad],
+                ..input()
+            },
+            None,
+        )
+        .unwrap_err();
         assert_eq!(error.field, "availability[0].end");
     }
 
     #[test]
     fn an_overlong_message_is_rejected() {
         let long = "x".repeat(MESSAGE_MAX + 1);
-        let error = NewRequest::parse(RequestInput { message: &long, ..input() }, None).unwrap_err();
+        let error = NewRequest::parse(
+            RequestInput {
+                message: &long,
+                ..input()
+            },
+            None,
+        )
+        .unwrap_err();
         assert_eq!(error.field, "message");
     }
 }

@@ -67,12 +67,17 @@ impl MentorSchedule {
     /// it, at most `max_calls_per_window` of them.
     pub fn occurrence_slots(&self, occurrence: &Occurrence) -> impl Iterator<Item = Slot> + use<> {
         let length = TimeDelta::minutes(i64::from(self.call_minutes));
-        let cap = self.max_calls_per_window.map_or(usize::MAX, |cap| cap as usize);
+        let cap = self
+            .max_calls_per_window
+            .map_or(usize::MAX, |cap| cap as usize);
         let Occurrence { start, end, .. } = *occurrence;
         (0..)
             .map(move |index| {
                 let starts_at = start + length * index;
-                Slot { starts_at, ends_at: starts_at + length }
+                Slot {
+                    starts_at,
+                    ends_at: starts_at + length,
+                }
             })
             .take_while(move |slot| slot.ends_at <= end)
             .take(cap)

@@ -71,8 +71,11 @@ string_enum! {
 
 impl RequestStatus {
     /// Statuses that count as the phone number's one open request.
-    pub const OPEN: &[RequestStatus] =
-        &[RequestStatus::Unconfirmed, RequestStatus::Pending, RequestStatus::Scheduled];
+    pub const OPEN: &[RequestStatus] = &[
+        RequestStatus::Unconfirmed,
+        RequestStatus::Pending,
+        RequestStatus::Scheduled,
+    ];
 
     /// Whether the request is still in play.
     pub fn is_open(self) -> bool {

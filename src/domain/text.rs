@@ -60,7 +60,10 @@ mod tests {
         assert!(required_text("name", "   ", 10, false).is_err());
         assert!(required_text("name", "a\0b", 10, false).is_err());
         assert!(required_text("name", "a\nb", 10, false).is_err());
-        assert_eq!(required_text("message", " a\nb ", 10, true).unwrap(), "a\nb");
+        assert_eq!(
+            required_text("message", " a\nb ", 10, true).unwrap(),
+            "a\nb"
+        );
     }
 
     #[test]

@@ -120,7 +120,10 @@ impl LocalTime {
             .flatten()
             .map(LocalTime)
             .ok_or_else(|| {
-                ValidationError::new(field, format!("'{text}' is not a time; use HH:MM, e.g. 07:30"))
+                ValidationError::new(
+                    field,
+                    format!("'{text}' is not a time; use HH:MM, e.g. 07:30"),
+                )
             })
     }
 
@@ -197,7 +200,12 @@ impl WeeklyRange {
                 "end must differ from start (an end before the start crosses midnight)",
             ));
         }
-        Ok(WeeklyRange { weekdays, start, end, zone })
+        Ok(WeeklyRange {
+            weekdays,
+            start,
+            end,
+            zone,
+        })
     }
 
     /// The weekdays on which the range starts.
@@ -228,7 +236,11 @@ impl WeeklyRange {
     /// Nominal length in minutes, ignoring daylight-saving changes.
     pub fn nominal_minutes(&self) -> i64 {
         let minutes = self.end.minutes_from_midnight() - self.start.minutes_from_midnight();
-        if minutes < 0 { minutes + 24 * 60 } else { minutes }
+        if minutes < 0 {
+            minutes + 24 * 60
+        } else {
+            minutes
+        }
     }
 
     /// The occurrence that starts on local date `date`, if the weekday matches and
@@ -237,10 +249,18 @@ impl WeeklyRange {
         if !self.weekdays.contains(date.weekday()) {
             return None;
         }
-        let end_date = if self.crosses_midnight() { date.succ_opt()? } else { date };
+        let end_date = if self.crosses_midnight() {
+            date.succ_opt()?
+        } else {
+            date
+        };
         let start = resolve_local(self.zone, date.and_time(self.start.naive()));
         let end = resolve_local(self.zone, end_date.and_time(self.end.naive()));
-        (end > start).then_some(Occurrence { local_date: date, start, end })
+        (end > start).then_some(Occurrence {
+            local_date: date,
+            start,
+            end,
+        })
     }
 
     /// Every occurrence that overlaps `[from, to)`, in start order.
@@ -263,11 +283,15 @@ impl WeeklyRange {
     /// Whether `[start, end)` lies wholly inside one occurrence of the range.
     pub fn covers(&self, start: DateTime<Utc>, end: DateTime<Utc>) -> bool {
         let local_date = start.with_timezone(&self.zone).date_naive();
-        [local_date.pred_opt(), Some(local_date), local_date.succ_opt()]
-            .into_iter()
-            .flatten()
-            .filter_map(|date| self.occurrence_on(date))
-            .any(|occurrence| occurrence.start <= start && end <= occurrence.end)
+        [
+            local_date.pred_opt(),
+            Some(local_date),
+            local_date.succ_opt(),
+        ]
+        .into_iter()
+        .flatten()
+        .filter_map(|date| self.occurrence_on(date))
+        .any(|occurrence| occurrence.start <= start && end <= occurrence.end)
     }
 }
 
@@ -325,7 +349,9 @@ mod tests {
     use chrono_tz::Europe::Dublin;
 
     fn at(text: &str) -> DateTime<Utc> {
-        DateTime::parse_from_rfc3339(text).unwrap().with_timezone(&Utc)
+        DateTime::parse_from_rfc3339(text)
+            .unwrap()
+            .with_timezone(&Utc)
     }
 
     fn local(text: &str) -> NaiveDateTime {
@@ -334,16 +360,28 @@ mod tests {
 
     #[test]
     fn a_time_in_the_spring_forward_gap_moves_forward_by_the_gap() {
-        assert_eq!(resolve_local(New_York, local("2026-03-08 02:30")), at("2026-03-08T07:30:00Z"));
+        assert_eq!(
+            resolve_local(New_York, local("2026-03-08 02:30")),
+            at("2026-03-08T07:30:00Z")
+        );
         // Lord Howe springs forward by thirty minutes at 02:00.
-        assert_eq!(resolve_local(Lord_Howe, local("2026-10-04 02:10")), at("2026-10-03T15:40:00Z"));
+        assert_eq!(
+            resolve_local(Lord_Howe, local("2026-10-04 02:10")),
+            at("2026-10-03T15:40:00Z")
+        );
     }
 
     #[test]
     fn an_ambiguous_time_takes_the_earlier_instant() {
-        assert_eq!(resolve_local(New_York, local("2026-11-01 01:30")), at("2026-11-01T05:30:00Z"));
+        assert_eq!(
+            resolve_local(New_York, local("2026-11-01 01:30")),
+            at("2026-11-01T05:30:00Z")
+        );
         // Dublin's winter time is negative DST in the tz database; the offsets are what count.
-        assert_eq!(resolve_local(Dublin, local("2026-10-25 01:30")), at("2026-10-25T00:30:00Z"));
+        assert_eq!(
+            resolve_local(Dublin, local("2026-10-25 01:30")),
+            at("2026-10-25T00:30:00Z")
+        );
     }
 
     #[test]
@@ -356,7 +394,10 @@ mod tests {
 
     #[test]
     fn local_times_must_be_hh_mm() {
-        assert_eq!(LocalTime::parse("start", "07:30").unwrap().to_string(), "07:30");
+        assert_eq!(
+            LocalTime::parse("start", "07:30").unwrap().to_string(),
+            "07:30"
+        );
         for bad in ["7:30", "24:00", "07:60", "0730", "07:30:00", ""] {
             assert!(LocalTime::parse("start", bad).is_err(), "{bad} accepted");
         }

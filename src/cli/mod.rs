@@ -1,0 +1,489 @@
+//! The command line: `serve`, `migrate`, and operator commands that work on the
+//! database directly (readable tables by default, `--json` for scripts).
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::{Context, bail};
+use clap::{Args, Parser, Subcommand, ValueEnum};
+use comfy_table::{ContentArrangement, Table, presets::UTF8_BORDERS_ONLY};
+use serde::Serialize;
+
+use crate::app::{App, AppConfig};
+use crate::clock::{Clock, SystemClock};
+use crate::config::{DatabaseArgs, PolicyArgs, ServeArgs};
+use crate::domain::mentor::{MentorInput, NewMentor, RangeInput, parse_window};
+use crate::domain::status::{CallStatus, RequestStatus};
+use crate::store::{CallFilter, RequestFilter, Store};
+use crate::tokens;
+use crate::web::api::calls::CallView;
+use crate::web::api::mentors::{CreatedMentor, MentorView, WindowView};
+use crate::web::api::requests::RequestView;
+
+/// ridealong: commute-time mentoring calls.
+#[derive(Parser, Debug)]
+#[command(name = "ridealong", version, about, long_about = None)]
+pub struct Cli {
+    /// Database.
+    #[command(flatten)]
+    pub database: DatabaseArgs,
+    /// Log lines as JSON objects instead of text.
+    #[arg(long, env = "RIDEALONG_LOG_FORMAT", value_enum, default_value_t = LogFormat::Text, global = true)]
+    pub log_format: LogFormat,
+    /// What to do.
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// How log lines look.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum LogFormat {
+    /// Human-readable lines.
+    Text,
+    /// One JSON object per line.
+    Json,
+}
+
+/// The commands.
+#[derive(Subcommand, Debug)]
+pub enum Command {
+    /// Migrate the database, then serve HTTP and run the matcher.
+    Serve(ServeArgs),
+    /// Apply database migrations and exit.
+    Migrate,
+    /// Manage mentors.
+    #[command(subcommand)]
+    Mentor(MentorCommand),
+    /// Manage commute windows.
+    #[command(subcommand)]
+    Window(WindowCommand),
+    /// Look at seekers' requests.
+    #[command(subcommand)]
+    Request(RequestCommand),
+    /// Look at booked calls.
+    #[command(subcommand)]
+    Calls(CallsCommand),
+}
+
+/// `ridealong mentor …`
+#[derive(Subcommand, Debug)]
+pub enum MentorCommand {
+    /// Register a mentor and print their API token (shown only once).
+    Add(MentorAddArgs),
+    /// List mentors.
+    List(OutputArgs),
+}
+
+/// `ridealong window …`
+#[derive(Subcommand, Debug)]
+pub enum WindowCommand {
+    /// Add a commute window to a mentor.
+    Add(WindowAddArgs),
+}
+
+/// `ridealong request …`
+#[derive(Subcommand, Debug)]
+pub enum RequestCommand {
+    /// List requests, oldest first.
+    List(RequestListArgs),
+}
+
+/// `ridealong calls …`
+#[derive(Subcommand, Debug)]
+pub enum CallsCommand {
+    /// List calls.
+    List(CallsListArgs),
+}
+
+/// Output choice shared by the operator commands.
+#[derive(Args, Debug)]
+pub struct OutputArgs {
+    /// Print JSON instead of a table.
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// `ridealong mentor add`
+#[derive(Args, Debug)]
+pub struct MentorAddArgs {
+    /// Display name.
+    #[arg(long)]
+    pub name: String,
+    /// Phone number (E.164, or national format in the zone's country).
+    #[arg(long)]
+    pub phone: String,
+    /// IANA time zone, e.g. America/Los_Angeles.
+    #[arg(long)]
+    pub timezone: String,
+    /// A topic the mentor can help with; repeat for several.
+    #[arg(long = "topic")]
+    pub topics: Vec<String>,
+    /// Call length in minutes (default 15).
+    #[arg(long)]
+    pub call_minutes: Option<u32>,
+    /// Most calls per window occurrence (default: every slot that fits).
+    #[arg(long)]
+    pub max_calls_per_window: Option<u32>,
+    /// Matching settings (for the default phone region).
+    #[command(flatten)]
+    pub policy: PolicyArgs,
+    /// Output.
+    #[command(flatten)]
+    pub output: OutputArgs,
+}
+
+/// `ridealong window add`
+#[derive(Args, Debug)]
+pub struct WindowAddArgs {
+    /// The mentor's id.
+    #[arg(long)]
+    pub mentor: i64,
+    /// Weekdays, comma-separated: mon,tue,wed,thu,fri.
+    #[arg(long, value_delimiter = ',')]
+    pub weekdays: Vec<String>,
+    /// Local start, HH:MM.
+    #[arg(long)]
+    pub start: String,
+    /// Local end, HH:MM (earlier than start crosses midnight).
+    #[arg(long)]
+    pub end: String,
+    /// IANA zone (default: the mentor's).
+    #[arg(long)]
+    pub timezone: Option<String>,
+    /// Output.
+    #[command(flatten)]
+    pub output: OutputArgs,
+}
+
+/// `ridealong request list`
+#[derive(Args, Debug)]
+pub struct RequestListArgs {
+    /// Only this status (unconfirmed, pending, scheduled, completed, canceled,
+    /// unreachable, expired).
+    #[arg(long)]
+    pub status: Option<RequestStatus>,
+    /// Output.
+    #[command(flatten)]
+    pub output: OutputArgs,
+}
+
+/// `ridealong calls list`
+#[derive(Args, Debug)]
+pub struct CallsListArgs {
+    /// Only this status (scheduled, dialing, in_progress, ended, canceled).
+    #[arg(long)]
+    pub status: Option<CallStatus>,
+    /// Only this mentor's calls.
+    #[arg(long)]
+    pub mentor: Option<i64>,
+    /// Output.
+    #[command(flatten)]
+    pub output: OutputArgs,
+}
+
+/// Most rows an operator listing prints.
+const LIST_LIMIT: u32 = 1000;
+
+/// Runs the parsed command line.
+pub async fn run(cli: Cli) -> anyhow::Result<()> {
+    let clock: Arc<dyn Clock> = Arc::new(SystemClock);
+    let store = Store::connect(&cli.database.database_url)
+        .await
+        .with_context(|| {
+            format!(
+                "opening the database ({})",
+                redact_url(&cli.database.database_url)
+            )
+        })?;
+    match cli.command {
+        Command::Serve(args) => serve(store, args, clock).await,
+        Command::Migrate => {
+            store.migrate().await.context("migrating the database")?;
+            eprintln!("database is up to date ({})", store.backend());
+            Ok(())
+        }
+        command => {
+            store.migrate().await.context("migrating the database")?;
+            let result = operate(&store, command, clock.as_ref()).await;
+            store.close().await;
+            result
+        }
+    }
+}
+
+async fn serve(store: Store, args: ServeArgs, clock: Arc<dyn Clock>) -> anyhow::Result<()> {
+    if args.admin_token.is_none() {
+        tracing::warn!("RIDEALONG_ADMIN_TOKEN is not set: the admin API answers 401 until it is");
+    }
+    let config = AppConfig {
+        listen: args.listen,
+        admin_token: args.admin_token,
+        policy: args.policy.match_policy(),
+        default_region: args.policy.default_region,
+        match_interval: Duration::from_secs(args.match_interval_seconds),
+    };
+    let app = App::start(store, config, clock).await?;
+    app.run_until(shutdown_signal()).await
+}
+
+/// Resolves on SIGINT (Ctrl-C) or SIGTERM.
+async fn shutdown_signal() {
+    let interrupt = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut signal) => {
+                signal.recv().await;
+            }
+            Err(_) => std::future::pending().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        () = interrupt => tracing::info!("interrupted; shutting down"),
+        () = terminate => tracing::info!("terminated; shutting down"),
+    }
+}
+
+async fn operate(store: &Store, command: Command, clock: &dyn Clock) -> anyhow::Result<()> {
+    match command {
+        Command::Mentor(MentorCommand::Add(args)) => {
+            let mentor = NewMentor::parse(
+                MentorInput {
+                    name: &args.name,
+                    phone: &args.phone,
+                    timezone: &args.timezone,
+                    topics: &args.topics,
+                    call_minutes: args.call_minutes,
+                    max_calls_per_window: args.max_calls_per_window,
+                },
+                args.policy.default_region.as_deref(),
+            )?;
+            let token = tokens::generate(tokens::MENTOR_PREFIX);
+            let record = store
+                .insert_mentor(&mentor, &tokens::hash(&token), clock.now())
+                .await?;
+            let created = CreatedMentor {
+                mentor: MentorView::new(record, Vec::new(), Vec::new()),
+                token,
+            };
+            if args.output.json {
+                print_json(&created)
+            } else {
+                println!(
+                    "mentor {} added: {}",
+                    created.mentor.id, created.mentor.name
+                );
+                println!(
+                    "API token (shown only now, keep it safe): {}",
+                    created.token
+                );
+                Ok(())
+            }
+        }
+        Command::Mentor(MentorCommand::List(output)) => {
+            let mut views = Vec::new();
+            for mentor in store.mentors().await? {
+                let windows = store.windows(mentor.id).await?;
+                let pauses = store.pauses(mentor.id).await?;
+                views.push(MentorView::new(mentor, windows, pauses));
+            }
+            if output.json {
+                return print_json(&views);
+            }
+            print_table(
+                [
+                    "id",
+                    "name",
+                    "timezone",
+                    "call min",
+                    "max/window",
+                    "windows",
+                    "topics",
+                ],
+                views.iter().map(|mentor| {
+                    vec![
+                        mentor.id.to_string(),
+                        mentor.name.clone(),
+                        mentor.timezone.clone(),
+                        mentor.call_minutes.to_string(),
+                        mentor
+                            .max_calls_per_window
+                            .map_or("all".to_owned(), |cap| cap.to_string()),
+                        mentor
+                            .windows
+                            .iter()
+                            .map(describe_window)
+                            .collect::<Vec<_>>()
+                            .join("\n"),
+                        mentor.topics.join(", "),
+                    ]
+                }),
+            );
+            Ok(())
+        }
+        Command::Window(WindowCommand::Add(args)) => {
+            let Some(mentor) = store.mentor(args.mentor).await? else {
+                bail!("there is no mentor {}", args.mentor);
+            };
+            let range = parse_window(
+                RangeInput {
+                    weekdays: &args.weekdays,
+                    start: &args.start,
+                    end: &args.end,
+                    timezone: args.timezone.as_deref(),
+                },
+                mentor.timezone,
+                mentor.call_minutes,
+            )?;
+            let window =
+                WindowView::from(store.insert_window(mentor.id, &range, clock.now()).await?);
+            if args.output.json {
+                print_json(&window)
+            } else {
+                println!(
+                    "window {} added to mentor {}: {}",
+                    window.id,
+                    mentor.id,
+                    describe_window(&window)
+                );
+                Ok(())
+            }
+        }
+        Command::Request(RequestCommand::List(args)) => {
+            let filter = RequestFilter {
+                status: args.status,
+                after_id: None,
+                limit: LIST_LIMIT,
+            };
+            let requests: Vec<RequestView> = store
+                .requests(filter)
+                .await?
+                .into_iter()
+                .map(RequestView::from)
+                .collect();
+            if args.output.json {
+                return print_json(&requests);
+            }
+            print_table(
+                [
+                    "id", "status", "attempts", "name", "timezone", "topic", "call",
+                ],
+                requests.iter().map(|request| {
+                    vec![
+                        request.id.to_string(),
+                        request.status.to_string(),
+                        request.attempts.to_string(),
+                        request.name.clone(),
+                        request.timezone.clone(),
+                        request.topic.clone(),
+                        request.call.as_ref().map_or(String::new(), |call| {
+                            format!(
+                                "#{} {} with {}",
+                                call.id,
+                                call.starts_at.to_rfc3339(),
+                                call.mentor_name
+                            )
+                        }),
+                    ]
+                }),
+            );
+            Ok(())
+        }
+        Command::Calls(CallsCommand::List(args)) => {
+            let filter = CallFilter {
+                status: args.status,
+                mentor_id: args.mentor,
+                after_id: None,
+                limit: LIST_LIMIT,
+            };
+            let calls: Vec<CallView> = store
+                .calls(filter)
+                .await?
+                .into_iter()
+                .map(CallView::from)
+                .collect();
+            if args.output.json {
+                return print_json(&calls);
+            }
+            print_table(
+                [
+                    "id",
+                    "request",
+                    "mentor",
+                    "starts at (UTC)",
+                    "status",
+                    "outcome",
+                    "talk s",
+                ],
+                calls.iter().map(|call| {
+                    vec![
+                        call.id.to_string(),
+                        call.request_id.to_string(),
+                        call.mentor_id.to_string(),
+                        call.starts_at.format("%Y-%m-%d %H:%M").to_string(),
+                        call.status.to_string(),
+                        call.outcome
+                            .map(|outcome| outcome.to_string())
+                            .unwrap_or_default(),
+                        call.talk_seconds
+                            .map(|seconds| seconds.to_string())
+                            .unwrap_or_default(),
+                    ]
+                }),
+            );
+            Ok(())
+        }
+        Command::Serve(_) | Command::Migrate => unreachable!("handled by run"),
+    }
+}
+
+fn describe_window(window: &WindowView) -> String {
+    format!(
+        "{} {}-{} {}",
+        window.weekdays.join(","),
+        window.start,
+        window.end,
+        window.timezone
+    )
+}
+
+fn print_json<T: Serialize>(value: &T) -> anyhow::Result<()> {
+    println!("{}", serde_json::to_string_pretty(value)?);
+    Ok(())
+}
+
+fn print_table<const N: usize>(header: [&str; N], rows: impl Iterator<Item = Vec<String>>) {
+    let mut table = Table::new();
+    table
+        .load_preset(UTF8_BORDERS_ONLY)
+        .set_content_arrangement(ContentArrangement::Dynamic);
+    table.set_header(header);
+    let mut count = 0;
+    for row in rows {
+        table.add_row(row);
+        count += 1;
+    }
+    if count == 0 {
+        println!("(none)");
+    } else {
+        println!("{table}");
+    }
+}
+
+/// The URL without its password, for error messages.
+fn redact_url(url: &str) -> String {
+    match (url.find("://"), url.rfind('@')) {
+        (Some(scheme_end), Some(at)) if at > scheme_end => {
+            let credentials = &url[scheme_end + 3..at];
+            match credentials.split_once(':') {
+                Some((user, _)) => format!("{}{user}:***{}", &url[..scheme_end + 3], &url[at..]),
+                None => url.to_owned(),
+            }
+        }
+        _ => url.to_owned(),
+    }
+}

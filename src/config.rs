@@ -1,0 +1,131 @@
+//! Settings from flags and environment variables (the names are part of the public
+//! contract in DESIGN.md). Secrets are wrapped so `Debug` never prints them.
+
+use std::fmt;
+use std::net::SocketAddr;
+
+use chrono::TimeDelta;
+use clap::Args;
+
+use crate::domain::hours::CallingHours;
+use crate::domain::matching::MatchPolicy;
+
+/// Where the data lives.
+#[derive(Args, Clone, Debug)]
+pub struct DatabaseArgs {
+    /// `sqlite://path` (created on first run) or `postgres://…`.
+    #[arg(
+        long,
+        env = "DATABASE_URL",
+        default_value = "sqlite://ridealong.db",
+        global = true
+    )]
+    pub database_url: String,
+}
+
+/// A secret string that never shows in `Debug` output or logs.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Secret(String);
+
+impl Secret {
+    /// Wraps `value`.
+    pub fn new(value: impl Into<String>) -> Secret {
+        Secret(value.into())
+    }
+
+    /// The secret itself; use only to compare or to send where it belongs.
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Debug for Secret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("Secret(<redacted>)")
+    }
+}
+
+impl std::str::FromStr for Secret {
+    type Err = String;
+    fn from_str(value: &str) -> Result<Self, Self::Err> {
+        if value.trim().len() < 16 {
+            return Err("must be at least 16 characters".to_owned());
+        }
+        Ok(Secret(value.trim().to_owned()))
+    }
+}
+
+/// Matching rules a deployment may tune.
+#[derive(Args, Clone, Debug)]
+pub struct PolicyArgs {
+    /// Earliest a call is booked ahead of now, in minutes.
+    #[arg(long, env = "RIDEALONG_MIN_NOTICE_MINUTES", default_value_t = 120)]
+    pub min_notice_minutes: u32,
+    /// How far ahead calls are booked, in days.
+    #[arg(long, env = "RIDEALONG_HORIZON_DAYS", default_value_t = 14,
+          value_parser = clap::value_parser!(u32).range(1..=366))]
+    pub horizon_days: u32,
+    /// Seeker-local calling hours, inside 08:00-21:00.
+    #[arg(long, env = "RIDEALONG_CALLING_HOURS", default_value = "08:00-21:00",
+          value_parser = parse_calling_hours)]
+    pub calling_hours: CallingHours,
+    /// ISO 3166 region for national-format numbers when a time zone has no country
+    /// (e.g. `US`).
+    #[arg(long, env = "RIDEALONG_DEFAULT_REGION", value_parser = parse_region)]
+    pub default_region: Option<String>,
+}
+
+impl PolicyArgs {
+    /// The matching policy these settings describe.
+    pub fn match_policy(&self) -> MatchPolicy {
+        MatchPolicy {
+            min_notice: TimeDelta::minutes(i64::from(self.min_notice_minutes)),
+            horizon: TimeDelta::days(i64::from(self.horizon_days)),
+            calling_hours: self.calling_hours,
+        }
+    }
+}
+
+impl Default for PolicyArgs {
+    fn default() -> Self {
+        PolicyArgs {
+            min_notice_minutes: 120,
+            horizon_days: 14,
+            calling_hours: CallingHours::WIDEST,
+            default_region: None,
+        }
+    }
+}
+
+fn parse_calling_hours(text: &str) -> Result<CallingHours, String> {
+    CallingHours::parse(text).map_err(|error| error.message)
+}
+
+fn parse_region(text: &str) -> Result<String, String> {
+    let code = text.trim().to_ascii_uppercase();
+    code.parse::<phonenumber::country::Id>()
+        .map(|_| code.clone())
+        .map_err(|_| format!("'{text}' is not an ISO 3166 region code such as US or GB"))
+}
+
+/// Settings of `ridealong serve`.
+#[derive(Args, Clone, Debug)]
+pub struct ServeArgs {
+    /// Address the HTTP server listens on.
+    #[arg(long, env = "RIDEALONG_LISTEN", default_value = "127.0.0.1:8080")]
+    pub listen: SocketAddr,
+    /// Base URL the telephony provider reaches this service at.
+    #[arg(long, env = "RIDEALONG_PUBLIC_URL")]
+    pub public_url: Option<String>,
+    /// Token for the admin API (at least 16 characters); without it the admin API
+    /// answers 401 to everyone.
+    #[arg(long, env = "RIDEALONG_ADMIN_TOKEN", hide_env_values = true)]
+    pub admin_token: Option<Secret>,
+    /// Seconds between matcher runs when nothing nudges it sooner.
+    #[arg(long, env = "RIDEALONG_MATCH_INTERVAL_SECONDS", default_value_t = 10,
+          value_parser = clap::value_parser!(u64).range(1..=3600))]
+    pub match_interval_seconds: u64,
+    /// Matching rules.
+    #[command(flatten)]
+    pub policy: PolicyArgs,
+}

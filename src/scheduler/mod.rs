@@ -1,0 +1,4 @@
+//! Background work: tokio tasks that read the store, apply domain rules and write
+//! back. They use `anyhow` for errors, log each one once, and keep running.
+
+pub mod matcher;

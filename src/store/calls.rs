@@ -1,0 +1,294 @@
+//! Calls: the matcher's bookings and everything that happens to them.
+
+use chrono::{DateTime, Utc};
+use serde::Serialize;
+use tracing::instrument;
+
+use super::{BeginWrite, Store, StoreError, StoreResult, from_json, with_pool};
+use crate::domain::matching::{BookedCall, Booking};
+use crate::domain::schedule::Slot;
+use crate::domain::status::{CallStatus, Outcome, RequestStatus};
+
+/// The call a request is booked into, as the seeker sees it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct CallSummary {
+    /// Call id.
+    pub id: i64,
+    /// When the mentor will call.
+    pub starts_at: DateTime<Utc>,
+    /// Who will call.
+    pub mentor_name: String,
+}
+
+/// A stored call.
+#[derive(Clone, Debug)]
+pub struct CallRecord {
+    /// Id.
+    pub id: i64,
+    /// The request it serves.
+    pub request_id: i64,
+    /// The mentor who calls.
+    pub mentor_id: i64,
+    /// Slot start.
+    pub starts_at: DateTime<Utc>,
+    /// Slot end.
+    pub ends_at: DateTime<Utc>,
+    /// Where it stands.
+    pub status: CallStatus,
+    /// How it ended.
+    pub outcome: Option<Outcome>,
+    /// Seconds the bridged seeker leg lasted.
+    pub talk_seconds: Option<u32>,
+    /// The provider's id for the mentor leg.
+    pub provider_call_sid: Option<String>,
+    /// When it was booked.
+    pub created_at: DateTime<Utc>,
+    /// Last change.
+    pub updated_at: DateTime<Utc>,
+}
+
+/// One entry of a call's event log.
+#[derive(Clone, Debug, Serialize)]
+pub struct CallEvent {
+    /// Event id; increases with time.
+    pub id: i64,
+    /// What happened (`booked`, `canceled`, …).
+    pub kind: String,
+    /// What the event carried.
+    pub detail: serde_json::Value,
+    /// When it was recorded.
+    pub created_at: DateTime<Utc>,
+}
+
+/// A call with its event log.
+#[derive(Clone, Debug)]
+pub struct CallDetail {
+    /// The call.
+    pub call: CallRecord,
+    /// Its events, oldest first.
+    pub events: Vec<CallEvent>,
+}
+
+/// Which calls to list.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct CallFilter {
+    /// Only this status.
+    pub status: Option<CallStatus>,
+    /// Only this mentor's.
+    pub mentor_id: Option<i64>,
+    /// Only ids above this one (keyset paging).
+    pub after_id: Option<i64>,
+    /// At most this many.
+    pub limit: u32,
+}
+
+#[derive(sqlx::FromRow)]
+struct CallRow {
+    id: i64,
+    request_id: i64,
+    mentor_id: i64,
+    starts_at: DateTime<Utc>,
+    ends_at: DateTime<Utc>,
+    status: String,
+    outcome: Option<String>,
+    talk_seconds: Option<i32>,
+    provider_call_sid: Option<String>,
+    created_at: DateTime<Utc>,
+    updated_at: DateTime<Utc>,
+}
+
+impl TryFrom<CallRow> for CallRecord {
+    type Error = StoreError;
+    fn try_from(row: CallRow) -> StoreResult<CallRecord> {
+        let corrupt = |what: &str| StoreError::Corrupt(format!("call {}: {what}", row.id));
+        Ok(CallRecord {
+            id: row.id,
+            request_id: row.request_id,
+            mentor_id: row.mentor_id,
+            starts_at: row.starts_at,
+            ends_at: row.ends_at,
+            status: row.status.parse().map_err(|_| corrupt("status"))?,
+            outcome: row
+                .outcome
+                .map(|text| text.parse())
+                .transpose()
+                .map_err(|_| corrupt("outcome"))?,
+            talk_seconds: row
+                .talk_seconds
+                .map(u32::try_from)
+                .transpose()
+                .map_err(|_| corrupt("talk_seconds"))?,
+            provider_call_sid: row.provider_call_sid,
+            created_at: row.created_at,
+            updated_at: row.updated_at,
+        })
+    }
+}
+
+#[derive(sqlx::FromRow)]
+struct EventRow {
+    id: i64,
+    kind: String,
+    detail: String,
+    created_at: DateTime<Utc>,
+}
+
+const CALL_COLUMNS: &str = "id, request_id, mentor_id, starts_at, ends_at, status, outcome,
+    talk_seconds, provider_call_sid, created_at, updated_at";
+
+impl Store {
+    /// Persists the matcher's bookings. Each one moves its request from `pending`
+    /// to `scheduled` and inserts the call; a booking whose request is no longer
+    /// pending, or whose slot another run took first (the unique index on
+    /// mentor and start), is skipped and leaves nothing behind. Returns the ids of
+    /// the calls booked.
+    #[instrument(skip_all, fields(bookings = bookings.len()))]
+    pub async fn book(&self, bookings: &[Booking], now: DateTime<Utc>) -> StoreResult<Vec<i64>> {
+        let mut booked = Vec::with_capacity(bookings.len());
+        with_pool!(self, pool => {
+            let mut tx = pool.begin_write().await?;
+            for booking in bookings {
+                let mut one = sqlx::Connection::begin(&mut *tx).await?;
+                // Updating the request first locks its row, so a concurrent cancel
+                // either happens before (and we skip) or waits for this booking.
+                let claimed: Option<i64> = sqlx::query_scalar(
+                    "update requests set status = $1, updated_at = $2
+                     where id = $3 and status = $4 returning id")
+                    .bind(RequestStatus::Scheduled.as_str())
+                    .bind(now)
+                    .bind(booking.request_id)
+                    .bind(RequestStatus::Pending.as_str())
+                    .fetch_optional(&mut *one)
+                    .await?;
+                if claimed.is_none() {
+                    one.rollback().await?;
+                    continue;
+                }
+                let call_id: Option<i64> = sqlx::query_scalar(
+                    "insert into calls (request_id, mentor_id, starts_at, ends_at, status,
+                        created_at, updated_at)
+                     values ($1, $2, $3, $4, $5, $6, $6)
+                     on conflict do nothing
+                     returning id")
+                    .bind(booking.request_id)
+                    .bind(booking.mentor_id)
+                    .bind(booking.slot.starts_at)
+                    .bind(booking.slot.ends_at)
+                    .bind(CallStatus::Scheduled.as_str())
+                    .bind(now)
+                    .fetch_optional(&mut *one)
+                    .await?;
+                let Some(call_id) = call_id else {
+                    one.rollback().await?;
+                    continue;
+                };
+                sqlx::query(
+                    "insert into call_events (call_id, kind, detail, created_at)
+                     values ($1, 'booked', '{}', $2)")
+                    .bind(call_id)
+                    .bind(now)
+                    .execute(&mut *one)
+                    .await?;
+                one.commit().await?;
+                booked.push(call_id);
+            }
+            tx.commit().await?;
+        });
+        Ok(booked)
+    }
+
+    /// Calls that hold a mentor's time (anything but canceled) and overlap
+    /// `[from, to)`.
+    #[instrument(skip_all)]
+    pub async fn booked_calls(
+        &self,
+        from: DateTime<Utc>,
+        to: DateTime<Utc>,
+    ) -> StoreResult<Vec<BookedCall>> {
+        let rows: Vec<(i64, DateTime<Utc>, DateTime<Utc>)> = with_pool!(self, pool => sqlx::query_as(
+            "select mentor_id, starts_at, ends_at from calls
+             where status <> 'canceled' and starts_at < $1 and ends_at > $2")
+            .bind(to)
+            .bind(from)
+            .fetch_all(pool)
+            .await)?;
+        Ok(rows
+            .into_iter()
+            .map(|(mentor_id, starts_at, ends_at)| BookedCall {
+                mentor_id,
+                slot: Slot { starts_at, ends_at },
+            })
+            .collect())
+    }
+
+    /// Start instants of mentor `mentor_id`'s booked calls in `[from, to)`.
+    #[instrument(skip_all, fields(mentor.id = mentor_id))]
+    pub async fn booked_starts(
+        &self,
+        mentor_id: i64,
+        from: DateTime<Utc>,
+        to: DateTime<Utc>,
+    ) -> StoreResult<Vec<DateTime<Utc>>> {
+        let starts = with_pool!(self, pool => sqlx::query_scalar(
+            "select starts_at from calls
+             where mentor_id = $1 and status <> 'canceled' and starts_at >= $2 and starts_at < $3
+             order by starts_at")
+            .bind(mentor_id)
+            .bind(from)
+            .bind(to)
+            .fetch_all(pool)
+            .await)?;
+        Ok(starts)
+    }
+
+    /// The call with `id` and its event log.
+    #[instrument(skip_all, fields(call.id = id))]
+    pub async fn call(&self, id: i64) -> StoreResult<Option<CallDetail>> {
+        let sql = format!("select {CALL_COLUMNS} from calls where id = $1");
+        let (row, events): (Option<CallRow>, Vec<EventRow>) = with_pool!(self, pool => {
+            let mut tx = pool.begin().await?;
+            let row = sqlx::query_as(&sql).bind(id).fetch_optional(&mut *tx).await?;
+            let events = sqlx::query_as(
+                "select id, kind, detail, created_at from call_events where call_id = $1 order by id")
+                .bind(id)
+                .fetch_all(&mut *tx)
+                .await?;
+            tx.commit().await?;
+            (row, events)
+        });
+        let Some(row) = row else { return Ok(None) };
+        let events = events
+            .into_iter()
+            .map(|event| {
+                Ok(CallEvent {
+                    id: event.id,
+                    detail: from_json("detail", &event.detail)?,
+                    kind: event.kind,
+                    created_at: event.created_at,
+                })
+            })
+            .collect::<StoreResult<Vec<_>>>()?;
+        Ok(Some(CallDetail {
+            call: row.try_into()?,
+            events,
+        }))
+    }
+
+    /// Calls matching `filter`, by id.
+    #[instrument(skip_all)]
+    pub async fn calls(&self, filter: CallFilter) -> StoreResult<Vec<CallRecord>> {
+        let sql = format!(
+            "select {CALL_COLUMNS} from calls
+             where ($1 is null or status = $1) and ($2 is null or mentor_id = $2) and id > $3
+             order by id limit $4"
+        );
+        let rows: Vec<CallRow> = with_pool!(self, pool => sqlx::query_as(&sql)
+            .bind(filter.status.map(CallStatus::as_str))
+            .bind(filter.mentor_id)
+            .bind(filter.after_id.unwrap_or(0))
+            .bind(i64::from(filter.limit))
+            .fetch_all(pool)
+            .await)?;
+        rows.into_iter().map(CallRecord::try_from).collect()
+    }
+}

@@ -1,0 +1,385 @@
+//! Mentors, their commute windows and their pauses.
+
+use std::collections::HashMap;
+
+use chrono::{DateTime, NaiveDate, NaiveTime, Utc};
+use chrono_tz::Tz;
+use tracing::instrument;
+
+use super::{Store, StoreError, StoreResult, from_json, with_pool};
+use crate::domain::matching::MentorSupply;
+use crate::domain::mentor::NewMentor;
+use crate::domain::pause::Pause;
+use crate::domain::schedule::MentorSchedule;
+use crate::domain::weekly::{LocalTime, Weekdays, WeeklyRange};
+
+/// A stored mentor.
+#[derive(Clone, Debug)]
+pub struct MentorRecord {
+    /// Id.
+    pub id: i64,
+    /// Display name.
+    pub name: String,
+    /// E.164 number the calls ring.
+    pub phone: String,
+    /// Home zone.
+    pub timezone: Tz,
+    /// Topics as typed.
+    pub topics: Vec<String>,
+    /// Length of one call in minutes.
+    pub call_minutes: u32,
+    /// Cap on calls per window occurrence; `None` = every slot that fits.
+    pub max_calls_per_window: Option<u32>,
+    /// When the mentor was registered.
+    pub created_at: DateTime<Utc>,
+}
+
+/// A stored commute window.
+#[derive(Clone, Debug)]
+pub struct WindowRecord {
+    /// Id.
+    pub id: i64,
+    /// Owner.
+    pub mentor_id: i64,
+    /// Weekdays, times and zone.
+    pub range: WeeklyRange,
+    /// When it was added.
+    pub created_at: DateTime<Utc>,
+}
+
+/// A stored pause.
+#[derive(Clone, Debug)]
+pub struct PauseRecord {
+    /// Id.
+    pub id: i64,
+    /// Owner.
+    pub mentor_id: i64,
+    /// Paused dates.
+    pub pause: Pause,
+    /// When it was added.
+    pub created_at: DateTime<Utc>,
+}
+
+impl MentorRecord {
+    /// The mentor's slot supply given their windows and pauses.
+    pub fn schedule(&self, windows: &[WindowRecord], pauses: &[PauseRecord]) -> MentorSchedule {
+        MentorSchedule {
+            zone: self.timezone,
+            call_minutes: self.call_minutes,
+            max_calls_per_window: self.max_calls_per_window,
+            windows: windows.iter().map(|window| window.range).collect(),
+            pauses: pauses.iter().map(|pause| pause.pause).collect(),
+        }
+    }
+}
+
+#[derive(sqlx::FromRow)]
+struct MentorRow {
+    id: i64,
+    name: String,
+    phone: String,
+    timezone: String,
+    topics: String,
+    call_minutes: i32,
+    max_calls_per_window: Option<i32>,
+    created_at: DateTime<Utc>,
+}
+
+#[derive(sqlx::FromRow)]
+struct WindowRow {
+    id: i64,
+    mentor_id: i64,
+    weekdays: i32,
+    start_time: NaiveTime,
+    end_time: NaiveTime,
+    timezone: String,
+    created_at: DateTime<Utc>,
+}
+
+#[derive(sqlx::FromRow)]
+struct PauseRow {
+    id: i64,
+    mentor_id: i64,
+    first_day: NaiveDate,
+    last_day: NaiveDate,
+    created_at: DateTime<Utc>,
+}
+
+fn zone(text: &str) -> StoreResult<Tz> {
+    text.parse()
+        .map_err(|_| StoreError::Corrupt(format!("unknown zone {text}")))
+}
+
+fn positive(column: &str, value: i32) -> StoreResult<u32> {
+    u32::try_from(value).map_err(|_| StoreError::Corrupt(format!("{column} = {value}")))
+}
+
+impl TryFrom<MentorRow> for MentorRecord {
+    type Error = StoreError;
+    fn try_from(row: MentorRow) -> StoreResult<MentorRecord> {
+        Ok(MentorRecord {
+            id: row.id,
+            name: row.name,
+            phone: row.phone,
+            timezone: zone(&row.timezone)?,
+            topics: from_json("topics", &row.topics)?,
+            call_minutes: positive("call_minutes", row.call_minutes)?,
+            max_calls_per_window: row
+                .max_calls_per_window
+                .map(|cap| positive("max_calls_per_window", cap))
+                .transpose()?,
+            created_at: row.created_at,
+        })
+    }
+}
+
+impl TryFrom<WindowRow> for WindowRecord {
+    type Error = StoreError;
+    fn try_from(row: WindowRow) -> StoreResult<WindowRecord> {
+        let corrupt = |what: &str| StoreError::Corrupt(format!("window {}: {what}", row.id));
+        let weekdays = u8::try_from(row.weekdays)
+            .ok()
+            .and_then(Weekdays::from_bits)
+            .ok_or_else(|| corrupt("weekdays"))?;
+        let time = |time: NaiveTime| {
+            use chrono::Timelike;
+            LocalTime::from_hm(time.hour(), time.minute()).ok_or_else(|| corrupt("time"))
+        };
+        let range = WeeklyRange::new(
+            weekdays,
+            time(row.start_time)?,
+            time(row.end_time)?,
+            zone(&row.timezone)?,
+        )
+        .map_err(|_| corrupt("start equals end"))?;
+        Ok(WindowRecord {
+            id: row.id,
+            mentor_id: row.mentor_id,
+            range,
+            created_at: row.created_at,
+        })
+    }
+}
+
+impl TryFrom<PauseRow> for PauseRecord {
+    type Error = StoreError;
+    fn try_from(row: PauseRow) -> StoreResult<PauseRecord> {
+        let pause = Pause::new(row.first_day, row.last_day)
+            .map_err(|error| StoreError::Corrupt(format!("pause {}: {error}", row.id)))?;
+        Ok(PauseRecord {
+            id: row.id,
+            mentor_id: row.mentor_id,
+            pause,
+            created_at: row.created_at,
+        })
+    }
+}
+
+fn convert<R, T: TryFrom<R, Error = StoreError>>(rows: Vec<R>) -> StoreResult<Vec<T>> {
+    rows.into_iter().map(T::try_from).collect()
+}
+
+const MENTOR_COLUMNS: &str =
+    "id, name, phone, timezone, topics, call_minutes, max_calls_per_window, created_at";
+const WINDOW_COLUMNS: &str = "id, mentor_id, weekdays, start_time, end_time, timezone, created_at";
+const PAUSE_COLUMNS: &str = "id, mentor_id, first_day, last_day, created_at";
+
+impl Store {
+    /// Registers a mentor whose API token hashes to `token_hash`.
+    #[instrument(skip_all)]
+    pub async fn insert_mentor(
+        &self,
+        mentor: &NewMentor,
+        token_hash: &str,
+        now: DateTime<Utc>,
+    ) -> StoreResult<MentorRecord> {
+        let topics = serde_json::to_string(&mentor.topics).expect("strings serialize");
+        let sql = format!(
+            "insert into mentors (name, phone, timezone, topics, call_minutes,
+                max_calls_per_window, token_hash, created_at)
+             values ($1, $2, $3, $4, $5, $6, $7, $8) returning {MENTOR_COLUMNS}"
+        );
+        let row: MentorRow = with_pool!(self, pool => sqlx::query_as(&sql)
+            .bind(&mentor.name)
+            .bind(mentor.phone.as_str())
+            .bind(mentor.zone.name())
+            .bind(&topics)
+            .bind(mentor.call_minutes as i32)
+            .bind(mentor.max_calls_per_window.map(|cap| cap as i32))
+            .bind(token_hash)
+            .bind(now)
+            .fetch_one(pool)
+            .await)
+        .map_err(StoreError::conflict_as("token already in use"))?;
+        row.try_into()
+    }
+
+    /// The mentor with `id`.
+    #[instrument(skip_all, fields(mentor.id = id))]
+    pub async fn mentor(&self, id: i64) -> StoreResult<Option<MentorRecord>> {
+        let sql = format!("select {MENTOR_COLUMNS} from mentors where id = $1");
+        let row: Option<MentorRow> =
+            with_pool!(self, pool => sqlx::query_as(&sql).bind(id).fetch_optional(pool).await)?;
+        row.map(MentorRecord::try_from).transpose()
+    }
+
+    /// Every mentor, by id.
+    #[instrument(skip_all)]
+    pub async fn mentors(&self) -> StoreResult<Vec<MentorRecord>> {
+        let sql = format!("select {MENTOR_COLUMNS} from mentors order by id");
+        let rows: Vec<MentorRow> =
+            with_pool!(self, pool => sqlx::query_as(&sql).fetch_all(pool).await)?;
+        convert(rows)
+    }
+
+    /// The id of the mentor whose token hashes to `token_hash`.
+    #[instrument(skip_all)]
+    pub async fn mentor_id_by_token_hash(&self, token_hash: &str) -> StoreResult<Option<i64>> {
+        let id = with_pool!(self, pool => sqlx::query_scalar("select id from mentors where token_hash = $1")
+            .bind(token_hash)
+            .fetch_optional(pool)
+            .await)?;
+        Ok(id)
+    }
+
+    /// Adds a commute window to mentor `mentor_id`.
+    #[instrument(skip_all, fields(mentor.id = mentor_id))]
+    pub async fn insert_window(
+        &self,
+        mentor_id: i64,
+        range: &WeeklyRange,
+        now: DateTime<Utc>,
+    ) -> StoreResult<WindowRecord> {
+        let sql = format!(
+            "insert into commute_windows (mentor_id, weekdays, start_time, end_time, timezone, created_at)
+             values ($1, $2, $3, $4, $5, $6) returning {WINDOW_COLUMNS}"
+        );
+        let row: WindowRow = with_pool!(self, pool => sqlx::query_as(&sql)
+            .bind(mentor_id)
+            .bind(i32::from(range.weekdays().bits()))
+            .bind(range.start().naive())
+            .bind(range.end().naive())
+            .bind(range.zone().name())
+            .bind(now)
+            .fetch_one(pool)
+            .await)?;
+        row.try_into()
+    }
+
+    /// Mentor `mentor_id`'s windows, by id.
+    #[instrument(skip_all, fields(mentor.id = mentor_id))]
+    pub async fn windows(&self, mentor_id: i64) -> StoreResult<Vec<WindowRecord>> {
+        let sql = format!(
+            "select {WINDOW_COLUMNS} from commute_windows where mentor_id = $1 order by id"
+        );
+        let rows: Vec<WindowRow> = with_pool!(self, pool =>
+            sqlx::query_as(&sql).bind(mentor_id).fetch_all(pool).await)?;
+        convert(rows)
+    }
+
+    /// Removes window `window_id` of mentor `mentor_id`; false when there is none.
+    #[instrument(skip_all, fields(mentor.id = mentor_id, window.id = window_id))]
+    pub async fn delete_window(&self, mentor_id: i64, window_id: i64) -> StoreResult<bool> {
+        let result = with_pool!(self, pool =>
+            sqlx::query("delete from commute_windows where id = $1 and mentor_id = $2")
+                .bind(window_id)
+                .bind(mentor_id)
+                .execute(pool)
+                .await
+                .map(|done| done.rows_affected()))?;
+        Ok(result > 0)
+    }
+
+    /// Adds a pause to mentor `mentor_id`.
+    #[instrument(skip_all, fields(mentor.id = mentor_id))]
+    pub async fn insert_pause(
+        &self,
+        mentor_id: i64,
+        pause: &Pause,
+        now: DateTime<Utc>,
+    ) -> StoreResult<PauseRecord> {
+        let sql = format!(
+            "insert into pauses (mentor_id, first_day, last_day, created_at)
+             values ($1, $2, $3, $4) returning {PAUSE_COLUMNS}"
+        );
+        let row: PauseRow = with_pool!(self, pool => sqlx::query_as(&sql)
+            .bind(mentor_id)
+            .bind(pause.first_day())
+            .bind(pause.last_day())
+            .bind(now)
+            .fetch_one(pool)
+            .await)?;
+        row.try_into()
+    }
+
+    /// Mentor `mentor_id`'s pauses, by first day.
+    #[instrument(skip_all, fields(mentor.id = mentor_id))]
+    pub async fn pauses(&self, mentor_id: i64) -> StoreResult<Vec<PauseRecord>> {
+        let sql = format!(
+            "select {PAUSE_COLUMNS} from pauses where mentor_id = $1 order by first_day, id"
+        );
+        let rows: Vec<PauseRow> = with_pool!(self, pool =>
+            sqlx::query_as(&sql).bind(mentor_id).fetch_all(pool).await)?;
+        convert(rows)
+    }
+
+    /// Removes pause `pause_id` of mentor `mentor_id`; false when there is none.
+    #[instrument(skip_all, fields(mentor.id = mentor_id, pause.id = pause_id))]
+    pub async fn delete_pause(&self, mentor_id: i64, pause_id: i64) -> StoreResult<bool> {
+        let result = with_pool!(self, pool =>
+            sqlx::query("delete from pauses where id = $1 and mentor_id = $2")
+                .bind(pause_id)
+                .bind(mentor_id)
+                .execute(pool)
+                .await
+                .map(|done| done.rows_affected()))?;
+        Ok(result > 0)
+    }
+
+    /// Every mentor who has at least one window, with the slots they offer, read in
+    /// one transaction so windows and pauses agree with each other.
+    #[instrument(skip_all)]
+    pub async fn mentor_supply(&self) -> StoreResult<Vec<MentorSupply>> {
+        let mentor_sql = format!(
+            "select {MENTOR_COLUMNS} from mentors
+             where exists (select 1 from commute_windows w where w.mentor_id = mentors.id)
+             order by id"
+        );
+        let window_sql = format!("select {WINDOW_COLUMNS} from commute_windows order by id");
+        let pause_sql = format!("select {PAUSE_COLUMNS} from pauses order by id");
+        let (mentors, windows, pauses): (Vec<MentorRow>, Vec<WindowRow>, Vec<PauseRow>) = with_pool!(self, pool => {
+            let mut tx = pool.begin().await?;
+            let mentors = sqlx::query_as(&mentor_sql).fetch_all(&mut *tx).await?;
+            let windows = sqlx::query_as(&window_sql).fetch_all(&mut *tx).await?;
+            let pauses = sqlx::query_as(&pause_sql).fetch_all(&mut *tx).await?;
+            tx.commit().await?;
+            (mentors, windows, pauses)
+        });
+        let mut windows_by_mentor: HashMap<i64, Vec<WindowRecord>> = HashMap::new();
+        for window in convert::<_, WindowRecord>(windows)? {
+            windows_by_mentor
+                .entry(window.mentor_id)
+                .or_default()
+                .push(window);
+        }
+        let mut pauses_by_mentor: HashMap<i64, Vec<PauseRecord>> = HashMap::new();
+        for pause in convert::<_, PauseRecord>(pauses)? {
+            pauses_by_mentor
+                .entry(pause.mentor_id)
+                .or_default()
+                .push(pause);
+        }
+        convert::<_, MentorRecord>(mentors)?
+            .into_iter()
+            .map(|mentor| {
+                let windows = windows_by_mentor.remove(&mentor.id).unwrap_or_default();
+                let pauses = pauses_by_mentor.remove(&mentor.id).unwrap_or_default();
+                Ok(MentorSupply {
+                    id: mentor.id,
+                    schedule: mentor.schedule(&windows, &pauses),
+                    topics: mentor.topics,
+                })
+            })
+            .collect()
+    }
+}

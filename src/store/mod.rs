@@ -1,0 +1,171 @@
+//! Persistence behind one boundary, with a SQLite side (the embedded default) and a
+//! PostgreSQL side, picked from the database URL at start-up.
+//!
+//! Both backends run the same SQL text wherever the two dialects agree: queries use
+//! `$n` placeholders, which SQLite reads as numbered parameters too. Each backend
+//! has its own migrations folder. Backend-specific statements (claiming due work)
+//! live beside their backend.
+//!
+//! Errors: storage functions return [`StoreError`]; a unique-constraint violation
+//! becomes [`StoreError::Conflict`] here, so callers never look at SQL error codes.
+
+mod calls;
+mod mentors;
+mod requests;
+
+use std::str::FromStr;
+use std::time::Duration;
+
+use sqlx::pool::PoolOptions;
+use sqlx::postgres::{PgConnectOptions, PgPool};
+use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqliteSynchronous};
+use sqlx::{Pool, Postgres, Sqlite, Transaction};
+
+pub use calls::{CallDetail, CallEvent, CallFilter, CallRecord, CallSummary};
+pub use mentors::{MentorRecord, PauseRecord, WindowRecord};
+pub use requests::{CancelOutcome, RequestFilter, RequestRecord};
+
+/// What can go wrong in storage.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// A uniqueness rule refused the write (e.g. a second open request for a phone).
+    #[error("conflict: {0}")]
+    Conflict(&'static str),
+    /// A stored value could not be read back into a domain type.
+    #[error("corrupt row: {0}")]
+    Corrupt(String),
+    /// The database URL is not one ridealong understands.
+    #[error("unsupported database URL (use sqlite:// or postgres://)")]
+    UnsupportedUrl,
+    /// Any other database failure.
+    #[error(transparent)]
+    Database(#[from] sqlx::Error),
+    /// A migration failed.
+    #[error(transparent)]
+    Migrate(#[from] sqlx::migrate::MigrateError),
+}
+
+impl StoreError {
+    /// Maps a unique violation to [`StoreError::Conflict`] with `what`; other errors pass.
+    fn conflict_as(what: &'static str) -> impl FnOnce(sqlx::Error) -> StoreError {
+        move |error| match &error {
+            sqlx::Error::Database(db) if db.is_unique_violation() => StoreError::Conflict(what),
+            _ => StoreError::Database(error),
+        }
+    }
+}
+
+/// Result of a storage operation.
+pub type StoreResult<T> = Result<T, StoreError>;
+
+/// A connection pool to one of the supported databases.
+#[derive(Clone, Debug)]
+pub enum Store {
+    /// Embedded SQLite file (WAL mode); serves one instance.
+    Sqlite(SqlitePool),
+    /// PostgreSQL; serves many instances.
+    Postgres(PgPool),
+}
+
+/// Runs `$body` with `$pool` bound to the backend's pool. The body is compiled
+/// once per backend, so it must be valid for both.
+macro_rules! with_pool {
+    ($store:expr, $pool:ident => $body:expr) => {
+        match $store {
+            $crate::store::Store::Sqlite($pool) => $body,
+            $crate::store::Store::Postgres($pool) => $body,
+        }
+    };
+}
+pub(crate) use with_pool;
+
+/// Opening a write transaction the way each backend wants it.
+pub(crate) trait BeginWrite {
+    /// The backend.
+    type Db: sqlx::Database;
+    /// Starts a transaction that will write. On SQLite it takes the write lock up
+    /// front (`BEGIN IMMEDIATE`) so it waits for other writers instead of failing
+    /// when it upgrades from reading.
+    async fn begin_write(&self) -> sqlx::Result<Transaction<'static, Self::Db>>;
+}
+
+impl BeginWrite for Pool<Sqlite> {
+    type Db = Sqlite;
+    async fn begin_write(&self) -> sqlx::Result<Transaction<'static, Sqlite>> {
+        self.begin_with("begin immediate").await
+    }
+}
+
+impl BeginWrite for Pool<Postgres> {
+    type Db = Postgres;
+    async fn begin_write(&self) -> sqlx::Result<Transaction<'static, Postgres>> {
+        self.begin().await
+    }
+}
+
+impl Store {
+    /// Connects to `url` (`sqlite://path` or `postgres://…`). A SQLite file is
+    /// created on first use and runs in WAL mode with foreign keys on.
+    pub async fn connect(url: &str) -> StoreResult<Store> {
+        if url.starts_with("sqlite:") {
+            let options = SqliteConnectOptions::from_str(url)?
+                .create_if_missing(true)
+                .journal_mode(SqliteJournalMode::Wal)
+                .synchronous(SqliteSynchronous::Normal)
+                .foreign_keys(true)
+                .busy_timeout(Duration::from_secs(10));
+            let pool = PoolOptions::new()
+                .max_connections(8)
+                .acquire_timeout(Duration::from_secs(10))
+                .connect_with(options)
+                .await?;
+            Ok(Store::Sqlite(pool))
+        } else if url.starts_with("postgres:") || url.starts_with("postgresql:") {
+            let options = PgConnectOptions::from_str(url)?.application_name("ridealong");
+            let pool = PoolOptions::new()
+                .max_connections(16)
+                .acquire_timeout(Duration::from_secs(10))
+                .connect_with(options)
+                .await?;
+            Ok(Store::Postgres(pool))
+        } else {
+            Err(StoreError::UnsupportedUrl)
+        }
+    }
+
+    /// Applies the backend's pending migrations.
+    pub async fn migrate(&self) -> StoreResult<()> {
+        match self {
+            Store::Sqlite(pool) => sqlx::migrate!("migrations/sqlite").run(pool).await?,
+            Store::Postgres(pool) => sqlx::migrate!("migrations/postgres").run(pool).await?,
+        }
+        Ok(())
+    }
+
+    /// Whether the database answers a trivial query.
+    pub async fn ping(&self) -> StoreResult<()> {
+        with_pool!(self, pool => sqlx::query("select 1").execute(pool).await.map(drop))?;
+        Ok(())
+    }
+
+    /// The backend's name, for logs.
+    pub fn backend(&self) -> &'static str {
+        match self {
+            Store::Sqlite(_) => "sqlite",
+            Store::Postgres(_) => "postgres",
+        }
+    }
+
+    /// Closes every pooled connection.
+    pub async fn close(&self) {
+        match self {
+            Store::Sqlite(pool) => pool.close().await,
+            Store::Postgres(pool) => pool.close().await,
+        }
+    }
+}
+
+/// Decodes a JSON text column.
+fn from_json<T: serde::de::DeserializeOwned>(column: &str, text: &str) -> StoreResult<T> {
+    serde_json::from_str(text).map_err(|error| StoreError::Corrupt(format!("{column}: {error}")))
+}

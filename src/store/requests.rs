@@ -1,0 +1,293 @@
+//! Seekers' requests.
+
+use chrono::{DateTime, Utc};
+use chrono_tz::Tz;
+use serde::{Deserialize, Serialize};
+use tracing::instrument;
+
+use super::{BeginWrite, Store, StoreError, StoreResult, from_json, with_pool};
+use crate::domain::hours::{CallingHours, SeekerHours};
+use crate::domain::matching::OpenRequest;
+use crate::domain::request::NewRequest;
+use crate::domain::status::{CallStatus, Outcome, RequestStatus};
+use crate::domain::weekly::{LocalTime, Weekdays, WeeklyRange};
+
+use super::calls::CallSummary;
+
+/// A stored request, with the call it is booked into, if any.
+#[derive(Clone, Debug)]
+pub struct RequestRecord {
+    /// Id.
+    pub id: i64,
+    /// Seeker's name.
+    pub name: String,
+    /// Seeker's E.164 number.
+    pub phone: String,
+    /// Seeker's zone.
+    pub timezone: Tz,
+    /// What the call is about.
+    pub topic: String,
+    /// What the seeker could use help with.
+    pub message: String,
+    /// When the seeker can take calls (in `timezone`); empty = weekdays.
+    pub availability: Vec<WeeklyRange>,
+    /// Where the request stands.
+    pub status: RequestStatus,
+    /// Seeker-side misses so far.
+    pub attempts: u32,
+    /// SHA-256 of the manage token.
+    pub manage_token_hash: String,
+    /// When the seeker consented to calls and texts.
+    pub consented_at: DateTime<Utc>,
+    /// When the request arrived.
+    pub created_at: DateTime<Utc>,
+    /// Last change.
+    pub updated_at: DateTime<Utc>,
+    /// The booked or running call.
+    pub call: Option<CallSummary>,
+}
+
+/// How availability ranges are kept: the zone is the request's.
+#[derive(Serialize, Deserialize)]
+struct StoredRange {
+    weekdays: Weekdays,
+    start: LocalTime,
+    end: LocalTime,
+}
+
+#[derive(sqlx::FromRow)]
+struct RequestRow {
+    id: i64,
+    name: String,
+    phone: String,
+    timezone: String,
+    topic: String,
+    message: String,
+    availability: String,
+    status: String,
+    attempts: i32,
+    manage_token_hash: String,
+    consented_at: DateTime<Utc>,
+    created_at: DateTime<Utc>,
+    updated_at: DateTime<Utc>,
+    call_id: Option<i64>,
+    call_starts_at: Option<DateTime<Utc>>,
+    call_mentor_name: Option<String>,
+}
+
+impl TryFrom<RequestRow> for RequestRecord {
+    type Error = StoreError;
+    fn try_from(row: RequestRow) -> StoreResult<RequestRecord> {
+        let corrupt = |what: &str| StoreError::Corrupt(format!("request {}: {what}", row.id));
+        let timezone: Tz = row.timezone.parse().map_err(|_| corrupt("timezone"))?;
+        let availability = from_json::<Vec<StoredRange>>("availability", &row.availability)?
+            .into_iter()
+            .map(|range| WeeklyRange::new(range.weekdays, range.start, range.end, timezone))
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(|_| corrupt("availability"))?;
+        let call = match (row.call_id, row.call_starts_at, row.call_mentor_name) {
+            (Some(id), Some(starts_at), Some(mentor_name)) => Some(CallSummary {
+                id,
+                starts_at,
+                mentor_name,
+            }),
+            _ => None,
+        };
+        Ok(RequestRecord {
+            id: row.id,
+            name: row.name,
+            phone: row.phone,
+            timezone,
+            topic: row.topic,
+            message: row.message,
+            availability,
+            status: row.status.parse().map_err(|_| corrupt("status"))?,
+            attempts: u32::try_from(row.attempts).map_err(|_| corrupt("attempts"))?,
+            manage_token_hash: row.manage_token_hash,
+            consented_at: row.consented_at,
+            created_at: row.created_at,
+            updated_at: row.updated_at,
+            call,
+        })
+    }
+}
+
+/// Which requests an operator lists.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct RequestFilter {
+    /// Only this status.
+    pub status: Option<RequestStatus>,
+    /// Only ids above this one (keyset paging).
+    pub after_id: Option<i64>,
+    /// At most this many.
+    pub limit: u32,
+}
+
+/// What cancelling a request did.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub enum CancelOutcome {
+    /// The request is now canceled, and so is its booked call if it had one.
+    Canceled {
+        /// The booked call that was called off.
+        call_id: Option<i64>,
+    },
+    /// It was canceled before; nothing changed.
+    AlreadyCanceled,
+    /// It is over (completed, unreachable, expired) and cannot be canceled.
+    Finished(RequestStatus),
+    /// No such request.
+    NotFound,
+}
+
+const REQUEST_SELECT: &str = "
+    select r.id, r.name, r.phone, r.timezone, r.topic, r.message, r.availability, r.status,
+           r.attempts, r.manage_token_hash, r.consented_at, r.created_at, r.updated_at,
+           c.id as call_id, c.starts_at as call_starts_at, m.name as call_mentor_name
+    from requests r
+    left join calls c on c.request_id = r.id
+        and c.status in ('scheduled', 'dialing', 'in_progress')
+    left join mentors m on m.id = c.mentor_id";
+
+impl Store {
+    /// Stores a new request with `status`; a second open request for the same
+    /// phone number is a [`StoreError::Conflict`].
+    #[instrument(skip_all)]
+    pub async fn insert_request(
+        &self,
+        request: &NewRequest,
+        status: RequestStatus,
+        manage_token_hash: &str,
+        now: DateTime<Utc>,
+    ) -> StoreResult<RequestRecord> {
+        let availability: Vec<StoredRange> = request
+            .availability
+            .iter()
+            .map(|range| StoredRange {
+                weekdays: range.weekdays(),
+                start: range.start(),
+                end: range.end(),
+            })
+            .collect();
+        let availability = serde_json::to_string(&availability).expect("ranges serialize");
+        let id: i64 = with_pool!(self, pool => sqlx::query_scalar(
+            "insert into requests (name, phone, timezone, topic, message, availability, status,
+                manage_token_hash, consented_at, created_at, updated_at)
+             values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $9, $9) returning id")
+            .bind(&request.name)
+            .bind(request.phone.as_str())
+            .bind(request.zone.name())
+            .bind(&request.topic)
+            .bind(&request.message)
+            .bind(&availability)
+            .bind(status.as_str())
+            .bind(manage_token_hash)
+            .bind(now)
+            .fetch_one(pool)
+            .await)
+        .map_err(StoreError::conflict_as(
+            "this phone number already has an open request",
+        ))?;
+        self.request(id)
+            .await?
+            .ok_or(StoreError::Database(sqlx::Error::RowNotFound))
+    }
+
+    /// The request with `id`.
+    #[instrument(skip_all, fields(request.id = id))]
+    pub async fn request(&self, id: i64) -> StoreResult<Option<RequestRecord>> {
+        let sql = format!("{REQUEST_SELECT} where r.id = $1");
+        let row: Option<RequestRow> =
+            with_pool!(self, pool => sqlx::query_as(&sql).bind(id).fetch_optional(pool).await)?;
+        row.map(RequestRecord::try_from).transpose()
+    }
+
+    /// Requests matching `filter`, by id.
+    #[instrument(skip_all)]
+    pub async fn requests(&self, filter: RequestFilter) -> StoreResult<Vec<RequestRecord>> {
+        let sql = format!(
+            "{REQUEST_SELECT}
+             where ($1 is null or r.status = $1) and r.id > $2
+             order by r.id limit $3"
+        );
+        let rows: Vec<RequestRow> = with_pool!(self, pool => sqlx::query_as(&sql)
+            .bind(filter.status.map(RequestStatus::as_str))
+            .bind(filter.after_id.unwrap_or(0))
+            .bind(i64::from(filter.limit))
+            .fetch_all(pool)
+            .await)?;
+        rows.into_iter().map(RequestRecord::try_from).collect()
+    }
+
+    /// Pending requests as the matcher sees them, oldest first.
+    #[instrument(skip_all)]
+    pub async fn open_requests(
+        &self,
+        calling_hours: CallingHours,
+    ) -> StoreResult<Vec<OpenRequest>> {
+        let sql =
+            format!("{REQUEST_SELECT} where r.status = 'pending' order by r.created_at, r.id");
+        let rows: Vec<RequestRow> =
+            with_pool!(self, pool => sqlx::query_as(&sql).fetch_all(pool).await)?;
+        rows.into_iter()
+            .map(|row| {
+                let record = RequestRecord::try_from(row)?;
+                Ok(OpenRequest {
+                    id: record.id,
+                    created_at: record.created_at,
+                    hours: SeekerHours::new(record.timezone, record.availability, calling_hours),
+                    topic: record.topic,
+                })
+            })
+            .collect()
+    }
+
+    /// Cancels request `id` and its booked call, in one transaction.
+    #[instrument(skip_all, fields(request.id = id))]
+    pub async fn cancel_request(&self, id: i64, now: DateTime<Utc>) -> StoreResult<CancelOutcome> {
+        with_pool!(self, pool => {
+            let mut tx = pool.begin_write().await?;
+            let status: Option<String> =
+                sqlx::query_scalar("select status from requests where id = $1")
+                    .bind(id)
+                    .fetch_optional(&mut *tx)
+                    .await?;
+            let Some(status) = status else { return Ok(CancelOutcome::NotFound) };
+            let status: RequestStatus = status
+                .parse()
+                .map_err(|_| StoreError::Corrupt(format!("request {id}: status")))?;
+            if status == RequestStatus::Canceled {
+                return Ok(CancelOutcome::AlreadyCanceled);
+            }
+            if !status.is_open() {
+                return Ok(CancelOutcome::Finished(status));
+            }
+            sqlx::query("update requests set status = $1, updated_at = $2 where id = $3")
+                .bind(RequestStatus::Canceled.as_str())
+                .bind(now)
+                .bind(id)
+                .execute(&mut *tx)
+                .await?;
+            let call_id: Option<i64> = sqlx::query_scalar(
+                "update calls set status = $1, outcome = $2, updated_at = $3
+                 where request_id = $4 and status = $5 returning id")
+                .bind(CallStatus::Canceled.as_str())
+                .bind(Outcome::Canceled.as_str())
+                .bind(now)
+                .bind(id)
+                .bind(CallStatus::Scheduled.as_str())
+                .fetch_optional(&mut *tx)
+                .await?;
+            if let Some(call_id) = call_id {
+                sqlx::query(
+                    "insert into call_events (call_id, kind, detail, created_at)
+                     values ($1, 'canceled', '{\"by\":\"request_canceled\"}', $2)")
+                    .bind(call_id)
+                    .bind(now)
+                    .execute(&mut *tx)
+                    .await?;
+            }
+            tx.commit().await?;
+            Ok(CancelOutcome::Canceled { call_id })
+        })
+    }
+}

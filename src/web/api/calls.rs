@@ -1,0 +1,164 @@
+//! Calls booked by the matcher.
+
+use axum::Json;
+use axum::extract::State;
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
+
+use crate::domain::status::{CallStatus, Outcome};
+use crate::store::{CallDetail, CallEvent, CallFilter, CallRecord};
+use crate::web::AppState;
+use crate::web::auth::Caller;
+use crate::web::error::{ApiError, ErrorBody};
+use crate::web::extract::{ApiPath, ApiQuery};
+
+use super::{page_limit, parse_status};
+
+/// A call.
+#[derive(Serialize, ToSchema)]
+pub struct CallView {
+    /// Id.
+    pub id: i64,
+    /// The request it serves.
+    pub request_id: i64,
+    /// The mentor who calls.
+    pub mentor_id: i64,
+    /// Slot start, RFC 3339 UTC.
+    pub starts_at: DateTime<Utc>,
+    /// Slot end, RFC 3339 UTC.
+    pub ends_at: DateTime<Utc>,
+    /// `scheduled`, `dialing`, `in_progress`, `ended` or `canceled`.
+    pub status: CallStatus,
+    /// How it ended; null until it has.
+    pub outcome: Option<Outcome>,
+    /// Seconds the bridged seeker leg lasted; null without a bridge.
+    pub talk_seconds: Option<u32>,
+    /// The provider's id of the mentor leg; null until placed.
+    pub provider_call_sid: Option<String>,
+    /// When it was booked.
+    pub created_at: DateTime<Utc>,
+    /// Last change.
+    pub updated_at: DateTime<Utc>,
+}
+
+/// A call with its event log.
+#[derive(Serialize, ToSchema)]
+pub struct CallDetailView {
+    /// The call.
+    #[serde(flatten)]
+    pub call: CallView,
+    /// Everything that happened to it, oldest first.
+    pub events: Vec<CallEventView>,
+}
+
+/// One entry of a call's event log.
+#[derive(Serialize, ToSchema)]
+pub struct CallEventView {
+    /// Event id.
+    pub id: i64,
+    /// What happened: `booked`, `canceled`, provider callbacks, …
+    pub kind: String,
+    /// What the event carried.
+    #[schema(value_type = Object)]
+    pub detail: serde_json::Value,
+    /// When it was recorded.
+    pub at: DateTime<Utc>,
+}
+
+/// Query of `GET /api/v1/calls`.
+#[derive(Deserialize, IntoParams)]
+pub struct CallListQuery {
+    /// Only calls with this status.
+    pub status: Option<String>,
+    /// Only this mentor's calls (a mentor sees only their own anyway).
+    pub mentor_id: Option<i64>,
+    /// Most rows to return, 1–1000; default 100.
+    pub limit: Option<u32>,
+    /// Return only ids above this one (the last id of the previous page).
+    pub after: Option<i64>,
+}
+
+impl From<CallRecord> for CallView {
+    fn from(call: CallRecord) -> Self {
+        CallView {
+            id: call.id,
+            request_id: call.request_id,
+            mentor_id: call.mentor_id,
+            starts_at: call.starts_at,
+            ends_at: call.ends_at,
+            status: call.status,
+            outcome: call.outcome,
+            talk_seconds: call.talk_seconds,
+            provider_call_sid: call.provider_call_sid,
+            created_at: call.created_at,
+            updated_at: call.updated_at,
+        }
+    }
+}
+
+impl From<CallEvent> for CallEventView {
+    fn from(event: CallEvent) -> Self {
+        CallEventView {
+            id: event.id,
+            kind: event.kind,
+            detail: event.detail,
+            at: event.created_at,
+        }
+    }
+}
+
+/// Lists calls: all of them for the admin, their own for a mentor.
+#[utoipa::path(get, path = "/api/v1/calls", tag = "calls",
+    params(CallListQuery),
+    responses((status = 200, body = [CallView]), (status = 401, body = ErrorBody),
+              (status = 403, body = ErrorBody), (status = 422, body = ErrorBody)),
+    security(("bearer" = [])))]
+pub async fn list_calls(
+    caller: Caller,
+    State(state): State<AppState>,
+    ApiQuery(query): ApiQuery<CallListQuery>,
+) -> Result<Json<Vec<CallView>>, ApiError> {
+    let mentor_id = match (caller, query.mentor_id) {
+        (Caller::Admin, wanted) => wanted,
+        (Caller::Mentor(own), None) => Some(own),
+        (Caller::Mentor(own), Some(wanted)) => {
+            caller.require_mentor(wanted)?;
+            Some(own)
+        }
+    };
+    let filter = CallFilter {
+        status: parse_status::<CallStatus>(query.status.as_deref())?,
+        mentor_id,
+        after_id: query.after,
+        limit: page_limit(query.limit)?,
+    };
+    let calls = state.store.calls(filter).await?;
+    Ok(Json(calls.into_iter().map(CallView::from).collect()))
+}
+
+/// One call with its event log: the admin, or the mentor who makes it.
+#[utoipa::path(get, path = "/api/v1/calls/{id}", tag = "calls",
+    params(("id" = i64, Path, description = "Call id")),
+    responses((status = 200, body = CallDetailView), (status = 401, body = ErrorBody),
+              (status = 404, description = "No such call, or not this mentor's", body = ErrorBody)),
+    security(("bearer" = [])))]
+pub async fn get_call(
+    caller: Caller,
+    State(state): State<AppState>,
+    ApiPath(id): ApiPath<i64>,
+) -> Result<Json<CallDetailView>, ApiError> {
+    let CallDetail { call, events } = state
+        .store
+        .call(id)
+        .await?
+        .ok_or(ApiError::NotFound("call"))?;
+    // Another mentor's call is answered as missing: call ids must not be probed.
+    if caller.require_mentor(call.mentor_id).is_err() {
+        return Err(ApiError::NotFound("call"));
+    }
+    Ok(Json(CallDetailView {
+        call: call.into(),
+        events: events.into_iter().map(CallEventView::from).collect(),
+    }))
+}

@@ -1,0 +1,447 @@
+//! Mentors, their commute windows, pauses and slots.
+
+use axum::Json;
+use axum::extract::State;
+use axum::http::StatusCode;
+use chrono::{DateTime, NaiveDate, TimeDelta, Utc};
+use chrono_tz::Tz;
+use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
+
+use crate::domain::ValidationError;
+use crate::domain::mentor::{MentorInput, NewMentor, RangeInput, parse_window};
+use crate::domain::pause::Pause;
+use crate::domain::weekly::resolve_local;
+use crate::store::{MentorRecord, PauseRecord, WindowRecord};
+use crate::tokens;
+use crate::web::AppState;
+use crate::web::auth::Caller;
+use crate::web::error::{ApiError, ErrorBody};
+use crate::web::extract::{ApiJson, ApiPath, ApiQuery};
+
+/// Longest span one slots query may cover.
+pub const MAX_SLOT_QUERY_DAYS: i64 = 366;
+
+/// Body of `POST /api/v1/mentors`.
+#[derive(Deserialize, ToSchema)]
+pub struct CreateMentor {
+    /// Display name, 1–100 characters.
+    pub name: String,
+    /// Phone number; national format is read in the country of `timezone`.
+    pub phone: String,
+    /// IANA zone, e.g. `America/Los_Angeles`.
+    pub timezone: String,
+    /// What the mentor can help with (at most 20, each up to 100 characters).
+    #[serde(default)]
+    pub topics: Vec<String>,
+    /// Length of one call in minutes, 5–120; default 15.
+    pub call_minutes: Option<u32>,
+    /// Most calls per window occurrence, 1–96; default: every slot that fits.
+    pub max_calls_per_window: Option<u32>,
+}
+
+/// A mentor with their windows and pauses.
+#[derive(Serialize, ToSchema)]
+pub struct MentorView {
+    /// Id.
+    pub id: i64,
+    /// Display name.
+    pub name: String,
+    /// E.164 number the calls ring (shown only to the admin and the mentor).
+    pub phone: String,
+    /// IANA zone.
+    pub timezone: String,
+    /// Topics.
+    pub topics: Vec<String>,
+    /// Length of one call in minutes.
+    pub call_minutes: u32,
+    /// Most calls per window occurrence; null means every slot that fits.
+    pub max_calls_per_window: Option<u32>,
+    /// Commute windows.
+    pub windows: Vec<WindowView>,
+    /// Pauses.
+    pub pauses: Vec<PauseView>,
+    /// When the mentor was registered.
+    pub created_at: DateTime<Utc>,
+}
+
+/// A newly created mentor and their API token, shown this once.
+#[derive(Serialize, ToSchema)]
+pub struct CreatedMentor {
+    /// The mentor.
+    #[serde(flatten)]
+    pub mentor: MentorView,
+    /// Bearer token for the mentor's own routes; stored only as a hash.
+    pub token: String,
+}
+
+/// Body of `POST /api/v1/mentors/{id}/windows`.
+#[derive(Deserialize, ToSchema)]
+pub struct CreateWindow {
+    /// Weekdays the window starts on: `mon` … `sun`.
+    pub weekdays: Vec<String>,
+    /// Local start, `HH:MM`.
+    pub start: String,
+    /// Local end, `HH:MM`; earlier than `start` crosses midnight.
+    pub end: String,
+    /// IANA zone; defaults to the mentor's.
+    pub timezone: Option<String>,
+}
+
+/// A commute window.
+#[derive(Serialize, ToSchema)]
+pub struct WindowView {
+    /// Id.
+    pub id: i64,
+    /// Owner.
+    pub mentor_id: i64,
+    /// Weekdays the window starts on.
+    pub weekdays: Vec<&'static str>,
+    /// Local start, `HH:MM`.
+    pub start: String,
+    /// Local end, `HH:MM`.
+    pub end: String,
+    /// IANA zone the times are read in.
+    pub timezone: String,
+    /// When it was added.
+    pub created_at: DateTime<Utc>,
+}
+
+/// Body of `POST /api/v1/mentors/{id}/pauses`.
+#[derive(Deserialize, ToSchema)]
+pub struct CreatePause {
+    /// First paused date, `YYYY-MM-DD`, in the mentor's zone.
+    pub from: String,
+    /// Last paused date (included).
+    pub to: String,
+}
+
+/// A pause.
+#[derive(Serialize, ToSchema)]
+pub struct PauseView {
+    /// Id.
+    pub id: i64,
+    /// Owner.
+    pub mentor_id: i64,
+    /// First paused date.
+    pub from: NaiveDate,
+    /// Last paused date (included).
+    pub to: NaiveDate,
+    /// When it was added.
+    pub created_at: DateTime<Utc>,
+}
+
+/// Query of `GET /api/v1/mentors/{id}/slots`.
+#[derive(Deserialize, IntoParams)]
+pub struct SlotQuery {
+    /// Start of the range (RFC 3339, or a date meaning midnight in the mentor's
+    /// zone); default now.
+    pub from: Option<String>,
+    /// End of the range, exclusive; default `from` + the booking horizon.
+    pub to: Option<String>,
+}
+
+/// One usable slot.
+#[derive(Serialize, ToSchema)]
+pub struct SlotView {
+    /// Start, RFC 3339 UTC.
+    pub starts_at: DateTime<Utc>,
+    /// End, RFC 3339 UTC.
+    pub ends_at: DateTime<Utc>,
+    /// Whether a call is booked into it.
+    pub booked: bool,
+}
+
+impl MentorView {
+    /// The view of `mentor` with their windows and pauses.
+    pub fn new(mentor: MentorRecord, windows: Vec<WindowRecord>, pauses: Vec<PauseRecord>) -> Self {
+        MentorView {
+            id: mentor.id,
+            name: mentor.name,
+            phone: mentor.phone,
+            timezone: mentor.timezone.name().to_owned(),
+            topics: mentor.topics,
+            call_minutes: mentor.call_minutes,
+            max_calls_per_window: mentor.max_calls_per_window,
+            windows: windows.into_iter().map(WindowView::from).collect(),
+            pauses: pauses.into_iter().map(PauseView::from).collect(),
+            created_at: mentor.created_at,
+        }
+    }
+}
+
+impl From<WindowRecord> for WindowView {
+    fn from(window: WindowRecord) -> Self {
+        WindowView {
+            id: window.id,
+            mentor_id: window.mentor_id,
+            weekdays: window.range.weekdays().names(),
+            start: window.range.start().to_string(),
+            end: window.range.end().to_string(),
+            timezone: window.range.zone().name().to_owned(),
+            created_at: window.created_at,
+        }
+    }
+}
+
+impl From<PauseRecord> for PauseView {
+    fn from(pause: PauseRecord) -> Self {
+        PauseView {
+            id: pause.id,
+            mentor_id: pause.mentor_id,
+            from: pause.pause.first_day(),
+            to: pause.pause.last_day(),
+            created_at: pause.created_at,
+        }
+    }
+}
+
+async fn load_mentor(state: &AppState, id: i64) -> Result<MentorRecord, ApiError> {
+    state
+        .store
+        .mentor(id)
+        .await?
+        .ok_or(ApiError::NotFound("mentor"))
+}
+
+async fn mentor_view(state: &AppState, mentor: MentorRecord) -> Result<MentorView, ApiError> {
+    let windows = state.store.windows(mentor.id).await?;
+    let pauses = state.store.pauses(mentor.id).await?;
+    Ok(MentorView::new(mentor, windows, pauses))
+}
+
+/// Registers a mentor and issues their API token.
+#[utoipa::path(post, path = "/api/v1/mentors", tag = "mentors",
+    request_body = CreateMentor,
+    responses(
+        (status = 201, description = "Created; the token is shown only now", body = CreatedMentor),
+        (status = 401, body = ErrorBody), (status = 403, body = ErrorBody),
+        (status = 422, body = ErrorBody),
+    ),
+    security(("bearer" = [])))]
+pub async fn create_mentor(
+    caller: Caller,
+    State(state): State<AppState>,
+    ApiJson(body): ApiJson<CreateMentor>,
+) -> Result<(StatusCode, Json<CreatedMentor>), ApiError> {
+    caller.require_admin()?;
+    let mentor = NewMentor::parse(
+        MentorInput {
+            name: &body.name,
+            phone: &body.phone,
+            timezone: &body.timezone,
+            topics: &body.topics,
+            call_minutes: body.call_minutes,
+            max_calls_per_window: body.max_calls_per_window,
+        },
+        state.settings.default_region.as_deref(),
+    )?;
+    let token = tokens::generate(tokens::MENTOR_PREFIX);
+    let record = state
+        .store
+        .insert_mentor(&mentor, &tokens::hash(&token), state.clock.now())
+        .await?;
+    tracing::info!(mentor.id = record.id, "mentor registered");
+    let mentor = MentorView::new(record, Vec::new(), Vec::new());
+    Ok((StatusCode::CREATED, Json(CreatedMentor { mentor, token })))
+}
+
+/// Lists every mentor.
+#[utoipa::path(get, path = "/api/v1/mentors", tag = "mentors",
+    responses((status = 200, body = [MentorView]), (status = 401, body = ErrorBody),
+              (status = 403, body = ErrorBody)),
+    security(("bearer" = [])))]
+pub async fn list_mentors(
+    caller: Caller,
+    State(state): State<AppState>,
+) -> Result<Json<Vec<MentorView>>, ApiError> {
+    caller.require_admin()?;
+    let mut views = Vec::new();
+    for mentor in state.store.mentors().await? {
+        views.push(mentor_view(&state, mentor).await?);
+    }
+    Ok(Json(views))
+}
+
+/// One mentor, with windows and pauses.
+#[utoipa::path(get, path = "/api/v1/mentors/{id}", tag = "mentors",
+    params(("id" = i64, Path, description = "Mentor id")),
+    responses((status = 200, body = MentorView), (status = 401, body = ErrorBody),
+              (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)),
+    security(("bearer" = [])))]
+pub async fn get_mentor(
+    caller: Caller,
+    State(state): State<AppState>,
+    ApiPath(id): ApiPath<i64>,
+) -> Result<Json<MentorView>, ApiError> {
+    caller.require_mentor(id)?;
+    let mentor = load_mentor(&state, id).await?;
+    Ok(Json(mentor_view(&state, mentor).await?))
+}
+
+/// Adds a commute window.
+#[utoipa::path(post, path = "/api/v1/mentors/{id}/windows", tag = "mentors",
+    params(("id" = i64, Path, description = "Mentor id")),
+    request_body = CreateWindow,
+    responses((status = 201, body = WindowView), (status = 401, body = ErrorBody),
+              (status = 403, body = ErrorBody), (status = 404, body = ErrorBody),
+              (status = 422, body = ErrorBody)),
+    security(("bearer" = [])))]
+pub async fn create_window(
+    caller: Caller,
+    State(state): State<AppState>,
+    ApiPath(id): ApiPath<i64>,
+    ApiJson(body): ApiJson<CreateWindow>,
+) -> Result<(StatusCode, Json<WindowView>), ApiError> {
+    caller.require_mentor(id)?;
+    let mentor = load_mentor(&state, id).await?;
+    let range = parse_window(
+        RangeInput {
+            weekdays: &body.weekdays,
+            start: &body.start,
+            end: &body.end,
+            timezone: body.timezone.as_deref(),
+        },
+        mentor.timezone,
+        mentor.call_minutes,
+    )?;
+    let window = state
+        .store
+        .insert_window(id, &range, state.clock.now())
+        .await?;
+    state.matcher.nudge();
+    Ok((StatusCode::CREATED, Json(window.into())))
+}
+
+/// Removes a commute window; calls already booked in it stay booked.
+#[utoipa::path(delete, path = "/api/v1/mentors/{id}/windows/{wid}", tag = "mentors",
+    params(("id" = i64, Path, description = "Mentor id"), ("wid" = i64, Path, description = "Window id")),
+    responses((status = 204), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody),
+              (status = 404, body = ErrorBody)),
+    security(("bearer" = [])))]
+pub async fn delete_window(
+    caller: Caller,
+    State(state): State<AppState>,
+    ApiPath((id, window_id)): ApiPath<(i64, i64)>,
+) -> Result<StatusCode, ApiError> {
+    caller.require_mentor(id)?;
+    if !state.store.delete_window(id, window_id).await? {
+        return Err(ApiError::NotFound("window"));
+    }
+    state.matcher.nudge();
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// Adds a pause: no calls on those dates (mentor's zone, inclusive).
+#[utoipa::path(post, path = "/api/v1/mentors/{id}/pauses", tag = "mentors",
+    params(("id" = i64, Path, description = "Mentor id")),
+    request_body = CreatePause,
+    responses((status = 201, body = PauseView), (status = 401, body = ErrorBody),
+              (status = 403, body = ErrorBody), (status = 404, body = ErrorBody),
+              (status = 422, body = ErrorBody)),
+    security(("bearer" = [])))]
+pub async fn create_pause(
+    caller: Caller,
+    State(state): State<AppState>,
+    ApiPath(id): ApiPath<i64>,
+    ApiJson(body): ApiJson<CreatePause>,
+) -> Result<(StatusCode, Json<PauseView>), ApiError> {
+    caller.require_mentor(id)?;
+    load_mentor(&state, id).await?;
+    let pause = Pause::parse(&body.from, &body.to)?;
+    let pause = state
+        .store
+        .insert_pause(id, &pause, state.clock.now())
+        .await?;
+    state.matcher.nudge();
+    Ok((StatusCode::CREATED, Json(pause.into())))
+}
+
+/// Removes a pause.
+#[utoipa::path(delete, path = "/api/v1/mentors/{id}/pauses/{pid}", tag = "mentors",
+    params(("id" = i64, Path, description = "Mentor id"), ("pid" = i64, Path, description = "Pause id")),
+    responses((status = 204), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody),
+              (status = 404, body = ErrorBody)),
+    security(("bearer" = [])))]
+pub async fn delete_pause(
+    caller: Caller,
+    State(state): State<AppState>,
+    ApiPath((id, pause_id)): ApiPath<(i64, i64)>,
+) -> Result<StatusCode, ApiError> {
+    caller.require_mentor(id)?;
+    if !state.store.delete_pause(id, pause_id).await? {
+        return Err(ApiError::NotFound("pause"));
+    }
+    state.matcher.nudge();
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// The mentor's usable slots starting in `[from, to)`: the first
+/// `max_calls_per_window` of each window occurrence, pauses applied; notice and
+/// horizon are not applied.
+#[utoipa::path(get, path = "/api/v1/mentors/{id}/slots", tag = "mentors",
+    params(("id" = i64, Path, description = "Mentor id"), SlotQuery),
+    responses((status = 200, body = [SlotView]), (status = 401, body = ErrorBody),
+              (status = 403, body = ErrorBody), (status = 404, body = ErrorBody),
+              (status = 422, body = ErrorBody)),
+    security(("bearer" = [])))]
+pub async fn list_slots(
+    caller: Caller,
+    State(state): State<AppState>,
+    ApiPath(id): ApiPath<i64>,
+    ApiQuery(query): ApiQuery<SlotQuery>,
+) -> Result<Json<Vec<SlotView>>, ApiError> {
+    caller.require_mentor(id)?;
+    let mentor = load_mentor(&state, id).await?;
+    let from = match &query.from {
+        Some(text) => parse_instant("from", text, mentor.timezone)?,
+        None => state.clock.now(),
+    };
+    let to = match &query.to {
+        Some(text) => parse_instant("to", text, mentor.timezone)?,
+        None => from + state.settings.policy.horizon,
+    };
+    if to <= from {
+        return Err(ValidationError::new("to", "must be after from").into());
+    }
+    if to - from > TimeDelta::days(MAX_SLOT_QUERY_DAYS) {
+        return Err(ValidationError::new(
+            "to",
+            format!("a slots query spans at most {MAX_SLOT_QUERY_DAYS} days"),
+        )
+        .into());
+    }
+    let windows = state.store.windows(id).await?;
+    let pauses = state.store.pauses(id).await?;
+    let booked = state.store.booked_starts(id, from, to).await?;
+    let slots = mentor
+        .schedule(&windows, &pauses)
+        .slots(from, to)
+        .into_iter()
+        .map(|slot| SlotView {
+            starts_at: slot.starts_at,
+            ends_at: slot.ends_at,
+            booked: booked.binary_search(&slot.starts_at).is_ok(),
+        })
+        .collect();
+    Ok(Json(slots))
+}
+
+/// Reads an RFC 3339 instant, or a date meaning local midnight in `zone`.
+fn parse_instant(
+    field: &'static str,
+    text: &str,
+    zone: Tz,
+) -> Result<DateTime<Utc>, ValidationError> {
+    // A '+' offset that was not percent-encoded arrives as a space.
+    if let Ok(instant) = DateTime::parse_from_rfc3339(&text.trim().replace(' ', "+")) {
+        return Ok(instant.with_timezone(&Utc));
+    }
+    if let Ok(date) = NaiveDate::parse_from_str(text.trim(), "%Y-%m-%d") {
+        return Ok(resolve_local(zone, date.and_time(chrono::NaiveTime::MIN)));
+    }
+    Err(ValidationError::new(
+        field,
+        format!("'{text}' is not an RFC 3339 time (2026-03-08T07:00:00Z) or a date (2026-03-08)"),
+    ))
+}

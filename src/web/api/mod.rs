@@ -1,0 +1,109 @@
+//! The JSON API under `/api/v1`, described by the OpenAPI document at
+//! `/api/v1/openapi.json`, which is generated from these handlers.
+
+pub mod calls;
+pub mod mentors;
+pub mod requests;
+
+use std::str::FromStr;
+
+use axum::Json;
+use axum::Router;
+use axum::routing::{delete, get, post};
+use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
+use utoipa::{Modify, OpenApi};
+
+use super::AppState;
+use super::error::ApiError;
+use crate::domain::ValidationError;
+
+/// Rows a list returns when no `limit` is given.
+pub const DEFAULT_PAGE: u32 = 100;
+/// Most rows a list returns.
+pub const MAX_PAGE: u32 = 1000;
+
+/// The routes of `/api/v1`.
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route(
+            "/api/v1/openapi.json",
+            get(|| async { Json(ApiDoc::openapi()) }),
+        )
+        .route(
+            "/api/v1/mentors",
+            post(mentors::create_mentor).get(mentors::list_mentors),
+        )
+        .route("/api/v1/mentors/{id}", get(mentors::get_mentor))
+        .route("/api/v1/mentors/{id}/windows", post(mentors::create_window))
+        .route(
+            "/api/v1/mentors/{id}/windows/{wid}",
+            delete(mentors::delete_window),
+        )
+        .route("/api/v1/mentors/{id}/pauses", post(mentors::create_pause))
+        .route(
+            "/api/v1/mentors/{id}/pauses/{pid}",
+            delete(mentors::delete_pause),
+        )
+        .route("/api/v1/mentors/{id}/slots", get(mentors::list_slots))
+        .route(
+            "/api/v1/requests",
+            post(requests::create_request).get(requests::list_requests),
+        )
+        .route(
+            "/api/v1/requests/{id}",
+            get(requests::get_request).delete(requests::cancel_request),
+        )
+        .route("/api/v1/calls", get(calls::list_calls))
+        .route("/api/v1/calls/{id}", get(calls::get_call))
+}
+
+/// The OpenAPI document of the JSON API.
+#[derive(OpenApi)]
+#[openapi(
+    info(title = "ridealong", description = "Commute-time mentoring calls."),
+    paths(
+        mentors::create_mentor, mentors::list_mentors, mentors::get_mentor,
+        mentors::create_window, mentors::delete_window, mentors::create_pause,
+        mentors::delete_pause, mentors::list_slots,
+        requests::create_request, requests::list_requests, requests::get_request,
+        requests::cancel_request,
+        calls::list_calls, calls::get_call,
+    ),
+    modifiers(&BearerAuth),
+    tags(
+        (name = "mentors", description = "Mentors, commute windows, pauses and slots"),
+        (name = "requests", description = "Seekers' requests for a call"),
+        (name = "calls", description = "Booked calls and their event logs"),
+    )
+)]
+pub struct ApiDoc;
+
+struct BearerAuth;
+
+impl Modify for BearerAuth {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        let components = openapi.components.get_or_insert_with(Default::default);
+        components.add_security_scheme(
+            "bearer",
+            SecurityScheme::Http(HttpBuilder::new().scheme(HttpAuthScheme::Bearer).build()),
+        );
+    }
+}
+
+/// Parses an optional `status` filter.
+fn parse_status<T: FromStr<Err = ValidationError>>(
+    text: Option<&str>,
+) -> Result<Option<T>, ApiError> {
+    Ok(text
+        .filter(|text| !text.is_empty())
+        .map(str::parse)
+        .transpose()?)
+}
+
+/// Checks a `limit` query value.
+fn page_limit(limit: Option<u32>) -> Result<u32, ApiError> {
+    match limit.unwrap_or(DEFAULT_PAGE) {
+        limit @ 1..=MAX_PAGE => Ok(limit),
+        _ => Err(ValidationError::new("limit", format!("must be between 1 and {MAX_PAGE}")).into()),
+    }
+}

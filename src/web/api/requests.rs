@@ -1,0 +1,303 @@
+//! Seekers' requests.
+
+use axum::Json;
+use axum::extract::State;
+use axum::http::StatusCode;
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
+
+use crate::domain::mentor::RangeInput;
+use crate::domain::request::{NewRequest, RequestInput};
+use crate::domain::status::RequestStatus;
+use crate::store::{CallSummary, CancelOutcome, RequestFilter, RequestRecord};
+use crate::tokens;
+use crate::web::AppState;
+use crate::web::auth::{Caller, RequestAccess};
+use crate::web::error::{ApiError, ErrorBody};
+use crate::web::extract::{ApiJson, ApiPath, ApiQuery};
+
+use super::{page_limit, parse_status};
+
+/// One availability range of a request, in the seeker's zone.
+#[derive(Serialize, Deserialize, ToSchema)]
+pub struct AvailabilityRange {
+    /// Weekdays: `mon` … `sun`.
+    pub weekdays: Vec<String>,
+    /// Local start, `HH:MM`.
+    pub start: String,
+    /// Local end, `HH:MM`; earlier than `start` crosses midnight.
+    pub end: String,
+}
+
+/// Body of `POST /api/v1/requests`.
+#[derive(Deserialize, ToSchema)]
+pub struct CreateRequest {
+    /// The seeker's name, 1–100 characters; the mentor hears the first word.
+    pub name: String,
+    /// Phone number; national format is read in the country of `timezone`.
+    pub phone: String,
+    /// IANA zone, e.g. `Europe/Dublin`.
+    pub timezone: String,
+    /// What the call is about, 1–100 characters.
+    pub topic: String,
+    /// What the seeker could use help with, 1–4,000 characters.
+    pub message: String,
+    /// When the seeker can take calls; empty or absent means weekdays within
+    /// calling hours.
+    #[serde(default)]
+    pub availability: Vec<AvailabilityRange>,
+    /// Must be `true`: the seeker agrees to be called and texted at this number.
+    pub consent: bool,
+}
+
+/// The call a request is booked into.
+#[derive(Serialize, ToSchema)]
+pub struct BookedCallView {
+    /// Call id.
+    pub id: i64,
+    /// When the mentor will call, RFC 3339 UTC.
+    pub starts_at: DateTime<Utc>,
+    /// Who will call.
+    pub mentor_name: String,
+}
+
+/// A new request and its private manage token, shown this once.
+#[derive(Serialize, ToSchema)]
+pub struct CreatedRequest {
+    /// Id.
+    pub id: i64,
+    /// `pending` until the matcher books it.
+    pub status: RequestStatus,
+    /// Token for viewing and cancelling this request; stored only as a hash.
+    pub manage_token: String,
+    /// The booked call, once there is one.
+    pub call: Option<BookedCallView>,
+    /// When the request arrived.
+    pub created_at: DateTime<Utc>,
+}
+
+/// A request as its seeker and the admin see it.
+#[derive(Serialize, ToSchema)]
+pub struct RequestView {
+    /// Id.
+    pub id: i64,
+    /// Where it stands.
+    pub status: RequestStatus,
+    /// Seeker-side missed calls so far.
+    pub attempts: u32,
+    /// The booked call, if any.
+    pub call: Option<BookedCallView>,
+    /// Seeker's name.
+    pub name: String,
+    /// Seeker's E.164 number.
+    pub phone: String,
+    /// Seeker's zone.
+    pub timezone: String,
+    /// What the call is about.
+    pub topic: String,
+    /// What the seeker could use help with.
+    pub message: String,
+    /// When the seeker can take calls; empty means weekdays within calling hours.
+    pub availability: Vec<AvailabilityRange>,
+    /// When the request arrived.
+    pub created_at: DateTime<Utc>,
+    /// Last change.
+    pub updated_at: DateTime<Utc>,
+}
+
+/// Query of `GET /api/v1/requests`.
+#[derive(Deserialize, IntoParams)]
+pub struct RequestListQuery {
+    /// Only requests with this status.
+    pub status: Option<String>,
+    /// Most rows to return, 1–1000; default 100.
+    pub limit: Option<u32>,
+    /// Return only ids above this one (the last id of the previous page).
+    pub after: Option<i64>,
+}
+
+impl From<CallSummary> for BookedCallView {
+    fn from(call: CallSummary) -> Self {
+        BookedCallView {
+            id: call.id,
+            starts_at: call.starts_at,
+            mentor_name: call.mentor_name,
+        }
+    }
+}
+
+impl From<RequestRecord> for RequestView {
+    fn from(request: RequestRecord) -> Self {
+        RequestView {
+            id: request.id,
+            status: request.status,
+            attempts: request.attempts,
+            call: request.call.map(BookedCallView::from),
+            name: request.name,
+            phone: request.phone,
+            timezone: request.timezone.name().to_owned(),
+            topic: request.topic,
+            message: request.message,
+            availability: request
+                .availability
+                .iter()
+                .map(|range| AvailabilityRange {
+                    weekdays: range
+                        .weekdays()
+                        .names()
+                        .into_iter()
+                        .map(str::to_owned)
+                        .collect(),
+                    start: range.start().to_string(),
+                    end: range.end().to_string(),
+                })
+                .collect(),
+            created_at: request.created_at,
+            updated_at: request.updated_at,
+        }
+    }
+}
+
+/// Asks for a call. Anyone may; the answer carries the private manage token.
+#[utoipa::path(post, path = "/api/v1/requests", tag = "requests",
+    request_body = CreateRequest,
+    responses(
+        (status = 201, description = "Stored; the matcher books it shortly", body = CreatedRequest),
+        (status = 409, description = "This phone number already has an open request", body = ErrorBody),
+        (status = 413, body = ErrorBody), (status = 422, body = ErrorBody),
+    ))]
+pub async fn create_request(
+    State(state): State<AppState>,
+    ApiJson(body): ApiJson<CreateRequest>,
+) -> Result<(StatusCode, Json<CreatedRequest>), ApiError> {
+    let availability = body
+        .availability
+        .iter()
+        .map(|range| RangeInput {
+            weekdays: &range.weekdays,
+            start: &range.start,
+            end: &range.end,
+            timezone: None,
+        })
+        .collect();
+    let request = NewRequest::parse(
+        RequestInput {
+            name: &body.name,
+            phone: &body.phone,
+            timezone: &body.timezone,
+            topic: &body.topic,
+            message: &body.message,
+            availability,
+            consent: body.consent,
+        },
+        state.settings.default_region.as_deref(),
+    )?;
+    let manage_token = tokens::generate(tokens::MANAGE_PREFIX);
+    let record = state
+        .store
+        .insert_request(
+            &request,
+            RequestStatus::Pending,
+            &tokens::hash(&manage_token),
+            state.clock.now(),
+        )
+        .await?;
+    tracing::info!(request.id = record.id, "request received");
+    state.matcher.nudge();
+    Ok((
+        StatusCode::CREATED,
+        Json(CreatedRequest {
+            id: record.id,
+            status: record.status,
+            manage_token,
+            call: record.call.map(BookedCallView::from),
+            created_at: record.created_at,
+        }),
+    ))
+}
+
+/// Lists requests, oldest first (admin).
+#[utoipa::path(get, path = "/api/v1/requests", tag = "requests",
+    params(RequestListQuery),
+    responses((status = 200, body = [RequestView]), (status = 401, body = ErrorBody),
+              (status = 403, body = ErrorBody), (status = 422, body = ErrorBody)),
+    security(("bearer" = [])))]
+pub async fn list_requests(
+    caller: Caller,
+    State(state): State<AppState>,
+    ApiQuery(query): ApiQuery<RequestListQuery>,
+) -> Result<Json<Vec<RequestView>>, ApiError> {
+    caller.require_admin()?;
+    let status = parse_status::<RequestStatus>(query.status.as_deref())?;
+    let limit = page_limit(query.limit)?;
+    let after_id = query.after;
+    let requests = state
+        .store
+        .requests(RequestFilter {
+            status,
+            after_id,
+            limit,
+        })
+        .await?;
+    Ok(Json(requests.into_iter().map(RequestView::from).collect()))
+}
+
+async fn load_for(
+    state: &AppState,
+    id: i64,
+    access: &RequestAccess,
+) -> Result<RequestRecord, ApiError> {
+    let request = state
+        .store
+        .request(id)
+        .await?
+        .ok_or(ApiError::NotFound("request"))?;
+    if !access.opens(&request.manage_token_hash) {
+        return Err(ApiError::NotFound("request"));
+    }
+    Ok(request)
+}
+
+/// One request: its seeker (manage token, `?token=` or bearer) or the admin.
+#[utoipa::path(get, path = "/api/v1/requests/{id}", tag = "requests",
+    params(("id" = i64, Path, description = "Request id"),
+           ("token" = Option<String>, Query, description = "Manage token (or send it as bearer)")),
+    responses((status = 200, body = RequestView), (status = 401, body = ErrorBody),
+              (status = 404, description = "No such request, or the token does not open it", body = ErrorBody)),
+    security((), ("bearer" = [])))]
+pub async fn get_request(
+    access: RequestAccess,
+    State(state): State<AppState>,
+    ApiPath(id): ApiPath<i64>,
+) -> Result<Json<RequestView>, ApiError> {
+    Ok(Json(load_for(&state, id, &access).await?.into()))
+}
+
+/// Cancels a request and its booked call.
+#[utoipa::path(delete, path = "/api/v1/requests/{id}", tag = "requests",
+    params(("id" = i64, Path, description = "Request id"),
+           ("token" = Option<String>, Query, description = "Manage token (or send it as bearer)")),
+    responses((status = 204, description = "Canceled (or already was)"), (status = 401, body = ErrorBody),
+              (status = 404, body = ErrorBody),
+              (status = 409, description = "The request is already over", body = ErrorBody)),
+    security((), ("bearer" = [])))]
+pub async fn cancel_request(
+    access: RequestAccess,
+    State(state): State<AppState>,
+    ApiPath(id): ApiPath<i64>,
+) -> Result<StatusCode, ApiError> {
+    load_for(&state, id, &access).await?;
+    match state.store.cancel_request(id, state.clock.now()).await? {
+        CancelOutcome::Canceled { call_id } => {
+            tracing::info!(request.id = id, call.id = call_id, "request canceled");
+            state.matcher.nudge();
+            Ok(StatusCode::NO_CONTENT)
+        }
+        CancelOutcome::AlreadyCanceled => Ok(StatusCode::NO_CONTENT),
+        CancelOutcome::Finished(status) => Err(ApiError::Conflict(format!(
+            "the request is already {status}"
+        ))),
+        CancelOutcome::NotFound => Err(ApiError::NotFound("request")),
+    }
+}

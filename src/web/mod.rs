@@ -1,0 +1,84 @@
+//! HTTP: one router per area (JSON API, health), merged here with the layers every
+//! request goes through.
+
+pub mod api;
+pub mod auth;
+pub mod error;
+pub mod extract;
+pub mod health;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::Router;
+use axum::extract::DefaultBodyLimit;
+use axum::http::Request;
+use tower_http::catch_panic::CatchPanicLayer;
+use tower_http::trace::TraceLayer;
+
+use crate::clock::Clock;
+use crate::config::Secret;
+use crate::domain::matching::MatchPolicy;
+use crate::scheduler::matcher::MatcherHandle;
+use crate::store::Store;
+use error::{ApiError, BODY_LIMIT_BYTES};
+
+/// Settings the handlers read.
+#[derive(Clone, Debug)]
+pub struct Settings {
+    /// The admin API token; `None` disables the admin API.
+    pub admin_token: Option<Secret>,
+    /// Matching rules (notice, horizon, calling hours).
+    pub policy: MatchPolicy,
+    /// Region for national-format numbers when a zone has no country.
+    pub default_region: Option<String>,
+}
+
+/// Shared state of every handler.
+#[derive(Clone)]
+pub struct AppState {
+    /// The database.
+    pub store: Store,
+    /// The source of "now".
+    pub clock: Arc<dyn Clock>,
+    /// Settings.
+    pub settings: Arc<Settings>,
+    /// Asks the matcher to run after a change.
+    pub matcher: MatcherHandle,
+}
+
+/// The whole HTTP application.
+pub fn router(state: AppState) -> Router {
+    Router::new()
+        .merge(api::router())
+        .merge(health::router())
+        .fallback(|| async { ApiError::NotFound("route") })
+        .method_not_allowed_fallback(|| async { ApiError::MethodNotAllowed })
+        .layer(DefaultBodyLimit::max(BODY_LIMIT_BYTES))
+        .layer(CatchPanicLayer::custom(|_| {
+            axum::response::IntoResponse::into_response(ApiError::Internal(anyhow::anyhow!(
+                "handler panicked"
+            )))
+        }))
+        .layer(
+            // Spans carry method and path only: query strings can hold manage tokens.
+            TraceLayer::new_for_http()
+                .make_span_with(|request: &Request<_>| {
+                    tracing::info_span!(
+                        "http",
+                        method = %request.method(),
+                        path = %request.uri().path(),
+                    )
+                })
+                .on_response(
+                    |response: &axum::http::Response<_>, latency: Duration, _: &tracing::Span| {
+                        tracing::debug!(
+                            status = response.status().as_u16(),
+                            latency_ms = latency.as_millis() as u64,
+                            "answered"
+                        );
+                    },
+                ),
+        )
+        .with_state(state)
+}
