@@ -114,9 +114,6 @@ pub struct ServeArgs {
     /// Address the HTTP server listens on.
     #[arg(long, env = "RIDEALONG_LISTEN", default_value = "127.0.0.1:8080")]
     pub listen: SocketAddr,
-    /// Base URL the telephony provider reaches this service at.
-    #[arg(long, env = "RIDEALONG_PUBLIC_URL")]
-    pub public_url: Option<String>,
     /// Token for the admin API (at least 16 characters); without it the admin API
     /// answers 401 to everyone.
     #[arg(long, env = "RIDEALONG_ADMIN_TOKEN", hide_env_values = true)]
