@@ -1,6 +1,6 @@
 //! Pauses: inclusive date ranges, in the mentor's zone, on which no calls happen.
 
-use chrono::NaiveDate;
+use chrono::{Datelike, NaiveDate};
 
 use super::ValidationError;
 
@@ -35,11 +35,7 @@ impl Pause {
 
     /// Parses `from` and `to` as `YYYY-MM-DD`.
     pub fn parse(from: &str, to: &str) -> Result<Pause, ValidationError> {
-        let date = |field: &'static str, text: &str| {
-            NaiveDate::parse_from_str(text.trim(), "%Y-%m-%d").map_err(|_| {
-                ValidationError::new(field, format!("'{text}' is not a date; use YYYY-MM-DD"))
-            })
-        };
+        let date = |field: &'static str, text: &str| parse_date(field, text);
         Pause::new(date("from", from)?, date("to", to)?)
     }
 
@@ -59,6 +55,20 @@ impl Pause {
     }
 }
 
+/// Parses a calendar date `YYYY-MM-DD` with a four-digit year (0001–9999, what
+/// RFC 3339 and both databases can carry).
+pub fn parse_date(field: &'static str, text: &str) -> Result<NaiveDate, ValidationError> {
+    let text = text.trim();
+    let four_digit_year = text.len() == 10 && text.as_bytes()[..4].iter().all(u8::is_ascii_digit);
+    four_digit_year
+        .then(|| NaiveDate::parse_from_str(text, "%Y-%m-%d").ok())
+        .flatten()
+        .filter(|date| date.year() >= 1)
+        .ok_or_else(|| {
+            ValidationError::new(field, format!("'{text}' is not a date; use YYYY-MM-DD"))
+        })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -72,5 +82,8 @@ mod tests {
         assert!(Pause::parse("2027-01-03", "2026-12-21").is_err());
         assert!(Pause::parse("2026-02-30", "2026-03-01").is_err());
         assert!(Pause::parse("2026-01-01", "2028-01-01").is_err());
+        assert!(Pause::parse("+12000-01-01", "+12000-01-02").is_err());
+        assert!(Pause::parse("-4800-01-01", "-4800-01-02").is_err());
+        assert!(Pause::parse("0000-01-01", "0000-01-02").is_err());
     }
 }

@@ -56,6 +56,12 @@ impl PhoneNumber {
                 "emergency numbers cannot be used",
             ));
         }
+        if number.extension().is_some() {
+            return Err(ValidationError::new(
+                field,
+                "extensions cannot be dialed; give a direct number",
+            ));
+        }
         if !number.is_valid() {
             return Err(ValidationError::new(field, "is not a valid phone number"));
         }
@@ -131,6 +137,8 @@ mod tests {
         assert!(premium.message.contains("premium"), "{premium}");
         let premium_uk = parse("09065 123456", Europe::London).unwrap_err();
         assert!(premium_uk.message.contains("premium"), "{premium_uk}");
+        let extension = parse("+1 201 555 0123 ext. 5", America::New_York).unwrap_err();
+        assert!(extension.message.contains("extension"), "{extension}");
         for emergency in ["911", "112", "999", "+1 911"] {
             let error = parse(emergency, America::New_York).unwrap_err();
             assert!(error.message.contains("emergency"), "{emergency}: {error}");

@@ -10,7 +10,7 @@ use utoipa::{IntoParams, ToSchema};
 
 use crate::domain::ValidationError;
 use crate::domain::mentor::{MentorInput, NewMentor, RangeInput, parse_window};
-use crate::domain::pause::Pause;
+use crate::domain::pause::{Pause, parse_date};
 use crate::domain::weekly::resolve_local;
 use crate::store::{MentorRecord, PauseRecord, WindowRecord};
 use crate::tokens;
@@ -427,21 +427,42 @@ pub async fn list_slots(
     Ok(Json(slots))
 }
 
-/// Reads an RFC 3339 instant, or a date meaning local midnight in `zone`.
+/// Reads an RFC 3339 instant, or a date meaning local midnight in `zone`. Years
+/// are 0001–9999, what RFC 3339 and both databases can carry.
 fn parse_instant(
     field: &'static str,
     text: &str,
     zone: Tz,
 ) -> Result<DateTime<Utc>, ValidationError> {
-    // A '+' offset that was not percent-encoded arrives as a space.
-    if let Ok(instant) = DateTime::parse_from_rfc3339(&text.trim().replace(' ', "+")) {
-        return Ok(instant.with_timezone(&Utc));
+    let text = text.trim();
+    let invalid = || {
+        ValidationError::new(
+            field,
+            format!(
+                "'{text}' is not an RFC 3339 time (2026-03-08T07:00:00Z) or a date (2026-03-08)"
+            ),
+        )
+    };
+    let instant = if text.len() == 10 {
+        let date = parse_date(field, text).map_err(|_| invalid())?;
+        resolve_local(zone, date.and_time(chrono::NaiveTime::MIN))
+    } else {
+        // A '+' offset that was not percent-encoded arrives as a space.
+        DateTime::parse_from_rfc3339(&text.replace(' ', "+"))
+            .map_err(|_| invalid())?
+            .with_timezone(&Utc)
+    };
+    // Kept a day inside the representable years, so zone conversions stay in range.
+    let earliest = NaiveDate::from_ymd_opt(1, 1, 2)
+        .expect("valid date")
+        .and_time(chrono::NaiveTime::MIN)
+        .and_utc();
+    let latest = NaiveDate::from_ymd_opt(9999, 12, 30)
+        .expect("valid date")
+        .and_time(chrono::NaiveTime::MIN)
+        .and_utc();
+    if instant < earliest || instant > latest {
+        return Err(invalid());
     }
-    if let Ok(date) = NaiveDate::parse_from_str(text.trim(), "%Y-%m-%d") {
-        return Ok(resolve_local(zone, date.and_time(chrono::NaiveTime::MIN)));
-    }
-    Err(ValidationError::new(
-        field,
-        format!("'{text}' is not an RFC 3339 time (2026-03-08T07:00:00Z) or a date (2026-03-08)"),
-    ))
+    Ok(instant)
 }
