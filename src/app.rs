@@ -16,12 +16,15 @@ use tracing::{info, warn};
 use crate::clock::Clock;
 use crate::config::Secret;
 use crate::domain::matching::MatchPolicy;
+use crate::scheduler::dispatcher::{self, DispatchReport, DispatchSettings, Dispatcher};
 use crate::scheduler::matcher::{self, Matcher, MatcherHandle};
+use crate::scheduler::notifier::{self, Notifier, NotifyReport};
 use crate::store::Store;
+use crate::telephony::Provider;
 use crate::web::{self, AppState, Settings};
 
 /// What the service needs to start.
-#[derive(Clone, Debug)]
+#[derive(Clone)]
 pub struct AppConfig {
     /// Where to listen; port 0 picks a free one.
     pub listen: SocketAddr,
@@ -33,6 +36,15 @@ pub struct AppConfig {
     pub default_region: Option<String>,
     /// Time between matcher runs when nothing nudges it.
     pub match_interval: Duration,
+    /// Places calls and sends texts.
+    pub provider: Arc<dyn Provider>,
+    /// Base URL the provider reaches the webhooks at; `None` means the listening
+    /// address (fine for the simulated provider, not for a real one).
+    pub public_url: Option<String>,
+    /// The service number: caller ID of every call, sender of every text.
+    pub from_number: String,
+    /// Most calls handed to the provider per second.
+    pub cps: u32,
 }
 
 /// A started service.
@@ -42,6 +54,10 @@ pub struct App {
     shutdown: CancellationToken,
     server: Option<JoinHandle<std::io::Result<()>>>,
     matcher: Option<JoinHandle<()>>,
+    dispatcher: Dispatcher,
+    dispatcher_task: Option<JoinHandle<()>>,
+    notifier: Notifier,
+    notifier_task: Option<JoinHandle<()>>,
 }
 
 impl App {
@@ -58,6 +74,35 @@ impl App {
             config.match_interval,
             shutdown.clone(),
         );
+        let listener = TcpListener::bind(config.listen)
+            .await
+            .with_context(|| format!("binding {}", config.listen))?;
+        let address = listener.local_addr()?;
+        let public_url = config
+            .public_url
+            .unwrap_or_else(|| local_url(address))
+            .trim_end_matches('/')
+            .to_owned();
+        let telephony = Arc::new(DispatchSettings {
+            public_url,
+            from_number: config.from_number,
+            cps: config.cps.max(1),
+        });
+        let dispatcher = Dispatcher::new(
+            store.clone(),
+            Arc::clone(&config.provider),
+            clock.clone(),
+            DispatchSettings::clone(&telephony),
+            matcher_handle.clone(),
+        );
+        let (_, dispatcher_task) = dispatcher::spawn(dispatcher.clone(), shutdown.clone());
+        let notifier = Notifier::new(
+            store.clone(),
+            Arc::clone(&config.provider),
+            clock.clone(),
+            telephony.from_number.clone(),
+        );
+        let notifier_task = notifier::spawn(notifier.clone(), shutdown.clone());
         let state = AppState {
             store,
             clock,
@@ -67,11 +112,9 @@ impl App {
                 default_region: config.default_region,
             }),
             matcher: matcher_handle,
+            provider: config.provider,
+            telephony,
         };
-        let listener = TcpListener::bind(config.listen)
-            .await
-            .with_context(|| format!("binding {}", config.listen))?;
-        let address = listener.local_addr()?;
         let router = web::router(state.clone());
         let server_shutdown = shutdown.clone();
         let server = tokio::spawn(async move {
@@ -86,6 +129,10 @@ impl App {
             shutdown,
             server: Some(server),
             matcher: Some(matcher),
+            dispatcher,
+            dispatcher_task: Some(dispatcher_task),
+            notifier,
+            notifier_task: Some(notifier_task),
         })
     }
 
@@ -102,6 +149,22 @@ impl App {
     /// Asks the matcher to run and waits until it has.
     pub async fn run_matcher(&self) -> Option<matcher::MatchReport> {
         self.state.matcher.run_now().await
+    }
+
+    /// Runs one dispatcher pass now: places every due call and waits for the
+    /// provider's answers.
+    pub async fn dispatch_due(&self) -> anyhow::Result<DispatchReport> {
+        self.dispatcher.run_once().await
+    }
+
+    /// Sends every due SMS notice now.
+    pub async fn notify_due(&self) -> anyhow::Result<NotifyReport> {
+        self.notifier.run_once().await
+    }
+
+    /// The URL the provider reaches the webhooks at.
+    pub fn public_url(&self) -> &str {
+        &self.state.telephony.public_url
     }
 
     /// Handle on the matcher task.
@@ -151,6 +214,12 @@ impl App {
             if let Some(matcher) = self.matcher {
                 let _ = matcher.await;
             }
+            if let Some(dispatcher) = self.dispatcher_task {
+                let _ = dispatcher.await;
+            }
+            if let Some(notifier) = self.notifier_task {
+                let _ = notifier.await;
+            }
         };
         if tokio::time::timeout(grace, tasks).await.is_err() {
             warn!("tasks did not stop within {grace:?}; exiting anyway");
@@ -158,4 +227,14 @@ impl App {
         self.state.store.close().await;
         info!("ridealong stopped");
     }
+}
+
+/// `http://address`, with an unspecified address (0.0.0.0, ::) replaced by loopback.
+fn local_url(address: SocketAddr) -> String {
+    let ip = match address.ip() {
+        ip if ip.is_unspecified() && ip.is_ipv4() => std::net::Ipv4Addr::LOCALHOST.into(),
+        ip if ip.is_unspecified() => std::net::Ipv6Addr::LOCALHOST.into(),
+        ip => ip,
+    };
+    format!("http://{}", SocketAddr::new(ip, address.port()))
 }

@@ -48,11 +48,19 @@ impl fmt::Debug for Secret {
 impl std::str::FromStr for Secret {
     type Err = String;
     fn from_str(value: &str) -> Result<Self, Self::Err> {
-        if value.trim().len() < 16 {
-            return Err("must be at least 16 characters".to_owned());
+        if value.trim().is_empty() {
+            return Err("must not be empty".to_owned());
         }
         Ok(Secret(value.trim().to_owned()))
     }
+}
+
+/// Parses the admin token, which must be at least 16 characters.
+pub fn parse_admin_token(value: &str) -> Result<Secret, String> {
+    if value.trim().len() < 16 {
+        return Err("must be at least 16 characters".to_owned());
+    }
+    Ok(Secret(value.trim().to_owned()))
 }
 
 /// Matching rules a deployment may tune.
@@ -116,7 +124,7 @@ pub struct ServeArgs {
     pub listen: SocketAddr,
     /// Token for the admin API (at least 16 characters); without it the admin API
     /// answers 401 to everyone.
-    #[arg(long, env = "RIDEALONG_ADMIN_TOKEN", hide_env_values = true)]
+    #[arg(long, env = "RIDEALONG_ADMIN_TOKEN", hide_env_values = true, value_parser = parse_admin_token)]
     pub admin_token: Option<Secret>,
     /// Seconds between matcher runs when nothing nudges it sooner.
     #[arg(long, env = "RIDEALONG_MATCH_INTERVAL_SECONDS", default_value_t = 10,
@@ -125,4 +133,61 @@ pub struct ServeArgs {
     /// Matching rules.
     #[command(flatten)]
     pub policy: PolicyArgs,
+    /// Calls and texts.
+    #[command(flatten)]
+    pub telephony: TelephonyArgs,
 }
+
+/// Which provider places the calls.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub enum TelephonyKind {
+    /// Plays every call in-process; no account needed.
+    Simulated,
+    /// Twilio's REST API, or a Twilio-compatible one at `TWILIO_API_BASE`.
+    Twilio,
+}
+
+/// Telephony settings.
+#[derive(Args, Clone, Debug)]
+pub struct TelephonyArgs {
+    /// `simulated` (default) or `twilio`.
+    #[arg(long, env = "RIDEALONG_TELEPHONY", value_enum, default_value_t = TelephonyKind::Simulated)]
+    pub telephony: TelephonyKind,
+    /// Base URL the provider reaches this service at (webhook URLs and signature
+    /// checks); default: the listening address.
+    #[arg(long, env = "RIDEALONG_PUBLIC_URL")]
+    pub public_url: Option<String>,
+    /// Twilio account SID.
+    #[arg(long, env = "TWILIO_ACCOUNT_SID")]
+    pub twilio_account_sid: Option<String>,
+    /// Twilio auth token (Basic-auth password and webhook signing key).
+    #[arg(long, env = "TWILIO_AUTH_TOKEN", hide_env_values = true)]
+    pub twilio_auth_token: Option<Secret>,
+    /// The service number, E.164: caller ID of every call, sender of every text.
+    #[arg(long, env = "TWILIO_FROM_NUMBER")]
+    pub twilio_from_number: Option<String>,
+    /// Twilio's API base URL, or a compatible provider's.
+    #[arg(
+        long,
+        env = "TWILIO_API_BASE",
+        default_value = "https://api.twilio.com"
+    )]
+    pub twilio_api_base: String,
+    /// Most calls handed to the provider per second (the account's CPS).
+    #[arg(long, env = "RIDEALONG_CPS", default_value_t = 1,
+          value_parser = clap::value_parser!(u32).range(1..=1000))]
+    pub cps: u32,
+    /// The outcome every simulated call plays: completed, mentor_no_answer,
+    /// mentor_declined, seeker_no_answer, seeker_busy or failed.
+    #[arg(long, env = "RIDEALONG_SIMULATED_OUTCOME", default_value = "completed",
+          value_parser = clap::builder::PossibleValuesParser::new(crate::telephony::simulated::SIMULATED_OUTCOMES))]
+    pub simulated_outcome: String,
+    /// How many times faster than real life simulated calls play.
+    #[arg(long, env = "RIDEALONG_SIMULATED_SPEEDUP", default_value_t = 10,
+          value_parser = clap::value_parser!(u32).range(1..=1000))]
+    pub simulated_speedup: u32,
+}
+
+/// The number simulated calls come from when `TWILIO_FROM_NUMBER` is unset
+/// (Twilio's documented test number).
+pub const SIMULATED_FROM_NUMBER: &str = "+15005550006";

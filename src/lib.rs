@@ -15,5 +15,6 @@ pub mod config;
 pub mod domain;
 pub mod scheduler;
 pub mod store;
+pub mod telephony;
 pub mod tokens;
 pub mod web;

@@ -383,7 +383,7 @@ async fn request_list_shows_every_request_and_filters_by_status() {
     let withdrawn = add_request(&store, "Bob", "+12015550124", now - TimeDelta::hours(1)).await;
     assert_eq!(
         store.cancel_request(withdrawn, now).await.expect("cancel"),
-        CancelOutcome::Canceled { call_id: None }
+        CancelOutcome::Canceled { call: None }
     );
     store.close().await;
 

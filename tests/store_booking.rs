@@ -25,7 +25,7 @@ use ridealong::domain::request::{NewRequest, RequestInput};
 use ridealong::domain::schedule::Slot;
 use ridealong::domain::status::{CallStatus, Outcome, RequestStatus};
 use ridealong::scheduler::matcher::{MatchReport, Matcher};
-use ridealong::store::{CallFilter, CallRecord, CancelOutcome, RequestFilter, Store};
+use ridealong::store::{CallFilter, CallRecord, CancelOutcome, CanceledCall, RequestFilter, Store};
 use ridealong::tokens;
 
 /// A distinct valid US number for every `n` below 2,000 (fictional 555-01xx lines
@@ -451,7 +451,7 @@ async fn booking_a_request_that_is_no_longer_pending_does_nothing() {
     let withdrawn = add_request(&store, &phone(0), now).await;
     assert_eq!(
         store.cancel_request(withdrawn, now).await.expect("cancel"),
-        CancelOutcome::Canceled { call_id: None }
+        CancelOutcome::Canceled { call: None }
     );
     let booked = store
         .book(
@@ -516,7 +516,11 @@ async fn a_canceled_call_frees_its_slot_for_another_request() {
     assert_eq!(
         store.cancel_request(first, later).await.expect("cancel"),
         CancelOutcome::Canceled {
-            call_id: Some(booked[0])
+            call: Some(CanceledCall {
+                id: booked[0],
+                was: CallStatus::Scheduled,
+                provider_call_sid: None,
+            })
         }
     );
     let canceled = store.call(booked[0]).await.expect("read").expect("exists");

@@ -11,10 +11,16 @@ use serde::Serialize;
 
 use crate::app::{App, AppConfig};
 use crate::clock::{Clock, SystemClock};
-use crate::config::{DatabaseArgs, PolicyArgs, ServeArgs};
+use crate::config::{
+    DatabaseArgs, PolicyArgs, SIMULATED_FROM_NUMBER, ServeArgs, TelephonyArgs, TelephonyKind,
+};
 use crate::domain::mentor::{MentorInput, NewMentor, RangeInput, parse_window};
 use crate::domain::status::{CallStatus, RequestStatus};
 use crate::store::{CallFilter, RequestFilter, Store};
+use crate::telephony::Provider;
+use crate::telephony::player::Pace;
+use crate::telephony::simulated::SimulatedProvider;
+use crate::telephony::twilio::{TwilioClient, TwilioConfig};
 use crate::tokens;
 use crate::web::api::calls::CallView;
 use crate::web::api::mentors::{CreatedMentor, MentorView, WindowView};
@@ -215,15 +221,71 @@ async fn serve(store: Store, args: ServeArgs, clock: Arc<dyn Clock>) -> anyhow::
     if args.admin_token.is_none() {
         tracing::warn!("RIDEALONG_ADMIN_TOKEN is not set: the admin API answers 401 until it is");
     }
+    let (provider, from_number) = provider(&args.telephony)?;
     let config = AppConfig {
         listen: args.listen,
         admin_token: args.admin_token,
         policy: args.policy.match_policy(),
         default_region: args.policy.default_region,
         match_interval: Duration::from_secs(args.match_interval_seconds),
+        provider,
+        public_url: args.telephony.public_url,
+        from_number,
+        cps: args.telephony.cps,
     };
     let app = App::start(store, config, clock).await?;
     app.run_until(shutdown_signal()).await
+}
+
+/// The provider the settings ask for, and the service number.
+fn provider(args: &TelephonyArgs) -> anyhow::Result<(Arc<dyn Provider>, String)> {
+    match args.telephony {
+        TelephonyKind::Simulated => {
+            let script = SimulatedProvider::script_for(&args.simulated_outcome)
+                .with_context(|| format!("unknown simulated outcome {}", args.simulated_outcome))?;
+            let provider = SimulatedProvider::new(
+                script,
+                Pace::Realistic {
+                    speedup: args.simulated_speedup,
+                },
+            );
+            tracing::info!(
+                simulated.outcome = %args.simulated_outcome,
+                "telephony is simulated: calls play in-process and nobody's phone rings"
+            );
+            let from = args
+                .twilio_from_number
+                .clone()
+                .unwrap_or_else(|| SIMULATED_FROM_NUMBER.to_owned());
+            Ok((Arc::new(provider), from))
+        }
+        TelephonyKind::Twilio => {
+            let missing = |name: &str| anyhow::anyhow!("RIDEALONG_TELEPHONY=twilio needs {name}");
+            let account_sid = args
+                .twilio_account_sid
+                .clone()
+                .ok_or_else(|| missing("TWILIO_ACCOUNT_SID"))?;
+            let auth_token = args
+                .twilio_auth_token
+                .clone()
+                .ok_or_else(|| missing("TWILIO_AUTH_TOKEN"))?;
+            let from = args
+                .twilio_from_number
+                .clone()
+                .ok_or_else(|| missing("TWILIO_FROM_NUMBER"))?;
+            if args.public_url.is_none() {
+                bail!(
+                    "RIDEALONG_TELEPHONY=twilio needs RIDEALONG_PUBLIC_URL, the base URL Twilio reaches this service at"
+                );
+            }
+            let client = TwilioClient::new(TwilioConfig {
+                api_base: args.twilio_api_base.clone(),
+                account_sid,
+                auth_token,
+            })?;
+            Ok((Arc::new(client), from))
+        }
+    }
 }
 
 /// Resolves on SIGINT (Ctrl-C) or SIGTERM.

@@ -3,9 +3,56 @@
 //! Handlers and the CLI turn raw input into these types first ("parse, don't
 //! validate"); everything after that works with values that are known to be valid.
 
+/// An enum of fixed strings: serde, OpenAPI, `Display` and `FromStr` all use the
+/// exact strings given, which are part of the public contract.
+macro_rules! string_enum {
+    ($(#[$meta:meta])* $name:ident { $($(#[$vmeta:meta])* $variant:ident => $text:literal),+ $(,)? }) => {
+        $(#[$meta])*
+        #[derive(
+            Clone, Copy, PartialEq, Eq, Hash, Debug, serde::Serialize, serde::Deserialize, utoipa::ToSchema,
+        )]
+        #[serde(rename_all = "snake_case")]
+        pub enum $name { $($(#[$vmeta])* $variant),+ }
+
+        impl $name {
+            /// Every value, in declaration order.
+            pub const ALL: &[$name] = &[$($name::$variant),+];
+
+            /// The contract's string for this value.
+            pub fn as_str(self) -> &'static str {
+                match self { $($name::$variant => $text),+ }
+            }
+        }
+
+        impl std::fmt::Display for $name {
+            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str(self.as_str())
+            }
+        }
+
+        impl std::str::FromStr for $name {
+            type Err = $crate::domain::ValidationError;
+            fn from_str(text: &str) -> Result<Self, Self::Err> {
+                match text {
+                    $($text => Ok($name::$variant),)+
+                    _ => Err($crate::domain::ValidationError::new(
+                        "status",
+                        format!(
+                            "'{text}' is not one of: {}",
+                            [$($text),+].join(", ")
+                        ),
+                    )),
+                }
+            }
+        }
+    };
+}
+
+pub mod call_flow;
 pub mod hours;
 pub mod matching;
 pub mod mentor;
+pub mod notices;
 pub mod pause;
 pub mod phone;
 pub mod request;

@@ -1,4 +1,6 @@
 //! Background work: tokio tasks that read the store, apply domain rules and write
 //! back. They use `anyhow` for errors, log each one once, and keep running.
 
+pub mod dispatcher;
 pub mod matcher;
+pub mod notifier;

@@ -182,13 +182,8 @@ impl Store {
                     one.rollback().await?;
                     continue;
                 };
-                sqlx::query(
-                    "insert into call_events (call_id, kind, detail, created_at)
-                     values ($1, 'booked', '{}', $2)")
-                    .bind(call_id)
-                    .bind(now)
-                    .execute(&mut *one)
-                    .await?;
+                insert_event!(&mut *one, call_id, "booked", "{}", None::<&str>, None::<i64>, now)?;
+                super::notifications::enqueue_booking_notices!(&mut *one, booking.request_id, call_id, now)?;
                 one.commit().await?;
                 booked.push(call_id);
             }

@@ -9,9 +9,33 @@
 //! Errors: storage functions return [`StoreError`]; a unique-constraint violation
 //! becomes [`StoreError::Conflict`] here, so callers never look at SQL error codes.
 
+/// Inserts one event row into `$executor`; `Ok(false)` when (provider sid,
+/// sequence number) was recorded before. A macro so it expands in each backend's
+/// arm of `with_pool!`.
+macro_rules! insert_event {
+    ($executor:expr, $call_id:expr, $kind:expr, $detail:expr, $sid:expr, $seq:expr, $now:expr) => {
+        sqlx::query(
+            "insert into call_events (call_id, kind, detail, provider_sid, sequence_number, created_at)
+             values ($1, $2, $3, $4, $5, $6)
+             on conflict do nothing",
+        )
+        .bind($call_id)
+        .bind($kind)
+        .bind(($detail).to_string())
+        .bind($sid)
+        .bind($seq)
+        .bind($now)
+        .execute($executor)
+        .await
+        .map(|done| done.rows_affected() > 0)
+    };
+}
+
 mod calls;
 mod mentors;
+mod notifications;
 mod requests;
+mod telephony;
 
 use std::str::FromStr;
 use std::time::Duration;
@@ -23,7 +47,9 @@ use sqlx::{Pool, Postgres, Sqlite, Transaction};
 
 pub use calls::{CallDetail, CallEvent, CallFilter, CallRecord, CallSummary};
 pub use mentors::{MentorRecord, PauseRecord, WindowRecord};
-pub use requests::{CancelOutcome, RequestFilter, RequestRecord};
+pub use notifications::NoticeJob;
+pub use requests::{CancelOutcome, CanceledCall, RequestFilter, RequestRecord};
+pub use telephony::{CallContext, CallEnded, DialTarget, DueCall, InDoubtDial};
 
 /// What can go wrong in storage.
 #[derive(Debug, thiserror::Error)]

@@ -123,13 +123,25 @@ pub struct RequestFilter {
     pub limit: u32,
 }
 
+/// A call called off with its request.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct CanceledCall {
+    /// Call id.
+    pub id: i64,
+    /// Its status before: a `dialing` or `in_progress` call must also be stopped
+    /// at the provider.
+    pub was: CallStatus,
+    /// The provider's id of the mentor leg, once known.
+    pub provider_call_sid: Option<String>,
+}
+
 /// What cancelling a request did.
-#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+#[derive(Clone, PartialEq, Eq, Debug)]
 pub enum CancelOutcome {
     /// The request is now canceled, and so is its booked call if it had one.
     Canceled {
-        /// The booked call that was called off.
-        call_id: Option<i64>,
+        /// The booked or running call that was called off.
+        call: Option<CanceledCall>,
     },
     /// It was canceled before; nothing changed.
     AlreadyCanceled,
@@ -267,27 +279,33 @@ impl Store {
                 .bind(id)
                 .execute(&mut *tx)
                 .await?;
-            let call_id: Option<i64> = sqlx::query_scalar(
-                "update calls set status = $1, outcome = $2, updated_at = $3
-                 where request_id = $4 and status = $5 returning id")
-                .bind(CallStatus::Canceled.as_str())
-                .bind(Outcome::Canceled.as_str())
-                .bind(now)
+            let live: Option<(i64, String, Option<String>)> = sqlx::query_as(
+                "select id, status, provider_call_sid from calls
+                 where request_id = $1 and status in ('scheduled', 'dialing', 'in_progress')")
                 .bind(id)
-                .bind(CallStatus::Scheduled.as_str())
                 .fetch_optional(&mut *tx)
                 .await?;
-            if let Some(call_id) = call_id {
+            let mut call = None;
+            if let Some((call_id, status, provider_call_sid)) = live {
                 sqlx::query(
-                    "insert into call_events (call_id, kind, detail, created_at)
-                     values ($1, 'canceled', '{\"by\":\"request_canceled\"}', $2)")
-                    .bind(call_id)
+                    "update calls set status = $1, outcome = $2, ended_at = $3, updated_at = $3
+                     where id = $4")
+                    .bind(CallStatus::Canceled.as_str())
+                    .bind(Outcome::Canceled.as_str())
                     .bind(now)
+                    .bind(call_id)
                     .execute(&mut *tx)
                     .await?;
+                let detail = serde_json::json!({ "by": "request_canceled", "was": status });
+                insert_event!(&mut *tx, call_id, "canceled", detail, None::<&str>, None::<i64>, now)?;
+                super::notifications::enqueue_cancel_notices!(&mut *tx, id, call_id, now)?;
+                let was = status
+                    .parse()
+                    .map_err(|_| StoreError::Corrupt(format!("call {call_id}: status")))?;
+                call = Some(CanceledCall { id: call_id, was, provider_call_sid });
             }
             tx.commit().await?;
-            Ok(CancelOutcome::Canceled { call_id })
+            Ok(CancelOutcome::Canceled { call })
         })
     }
 }

@@ -6,6 +6,7 @@ pub mod auth;
 pub mod error;
 pub mod extract;
 pub mod health;
+pub mod telephony;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -19,8 +20,10 @@ use tower_http::trace::TraceLayer;
 use crate::clock::Clock;
 use crate::config::Secret;
 use crate::domain::matching::MatchPolicy;
+use crate::scheduler::dispatcher::DispatchSettings;
 use crate::scheduler::matcher::MatcherHandle;
 use crate::store::Store;
+use crate::telephony::Provider;
 use error::{ApiError, BODY_LIMIT_BYTES};
 
 /// Settings the handlers read.
@@ -45,6 +48,10 @@ pub struct AppState {
     pub settings: Arc<Settings>,
     /// Asks the matcher to run after a change.
     pub matcher: MatcherHandle,
+    /// Places calls and sends texts; signs the webhooks.
+    pub provider: Arc<dyn Provider>,
+    /// The public URL and the service number.
+    pub telephony: Arc<DispatchSettings>,
 }
 
 /// The whole HTTP application.
@@ -52,6 +59,7 @@ pub fn router(state: AppState) -> Router {
     Router::new()
         .merge(api::router())
         .merge(health::router())
+        .merge(telephony::router(state.clone()))
         .fallback(|| async { ApiError::NotFound("route") })
         .method_not_allowed_fallback(|| async { ApiError::MethodNotAllowed })
         .layer(DefaultBodyLimit::max(BODY_LIMIT_BYTES))

@@ -9,6 +9,8 @@
 // Each test binary uses a different part of the harness.
 #![allow(dead_code)]
 
+pub mod fake_twilio;
+
 use std::sync::{Arc, Once};
 use std::time::Duration;
 
@@ -22,6 +24,9 @@ use ridealong::config::Secret;
 use ridealong::domain::matching::MatchPolicy;
 use ridealong::scheduler::matcher::MatchReport;
 use ridealong::store::Store;
+use ridealong::telephony::player::Pace;
+use ridealong::telephony::simulated::SimulatedProvider;
+use ridealong::telephony::twilio::{RetryPolicy, TwilioClient, TwilioConfig};
 
 /// The admin token every test app accepts.
 pub const ADMIN_TOKEN: &str = "test-admin-token-0123456789";
@@ -166,16 +171,39 @@ fn with_database(url: &str, name: &str) -> String {
     }
 }
 
+/// The service number of test apps.
+pub const SERVICE_NUMBER: &str = "+15005550006";
+
 /// The app's default test configuration: admin token set, port 0, default policy,
-/// and a matcher interval long enough that only nudges and `settle` run it.
+/// a matcher interval long enough that only nudges and `settle` run it, and a
+/// simulated provider that plays every call instantly as a completed call.
 pub fn test_config() -> AppConfig {
+    let script = SimulatedProvider::script_for("completed").expect("known outcome");
     AppConfig {
         listen: "127.0.0.1:0".parse().expect("address"),
         admin_token: Some(Secret::new(ADMIN_TOKEN)),
         policy: MatchPolicy::default(),
         default_region: None,
         match_interval: Duration::from_secs(3600),
+        provider: Arc::new(SimulatedProvider::new(script, Pace::Instant)),
+        public_url: None,
+        from_number: SERVICE_NUMBER.to_owned(),
+        cps: 100,
     }
+}
+
+/// A Twilio client for `fake` with instant retries and `timeout` per request.
+pub fn twilio_client(fake: &fake_twilio::FakeTwilio, timeout: Duration) -> TwilioClient {
+    let config = TwilioConfig {
+        api_base: fake.base_url().to_owned(),
+        account_sid: fake.account_sid().to_owned(),
+        auth_token: Secret::new(fake.auth_token()),
+    };
+    let retry = RetryPolicy {
+        attempts: 3,
+        first_backoff: Duration::from_millis(1),
+    };
+    TwilioClient::with_timeout(config, retry, timeout).expect("client")
 }
 
 /// A running app, its database and an HTTP client.
@@ -201,6 +229,17 @@ impl TestApp {
     /// Starts the app at `now` with [`test_config`].
     pub async fn spawn_at(now: DateTime<Utc>) -> TestApp {
         TestApp::spawn_with(now, |_| {}).await
+    }
+
+    /// Starts the app at [`default_now`] with its Twilio client pointed at a fake
+    /// Twilio that follows the app's clock.
+    pub async fn spawn_with_fake_twilio() -> (TestApp, fake_twilio::FakeTwilio) {
+        let fake = fake_twilio::FakeTwilio::start().await;
+        let client = twilio_client(&fake, ridealong::telephony::REQUEST_TIMEOUT);
+        let app =
+            TestApp::spawn_with(default_now(), |config| config.provider = Arc::new(client)).await;
+        fake.use_clock(app.clock.clone());
+        (app, fake)
     }
 
     /// Starts the app at `now` with [`test_config`] changed by `configure`.
@@ -241,6 +280,31 @@ impl TestApp {
             .run_matcher()
             .await
             .expect("matcher is running")
+    }
+
+    /// Runs one dispatcher pass now: places every due call.
+    pub async fn dispatch_due(&self) -> ridealong::scheduler::dispatcher::DispatchReport {
+        self.app
+            .as_ref()
+            .expect("running")
+            .dispatch_due()
+            .await
+            .expect("dispatcher pass")
+    }
+
+    /// Sends every due SMS notice now.
+    pub async fn notify_due(&self) -> ridealong::scheduler::notifier::NotifyReport {
+        self.app
+            .as_ref()
+            .expect("running")
+            .notify_due()
+            .await
+            .expect("notifier pass")
+    }
+
+    /// The URL the provider reaches the app's webhooks at.
+    pub fn public_url(&self) -> String {
+        self.app.as_ref().expect("running").public_url().to_owned()
     }
 
     /// Sends `method path` with an optional bearer token and JSON body; returns the

@@ -9,8 +9,10 @@ use utoipa::{IntoParams, ToSchema};
 
 use crate::domain::mentor::RangeInput;
 use crate::domain::request::{NewRequest, RequestInput};
+use crate::domain::status::CallStatus;
 use crate::domain::status::RequestStatus;
-use crate::store::{CallSummary, CancelOutcome, RequestFilter, RequestRecord};
+use crate::store::{CallSummary, CancelOutcome, CanceledCall, RequestFilter, RequestRecord};
+use crate::telephony::CallUpdate;
 use crate::tokens;
 use crate::web::AppState;
 use crate::web::auth::{Caller, RequestAccess};
@@ -289,8 +291,15 @@ pub async fn cancel_request(
 ) -> Result<StatusCode, ApiError> {
     load_for(&state, id, &access).await?;
     match state.store.cancel_request(id, state.clock.now()).await? {
-        CancelOutcome::Canceled { call_id } => {
-            tracing::info!(request.id = id, call.id = call_id, "request canceled");
+        CancelOutcome::Canceled { call } => {
+            tracing::info!(
+                request.id = id,
+                call.id = call.as_ref().map(|call| call.id),
+                "request canceled"
+            );
+            if let Some(call) = call {
+                stop_at_provider(&state, &call).await?;
+            }
             state.matcher.nudge();
             Ok(StatusCode::NO_CONTENT)
         }
@@ -300,4 +309,33 @@ pub async fn cancel_request(
         ))),
         CancelOutcome::NotFound => Err(ApiError::NotFound("request")),
     }
+}
+
+/// Cancels (ringing) or hangs up (answered) a call the provider already has. A
+/// call dialed but not yet given an id is stopped when its first callback finds it
+/// canceled.
+async fn stop_at_provider(state: &AppState, call: &CanceledCall) -> Result<(), ApiError> {
+    let update = match call.was {
+        CallStatus::Dialing => CallUpdate::Cancel,
+        CallStatus::InProgress => CallUpdate::HangUp,
+        _ => return Ok(()),
+    };
+    let Some(sid) = &call.provider_call_sid else {
+        return Ok(());
+    };
+    let now = state.clock.now();
+    let detail = match state.provider.update_call(sid, update).await {
+        Ok(updated) => {
+            serde_json::json!({ "update": format!("{update:?}"), "status": updated.status })
+        }
+        Err(error) => {
+            tracing::warn!(call.id = call.id, error = %error, "could not stop the call at the provider");
+            serde_json::json!({ "update": format!("{update:?}"), "error": error.to_string() })
+        }
+    };
+    state
+        .store
+        .record_event(call.id, "stopped_at_provider", &detail, None, None, now)
+        .await?;
+    Ok(())
 }

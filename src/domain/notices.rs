@@ -1,0 +1,135 @@
+//! The text of SMS notices. Each person reads the time in their own zone, the
+//! other person's first name and the topic, and the number the call will come from
+//! (the service number), so an unknown caller gets picked up. A notice never
+//! carries the other person's number.
+
+use chrono::{DateTime, Utc};
+use chrono_tz::Tz;
+
+use super::text::first_name;
+
+string_enum! {
+    /// What happened to the call.
+    NoticeKind {
+        /// A call was booked.
+        Booked => "booked",
+        /// A missed call was booked again, at a new time.
+        Moved => "moved",
+        /// The call is off.
+        Canceled => "canceled",
+    }
+}
+
+string_enum! {
+    /// Who is told.
+    Recipient {
+        /// The person who asked for help.
+        Seeker => "seeker",
+        /// The person who calls.
+        Mentor => "mentor",
+    }
+}
+
+/// Everything a notice may mention.
+#[derive(Clone, Debug)]
+pub struct NoticeFacts<'a> {
+    /// When the call starts.
+    pub starts_at: DateTime<Utc>,
+    /// The seeker's name and zone.
+    pub seeker_name: &'a str,
+    /// The seeker's zone.
+    pub seeker_zone: Tz,
+    /// The mentor's name.
+    pub mentor_name: &'a str,
+    /// The mentor's zone.
+    pub mentor_zone: Tz,
+    /// What the call is about.
+    pub topic: &'a str,
+    /// The number every call comes from.
+    pub service_number: &'a str,
+}
+
+/// A time as a person reads it in `zone`: "Tue Dec 1, 10:00 AM EST".
+pub fn local_time(instant: DateTime<Utc>, zone: Tz) -> String {
+    instant
+        .with_timezone(&zone)
+        .format("%a %b %-d, %-I:%M %p %Z")
+        .to_string()
+}
+
+/// The text for `recipient` about `kind`.
+pub fn notice_text(kind: NoticeKind, recipient: Recipient, facts: &NoticeFacts<'_>) -> String {
+    let seeker = first_name(facts.seeker_name);
+    let mentor = first_name(facts.mentor_name);
+    let topic = facts.topic;
+    let from = facts.service_number;
+    match (recipient, kind) {
+        (Recipient::Seeker, NoticeKind::Booked) => format!(
+            "ridealong: {mentor} will call you {} about \"{topic}\". The call comes from {from}; \
+             save it so you pick up.",
+            local_time(facts.starts_at, facts.seeker_zone)
+        ),
+        (Recipient::Seeker, NoticeKind::Moved) => format!(
+            "ridealong: we missed each other, so your call about \"{topic}\" is now {} with {mentor}. \
+             It comes from {from}.",
+            local_time(facts.starts_at, facts.seeker_zone)
+        ),
+        (Recipient::Seeker, NoticeKind::Canceled) => format!(
+            "ridealong: your call on {} is canceled. Nobody will call you for it.",
+            local_time(facts.starts_at, facts.seeker_zone)
+        ),
+        (Recipient::Mentor, NoticeKind::Booked | NoticeKind::Moved) => format!(
+            "ridealong: new call {}: {seeker}, about \"{topic}\". We'll ring you from {from}; \
+             press 1 to connect.",
+            local_time(facts.starts_at, facts.mentor_zone)
+        ),
+        (Recipient::Mentor, NoticeKind::Canceled) => format!(
+            "ridealong: the call {} with {seeker} is canceled. Enjoy the quiet drive.",
+            local_time(facts.starts_at, facts.mentor_zone)
+        ),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn facts() -> NoticeFacts<'static> {
+        NoticeFacts {
+            starts_at: DateTime::parse_from_rfc3339("2026-12-01T15:00:00Z")
+                .unwrap()
+                .with_timezone(&Utc),
+            seeker_name: "Ada Lovelace",
+            seeker_zone: chrono_tz::Europe::London,
+            mentor_name: "Grace Hopper",
+            mentor_zone: chrono_tz::America::New_York,
+            topic: "interviews",
+            service_number: "+15005550006",
+        }
+    }
+
+    #[test]
+    fn each_side_reads_the_time_in_their_own_zone() {
+        let seeker = notice_text(NoticeKind::Booked, Recipient::Seeker, &facts());
+        assert!(seeker.contains("Tue Dec 1, 3:00 PM GMT"), "{seeker}");
+        assert!(
+            seeker.contains("Grace") && !seeker.contains("Hopper"),
+            "{seeker}"
+        );
+        assert!(seeker.contains("+15005550006"), "{seeker}");
+        let mentor = notice_text(NoticeKind::Booked, Recipient::Mentor, &facts());
+        assert!(mentor.contains("Tue Dec 1, 10:00 AM EST"), "{mentor}");
+        assert!(
+            mentor.contains("Ada") && !mentor.contains("Lovelace"),
+            "{mentor}"
+        );
+    }
+
+    #[test]
+    fn kinds_round_trip_through_their_strings() {
+        for kind in [NoticeKind::Booked, NoticeKind::Moved, NoticeKind::Canceled] {
+            assert_eq!(kind.as_str().parse::<NoticeKind>().unwrap(), kind);
+        }
+        assert_eq!("mentor".parse::<Recipient>().unwrap(), Recipient::Mentor);
+    }
+}

@@ -1,0 +1,339 @@
+//! The dispatcher: places each scheduled call at its start.
+//!
+//! For every due call it first records the intent (`scheduled` → `dialing`, one
+//! statement, so no two dispatchers both win), then asks the provider to ring the
+//! mentor, then stores the provider's call id. Calls sharing a start instant are
+//! staggered so no more than `cps` reach the provider per second; each placement
+//! runs concurrently so a slow provider does not delay the next one.
+//!
+//! A dial whose answer never came (timeout after sending) is never re-sent: it is
+//! reconciled by listing the provider's calls to the mentor since the dial, and
+//! adopted if found, or else ended as `failed` and requeued.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::Context;
+use chrono::{DateTime, TimeDelta, Utc};
+use tokio::sync::{Mutex, Notify};
+use tokio::task::JoinSet;
+use tokio::time::Instant;
+use tokio_util::sync::CancellationToken;
+use tracing::{info, instrument, warn};
+
+use crate::clock::Clock;
+use crate::domain::call_flow::Leg;
+use crate::domain::status::Outcome;
+use crate::scheduler::matcher::MatcherHandle;
+use crate::store::{DialTarget, Store};
+use crate::telephony::{CallQuery, NewCall, Provider, ProviderError};
+
+/// Seconds the mentor's phone rings before the call counts as unanswered.
+pub const MENTOR_RING_SECONDS: u32 = 25;
+/// Slack past the slot's end before the provider cuts the call.
+pub const TIME_LIMIT_GRACE: TimeDelta = TimeDelta::minutes(2);
+/// How long a dial may stay without a provider id before it is reconciled.
+const IN_DOUBT_AFTER: TimeDelta = TimeDelta::seconds(30);
+/// How long after the dial a call still missing at the provider counts as failed.
+const GIVE_UP_AFTER: TimeDelta = TimeDelta::minutes(2);
+/// Most due calls one pass claims.
+const PASS_LIMIT: u32 = 500;
+/// Longest the idle loop waits before looking again.
+const IDLE_WAIT: Duration = Duration::from_secs(1);
+
+/// How calls are placed.
+#[derive(Clone, Debug)]
+pub struct DispatchSettings {
+    /// Base URL the provider reaches our webhooks at.
+    pub public_url: String,
+    /// The service number: caller ID of every call and sender of every text.
+    pub from_number: String,
+    /// Most calls that reach the provider per second.
+    pub cps: u32,
+}
+
+impl DispatchSettings {
+    /// The webhook URL `leaf` of call `call_id`.
+    pub fn call_webhook(&self, call_id: i64, leaf: &str) -> String {
+        format!(
+            "{}/telephony/twilio/calls/{call_id}/{leaf}",
+            self.public_url
+        )
+    }
+}
+
+/// What one dispatcher pass did.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct DispatchReport {
+    /// Calls handed to the provider.
+    pub placed: usize,
+    /// Calls the provider refused (ended as `failed`).
+    pub failed: usize,
+    /// Calls whose dial outcome is unknown (left for reconciliation).
+    pub in_doubt: usize,
+    /// In-doubt dials found at the provider and adopted.
+    pub adopted: usize,
+}
+
+/// Places due calls through a provider.
+#[derive(Clone)]
+pub struct Dispatcher {
+    store: Store,
+    provider: Arc<dyn Provider>,
+    clock: Arc<dyn Clock>,
+    settings: Arc<DispatchSettings>,
+    matcher: MatcherHandle,
+    /// When the last call was handed to the provider, for pacing across passes.
+    last_dial: Arc<Mutex<Option<Instant>>>,
+    /// Held for a whole pass: passes never overlap, so a pass asked for while
+    /// another runs starts after it and sees everything it wrote.
+    pass: Arc<Mutex<()>>,
+}
+
+enum Placement {
+    Placed,
+    Failed,
+    InDoubt,
+    Skipped,
+}
+
+impl Dispatcher {
+    /// A dispatcher over `store` and `provider`; `matcher` is nudged when a call
+    /// fails and its request goes back in the queue.
+    pub fn new(
+        store: Store,
+        provider: Arc<dyn Provider>,
+        clock: Arc<dyn Clock>,
+        settings: DispatchSettings,
+        matcher: MatcherHandle,
+    ) -> Dispatcher {
+        Dispatcher {
+            store,
+            provider,
+            clock,
+            settings: Arc::new(settings),
+            matcher,
+            last_dial: Arc::new(Mutex::new(None)),
+            pass: Arc::new(Mutex::new(())),
+        }
+    }
+
+    /// One pass: reconciles dials in doubt, then places every due call, paced at
+    /// `cps`, and waits for the placements to finish.
+    #[instrument(skip_all, name = "dispatcher.run")]
+    pub async fn run_once(&self) -> anyhow::Result<DispatchReport> {
+        let _pass = self.pass.lock().await;
+        let mut report = DispatchReport {
+            adopted: self.reconcile().await?,
+            ..Default::default()
+        };
+        let now = self.clock.now();
+        let due = self
+            .store
+            .due_calls(now, PASS_LIMIT)
+            .await
+            .context("loading due calls")?;
+        let spacing = Duration::from_secs(1) / self.settings.cps.max(1);
+        let mut placements = JoinSet::new();
+        for call in due {
+            let dial_at = {
+                let mut last = self.last_dial.lock().await;
+                let dial_at =
+                    last.map_or_else(Instant::now, |last| (last + spacing).max(Instant::now()));
+                *last = Some(dial_at);
+                dial_at
+            };
+            tokio::time::sleep_until(dial_at).await;
+            let dispatcher = self.clone();
+            placements.spawn(async move { dispatcher.place(call.call_id, call.starts_at).await });
+        }
+        while let Some(joined) = placements.join_next().await {
+            match joined.context("placing a call")? {
+                Ok(Placement::Placed) => report.placed += 1,
+                Ok(Placement::Failed) => report.failed += 1,
+                Ok(Placement::InDoubt) => report.in_doubt += 1,
+                Ok(Placement::Skipped) => {}
+                Err(error) => warn!(error = format!("{error:#}"), "placing a call failed"),
+            }
+        }
+        if report.failed > 0 {
+            self.matcher.nudge();
+        }
+        Ok(report)
+    }
+
+    #[instrument(skip_all, fields(call.id = call_id))]
+    async fn place(&self, call_id: i64, starts_at: DateTime<Utc>) -> anyhow::Result<Placement> {
+        let now = self.clock.now();
+        let Some(target) = self.store.claim_call(call_id, now).await? else {
+            return Ok(Placement::Skipped);
+        };
+        let lag_ms = (now - starts_at).num_milliseconds();
+        let request = self.new_call(&target, now);
+        match self.provider.create_call(&request).await {
+            Ok(placed) => {
+                self.store
+                    .record_dialed(call_id, target.attempt, &placed.sid, self.clock.now())
+                    .await?;
+                info!(call.id = call_id, dispatch.lag_ms = lag_ms, "call placed");
+                Ok(Placement::Placed)
+            }
+            Err(ProviderError::OutcomeUnknown) => {
+                let detail = serde_json::json!({ "attempt": target.attempt });
+                self.store
+                    .record_event(
+                        call_id,
+                        "dial_outcome_unknown",
+                        &detail,
+                        None,
+                        None,
+                        self.clock.now(),
+                    )
+                    .await?;
+                warn!(
+                    call.id = call_id,
+                    "the provider did not answer the dial; it will be reconciled"
+                );
+                Ok(Placement::InDoubt)
+            }
+            Err(error) => {
+                let at = self.clock.now();
+                let detail =
+                    serde_json::json!({ "attempt": target.attempt, "error": error.to_string() });
+                self.store
+                    .record_event(call_id, "dial_failed", &detail, None, None, at)
+                    .await?;
+                self.store
+                    .end_call(call_id, Outcome::Failed, Leg::Mentor, None, at)
+                    .await?;
+                warn!(call.id = call_id, error = %error, "the provider refused the call; the request is requeued");
+                Ok(Placement::Failed)
+            }
+        }
+    }
+
+    fn new_call(&self, target: &DialTarget, now: DateTime<Utc>) -> NewCall {
+        let remaining = (target.ends_at - now.max(target.starts_at)) + TIME_LIMIT_GRACE;
+        NewCall {
+            to: target.mentor_phone.clone(),
+            from: self.settings.from_number.clone(),
+            url: self.settings.call_webhook(target.call_id, "answer"),
+            status_callback: self.settings.call_webhook(target.call_id, "status"),
+            timeout_seconds: MENTOR_RING_SECONDS,
+            time_limit_seconds: remaining.num_seconds().clamp(60, 4 * 3600) as u32,
+        }
+    }
+
+    /// Settles dials that never got a provider id: adopts the call if the provider
+    /// has it, ends it as failed (requeuing the request) once it is clearly absent.
+    async fn reconcile(&self) -> anyhow::Result<usize> {
+        let now = self.clock.now();
+        let mut adopted = 0;
+        for dial in self.store.dials_in_doubt(now - IN_DOUBT_AFTER).await? {
+            let query = CallQuery {
+                to: Some(dial.mentor_phone.clone()),
+                started_after: Some(dial.dialed_at - TimeDelta::minutes(1)),
+                parent_call_sid: None,
+            };
+            let found = match self.provider.list_calls(&query).await {
+                Ok(calls) => calls.into_iter().find(|call| {
+                    call.parent_call_sid.is_none()
+                        && call
+                            .from
+                            .as_deref()
+                            .is_none_or(|from| from == self.settings.from_number)
+                }),
+                Err(error) => {
+                    warn!(call.id = dial.call_id, error = %error, "cannot reconcile a dial yet");
+                    continue;
+                }
+            };
+            match found {
+                Some(call) => {
+                    let recorded = self
+                        .store
+                        .record_dialed(dial.call_id, dial.attempt, &call.sid, now)
+                        .await?;
+                    let detail = serde_json::json!({ "call_sid": call.sid, "recorded": recorded });
+                    self.store
+                        .record_event(dial.call_id, "dial_adopted", &detail, None, None, now)
+                        .await?;
+                    adopted += usize::from(recorded);
+                }
+                None if now - dial.dialed_at >= GIVE_UP_AFTER => {
+                    let detail = serde_json::json!({ "reason": "not found at the provider" });
+                    self.store
+                        .record_event(dial.call_id, "dial_failed", &detail, None, None, now)
+                        .await?;
+                    self.store
+                        .end_call(dial.call_id, Outcome::Failed, Leg::Mentor, None, now)
+                        .await?;
+                    self.matcher.nudge();
+                }
+                None => {}
+            }
+        }
+        Ok(adopted)
+    }
+
+    /// How long to wait before the next pass: until the next call is due, at most
+    /// a second.
+    async fn idle_wait(&self) -> Duration {
+        match self.store.next_due_at().await {
+            Ok(Some(next)) => (next - self.clock.now())
+                .to_std()
+                .unwrap_or(Duration::ZERO)
+                .min(IDLE_WAIT),
+            Ok(None) => IDLE_WAIT,
+            Err(error) => {
+                warn!(error = %error, "cannot read the next due call");
+                IDLE_WAIT
+            }
+        }
+    }
+}
+
+/// Asks the running dispatcher for a pass.
+#[derive(Clone, Debug)]
+pub struct DispatcherHandle {
+    wake: Arc<Notify>,
+}
+
+impl DispatcherHandle {
+    /// Wakes the dispatcher now (e.g. after a booking close to its start).
+    pub fn nudge(&self) {
+        self.wake.notify_one();
+    }
+}
+
+/// Starts the dispatcher loop until `shutdown`. In-flight placements of the
+/// current pass finish before it stops.
+pub fn spawn(
+    dispatcher: Dispatcher,
+    shutdown: CancellationToken,
+) -> (DispatcherHandle, tokio::task::JoinHandle<()>) {
+    let wake = Arc::new(Notify::new());
+    let handle = DispatcherHandle {
+        wake: Arc::clone(&wake),
+    };
+    let task = tokio::spawn(async move {
+        loop {
+            if shutdown.is_cancelled() {
+                break;
+            }
+            if let Err(error) = dispatcher.run_once().await {
+                warn!(
+                    error = format!("{error:#}"),
+                    "dispatcher pass failed; retrying"
+                );
+            }
+            let wait = dispatcher.idle_wait().await;
+            tokio::select! {
+                () = shutdown.cancelled() => break,
+                () = wake.notified() => {}
+                () = tokio::time::sleep(wait) => {}
+            }
+        }
+    });
+    (handle, task)
+}

@@ -1,0 +1,153 @@
+//! The notifier: sends the SMS notices in the outbox through the provider, from
+//! the service number.
+//!
+//! Notices are written in the same transaction as the booking or cancellation
+//! that caused them, so none is lost; the notifier claims due ones once a second
+//! and composes each text when it sends it. A failed send is retried with backoff
+//! a few times; a number the provider refuses is given up at once.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use chrono::TimeDelta;
+use tokio_util::sync::CancellationToken;
+use tracing::{info, instrument, warn};
+
+use crate::clock::Clock;
+use crate::domain::notices::{NoticeFacts, notice_text};
+use crate::store::{NoticeJob, Store};
+use crate::telephony::{NewSms, Provider, ProviderError};
+
+/// Sends tried before a notice is given up.
+pub const MAX_ATTEMPTS: u32 = 5;
+/// How long a claimed notice is left alone before it counts as abandoned.
+const LEASE: TimeDelta = TimeDelta::minutes(2);
+/// Notices sent per pass.
+const BATCH: u32 = 20;
+/// Time between passes.
+const INTERVAL: Duration = Duration::from_secs(1);
+
+/// What one notifier pass did.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct NotifyReport {
+    /// Notices sent.
+    pub sent: usize,
+    /// Notices that failed this time (retried later or given up).
+    pub failed: usize,
+}
+
+/// Sends notices through a provider.
+#[derive(Clone)]
+pub struct Notifier {
+    store: Store,
+    provider: Arc<dyn Provider>,
+    clock: Arc<dyn Clock>,
+    from_number: String,
+    /// Held for a whole pass, so passes never overlap.
+    pass: Arc<tokio::sync::Mutex<()>>,
+}
+
+impl Notifier {
+    /// A notifier sending from `from_number`.
+    pub fn new(
+        store: Store,
+        provider: Arc<dyn Provider>,
+        clock: Arc<dyn Clock>,
+        from_number: String,
+    ) -> Notifier {
+        Notifier {
+            store,
+            provider,
+            clock,
+            from_number,
+            pass: Arc::new(tokio::sync::Mutex::new(())),
+        }
+    }
+
+    /// Sends every due notice.
+    #[instrument(skip_all, name = "notifier.run")]
+    pub async fn run_once(&self) -> anyhow::Result<NotifyReport> {
+        let _pass = self.pass.lock().await;
+        let mut report = NotifyReport::default();
+        loop {
+            let now = self.clock.now();
+            let jobs = self.store.claim_notices(now, now + LEASE, BATCH).await?;
+            if jobs.is_empty() {
+                return Ok(report);
+            }
+            for job in jobs {
+                if self.send(&job).await? {
+                    report.sent += 1;
+                } else {
+                    report.failed += 1;
+                }
+            }
+        }
+    }
+
+    async fn send(&self, job: &NoticeJob) -> anyhow::Result<bool> {
+        let facts = NoticeFacts {
+            starts_at: job.starts_at,
+            seeker_name: &job.seeker_name,
+            seeker_zone: job.seeker_zone,
+            mentor_name: &job.mentor_name,
+            mentor_zone: job.mentor_zone,
+            topic: &job.topic,
+            service_number: &self.from_number,
+        };
+        let sms = NewSms {
+            to: job.to_phone.clone(),
+            from: self.from_number.clone(),
+            body: notice_text(job.kind, job.recipient, &facts),
+        };
+        match self.provider.send_sms(&sms).await {
+            Ok(sid) => {
+                self.store
+                    .notice_sent(job.id, &sid, self.clock.now())
+                    .await?;
+                info!(notice.id = job.id, notice.kind = %job.kind, notice.recipient = %job.recipient, "notice sent");
+                Ok(true)
+            }
+            Err(error) => {
+                let give_up = job.attempts >= MAX_ATTEMPTS
+                    || matches!(
+                        error,
+                        ProviderError::InvalidNumber { .. } | ProviderError::Rejected { .. }
+                    );
+                let retry_at = (!give_up).then(|| {
+                    self.clock.now()
+                        + TimeDelta::seconds(30 * 2_i64.pow(job.attempts.saturating_sub(1).min(6)))
+                });
+                self.store
+                    .notice_failed(job.id, &error.to_string(), retry_at)
+                    .await?;
+                warn!(
+                    notice.id = job.id,
+                    notice.attempts = job.attempts,
+                    notice.given_up = give_up,
+                    error = %error,
+                    "notice not sent"
+                );
+                Ok(false)
+            }
+        }
+    }
+}
+
+/// Starts the notifier loop until `shutdown`.
+pub fn spawn(notifier: Notifier, shutdown: CancellationToken) -> tokio::task::JoinHandle<()> {
+    tokio::spawn(async move {
+        loop {
+            if let Err(error) = notifier.run_once().await {
+                warn!(
+                    error = format!("{error:#}"),
+                    "notifier pass failed; retrying"
+                );
+            }
+            tokio::select! {
+                () = shutdown.cancelled() => break,
+                () = tokio::time::sleep(INTERVAL) => {}
+            }
+        }
+    })
+}

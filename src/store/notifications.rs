@@ -1,0 +1,210 @@
+//! The SMS outbox: notices written with what caused them, claimed and sent by the
+//! notifier.
+
+use chrono::{DateTime, Utc};
+use chrono_tz::Tz;
+use tracing::instrument;
+
+use super::{Store, StoreError, StoreResult, with_pool};
+use crate::domain::notices::{NoticeKind, Recipient};
+
+/// Adds the booking notices of call `$call_id` for request `$request_id` to the
+/// outbox in `$executor`: the seeker's says "moved" when the request had an
+/// earlier call. A macro so it runs inside each backend's transaction.
+macro_rules! enqueue_booking_notices {
+    ($executor:expr, $request_id:expr, $call_id:expr, $now:expr) => {
+        sqlx::query(
+            "insert into notifications (request_id, call_id, recipient, kind, status, next_attempt_at, created_at)
+             values ($1, $2, 'seeker',
+                     case when exists (select 1 from calls where request_id = $1 and id <> $2)
+                          then 'moved' else 'booked' end,
+                     'pending', $3, $3),
+                    ($1, $2, 'mentor', 'booked', 'pending', $3, $3)",
+        )
+        .bind($request_id)
+        .bind($call_id)
+        .bind($now)
+        .execute($executor)
+        .await
+    };
+}
+pub(crate) use enqueue_booking_notices;
+
+/// Adds the cancellation notices of call `$call_id` to the outbox in `$executor`.
+macro_rules! enqueue_cancel_notices {
+    ($executor:expr, $request_id:expr, $call_id:expr, $now:expr) => {
+        sqlx::query(
+            "insert into notifications (request_id, call_id, recipient, kind, status, next_attempt_at, created_at)
+             values ($1, $2, 'seeker', 'canceled', 'pending', $3, $3),
+                    ($1, $2, 'mentor', 'canceled', 'pending', $3, $3)",
+        )
+        .bind($request_id)
+        .bind($call_id)
+        .bind($now)
+        .execute($executor)
+        .await
+    };
+}
+pub(crate) use enqueue_cancel_notices;
+
+/// A notice the notifier claimed, with what its text needs.
+#[derive(Clone, Debug)]
+pub struct NoticeJob {
+    /// Notice id.
+    pub id: i64,
+    /// What happened.
+    pub kind: NoticeKind,
+    /// Who is told.
+    pub recipient: Recipient,
+    /// Sends tried, this one included.
+    pub attempts: u32,
+    /// The recipient's E.164 number.
+    pub to_phone: String,
+    /// When the call starts.
+    pub starts_at: DateTime<Utc>,
+    /// The seeker's name.
+    pub seeker_name: String,
+    /// The seeker's zone.
+    pub seeker_zone: Tz,
+    /// The mentor's name.
+    pub mentor_name: String,
+    /// The mentor's zone.
+    pub mentor_zone: Tz,
+    /// What the call is about.
+    pub topic: String,
+}
+
+#[derive(sqlx::FromRow)]
+struct JobRow {
+    id: i64,
+    kind: String,
+    recipient: String,
+    attempts: i32,
+    starts_at: DateTime<Utc>,
+    seeker_name: String,
+    seeker_phone: String,
+    seeker_zone: String,
+    mentor_name: String,
+    mentor_phone: String,
+    mentor_zone: String,
+    topic: String,
+}
+
+impl TryFrom<JobRow> for NoticeJob {
+    type Error = StoreError;
+    fn try_from(row: JobRow) -> StoreResult<NoticeJob> {
+        let corrupt = |what: &str| StoreError::Corrupt(format!("notification {}: {what}", row.id));
+        let recipient: Recipient = row.recipient.parse().map_err(|_| corrupt("recipient"))?;
+        Ok(NoticeJob {
+            id: row.id,
+            kind: row.kind.parse().map_err(|_| corrupt("kind"))?,
+            recipient,
+            attempts: u32::try_from(row.attempts).map_err(|_| corrupt("attempts"))?,
+            to_phone: match recipient {
+                Recipient::Seeker => row.seeker_phone,
+                Recipient::Mentor => row.mentor_phone,
+            },
+            starts_at: row.starts_at,
+            seeker_name: row.seeker_name,
+            seeker_zone: row
+                .seeker_zone
+                .parse()
+                .map_err(|_| corrupt("seeker zone"))?,
+            mentor_name: row.mentor_name,
+            mentor_zone: row
+                .mentor_zone
+                .parse()
+                .map_err(|_| corrupt("mentor zone"))?,
+            topic: row.topic,
+        })
+    }
+}
+
+impl Store {
+    /// Claims up to `limit` due notices in one statement: each claim counts an
+    /// attempt and moves the notice's next attempt to `lease_until`, so a notifier
+    /// that dies mid-send leaves it to be retried then.
+    #[instrument(skip_all)]
+    pub async fn claim_notices(
+        &self,
+        now: DateTime<Utc>,
+        lease_until: DateTime<Utc>,
+        limit: u32,
+    ) -> StoreResult<Vec<NoticeJob>> {
+        let rows: Vec<JobRow> = with_pool!(self, pool => {
+            let claimed: Vec<i64> = sqlx::query_scalar(
+                "update notifications set attempts = attempts + 1, next_attempt_at = $1
+                 where id in (select id from notifications
+                              where status = 'pending' and next_attempt_at <= $2
+                              order by id limit $3)
+                 returning id")
+                .bind(lease_until)
+                .bind(now)
+                .bind(i64::from(limit))
+                .fetch_all(pool)
+                .await?;
+            let mut rows = Vec::with_capacity(claimed.len());
+            for id in claimed {
+                let row = sqlx::query_as(
+                    "select n.id, n.kind, n.recipient, n.attempts, c.starts_at,
+                            r.name as seeker_name, r.phone as seeker_phone, r.timezone as seeker_zone,
+                            m.name as mentor_name, m.phone as mentor_phone, m.timezone as mentor_zone,
+                            r.topic
+                     from notifications n
+                     join calls c on c.id = n.call_id
+                     join requests r on r.id = n.request_id
+                     join mentors m on m.id = c.mentor_id
+                     where n.id = $1")
+                    .bind(id)
+                    .fetch_one(pool)
+                    .await?;
+                rows.push(row);
+            }
+            rows
+        });
+        rows.into_iter().map(NoticeJob::try_from).collect()
+    }
+
+    /// Records that notice `id` went out as provider message `provider_sid`.
+    #[instrument(skip_all, fields(notice.id = id))]
+    pub async fn notice_sent(
+        &self,
+        id: i64,
+        provider_sid: &str,
+        now: DateTime<Utc>,
+    ) -> StoreResult<()> {
+        with_pool!(self, pool => sqlx::query(
+            "update notifications set status = 'sent', provider_sid = $1, sent_at = $2, last_error = null
+             where id = $3")
+            .bind(provider_sid)
+            .bind(now)
+            .bind(id)
+            .execute(pool)
+            .await
+            .map(drop))?;
+        Ok(())
+    }
+
+    /// Records a failed send of notice `id`: retried at `retry_at`, or given up
+    /// for good when `None`.
+    #[instrument(skip_all, fields(notice.id = id))]
+    pub async fn notice_failed(
+        &self,
+        id: i64,
+        error: &str,
+        retry_at: Option<DateTime<Utc>>,
+    ) -> StoreResult<()> {
+        with_pool!(self, pool => sqlx::query(
+            "update notifications set last_error = $1,
+                 status = case when $2 is null then 'failed' else 'pending' end,
+                 next_attempt_at = coalesce($2, next_attempt_at)
+             where id = $3")
+            .bind(error)
+            .bind(retry_at)
+            .bind(id)
+            .execute(pool)
+            .await
+            .map(drop))?;
+        Ok(())
+    }
+}

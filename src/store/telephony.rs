@@ -1,0 +1,411 @@
+//! What the dispatcher and the provider's callbacks read and write: claiming due
+//! calls, recording provider ids, the event log (deduplicated per callback), and
+//! ending a call with its outcome and the effect on its request.
+
+use chrono::{DateTime, Utc};
+use serde_json::Value;
+use tracing::instrument;
+
+use super::{BeginWrite, Store, StoreError, StoreResult, with_pool};
+use crate::domain::call_flow::{Leg, RequestEffect, request_effect, status_after_requeue};
+use crate::domain::status::{CallStatus, Outcome, RequestStatus};
+
+/// A call the dispatcher has claimed and is about to place.
+#[derive(Clone, Debug)]
+pub struct DialTarget {
+    /// Call id.
+    pub call_id: i64,
+    /// Which claim this is; later writes are fenced with it.
+    pub attempt: i32,
+    /// Slot start.
+    pub starts_at: DateTime<Utc>,
+    /// Slot end.
+    pub ends_at: DateTime<Utc>,
+    /// The mentor's E.164 number.
+    pub mentor_phone: String,
+}
+
+/// A scheduled call whose time has come.
+#[derive(Clone, Copy, Debug)]
+pub struct DueCall {
+    /// Call id.
+    pub call_id: i64,
+    /// Slot start.
+    pub starts_at: DateTime<Utc>,
+}
+
+/// A call that was dialed but whose provider id never arrived.
+#[derive(Clone, Debug)]
+pub struct InDoubtDial {
+    /// Call id.
+    pub call_id: i64,
+    /// The claim that dialed it.
+    pub attempt: i32,
+    /// The mentor's E.164 number.
+    pub mentor_phone: String,
+    /// When the provider was asked.
+    pub dialed_at: DateTime<Utc>,
+}
+
+/// Everything the TwiML answers need about one call.
+#[derive(Clone, Debug)]
+pub struct CallContext {
+    /// Call id.
+    pub call_id: i64,
+    /// Where the call stands.
+    pub status: CallStatus,
+    /// Slot end.
+    pub ends_at: DateTime<Utc>,
+    /// The mentor's display name.
+    pub mentor_name: String,
+    /// The seeker's display name.
+    pub seeker_name: String,
+    /// The seeker's E.164 number (dialed, never spoken or shown).
+    pub seeker_phone: String,
+    /// What the call is about.
+    pub topic: String,
+    /// Whether the mentor pressed 1.
+    pub accepted: bool,
+    /// The mentor leg's provider id.
+    pub provider_call_sid: Option<String>,
+}
+
+/// What ending a call changed.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct CallEnded {
+    /// The request the call served.
+    pub request_id: i64,
+    /// The request's status afterwards.
+    pub request_status: RequestStatus,
+}
+
+#[derive(sqlx::FromRow)]
+struct ClaimRow {
+    id: i64,
+    dial_attempts: i32,
+    starts_at: DateTime<Utc>,
+    ends_at: DateTime<Utc>,
+    mentor_phone: String,
+}
+
+#[derive(sqlx::FromRow)]
+struct ContextRow {
+    id: i64,
+    status: String,
+    ends_at: DateTime<Utc>,
+    mentor_name: String,
+    seeker_name: String,
+    seeker_phone: String,
+    topic: String,
+    accepted_at: Option<DateTime<Utc>>,
+    provider_call_sid: Option<String>,
+}
+
+const LIVE: &str = "('scheduled', 'dialing', 'in_progress')";
+
+impl Store {
+    /// Scheduled calls starting at or before `now`, earliest first.
+    #[instrument(skip_all)]
+    pub async fn due_calls(&self, now: DateTime<Utc>, limit: u32) -> StoreResult<Vec<DueCall>> {
+        let rows: Vec<(i64, DateTime<Utc>)> = with_pool!(self, pool => sqlx::query_as(
+            "select id, starts_at from calls where status = 'scheduled' and starts_at <= $1
+             order by starts_at, id limit $2")
+            .bind(now)
+            .bind(i64::from(limit))
+            .fetch_all(pool)
+            .await)?;
+        Ok(rows
+            .into_iter()
+            .map(|(call_id, starts_at)| DueCall { call_id, starts_at })
+            .collect())
+    }
+
+    /// When the next scheduled call starts.
+    #[instrument(skip_all)]
+    pub async fn next_due_at(&self) -> StoreResult<Option<DateTime<Utc>>> {
+        let next = with_pool!(self, pool => sqlx::query_scalar(
+            "select min(starts_at) from calls where status = 'scheduled'")
+            .fetch_one(pool)
+            .await)?;
+        Ok(next)
+    }
+
+    /// Claims call `call_id` for dialing: `scheduled` becomes `dialing` in one
+    /// statement, so two dispatchers can never both win. Records the intent in the
+    /// event log before any provider request is made.
+    #[instrument(skip_all, fields(call.id = call_id))]
+    pub async fn claim_call(
+        &self,
+        call_id: i64,
+        now: DateTime<Utc>,
+    ) -> StoreResult<Option<DialTarget>> {
+        with_pool!(self, pool => {
+            let mut tx = pool.begin_write().await?;
+            let claimed: Option<ClaimRow> = sqlx::query_as(
+                "update calls set status = 'dialing', dial_attempts = dial_attempts + 1,
+                     dialed_at = $1, updated_at = $1
+                 where id = $2 and status = 'scheduled'
+                 returning id, dial_attempts, starts_at, ends_at,
+                     (select phone from mentors where mentors.id = calls.mentor_id) as mentor_phone")
+                .bind(now)
+                .bind(call_id)
+                .fetch_optional(&mut *tx)
+                .await?;
+            let Some(ClaimRow { id: call_id, dial_attempts: attempt, starts_at, ends_at, mentor_phone }) = claimed
+            else {
+                return Ok(None);
+            };
+            insert_event!(&mut *tx, call_id, "dialing", serde_json::json!({ "attempt": attempt }), None::<&str>, None::<i64>, now)?;
+            tx.commit().await?;
+            Ok(Some(DialTarget { call_id, attempt, starts_at, ends_at, mentor_phone }))
+        })
+    }
+
+    /// Stores the provider's id for the mentor leg of claim `attempt`.
+    #[instrument(skip_all, fields(call.id = call_id))]
+    pub async fn record_dialed(
+        &self,
+        call_id: i64,
+        attempt: i32,
+        provider_sid: &str,
+        now: DateTime<Utc>,
+    ) -> StoreResult<bool> {
+        with_pool!(self, pool => {
+            let mut tx = pool.begin_write().await?;
+            let updated = sqlx::query(
+                "update calls set provider_call_sid = $1, updated_at = $2
+                 where id = $3 and dial_attempts = $4 and provider_call_sid is null")
+                .bind(provider_sid)
+                .bind(now)
+                .bind(call_id)
+                .bind(attempt)
+                .execute(&mut *tx)
+                .await
+                .map_err(StoreError::conflict_as("provider call id already recorded"))?
+                .rows_affected();
+            if updated > 0 {
+                insert_event!(&mut *tx, call_id, "dialed", serde_json::json!({ "call_sid": provider_sid }), None::<&str>, None::<i64>, now)?;
+            }
+            tx.commit().await?;
+            Ok(updated > 0)
+        })
+    }
+
+    /// Takes the provider id a callback brought, when the dispatcher has not stored
+    /// one yet (the callback can be faster than the provider's answer).
+    #[instrument(skip_all, fields(call.id = call_id))]
+    pub async fn adopt_provider_sid(
+        &self,
+        call_id: i64,
+        provider_sid: &str,
+        now: DateTime<Utc>,
+    ) -> StoreResult<()> {
+        with_pool!(self, pool => sqlx::query(
+            "update calls set provider_call_sid = $1, updated_at = $2
+             where id = $3 and provider_call_sid is null")
+            .bind(provider_sid)
+            .bind(now)
+            .bind(call_id)
+            .execute(pool)
+            .await
+            .map(drop))
+        .map_err(StoreError::conflict_as("provider call id already recorded"))?;
+        Ok(())
+    }
+
+    /// Dialed calls still without a provider id whose request went out before `before`.
+    #[instrument(skip_all)]
+    pub async fn dials_in_doubt(&self, before: DateTime<Utc>) -> StoreResult<Vec<InDoubtDial>> {
+        let rows: Vec<(i64, i32, String, DateTime<Utc>)> = with_pool!(self, pool => sqlx::query_as(
+            "select c.id, c.dial_attempts, m.phone, c.dialed_at from calls c
+             join mentors m on m.id = c.mentor_id
+             where c.status = 'dialing' and c.provider_call_sid is null and c.dialed_at < $1
+             order by c.id")
+            .bind(before)
+            .fetch_all(pool)
+            .await)?;
+        Ok(rows
+            .into_iter()
+            .map(|(call_id, attempt, mentor_phone, dialed_at)| InDoubtDial {
+                call_id,
+                attempt,
+                mentor_phone,
+                dialed_at,
+            })
+            .collect())
+    }
+
+    /// The call and the people on it, for building TwiML.
+    #[instrument(skip_all, fields(call.id = call_id))]
+    pub async fn call_context(&self, call_id: i64) -> StoreResult<Option<CallContext>> {
+        let row: Option<ContextRow> = with_pool!(self, pool => sqlx::query_as(
+            "select c.id, c.status, c.ends_at, m.name as mentor_name, r.name as seeker_name,
+                    r.phone as seeker_phone, r.topic, c.accepted_at, c.provider_call_sid
+             from calls c
+             join mentors m on m.id = c.mentor_id
+             join requests r on r.id = c.request_id
+             where c.id = $1")
+            .bind(call_id)
+            .fetch_optional(pool)
+            .await)?;
+        row.map(|row| {
+            Ok(CallContext {
+                call_id: row.id,
+                status: row
+                    .status
+                    .parse()
+                    .map_err(|_| StoreError::Corrupt(format!("call {}: status", row.id)))?,
+                ends_at: row.ends_at,
+                mentor_name: row.mentor_name,
+                seeker_name: row.seeker_name,
+                seeker_phone: row.seeker_phone,
+                topic: row.topic,
+                accepted: row.accepted_at.is_some(),
+                provider_call_sid: row.provider_call_sid,
+            })
+        })
+        .transpose()
+    }
+
+    /// Appends an event; with a provider id and sequence number it is recorded at
+    /// most once, and `false` says it was a duplicate.
+    #[instrument(skip_all, fields(call.id = call_id, event.kind = kind))]
+    pub async fn record_event(
+        &self,
+        call_id: i64,
+        kind: &str,
+        detail: &Value,
+        provider_sid: Option<&str>,
+        sequence_number: Option<i64>,
+        now: DateTime<Utc>,
+    ) -> StoreResult<bool> {
+        let inserted = with_pool!(self, pool =>
+            insert_event!(pool, call_id, kind, detail, provider_sid, sequence_number, now))?;
+        Ok(inserted)
+    }
+
+    /// Moves a dialing call to `in_progress` (the mentor answered); later states
+    /// are left alone.
+    #[instrument(skip_all, fields(call.id = call_id))]
+    pub async fn mark_answered(&self, call_id: i64, now: DateTime<Utc>) -> StoreResult<()> {
+        with_pool!(self, pool => sqlx::query(
+            "update calls set status = 'in_progress', updated_at = $1 where id = $2 and status = 'dialing'")
+            .bind(now)
+            .bind(call_id)
+            .execute(pool)
+            .await
+            .map(drop))?;
+        Ok(())
+    }
+
+    /// Records that the mentor pressed 1.
+    #[instrument(skip_all, fields(call.id = call_id))]
+    pub async fn mark_accepted(&self, call_id: i64, now: DateTime<Utc>) -> StoreResult<()> {
+        with_pool!(self, pool => sqlx::query(
+            "update calls set accepted_at = coalesce(accepted_at, $1), updated_at = $1,
+                 status = case when status = 'dialing' then 'in_progress' else status end
+             where id = $2")
+            .bind(now)
+            .bind(call_id)
+            .execute(pool)
+            .await
+            .map(drop))?;
+        Ok(())
+    }
+
+    /// Remembers the seeker leg's provider id and, once known, its duration as the
+    /// talk time of a completed call that has none yet.
+    #[instrument(skip_all, fields(call.id = call_id))]
+    pub async fn record_seeker_leg(
+        &self,
+        call_id: i64,
+        seeker_sid: &str,
+        talk_seconds: Option<u32>,
+        now: DateTime<Utc>,
+    ) -> StoreResult<()> {
+        with_pool!(self, pool => sqlx::query(
+            "update calls set seeker_call_sid = coalesce(seeker_call_sid, $1), updated_at = $2,
+                 talk_seconds = case when outcome = 'completed' and talk_seconds is null
+                                     then $3 else talk_seconds end
+             where id = $4")
+            .bind(seeker_sid)
+            .bind(now)
+            .bind(talk_seconds.map(|seconds| seconds as i32))
+            .bind(call_id)
+            .execute(pool)
+            .await
+            .map(drop))?;
+        Ok(())
+    }
+
+    /// Ends a live call with `outcome` about `leg`, and applies the outcome to its
+    /// request in the same transaction: completed, requeued (a seeker-side miss
+    /// counts; the third makes it unreachable) or left alone. A call that already
+    /// ended is not touched again: `None`.
+    #[instrument(skip_all, fields(call.id = call_id, call.outcome = %outcome))]
+    pub async fn end_call(
+        &self,
+        call_id: i64,
+        outcome: Outcome,
+        leg: Leg,
+        talk_seconds: Option<u32>,
+        now: DateTime<Utc>,
+    ) -> StoreResult<Option<CallEnded>> {
+        let final_status = if outcome == Outcome::Canceled {
+            CallStatus::Canceled
+        } else {
+            CallStatus::Ended
+        };
+        let sql = format!(
+            "update calls set status = $1, outcome = $2, talk_seconds = $3, ended_at = $4, updated_at = $4
+             where id = $5 and status in {LIVE} returning request_id"
+        );
+        with_pool!(self, pool => {
+            let mut tx = pool.begin_write().await?;
+            let request_id: Option<i64> = sqlx::query_scalar(&sql)
+                .bind(final_status.as_str())
+                .bind(outcome.as_str())
+                .bind(talk_seconds.map(|seconds| seconds as i32))
+                .bind(now)
+                .bind(call_id)
+                .fetch_optional(&mut *tx)
+                .await?;
+            let Some(request_id) = request_id else { return Ok(None) };
+            let (status, attempts): (String, i32) =
+                sqlx::query_as("select status, attempts from requests where id = $1")
+                    .bind(request_id)
+                    .fetch_one(&mut *tx)
+                    .await?;
+            let mut request_status: RequestStatus = status
+                .parse()
+                .map_err(|_| StoreError::Corrupt(format!("request {request_id}: status")))?;
+            if request_status == RequestStatus::Scheduled {
+                let (next, attempts) = match request_effect(outcome, leg) {
+                    RequestEffect::Complete => (RequestStatus::Completed, attempts),
+                    RequestEffect::Requeue { counts } => {
+                        let attempts = attempts + i32::from(counts);
+                        (status_after_requeue(attempts.max(0) as u32), attempts)
+                    }
+                    RequestEffect::Keep => (RequestStatus::Scheduled, attempts),
+                };
+                sqlx::query("update requests set status = $1, attempts = $2, updated_at = $3 where id = $4")
+                    .bind(next.as_str())
+                    .bind(attempts)
+                    .bind(now)
+                    .bind(request_id)
+                    .execute(&mut *tx)
+                    .await?;
+                request_status = next;
+            }
+            let detail = serde_json::json!({
+                "outcome": outcome.as_str(),
+                "leg": leg.as_str(),
+                "talk_seconds": talk_seconds,
+                "request_status": request_status.as_str(),
+            });
+            insert_event!(&mut *tx, call_id, "ended", detail, None::<&str>, None::<i64>, now)?;
+            tx.commit().await?;
+            Ok(Some(CallEnded { request_id, request_status }))
+        })
+    }
+}

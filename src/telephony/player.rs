@@ -1,0 +1,1251 @@
+//! Plays a call the way Twilio does, against our own webhooks over HTTP: status
+//! callbacks, the TwiML fetch on answer, `<Gather>`, `<Dial>` with its child leg and
+//! action, each request signed with `X-Twilio-Signature`. The simulated provider
+//! uses it to run the whole loop without an account; tests use it behind a fake
+//! Twilio REST API.
+
+use std::collections::VecDeque;
+use std::fmt;
+use std::time::Duration;
+
+use quick_xml::escape::resolve_predefined_entity;
+use quick_xml::events::{BytesStart, Event};
+use quick_xml::reader::Reader;
+
+use crate::config::Secret;
+use crate::telephony::twilio::signature::sign;
+
+/// The API version every request carries.
+const API_VERSION: &str = "2010-04-01";
+/// How long Twilio waits for a webhook before it counts as failed.
+const WEBHOOK_TIMEOUT: Duration = Duration::from_secs(15);
+/// Seconds a phone rings before someone picks up.
+const RING_SECONDS: u32 = 6;
+/// Seconds the mentor's phone rings before Twilio gives up (the REST `Timeout` is
+/// not part of [`PlayedCall`]).
+const NO_ANSWER_RING_SECONDS: u32 = 30;
+/// Seconds until a busy signal.
+const BUSY_SECONDS: u32 = 2;
+/// Seconds until a call fails.
+const FAIL_SECONDS: u32 = 1;
+/// Seconds from the end of a prompt to the key press.
+const KEYPRESS_SECONDS: u32 = 1;
+/// Seconds the mentor listens before hanging up during the announcement.
+const HANG_UP_AFTER_SECONDS: u32 = 3;
+/// TwiML documents one call may fetch before it counts as a loop.
+const MAX_DOCUMENTS: usize = 20;
+/// `<Gather timeout>` when not given.
+const DEFAULT_GATHER_TIMEOUT: u32 = 5;
+/// `<Dial timeout>` when not given.
+const DEFAULT_DIAL_TIMEOUT: u32 = 30;
+/// `<Dial timeLimit>` when not given (four hours).
+const DEFAULT_DIAL_TIME_LIMIT: u32 = 14_400;
+
+/// What the mentor (the callee of the parent leg) does.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum MentorScript {
+    /// Picks up; presses this key at every `<Gather>`, or stays silent with `None`.
+    Answers {
+        /// The key pressed at a `<Gather>`.
+        presses: Option<char>,
+    },
+    /// Lets it ring out: `no-answer`.
+    NoAnswer,
+    /// Line busy: `busy`.
+    Busy,
+    /// The call cannot be placed: `failed`.
+    Fails,
+}
+
+/// What the seeker (the `<Dial>`ed child leg) does.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum SeekerScript {
+    /// Picks up and talks this long (capped by the `<Dial timeLimit>`).
+    Answers {
+        /// Seconds of conversation.
+        talk_seconds: u32,
+    },
+    /// Lets it ring out: `no-answer`.
+    NoAnswer,
+    /// Line busy: `busy`.
+    Busy,
+    /// The call cannot be placed: `failed`.
+    Fails,
+}
+
+/// How both people on a call behave.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct CallScript {
+    /// The mentor's part.
+    pub mentor: MentorScript,
+    /// The seeker's part.
+    pub seeker: SeekerScript,
+    /// The mentor hangs up right after the TwiML is fetched, before any verb runs.
+    pub mentor_hangs_up_during_announcement: bool,
+}
+
+impl Default for CallScript {
+    /// The happy path: the mentor presses 1, the seeker talks for a minute.
+    fn default() -> Self {
+        CallScript {
+            mentor: MentorScript::Answers { presses: Some('1') },
+            seeker: SeekerScript::Answers { talk_seconds: 60 },
+            mentor_hangs_up_during_announcement: false,
+        }
+    }
+}
+
+/// How fast simulated time passes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Pace {
+    /// Never sleeps: durations are only counted (tests).
+    Instant,
+    /// Sleeps for real: ringing, speech, pauses and talk, divided by `speedup`
+    /// (0 counts as 1).
+    Realistic {
+        /// How many times faster than real life.
+        speedup: u32,
+    },
+}
+
+/// The call to play, as the provider accepted it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct PlayedCall {
+    /// The call's sid (`CA…`), see [`new_call_sid`].
+    pub sid: String,
+    /// The account the call belongs to.
+    pub account_sid: String,
+    /// Caller ID (the service number).
+    pub from: String,
+    /// The mentor's number.
+    pub to: String,
+    /// TwiML URL requested when the mentor answers.
+    pub url: String,
+    /// Where the parent leg's status callbacks go, if anywhere.
+    pub status_callback: Option<String>,
+}
+
+/// Plays calls the way Twilio does, against webhooks over HTTP.
+#[derive(Clone)]
+pub struct Player {
+    http: reqwest::Client,
+    auth_token: Secret,
+    pace: Pace,
+}
+
+impl fmt::Debug for Player {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Player")
+            .field("auth_token", &self.auth_token)
+            .field("pace", &self.pace)
+            .finish()
+    }
+}
+
+/// What happened on a played call.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct PlayReport {
+    /// Final Twilio status of the parent leg: `completed`, `no-answer`, `busy` or `failed`.
+    pub mentor_status: String,
+    /// Every `<Say>` text, in the order spoken.
+    pub heard: Vec<String>,
+    /// The last `<Dial>`ed leg, if any.
+    pub dialed: Option<DialedLeg>,
+    /// Every webhook request made, in order.
+    pub requests: Vec<WebhookHit>,
+    /// Why the call ended with Twilio's "application error", if it did: a TwiML
+    /// webhook that failed or answered non-2xx, or a document that could not be read.
+    pub application_error: Option<String>,
+}
+
+/// The child leg a `<Dial><Number>` created.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct DialedLeg {
+    /// The child call's sid.
+    pub sid: String,
+    /// The number dialed.
+    pub number: String,
+    /// Caller ID shown to the callee (`callerId`, else the parent's `From`).
+    pub caller_id: String,
+    /// Final status: `completed`, `no-answer`, `busy` or `failed`.
+    pub status: String,
+    /// Seconds the legs were bridged (0 when not answered).
+    pub duration_seconds: u32,
+    /// `timeLimit` as given in the TwiML.
+    pub time_limit: Option<u32>,
+    /// `timeout` as given in the TwiML.
+    pub timeout: Option<u32>,
+    /// `answerOnBridge="true"`.
+    pub answer_on_bridge: bool,
+}
+
+/// One webhook request the player made.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct WebhookHit {
+    /// The exact URL requested (with the query string for a GET).
+    pub url: String,
+    /// The parameters sent, in order.
+    pub params: Vec<(String, String)>,
+    /// HTTP status of the answer; 0 when none came (unreachable, timeout).
+    pub status: u16,
+}
+
+impl WebhookHit {
+    /// The first value of parameter `name`.
+    pub fn param(&self, name: &str) -> Option<&str> {
+        self.params
+            .iter()
+            .find(|(key, _)| key == name)
+            .map(|(_, value)| value.as_str())
+    }
+}
+
+/// A fresh random call sid: `CA` and 32 lowercase hex digits.
+pub fn new_call_sid() -> String {
+    format!("CA{:032x}", rand::random::<u128>())
+}
+
+impl Player {
+    /// A player signing its webhooks with `auth_token`, passing time at `pace`.
+    pub fn new(auth_token: impl Into<String>, pace: Pace) -> Player {
+        let http = reqwest::Client::builder()
+            .timeout(WEBHOOK_TIMEOUT)
+            .user_agent("TwilioProxy/1.1")
+            .build()
+            .expect("the HTTP client builds");
+        Player {
+            http,
+            auth_token: Secret::new(auth_token),
+            pace,
+        }
+    }
+
+    /// Plays `call` by `script` to its end and reports what happened.
+    ///
+    /// As on Twilio, a TwiML webhook (the `Url`, a `<Gather>`/`<Dial>` action, a
+    /// `<Redirect>`) that fails or answers non-2xx ends the call with an application
+    /// error, while a failed status callback is only recorded and the call carries on.
+    pub async fn play(&self, call: PlayedCall, script: CallScript) -> PlayReport {
+        let mut run = Run {
+            player: self,
+            call: &call,
+            script,
+            report: PlayReport::default(),
+            sequence: 0,
+            elapsed: 0,
+        };
+        tracing::debug!(call.sid = %call.sid, "playing call");
+        run.play().await;
+        tracing::debug!(call.sid = %call.sid, call.status = %run.report.mentor_status, "call played");
+        run.report
+    }
+}
+
+/// HTTP method of a webhook.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum HttpMethod {
+    Get,
+    Post,
+}
+
+/// A TwiML verb, with what the player needs of it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+enum Verb {
+    Say(String),
+    Pause(u32),
+    Gather(GatherVerb),
+    Dial(DialVerb),
+    Redirect {
+        url: String,
+        method: HttpMethod,
+    },
+    Hangup,
+    Reject,
+    /// A verb the player does not act on (`<Play>`, `<Record>`, …): skipped.
+    Other(String),
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+struct GatherVerb {
+    action: Option<String>,
+    method: HttpMethod,
+    timeout: u32,
+    action_on_empty_result: bool,
+    /// The nested `<Say>`/`<Pause>`/`<Play>` verbs.
+    prompt: Vec<Verb>,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+struct DialVerb {
+    caller_id: Option<String>,
+    timeout: Option<u32>,
+    time_limit: Option<u32>,
+    action: Option<String>,
+    method: HttpMethod,
+    answer_on_bridge: bool,
+    number: NumberNoun,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+struct NumberNoun {
+    number: String,
+    status_callback: Option<String>,
+    /// The events named in `statusCallbackEvent`; Twilio's default is `completed` only.
+    events: Vec<String>,
+    status_callback_method: HttpMethod,
+}
+
+/// A generic XML element.
+#[derive(Debug)]
+struct Element {
+    name: String,
+    attributes: Vec<(String, String)>,
+    children: Vec<Node>,
+}
+
+#[derive(Debug)]
+enum Node {
+    Element(Element),
+    Text(String),
+}
+
+impl Element {
+    fn attribute(&self, name: &str) -> Option<&str> {
+        self.attributes
+            .iter()
+            .find(|(key, _)| key == name)
+            .map(|(_, value)| value.as_str())
+    }
+
+    fn u32_attribute(&self, name: &str) -> Result<Option<u32>, String> {
+        self.attribute(name)
+            .map(|value| {
+                value
+                    .trim()
+                    .parse()
+                    .map_err(|_| format!("<{}> {name} is not a whole number", self.name))
+            })
+            .transpose()
+    }
+
+    fn bool_attribute(&self, name: &str) -> bool {
+        self.attribute(name)
+            .is_some_and(|value| value.trim().eq_ignore_ascii_case("true"))
+    }
+
+    fn method_attribute(&self, name: &str) -> Result<HttpMethod, String> {
+        match self.attribute(name).map(str::trim) {
+            None | Some("") => Ok(HttpMethod::Post),
+            Some(value) if value.eq_ignore_ascii_case("POST") => Ok(HttpMethod::Post),
+            Some(value) if value.eq_ignore_ascii_case("GET") => Ok(HttpMethod::Get),
+            Some(_) => Err(format!("<{}> {name} must be GET or POST", self.name)),
+        }
+    }
+
+    /// All text inside, whitespace collapsed (SSML tags inside `<Say>` keep their text).
+    fn text(&self) -> String {
+        fn collect(element: &Element, into: &mut String) {
+            for child in &element.children {
+                match child {
+                    Node::Text(text) => into.push_str(text),
+                    Node::Element(inner) => {
+                        into.push(' ');
+                        collect(inner, into);
+                        into.push(' ');
+                    }
+                }
+            }
+        }
+        let mut raw = String::new();
+        collect(self, &mut raw);
+        raw.split_whitespace().collect::<Vec<_>>().join(" ")
+    }
+
+    fn elements(&self) -> impl Iterator<Item = &Element> {
+        self.children.iter().filter_map(|child| match child {
+            Node::Element(element) => Some(element),
+            Node::Text(_) => None,
+        })
+    }
+
+    fn has_loose_text(&self) -> bool {
+        self.children
+            .iter()
+            .any(|child| matches!(child, Node::Text(text) if !text.trim().is_empty()))
+    }
+}
+
+/// Reads an XML document into an element tree.
+fn parse_xml(xml: &str) -> Result<Element, String> {
+    fn push_text(stack: &mut [Element], text: &str) -> Result<(), String> {
+        match stack.last_mut() {
+            Some(parent) => {
+                if let Some(Node::Text(last)) = parent.children.last_mut() {
+                    last.push_str(text);
+                } else {
+                    parent.children.push(Node::Text(text.to_owned()));
+                }
+                Ok(())
+            }
+            None if text.trim().is_empty() => Ok(()),
+            None => Err("text outside the root element".to_owned()),
+        }
+    }
+
+    let mut reader = Reader::from_str(xml);
+    reader.config_mut().expand_empty_elements = true;
+    let mut stack: Vec<Element> = Vec::new();
+    let mut root = None;
+    loop {
+        match reader.read_event().map_err(|error| error.to_string())? {
+            Event::Start(start) => stack.push(element(&start)?),
+            Event::End(_) => {
+                let done = stack.pop().ok_or("unbalanced end tag")?;
+                match stack.last_mut() {
+                    Some(parent) => parent.children.push(Node::Element(done)),
+                    None if root.is_none() => root = Some(done),
+                    None => return Err("more than one root element".to_owned()),
+                }
+            }
+            Event::Text(text) => push_text(
+                &mut stack,
+                &text.xml10_content().map_err(|error| error.to_string())?,
+            )?,
+            Event::CData(data) => push_text(
+                &mut stack,
+                &data.decode().map_err(|error| error.to_string())?,
+            )?,
+            Event::GeneralRef(reference) => {
+                let resolved = match reference
+                    .resolve_char_ref()
+                    .map_err(|error| error.to_string())?
+                {
+                    Some(character) => character.to_string(),
+                    None => {
+                        let name = reference.decode().map_err(|error| error.to_string())?;
+                        resolve_predefined_entity(&name)
+                            .ok_or_else(|| format!("unknown entity &{name};"))?
+                            .to_owned()
+                    }
+                };
+                push_text(&mut stack, &resolved)?;
+            }
+            Event::Eof => break,
+            Event::Empty(_)
+            | Event::Comment(_)
+            | Event::Decl(_)
+            | Event::PI(_)
+            | Event::DocType(_) => {}
+        }
+    }
+    if !stack.is_empty() {
+        return Err("unclosed element".to_owned());
+    }
+    root.ok_or_else(|| "empty document".to_owned())
+}
+
+fn element(start: &BytesStart<'_>) -> Result<Element, String> {
+    let name =
+        String::from_utf8(start.name().as_ref().to_vec()).map_err(|error| error.to_string())?;
+    let mut attributes = Vec::new();
+    for attribute in start.attributes() {
+        let attribute = attribute.map_err(|error| error.to_string())?;
+        let key = String::from_utf8(attribute.key.as_ref().to_vec())
+            .map_err(|error| error.to_string())?;
+        let value = attribute
+            .unescape_value()
+            .map_err(|error| error.to_string())?
+            .into_owned();
+        attributes.push((key, value));
+    }
+    Ok(Element {
+        name,
+        attributes,
+        children: Vec::new(),
+    })
+}
+
+/// Reads a TwiML document into its verbs.
+fn parse_twiml(xml: &str) -> Result<Vec<Verb>, String> {
+    let root = parse_xml(xml)?;
+    if root.name != "Response" {
+        return Err(format!(
+            "the root element is <{}>, not <Response>",
+            root.name
+        ));
+    }
+    if root.has_loose_text() {
+        return Err("text outside a verb".to_owned());
+    }
+    root.elements().map(verb).collect()
+}
+
+fn verb(element: &Element) -> Result<Verb, String> {
+    Ok(match element.name.as_str() {
+        "Say" => Verb::Say(element.text()),
+        "Pause" => Verb::Pause(element.u32_attribute("length")?.unwrap_or(1)),
+        "Gather" => Verb::Gather(GatherVerb {
+            action: element.attribute("action").map(str::to_owned),
+            method: element.method_attribute("method")?,
+            timeout: element
+                .u32_attribute("timeout")?
+                .unwrap_or(DEFAULT_GATHER_TIMEOUT),
+            action_on_empty_result: element.bool_attribute("actionOnEmptyResult"),
+            prompt: element
+                .elements()
+                .map(|inner| match inner.name.as_str() {
+                    "Say" | "Pause" | "Play" => verb(inner),
+                    other => Err(format!("<{other}> cannot be nested in <Gather>")),
+                })
+                .collect::<Result<_, _>>()?,
+        }),
+        "Dial" => Verb::Dial(dial(element)?),
+        "Redirect" => Verb::Redirect {
+            url: element.text(),
+            method: element.method_attribute("method")?,
+        },
+        "Hangup" => Verb::Hangup,
+        "Reject" => Verb::Reject,
+        other => Verb::Other(other.to_owned()),
+    })
+}
+
+fn dial(element: &Element) -> Result<DialVerb, String> {
+    let mut nouns = element.elements();
+    let number = match (nouns.next(), nouns.next()) {
+        (Some(noun), None) if noun.name == "Number" => NumberNoun {
+            number: noun.text(),
+            status_callback: noun.attribute("statusCallback").map(str::to_owned),
+            events: match noun.attribute("statusCallbackEvent") {
+                Some(events) => events
+                    .split([' ', ','])
+                    .filter(|event| !event.is_empty())
+                    .map(str::to_owned)
+                    .collect(),
+                None => vec!["completed".to_owned()],
+            },
+            status_callback_method: noun.method_attribute("statusCallbackMethod")?,
+        },
+        (None, None) if !element.text().is_empty() => NumberNoun {
+            number: element.text(),
+            status_callback: None,
+            events: Vec::new(),
+            status_callback_method: HttpMethod::Post,
+        },
+        (Some(noun), None) => return Err(format!("<Dial><{}> is not supported", noun.name)),
+        (None, None) => return Err("<Dial> without a number".to_owned()),
+        (_, Some(_)) => {
+            return Err("<Dial> with more than one noun is not supported".to_owned());
+        }
+    };
+    if number.number.is_empty() {
+        return Err("<Number> without a number".to_owned());
+    }
+    Ok(DialVerb {
+        caller_id: element.attribute("callerId").map(str::to_owned),
+        timeout: element.u32_attribute("timeout")?,
+        time_limit: element.u32_attribute("timeLimit")?,
+        action: element.attribute("action").map(str::to_owned),
+        method: element.method_attribute("method")?,
+        answer_on_bridge: element.bool_attribute("answerOnBridge"),
+        number,
+    })
+}
+
+/// `reference` resolved against the document URL `base`, as Twilio resolves a
+/// relative `action`.
+fn resolve_url(base: &str, reference: &str) -> Result<String, String> {
+    let base = reqwest::Url::parse(base).map_err(|error| error.to_string())?;
+    base.join(reference.trim())
+        .map(String::from)
+        .map_err(|error| error.to_string())
+}
+
+/// `url` with `params` appended to its query string (a GET webhook).
+fn with_query(url: &str, params: &[(String, String)]) -> Result<String, String> {
+    let mut url = reqwest::Url::parse(url).map_err(|error| error.to_string())?;
+    if !params.is_empty() {
+        url.query_pairs_mut().extend_pairs(params);
+    }
+    Ok(url.into())
+}
+
+/// Seconds `text` takes to speak, at about 150 words a minute.
+fn speaking_seconds(text: &str) -> u32 {
+    let words = u32::try_from(text.split_whitespace().count()).unwrap_or(u32::MAX);
+    words.saturating_mul(2).div_ceil(5).max(1)
+}
+
+/// A TwiML document being executed.
+struct Document {
+    url: String,
+    verbs: VecDeque<Verb>,
+}
+
+/// A webhook whose answer is the next TwiML document.
+struct Fetch {
+    url: String,
+    method: HttpMethod,
+    params: Vec<(String, String)>,
+}
+
+/// A child leg's status-callback target.
+struct Leg {
+    sid: String,
+    from: String,
+    to: String,
+    status_callback: Option<String>,
+    method: HttpMethod,
+    events: Vec<String>,
+    sequence: u32,
+}
+
+/// One call being played.
+struct Run<'a> {
+    player: &'a Player,
+    call: &'a PlayedCall,
+    script: CallScript,
+    report: PlayReport,
+    /// The parent leg's next `SequenceNumber`.
+    sequence: u32,
+    /// Simulated seconds since the mentor answered.
+    elapsed: u32,
+}
+
+impl Run<'_> {
+    async fn play(&mut self) {
+        self.parent_callback("initiated", None).await;
+        let status = match self.script.mentor {
+            MentorScript::Fails => {
+                self.wait(FAIL_SECONDS).await;
+                "failed"
+            }
+            MentorScript::Busy => {
+                self.parent_callback("ringing", None).await;
+                self.wait(BUSY_SECONDS).await;
+                "busy"
+            }
+            MentorScript::NoAnswer => {
+                self.parent_callback("ringing", None).await;
+                self.wait(NO_ANSWER_RING_SECONDS).await;
+                "no-answer"
+            }
+            MentorScript::Answers { .. } => {
+                self.parent_callback("ringing", None).await;
+                self.wait(RING_SECONDS).await;
+                self.elapsed = 0;
+                self.parent_callback("in-progress", None).await;
+                self.answered().await;
+                "completed"
+            }
+        };
+        let duration = if status == "completed" {
+            self.elapsed
+        } else {
+            0
+        };
+        self.report.mentor_status = status.to_owned();
+        self.parent_callback(status, Some(duration)).await;
+    }
+
+    /// Runs the TwiML until the call ends.
+    async fn answered(&mut self) {
+        let first = Fetch {
+            url: self.call.url.clone(),
+            method: HttpMethod::Post,
+            params: self.call_params(),
+        };
+        let Some(mut document) = self.fetch_document(first).await else {
+            return;
+        };
+        if self.script.mentor_hangs_up_during_announcement {
+            self.wait(HANG_UP_AFTER_SECONDS).await;
+            return;
+        }
+        let mut documents = 1;
+        while let Some(verb) = document.verbs.pop_front() {
+            let next = match verb {
+                Verb::Say(text) => {
+                    self.say(text).await;
+                    None
+                }
+                Verb::Pause(seconds) => {
+                    self.wait(seconds).await;
+                    None
+                }
+                Verb::Gather(gather) => self.gather(gather, &document.url).await,
+                Verb::Dial(dial) => self.dial(dial, &document.url).await,
+                Verb::Redirect { url, method } => {
+                    Some(self.fetch(&document.url, &url, method, Vec::new()))
+                }
+                Verb::Hangup | Verb::Reject => return,
+                Verb::Other(name) => {
+                    tracing::debug!(call.sid = %self.call.sid, twiml.verb = %name, "skipping a verb the player does not play");
+                    None
+                }
+            };
+            let Some(next) = next else { continue };
+            let next = match next {
+                Ok(next) => next,
+                Err(error) => return self.application_error(error),
+            };
+            documents += 1;
+            if documents > MAX_DOCUMENTS {
+                return self.application_error("too many TwiML documents on one call".to_owned());
+            }
+            match self.fetch_document(next).await {
+                Some(next) => document = next,
+                None => return,
+            }
+        }
+    }
+
+    async fn say(&mut self, text: String) {
+        let seconds = speaking_seconds(&text);
+        self.report.heard.push(text);
+        self.wait(seconds).await;
+    }
+
+    async fn gather(
+        &mut self,
+        gather: GatherVerb,
+        document_url: &str,
+    ) -> Option<Result<Fetch, String>> {
+        for verb in gather.prompt {
+            match verb {
+                Verb::Say(text) => self.say(text).await,
+                Verb::Pause(seconds) => self.wait(seconds).await,
+                _ => {}
+            }
+        }
+        let pressed = match self.script.mentor {
+            MentorScript::Answers { presses } => presses,
+            _ => None,
+        };
+        let action = gather.action.as_deref().unwrap_or(document_url);
+        match pressed {
+            Some(digit) => {
+                self.wait(KEYPRESS_SECONDS).await;
+                let extra = vec![("Digits".to_owned(), digit.to_string())];
+                Some(self.fetch(document_url, action, gather.method, extra))
+            }
+            None => {
+                self.wait(gather.timeout).await;
+                gather
+                    .action_on_empty_result
+                    .then(|| self.fetch(document_url, action, gather.method, Vec::new()))
+            }
+        }
+    }
+
+    async fn dial(&mut self, dial: DialVerb, document_url: &str) -> Option<Result<Fetch, String>> {
+        let status_callback = match dial
+            .number
+            .status_callback
+            .as_deref()
+            .map(|url| resolve_url(document_url, url))
+        {
+            Some(Ok(url)) => Some(url),
+            Some(Err(error)) => return Some(Err(error)),
+            None => None,
+        };
+        let mut leg = Leg {
+            sid: new_call_sid(),
+            from: dial
+                .caller_id
+                .clone()
+                .unwrap_or_else(|| self.call.from.clone()),
+            to: dial.number.number.clone(),
+            status_callback,
+            method: dial.number.status_callback_method,
+            events: dial.number.events.clone(),
+            sequence: 0,
+        };
+        tracing::debug!(call.sid = %self.call.sid, child.sid = %leg.sid, "dialing a child leg");
+        self.leg_callback(&mut leg, "initiated", "initiated", None)
+            .await;
+        let (status, talked) = match self.script.seeker {
+            SeekerScript::Fails => {
+                self.wait(FAIL_SECONDS).await;
+                ("failed", 0)
+            }
+            SeekerScript::Busy => {
+                self.leg_callback(&mut leg, "ringing", "ringing", None)
+                    .await;
+                self.wait(BUSY_SECONDS).await;
+                ("busy", 0)
+            }
+            SeekerScript::NoAnswer => {
+                self.leg_callback(&mut leg, "ringing", "ringing", None)
+                    .await;
+                self.wait(dial.timeout.unwrap_or(DEFAULT_DIAL_TIMEOUT))
+                    .await;
+                ("no-answer", 0)
+            }
+            SeekerScript::Answers { talk_seconds } => {
+                self.leg_callback(&mut leg, "ringing", "ringing", None)
+                    .await;
+                self.wait(RING_SECONDS).await;
+                self.leg_callback(&mut leg, "answered", "in-progress", None)
+                    .await;
+                let talked = talk_seconds.min(dial.time_limit.unwrap_or(DEFAULT_DIAL_TIME_LIMIT));
+                self.wait(talked).await;
+                ("completed", talked)
+            }
+        };
+        self.leg_callback(&mut leg, "completed", status, Some(talked))
+            .await;
+        tracing::debug!(call.sid = %self.call.sid, child.sid = %leg.sid, child.status = status, "child leg ended");
+        self.report.dialed = Some(DialedLeg {
+            sid: leg.sid.clone(),
+            number: leg.to,
+            caller_id: leg.from,
+            status: status.to_owned(),
+            duration_seconds: talked,
+            time_limit: dial.time_limit,
+            timeout: dial.timeout,
+            answer_on_bridge: dial.answer_on_bridge,
+        });
+        let action = dial.action?;
+        let extra = vec![
+            ("DialCallStatus".to_owned(), status.to_owned()),
+            ("DialCallSid".to_owned(), leg.sid),
+            ("DialCallDuration".to_owned(), talked.to_string()),
+            (
+                "DialBridged".to_owned(),
+                (status == "completed").to_string(),
+            ),
+        ];
+        Some(self.fetch(document_url, &action, dial.method, extra))
+    }
+
+    /// The request for the next document: `reference` resolved against the
+    /// current document, with the call's parameters and `extra`.
+    fn fetch(
+        &self,
+        document_url: &str,
+        reference: &str,
+        method: HttpMethod,
+        extra: Vec<(String, String)>,
+    ) -> Result<Fetch, String> {
+        let mut params = self.call_params();
+        params.extend(extra);
+        Ok(Fetch {
+            url: resolve_url(document_url, reference)?,
+            method,
+            params,
+        })
+    }
+
+    /// Requests a TwiML document; on any failure the call ends with an application error.
+    async fn fetch_document(&mut self, fetch: Fetch) -> Option<Document> {
+        let body = match self.webhook(&fetch.url, fetch.method, fetch.params).await {
+            Ok(body) => body,
+            Err(error) => {
+                self.application_error(error);
+                return None;
+            }
+        };
+        match parse_twiml(&body) {
+            Ok(verbs) => Some(Document {
+                url: fetch.url,
+                verbs: verbs.into(),
+            }),
+            Err(error) => {
+                self.application_error(format!("unreadable TwiML: {error}"));
+                None
+            }
+        }
+    }
+
+    fn application_error(&mut self, error: String) {
+        tracing::debug!(call.sid = %self.call.sid, "application error; ending the call");
+        self.report.application_error = Some(error);
+    }
+
+    /// The parameters of every request about the parent leg.
+    fn call_params(&self) -> Vec<(String, String)> {
+        [
+            ("AccountSid", self.call.account_sid.as_str()),
+            ("ApiVersion", API_VERSION),
+            ("CallSid", self.call.sid.as_str()),
+            ("CallStatus", "in-progress"),
+            ("Direction", "outbound-api"),
+            ("From", self.call.from.as_str()),
+            ("To", self.call.to.as_str()),
+        ]
+        .into_iter()
+        .map(|(key, value)| (key.to_owned(), value.to_owned()))
+        .collect()
+    }
+
+    /// A status callback about the parent leg (every event is reported).
+    async fn parent_callback(&mut self, status: &str, duration: Option<u32>) {
+        let Some(url) = self.call.status_callback.clone() else {
+            return;
+        };
+        let mut params = status_params(
+            &self.call.account_sid,
+            &self.call.sid,
+            status,
+            self.sequence,
+            duration,
+        );
+        params.extend([
+            ("Direction".to_owned(), "outbound-api".to_owned()),
+            ("From".to_owned(), self.call.from.clone()),
+            ("To".to_owned(), self.call.to.clone()),
+        ]);
+        self.sequence += 1;
+        tracing::debug!(call.sid = %self.call.sid, call.status = status, "status callback");
+        // Twilio carries on when a status callback fails; only TwiML failures end a call.
+        let _ = self.webhook(&url, HttpMethod::Post, params).await;
+    }
+
+    /// A status callback about a child leg, if its `<Number>` asked for `event`.
+    async fn leg_callback(
+        &mut self,
+        leg: &mut Leg,
+        event: &str,
+        status: &str,
+        duration: Option<u32>,
+    ) {
+        let Some(url) = leg.status_callback.clone() else {
+            return;
+        };
+        if !leg.events.iter().any(|wanted| wanted == event) {
+            return;
+        }
+        let mut params = status_params(
+            &self.call.account_sid,
+            &leg.sid,
+            status,
+            leg.sequence,
+            duration,
+        );
+        params.extend([
+            ("Direction".to_owned(), "outbound-dial".to_owned()),
+            ("From".to_owned(), leg.from.clone()),
+            ("ParentCallSid".to_owned(), self.call.sid.clone()),
+            ("To".to_owned(), leg.to.clone()),
+        ]);
+        leg.sequence += 1;
+        tracing::debug!(call.sid = %leg.sid, call.status = status, "status callback");
+        let _ = self.webhook(&url, leg.method, params).await;
+    }
+
+    /// Makes one signed webhook request, records it, and returns the body of a 2xx answer.
+    async fn webhook(
+        &mut self,
+        url: &str,
+        method: HttpMethod,
+        params: Vec<(String, String)>,
+    ) -> Result<String, String> {
+        let (target, signed) = match method {
+            HttpMethod::Post => (url.to_owned(), params.clone()),
+            HttpMethod::Get => (with_query(url, &params)?, Vec::new()),
+        };
+        let signature = sign(self.player.auth_token.expose(), &target, &signed);
+        let request = match method {
+            HttpMethod::Post => self.player.http.post(&target).form(&params),
+            HttpMethod::Get => self.player.http.get(&target),
+        };
+        let outcome = match request.header("X-Twilio-Signature", signature).send().await {
+            Ok(response) => {
+                let status = response.status();
+                match response.text().await {
+                    Ok(_) if !status.is_success() => {
+                        (status.as_u16(), Err(format!("webhook answered {status}")))
+                    }
+                    Ok(body) => (status.as_u16(), Ok(body)),
+                    Err(error) => (
+                        status.as_u16(),
+                        Err(format!(
+                            "webhook answer unreadable: {}",
+                            error.without_url()
+                        )),
+                    ),
+                }
+            }
+            Err(error) => (
+                0,
+                Err(format!("webhook unreachable: {}", error.without_url())),
+            ),
+        };
+        self.report.requests.push(WebhookHit {
+            url: target,
+            params,
+            status: outcome.0,
+        });
+        outcome.1
+    }
+
+    /// Lets `seconds` of simulated time pass.
+    async fn wait(&mut self, seconds: u32) {
+        self.elapsed = self.elapsed.saturating_add(seconds);
+        if let Pace::Realistic { speedup } = self.player.pace {
+            let real = Duration::from_secs(u64::from(seconds)) / speedup.max(1);
+            tokio::time::sleep(real).await;
+        }
+    }
+}
+
+/// The fields every status callback carries.
+fn status_params(
+    account_sid: &str,
+    call_sid: &str,
+    status: &str,
+    sequence: u32,
+    duration: Option<u32>,
+) -> Vec<(String, String)> {
+    let mut params: Vec<(String, String)> = [
+        ("AccountSid", account_sid.to_owned()),
+        ("ApiVersion", API_VERSION.to_owned()),
+        ("CallSid", call_sid.to_owned()),
+        ("CallStatus", status.to_owned()),
+        ("CallbackSource", "call-progress-events".to_owned()),
+        ("SequenceNumber", sequence.to_string()),
+        ("Timestamp", chrono::Utc::now().to_rfc2822()),
+    ]
+    .into_iter()
+    .map(|(key, value)| (key.to_owned(), value))
+    .collect();
+    if let Some(duration) = duration {
+        params.push(("CallDuration".to_owned(), duration.to_string()));
+    }
+    params
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::telephony::twiml::{Dial, Gather, Twiml};
+
+    #[test]
+    fn reads_the_twiml_the_service_writes() {
+        let xml = Twiml::new()
+            .gather(
+                &Gather {
+                    action: "https://x.test/gather?call=7&amp=1",
+                    num_digits: 1,
+                    timeout_seconds: 6,
+                },
+                |t| t.say("A call for Ada & Bob <3").pause(1),
+            )
+            .say("Goodbye.")
+            .dial(&Dial {
+                caller_id: "+15550000000",
+                timeout_seconds: 20,
+                time_limit_seconds: 900,
+                action: "/dial",
+                number: "+15551112222",
+                number_status_callback: "https://x.test/status?leg=seeker",
+            })
+            .hangup()
+            .build();
+        let verbs = parse_twiml(&xml).expect("valid TwiML");
+        assert_eq!(
+            verbs,
+            vec![
+                Verb::Gather(GatherVerb {
+                    action: Some("https://x.test/gather?call=7&amp=1".to_owned()),
+                    method: HttpMethod::Post,
+                    timeout: 6,
+                    action_on_empty_result: true,
+                    prompt: vec![
+                        Verb::Say("A call for Ada & Bob <3".to_owned()),
+                        Verb::Pause(1)
+                    ],
+                }),
+                Verb::Say("Goodbye.".to_owned()),
+                Verb::Dial(DialVerb {
+                    caller_id: Some("+15550000000".to_owned()),
+                    timeout: Some(20),
+                    time_limit: Some(900),
+                    action: Some("/dial".to_owned()),
+                    method: HttpMethod::Post,
+                    answer_on_bridge: true,
+                    number: NumberNoun {
+                        number: "+15551112222".to_owned(),
+                        status_callback: Some("https://x.test/status?leg=seeker".to_owned()),
+                        events: ["initiated", "ringing", "answered", "completed"]
+                            .map(str::to_owned)
+                            .to_vec(),
+                        status_callback_method: HttpMethod::Post,
+                    },
+                }),
+                Verb::Hangup,
+            ]
+        );
+    }
+
+    #[test]
+    fn defaults_are_twilios() {
+        let verbs = parse_twiml(
+            "<Response><Gather><Say>Hi</Say></Gather><Pause/><Dial>+15551112222</Dial>\
+             <Redirect method=\"GET\">/next</Redirect><Reject/><Play>https://x.test/a.mp3</Play></Response>",
+        )
+        .expect("valid TwiML");
+        assert_eq!(
+            verbs,
+            vec![
+                Verb::Gather(GatherVerb {
+                    action: None,
+                    method: HttpMethod::Post,
+                    timeout: 5,
+                    action_on_empty_result: false,
+                    prompt: vec![Verb::Say("Hi".to_owned())],
+                }),
+                Verb::Pause(1),
+                Verb::Dial(DialVerb {
+                    caller_id: None,
+                    timeout: None,
+                    time_limit: None,
+                    action: None,
+                    method: HttpMethod::Post,
+                    answer_on_bridge: false,
+                    number: NumberNoun {
+                        number: "+15551112222".to_owned(),
+                        status_callback: None,
+                        events: Vec::new(),
+                        status_callback_method: HttpMethod::Post,
+                    },
+                }),
+                Verb::Redirect {
+                    url: "/next".to_owned(),
+                    method: HttpMethod::Get
+                },
+                Verb::Reject,
+                Verb::Other("Play".to_owned()),
+            ]
+        );
+    }
+
+    #[test]
+    fn number_without_events_reports_completion_only() {
+        let verbs = parse_twiml(
+            "<Response><Dial><Number statusCallback=\"/s\">+15551112222</Number></Dial></Response>",
+        )
+        .expect("valid TwiML");
+        let [Verb::Dial(dial)] = verbs.as_slice() else {
+            panic!("{verbs:?}")
+        };
+        assert_eq!(dial.number.events, vec!["completed".to_owned()]);
+    }
+
+    #[test]
+    fn say_text_is_unescaped_and_whitespace_collapsed() {
+        let verbs = parse_twiml(
+            "<?xml version=\"1.0\"?>\n<Response>\n  <Say voice=\"alice\">\n    Ada &amp; Bob &#x41;&#66;\n    \
+             <break time=\"1s\"/>next<![CDATA[ <raw> ]]></Say>\n</Response>\n",
+        )
+        .expect("valid TwiML");
+        assert_eq!(verbs, vec![Verb::Say("Ada & Bob AB next <raw>".to_owned())]);
+    }
+
+    #[test]
+    fn broken_documents_are_refused() {
+        for bad in [
+            "",
+            "not xml",
+            "<Response><Say>unclosed</Response>",
+            "<Response><Say>a</Say>",
+            "<Other/>",
+            "<Response/><Response/>",
+            "<Response>loose text</Response>",
+            "<Response><Pause length=\"soon\"/></Response>",
+            "<Response><Gather method=\"PUT\"/></Response>",
+            "<Response><Gather><Dial>+1555</Dial></Gather></Response>",
+            "<Response><Dial><Client>ada</Client></Dial></Response>",
+            "<Response><Dial/></Response>",
+            "<Response><Say>&bogus;</Say></Response>",
+        ] {
+            assert!(parse_twiml(bad).is_err(), "accepted {bad:?}");
+        }
+        assert_eq!(parse_twiml("<Response/>"), Ok(Vec::new()));
+    }
+
+    #[test]
+    fn relative_actions_resolve_against_the_document() {
+        assert_eq!(
+            resolve_url("https://x.test/hooks/twiml?call=1", "gather?x=2").as_deref(),
+            Ok("https://x.test/hooks/gather?x=2")
+        );
+        assert_eq!(
+            resolve_url("https://x.test/hooks/twiml", "/dial").as_deref(),
+            Ok("https://x.test/dial")
+        );
+        assert_eq!(
+            resolve_url("https://x.test/hooks/twiml", "https://y.test/a").as_deref(),
+            Ok("https://y.test/a")
+        );
+    }
+
+    #[test]
+    fn get_webhooks_carry_their_parameters_in_the_query() {
+        let params = vec![
+            ("Digits".to_owned(), "1".to_owned()),
+            ("To".to_owned(), "+1 555".to_owned()),
+        ];
+        assert_eq!(
+            with_query("https://x.test/g?call=1", &params).as_deref(),
+            Ok("https://x.test/g?call=1&Digits=1&To=%2B1+555")
+        );
+        assert_eq!(
+            with_query("https://x.test/g", &[]).as_deref(),
+            Ok("https://x.test/g")
+        );
+    }
+
+    #[test]
+    fn call_sids_look_like_twilios() {
+        let sid = new_call_sid();
+        assert_eq!(sid.len(), 34);
+        assert!(sid.starts_with("CA"));
+        assert!(
+            sid[2..]
+                .chars()
+                .all(|c| c.is_ascii_hexdigit() && !c.is_ascii_uppercase())
+        );
+        assert_ne!(sid, new_call_sid());
+    }
+
+    #[test]
+    fn speech_takes_about_150_words_a_minute() {
+        assert_eq!(speaking_seconds(""), 1);
+        assert_eq!(speaking_seconds("Hello"), 1);
+        assert_eq!(speaking_seconds(&"word ".repeat(20)), 8);
+    }
+
+    #[test]
+    fn status_callbacks_carry_twilios_fields() {
+        let params = status_params("AC1", "CA1", "completed", 3, Some(42));
+        let keys: Vec<&str> = params.iter().map(|(key, _)| key.as_str()).collect();
+        assert_eq!(
+            keys,
+            [
+                "AccountSid",
+                "ApiVersion",
+                "CallSid",
+                "CallStatus",
+                "CallbackSource",
+                "SequenceNumber",
+                "Timestamp",
+                "CallDuration"
+            ]
+        );
+        let timestamp = &params[6].1;
+        assert!(
+            chrono::DateTime::parse_from_rfc2822(timestamp).is_ok(),
+            "{timestamp}"
+        );
+        assert_eq!(params[5].1, "3");
+        assert_eq!(params[7].1, "42");
+    }
+
+    #[test]
+    fn the_player_never_prints_its_token() {
+        let player = Player::new("super-secret-token", Pace::Instant);
+        assert!(!format!("{player:?}").contains("super-secret-token"));
+    }
+}

@@ -1,0 +1,183 @@
+//! The simulated provider, the default of `ridealong serve`: no account needed.
+//!
+//! It accepts calls and texts like Twilio would and plays each call against our
+//! own webhooks with the [`Player`]: the mentor's phone rings, the mentor answers
+//! and presses 1, the seeker answers and they talk, with realistic durations
+//! (sped up) and signed callbacks. The outcome is configurable, so every path of
+//! the call flow can be watched on one machine. It logs what a real provider
+//! would have done, without phone numbers or message text.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+
+use async_trait::async_trait;
+
+use super::player::{
+    CallScript, MentorScript, Pace, PlayedCall, Player, SeekerScript, new_call_sid,
+};
+use super::{CallQuery, CallUpdate, NewCall, NewSms, Provider, ProviderCall, ProviderError};
+
+/// The account id the simulation pretends to be.
+const SIMULATED_ACCOUNT: &str = "ACsimulated00000000000000000000000";
+
+/// Outcomes the simulation can be told to play, by the names of DESIGN.md.
+pub const SIMULATED_OUTCOMES: &[&str] = &[
+    "completed",
+    "mentor_no_answer",
+    "mentor_declined",
+    "seeker_no_answer",
+    "seeker_busy",
+    "failed",
+];
+
+/// A provider that plays calls in-process.
+pub struct SimulatedProvider {
+    player: Player,
+    auth_token: String,
+    script: CallScript,
+    calls: Arc<Mutex<HashMap<String, ProviderCall>>>,
+}
+
+impl SimulatedProvider {
+    /// A simulation where every call follows `script`, at `pace`.
+    pub fn new(script: CallScript, pace: Pace) -> SimulatedProvider {
+        let auth_token = crate::tokens::generate("sim_");
+        SimulatedProvider {
+            player: Player::new(auth_token.clone(), pace),
+            auth_token,
+            script,
+            calls: Arc::new(Mutex::new(HashMap::new())),
+        }
+    }
+
+    /// The script that produces `outcome` (one of [`SIMULATED_OUTCOMES`]).
+    pub fn script_for(outcome: &str) -> Option<CallScript> {
+        let talks = SeekerScript::Answers {
+            talk_seconds: 6 * 60,
+        };
+        let presses_one = MentorScript::Answers { presses: Some('1') };
+        let (mentor, seeker) = match outcome {
+            "completed" => (presses_one, talks),
+            "mentor_no_answer" => (MentorScript::NoAnswer, talks),
+            "mentor_declined" => (MentorScript::Answers { presses: Some('2') }, talks),
+            "seeker_no_answer" => (presses_one, SeekerScript::NoAnswer),
+            "seeker_busy" => (presses_one, SeekerScript::Busy),
+            "failed" => (MentorScript::Fails, talks),
+            _ => return None,
+        };
+        Some(CallScript {
+            mentor,
+            seeker,
+            mentor_hangs_up_during_announcement: false,
+        })
+    }
+
+    fn stored(&self, sid: &str) -> Result<ProviderCall, ProviderError> {
+        let calls = self.calls.lock().expect("simulated calls lock");
+        calls.get(sid).cloned().ok_or(ProviderError::Rejected {
+            status: 404,
+            code: 20404,
+        })
+    }
+}
+
+#[async_trait]
+impl Provider for SimulatedProvider {
+    async fn create_call(&self, call: &NewCall) -> Result<ProviderCall, ProviderError> {
+        let sid = new_call_sid();
+        let placed = ProviderCall {
+            sid: sid.clone(),
+            status: "queued".to_owned(),
+            to: Some(call.to.clone()),
+            from: Some(call.from.clone()),
+            parent_call_sid: None,
+            duration: None,
+        };
+        self.calls
+            .lock()
+            .expect("simulated calls lock")
+            .insert(sid.clone(), placed.clone());
+        tracing::info!(call.sid = %sid, "simulated provider: ringing the mentor");
+        let played = PlayedCall {
+            sid: sid.clone(),
+            account_sid: SIMULATED_ACCOUNT.to_owned(),
+            from: call.from.clone(),
+            to: call.to.clone(),
+            url: call.url.clone(),
+            status_callback: Some(call.status_callback.clone()),
+        };
+        let (player, script, calls) = (self.player.clone(), self.script, Arc::clone(&self.calls));
+        tokio::spawn(async move {
+            let report = player.play(played, script).await;
+            let seeker = report.dialed.as_ref();
+            tracing::info!(
+                call.sid = %sid,
+                mentor_leg = %report.mentor_status,
+                seeker_leg = seeker.map_or("not dialed", |leg| leg.status.as_str()),
+                talk_seconds = seeker.map_or(0, |leg| leg.duration_seconds),
+                "simulated provider: call over"
+            );
+            if let Some(stored) = calls.lock().expect("simulated calls lock").get_mut(&sid) {
+                stored.status = report.mentor_status.clone();
+            }
+        });
+        Ok(placed)
+    }
+
+    async fn fetch_call(&self, sid: &str) -> Result<ProviderCall, ProviderError> {
+        self.stored(sid)
+    }
+
+    async fn list_calls(&self, query: &CallQuery) -> Result<Vec<ProviderCall>, ProviderError> {
+        let calls = self.calls.lock().expect("simulated calls lock");
+        Ok(calls
+            .values()
+            .filter(|call| {
+                query
+                    .to
+                    .as_ref()
+                    .is_none_or(|to| call.to.as_ref() == Some(to))
+            })
+            .filter(|call| {
+                query
+                    .parent_call_sid
+                    .as_ref()
+                    .is_none_or(|parent| call.parent_call_sid.as_ref() == Some(parent))
+            })
+            .cloned()
+            .collect())
+    }
+
+    async fn update_call(
+        &self,
+        sid: &str,
+        update: CallUpdate,
+    ) -> Result<ProviderCall, ProviderError> {
+        let mut calls = self.calls.lock().expect("simulated calls lock");
+        let call = calls.get_mut(sid).ok_or(ProviderError::Rejected {
+            status: 404,
+            code: 20404,
+        })?;
+        call.status = match update {
+            CallUpdate::Cancel => "canceled",
+            CallUpdate::HangUp => "completed",
+        }
+        .to_owned();
+        tracing::info!(call.sid = %sid, ?update, "simulated provider: call stopped");
+        Ok(call.clone())
+    }
+
+    async fn send_sms(&self, sms: &NewSms) -> Result<String, ProviderError> {
+        let sid = format!("SM{}", &new_call_sid()[2..]);
+        tracing::info!(
+            message.sid = %sid,
+            message.characters = sms.body.chars().count(),
+            "simulated provider: text message sent"
+        );
+        Ok(sid)
+    }
+
+    fn webhook_auth_token(&self) -> &str {
+        &self.auth_token
+    }
+}

@@ -1,0 +1,408 @@
+//! Provider webhooks under `/telephony/twilio/…`: the TwiML call flow and the
+//! status callbacks of both legs.
+//!
+//! Every request's `X-Twilio-Signature` is checked against the URL built from
+//! `RIDEALONG_PUBLIC_URL`; a mismatch gets 403 and changes nothing. Status
+//! callbacks are deduplicated on (CallSid, SequenceNumber), appended to the call's
+//! event log, and only ever move the call forward. Answers are quick: a few
+//! database statements and no provider requests.
+
+use axum::body::{Body, to_bytes};
+use axum::extract::{Request, State};
+use axum::http::{StatusCode, header};
+use axum::middleware::{self, Next};
+use axum::response::{IntoResponse, Response};
+use axum::routing::post;
+use axum::{Extension, Router};
+use chrono::TimeDelta;
+use serde_json::{Map, Value};
+
+use super::AppState;
+use super::error::{ApiError, BODY_LIMIT_BYTES};
+use super::extract::ApiPath;
+use crate::domain::call_flow::{Leg, LegStatus, mentor_leg_outcome, seeker_leg_outcome};
+use crate::domain::status::{CallStatus, Outcome};
+use crate::domain::text::first_name;
+use crate::scheduler::dispatcher::TIME_LIMIT_GRACE;
+use crate::store::CallContext;
+use crate::telephony::twilio::signature;
+use crate::telephony::twiml::{Dial, Gather, Twiml};
+
+/// Seconds the mentor has to press a key after the announcement.
+const GATHER_TIMEOUT_SECONDS: u32 = 6;
+/// Seconds the seeker's phone rings.
+const SEEKER_RING_SECONDS: u32 = 30;
+
+/// Callback fields worth keeping in the event log. Numbers and places (To, From,
+/// Caller, …) are left out: the log is shown to the mentor, who must never see
+/// the seeker's number.
+const LOGGED_FIELDS: &[&str] = &[
+    "CallSid",
+    "ParentCallSid",
+    "CallStatus",
+    "CallDuration",
+    "SequenceNumber",
+    "Timestamp",
+    "CallbackSource",
+    "Direction",
+    "AnsweredBy",
+    "Digits",
+    "DialCallSid",
+    "DialCallStatus",
+    "DialCallDuration",
+    "DialBridged",
+    "ErrorCode",
+    "SipResponseCode",
+];
+
+/// The routes of `/telephony/twilio`, all behind the signature check.
+pub fn router(state: AppState) -> Router<AppState> {
+    Router::new()
+        .route("/telephony/twilio/calls/{id}/answer", post(answer))
+        .route("/telephony/twilio/calls/{id}/gather", post(gather))
+        .route("/telephony/twilio/calls/{id}/dial", post(dial_result))
+        .route("/telephony/twilio/calls/{id}/status", post(mentor_status))
+        .route(
+            "/telephony/twilio/calls/{id}/seeker-status",
+            post(seeker_status),
+        )
+        .route_layer(middleware::from_fn_with_state(state, verify_signature))
+}
+
+/// The form parameters of a webhook whose signature checked out.
+#[derive(Clone, Debug, Default)]
+pub struct WebhookForm(pub Vec<(String, String)>);
+
+impl WebhookForm {
+    /// The first value of `name`.
+    pub fn get(&self, name: &str) -> Option<&str> {
+        self.0
+            .iter()
+            .find(|(key, _)| key == name)
+            .map(|(_, value)| value.as_str())
+    }
+
+    fn logged(&self) -> Value {
+        let kept: Map<String, Value> = self
+            .0
+            .iter()
+            .filter(|(key, _)| LOGGED_FIELDS.contains(&key.as_str()))
+            .map(|(key, value)| (key.clone(), Value::String(value.clone())))
+            .collect();
+        Value::Object(kept)
+    }
+
+    fn number(&self, name: &str) -> Option<u32> {
+        self.get(name).and_then(|value| value.parse().ok())
+    }
+}
+
+/// Rejects any request whose `X-Twilio-Signature` does not sign the public URL
+/// and the form body with the provider's auth token.
+async fn verify_signature(State(state): State<AppState>, request: Request, next: Next) -> Response {
+    let (parts, body) = request.into_parts();
+    let Ok(bytes) = to_bytes(body, BODY_LIMIT_BYTES).await else {
+        return ApiError::PayloadTooLarge(BODY_LIMIT_BYTES).into_response();
+    };
+    let params: Vec<(String, String)> = serde_urlencoded::from_bytes(&bytes).unwrap_or_default();
+    let path_and_query = parts
+        .uri
+        .path_and_query()
+        .map_or("/", |value| value.as_str());
+    let url = format!("{}{path_and_query}", state.telephony.public_url);
+    let given = parts
+        .headers
+        .get("x-twilio-signature")
+        .and_then(|value| value.to_str().ok())
+        .unwrap_or_default();
+    if given.is_empty()
+        || !signature::verify(state.provider.webhook_auth_token(), &url, &params, given)
+    {
+        tracing::warn!(
+            path = parts.uri.path(),
+            "webhook with a bad signature refused"
+        );
+        return (
+            StatusCode::FORBIDDEN,
+            axum::Json(serde_json::json!({
+                "error": { "code": "invalid_signature", "message": "X-Twilio-Signature does not match" }
+            })),
+        )
+            .into_response();
+    }
+    let mut request = Request::from_parts(parts, Body::from(bytes));
+    request.extensions_mut().insert(WebhookForm(params));
+    next.run(request).await
+}
+
+struct TwimlResponse(String);
+
+impl IntoResponse for TwimlResponse {
+    fn into_response(self) -> Response {
+        ([(header::CONTENT_TYPE, "text/xml; charset=utf-8")], self.0).into_response()
+    }
+}
+
+fn goodbye(text: &str) -> TwimlResponse {
+    TwimlResponse(Twiml::new().say(text).hangup().build())
+}
+
+async fn context(state: &AppState, call_id: i64) -> Result<Option<CallContext>, ApiError> {
+    Ok(state.store.call_context(call_id).await?)
+}
+
+fn is_live(context: &CallContext) -> bool {
+    matches!(
+        context.status,
+        CallStatus::Dialing | CallStatus::InProgress | CallStatus::Scheduled
+    )
+}
+
+/// Ends the call and, if its request went back in the queue, asks for a match.
+async fn end(
+    state: &AppState,
+    call_id: i64,
+    outcome: Outcome,
+    leg: Leg,
+    talk_seconds: Option<u32>,
+) -> Result<(), ApiError> {
+    let ended = state
+        .store
+        .end_call(call_id, outcome, leg, talk_seconds, state.clock.now())
+        .await?;
+    if let Some(ended) = ended {
+        tracing::info!(call.id = call_id, call.outcome = %outcome, request.status = %ended.request_status, "call ended");
+        state.matcher.nudge();
+    }
+    Ok(())
+}
+
+/// The mentor picked up: say who is next and ask for 1 (connect) or 2 (skip).
+async fn answer(
+    State(state): State<AppState>,
+    ApiPath(call_id): ApiPath<i64>,
+    Extension(form): Extension<WebhookForm>,
+) -> Result<TwimlResponse, ApiError> {
+    let now = state.clock.now();
+    state
+        .store
+        .record_event(call_id, "answered", &form.logged(), None, None, now)
+        .await?;
+    let Some(context) = context(&state, call_id).await? else {
+        return Ok(goodbye("Sorry, this call is no longer scheduled. Goodbye."));
+    };
+    if !is_live(&context) {
+        return Ok(goodbye(
+            "This call was canceled. Sorry to bother you, and drive safely.",
+        ));
+    }
+    if let Some(sid) = form.get("CallSid") {
+        adopt_sid(&state, &context, sid).await?;
+    }
+    state.store.mark_answered(call_id, now).await?;
+    let mentor = first_name(&context.mentor_name);
+    let seeker = first_name(&context.seeker_name);
+    let action = state.telephony.call_webhook(call_id, "gather");
+    let twiml = Twiml::new().gather(
+        &Gather {
+            action: &action,
+            num_digits: 1,
+            timeout_seconds: GATHER_TIMEOUT_SECONDS,
+        },
+        |prompt| {
+            prompt
+                .say(&format!(
+                    "Hi {mentor}, this is ridealong. Your next call is with {seeker}, about {}. \
+                     Press 1 to connect, or 2 to skip.",
+                    context.topic
+                ))
+                .pause(1)
+                .say(&format!("Press 1 to talk with {seeker} now, or 2 to skip."))
+        },
+    );
+    Ok(TwimlResponse(twiml.build()))
+}
+
+/// The mentor's key press: 1 dials the seeker with the service number as caller
+/// ID; anything else, or silence, skips politely.
+async fn gather(
+    State(state): State<AppState>,
+    ApiPath(call_id): ApiPath<i64>,
+    Extension(form): Extension<WebhookForm>,
+) -> Result<TwimlResponse, ApiError> {
+    let now = state.clock.now();
+    let digits = form.get("Digits").unwrap_or_default();
+    state
+        .store
+        .record_event(call_id, "mentor_pressed", &form.logged(), None, None, now)
+        .await?;
+    let Some(context) = context(&state, call_id).await? else {
+        return Ok(goodbye("Sorry, this call is no longer scheduled. Goodbye."));
+    };
+    if !is_live(&context) {
+        return Ok(goodbye(
+            "This call was canceled in the meantime. Drive safely.",
+        ));
+    }
+    let seeker = first_name(&context.seeker_name);
+    if digits != "1" {
+        end(&state, call_id, Outcome::MentorDeclined, Leg::Mentor, None).await?;
+        return Ok(goodbye(&format!(
+            "No problem. We'll find {seeker} another time. Drive safely."
+        )));
+    }
+    state.store.mark_accepted(call_id, now).await?;
+    let remaining = (context.ends_at - now).max(TimeDelta::zero()) + TIME_LIMIT_GRACE;
+    let action = state.telephony.call_webhook(call_id, "dial");
+    let status_callback = state.telephony.call_webhook(call_id, "seeker-status");
+    let twiml = Twiml::new()
+        .say(&format!("Connecting you with {seeker}."))
+        .dial(&Dial {
+            caller_id: &state.telephony.from_number,
+            timeout_seconds: SEEKER_RING_SECONDS,
+            time_limit_seconds: remaining.num_seconds().clamp(60, 4 * 3600) as u32,
+            action: &action,
+            number: &context.seeker_phone,
+            number_status_callback: &status_callback,
+        });
+    Ok(TwimlResponse(twiml.build()))
+}
+
+/// The `<Dial>` finished: its status decides the outcome, its duration is the
+/// talk time.
+async fn dial_result(
+    State(state): State<AppState>,
+    ApiPath(call_id): ApiPath<i64>,
+    Extension(form): Extension<WebhookForm>,
+) -> Result<TwimlResponse, ApiError> {
+    let now = state.clock.now();
+    state
+        .store
+        .record_event(call_id, "dial_result", &form.logged(), None, None, now)
+        .await?;
+    let status = form.get("DialCallStatus").and_then(LegStatus::parse);
+    let talk_seconds = form.number("DialCallDuration");
+    if let Some(seeker_sid) = form.get("DialCallSid") {
+        state
+            .store
+            .record_seeker_leg(call_id, seeker_sid, talk_seconds, now)
+            .await?;
+    }
+    let outcome = status.and_then(seeker_leg_outcome);
+    if let Some(outcome) = outcome {
+        let talk = (outcome == Outcome::Completed).then_some(talk_seconds.unwrap_or(0));
+        end(&state, call_id, outcome, Leg::Seeker, talk).await?;
+    }
+    let seeker = match context(&state, call_id).await? {
+        Some(context) => first_name(&context.seeker_name).to_owned(),
+        None => "them".to_owned(),
+    };
+    Ok(match outcome {
+        Some(Outcome::Completed) => goodbye("Thank you for the call. Drive safely."),
+        _ => goodbye(&format!(
+            "{seeker} didn't pick up this time. We'll book another call. Drive safely."
+        )),
+    })
+}
+
+/// Status callbacks of the mentor leg.
+async fn mentor_status(
+    State(state): State<AppState>,
+    ApiPath(call_id): ApiPath<i64>,
+    Extension(form): Extension<WebhookForm>,
+) -> Result<StatusCode, ApiError> {
+    if !record_callback(&state, call_id, "mentor_status", &form).await? {
+        return Ok(StatusCode::NO_CONTENT);
+    }
+    let Some(context) = context(&state, call_id).await? else {
+        return Ok(StatusCode::NO_CONTENT);
+    };
+    if let Some(sid) = form.get("CallSid") {
+        adopt_sid(&state, &context, sid).await?;
+    }
+    match form.get("CallStatus").and_then(LegStatus::parse) {
+        Some(LegStatus::InProgress) => {
+            state
+                .store
+                .mark_answered(call_id, state.clock.now())
+                .await?
+        }
+        Some(status) if status.is_final() => {
+            if let Some(outcome) = mentor_leg_outcome(status, context.accepted) {
+                end(&state, call_id, outcome, Leg::Mentor, None).await?;
+            }
+        }
+        _ => {}
+    }
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// Status callbacks of the seeker leg; a final one settles the call if the
+/// `<Dial>` action has not (callbacks can come in any order).
+async fn seeker_status(
+    State(state): State<AppState>,
+    ApiPath(call_id): ApiPath<i64>,
+    Extension(form): Extension<WebhookForm>,
+) -> Result<StatusCode, ApiError> {
+    if !record_callback(&state, call_id, "seeker_status", &form).await? {
+        return Ok(StatusCode::NO_CONTENT);
+    }
+    let status = form.get("CallStatus").and_then(LegStatus::parse);
+    let duration = form.number("CallDuration");
+    if let Some(sid) = form.get("CallSid") {
+        let talk = (status == Some(LegStatus::Completed))
+            .then_some(duration)
+            .flatten();
+        state
+            .store
+            .record_seeker_leg(call_id, sid, talk, state.clock.now())
+            .await?;
+    }
+    if let Some(outcome) = status
+        .filter(|status| status.is_final())
+        .and_then(seeker_leg_outcome)
+    {
+        let talk = (outcome == Outcome::Completed).then_some(duration.unwrap_or(0));
+        end(&state, call_id, outcome, Leg::Seeker, talk).await?;
+    }
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// Appends a status callback to the event log; `false` for a duplicate.
+async fn record_callback(
+    state: &AppState,
+    call_id: i64,
+    kind: &str,
+    form: &WebhookForm,
+) -> Result<bool, ApiError> {
+    let sequence = form
+        .get("SequenceNumber")
+        .and_then(|value| value.parse::<i64>().ok());
+    let fresh = state
+        .store
+        .record_event(
+            call_id,
+            kind,
+            &form.logged(),
+            form.get("CallSid"),
+            sequence,
+            state.clock.now(),
+        )
+        .await?;
+    if !fresh {
+        tracing::debug!(call.id = call_id, "duplicate callback ignored");
+    }
+    Ok(fresh)
+}
+
+/// A callback that arrives before the dispatcher stored the provider's id brings
+/// the id itself.
+async fn adopt_sid(state: &AppState, context: &CallContext, sid: &str) -> Result<(), ApiError> {
+    if context.provider_call_sid.is_none() {
+        state
+            .store
+            .adopt_provider_sid(context.call_id, sid, state.clock.now())
+            .await?;
+    }
+    Ok(())
+}
