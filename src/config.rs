@@ -46,11 +46,8 @@ impl fmt::Debug for Secret {
 }
 
 impl std::str::FromStr for Secret {
-    type Err = String;
+    type Err = std::convert::Infallible;
     fn from_str(value: &str) -> Result<Self, Self::Err> {
-        if value.trim().is_empty() {
-            return Err("must not be empty".to_owned());
-        }
         Ok(Secret(value.trim().to_owned()))
     }
 }
@@ -130,6 +127,11 @@ pub struct ServeArgs {
     #[arg(long, env = "RIDEALONG_MATCH_INTERVAL_SECONDS", default_value_t = 10,
           value_parser = clap::value_parser!(u64).range(1..=3600))]
     pub match_interval_seconds: u64,
+    /// Also seed a demo mentor whose window opens in a minute or two and a demo
+    /// seeker, to watch one simulated call end to end (needs simulated telephony;
+    /// books without minimum notice).
+    #[arg(long)]
+    pub demo: bool,
     /// Matching rules.
     #[command(flatten)]
     pub policy: PolicyArgs,

@@ -248,27 +248,29 @@ async fn list_calls_filters_by_number_and_follows_pages() {
 #[tokio::test]
 async fn list_calls_filters_by_start_date() {
     let fake = FakeTwilio::start().await;
+    let created_at = chrono::DateTime::parse_from_rfc3339("2026-11-30T15:00:02Z")
+        .expect("instant")
+        .with_timezone(&chrono::Utc);
+    fake.use_clock(ridealong::clock::ManualClock::new(created_at));
     let twilio = client(&fake);
     twilio
         .create_call(&new_call(MENTOR))
         .await
         .expect("created");
-    let now = chrono::Utc::now();
 
-    let since_now = CallQuery {
-        started_after: Some(now),
+    let since_slot = CallQuery {
+        started_after: Some(created_at - chrono::TimeDelta::seconds(2)),
         ..CallQuery::default()
     };
     assert_eq!(
-        twilio.list_calls(&since_now).await.expect("listed").len(),
+        twilio.list_calls(&since_slot).await.expect("listed").len(),
         1
     );
     let sent = fake.requests().pop().expect("a request");
-    let day_before = (now.date_naive() - chrono::Days::new(1)).to_string();
-    assert_eq!(sent.query_value("StartTime>"), Some(day_before.as_str()));
+    assert_eq!(sent.query_value("StartTime>"), Some("2026-11-30T15:00:00Z"));
 
     let later = CallQuery {
-        started_after: Some(now + chrono::TimeDelta::days(3)),
+        started_after: Some(created_at + chrono::TimeDelta::days(3)),
         ..CallQuery::default()
     };
     assert_eq!(twilio.list_calls(&later).await.expect("listed"), Vec::new());

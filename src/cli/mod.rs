@@ -1,6 +1,8 @@
 //! The command line: `serve`, `migrate`, and operator commands that work on the
 //! database directly (readable tables by default, `--json` for scripts).
 
+mod demo;
+
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -221,19 +223,38 @@ async fn serve(store: Store, args: ServeArgs, clock: Arc<dyn Clock>) -> anyhow::
     if args.admin_token.is_none() {
         tracing::warn!("RIDEALONG_ADMIN_TOKEN is not set: the admin API answers 401 until it is");
     }
+    if args.demo && args.telephony.telephony != TelephonyKind::Simulated {
+        bail!("--demo calls made-up numbers, so it runs only with simulated telephony");
+    }
     let (provider, from_number) = provider(&args.telephony)?;
+    let mut policy = args.policy.match_policy();
+    if args.demo {
+        // The demo call is a minute or two away; notice would push it to tomorrow.
+        policy.min_notice = chrono::TimeDelta::zero();
+    }
     let config = AppConfig {
         listen: args.listen,
         admin_token: args.admin_token,
-        policy: args.policy.match_policy(),
+        policy,
         default_region: args.policy.default_region,
         match_interval: Duration::from_secs(args.match_interval_seconds),
         provider,
-        public_url: args.telephony.public_url,
+        public_url: given(&args.telephony.public_url),
         from_number,
         cps: args.telephony.cps,
     };
-    let app = App::start(store, config, clock).await?;
+    let app = App::start(store, config, clock.clone()).await?;
+    if args.demo {
+        let seeded = demo::seed(&app.state().store, clock.now()).await?;
+        app.matcher().nudge();
+        tracing::info!(
+            demo.mentor_id = seeded.mentor_id,
+            demo.request_id = seeded.request_id,
+            demo.call_at = %seeded.call_at,
+            demo.zone = %seeded.zone,
+            "demo seeded: the mentor's window opens at the call time; watch the call play below"
+        );
+    }
     app.run_until(shutdown_signal()).await
 }
 
@@ -253,27 +274,22 @@ fn provider(args: &TelephonyArgs) -> anyhow::Result<(Arc<dyn Provider>, String)>
                 simulated.outcome = %args.simulated_outcome,
                 "telephony is simulated: calls play in-process and nobody's phone rings"
             );
-            let from = args
-                .twilio_from_number
-                .clone()
-                .unwrap_or_else(|| SIMULATED_FROM_NUMBER.to_owned());
+            let from =
+                given(&args.twilio_from_number).unwrap_or_else(|| SIMULATED_FROM_NUMBER.to_owned());
             Ok((Arc::new(provider), from))
         }
         TelephonyKind::Twilio => {
             let missing = |name: &str| anyhow::anyhow!("RIDEALONG_TELEPHONY=twilio needs {name}");
-            let account_sid = args
-                .twilio_account_sid
-                .clone()
-                .ok_or_else(|| missing("TWILIO_ACCOUNT_SID"))?;
+            let account_sid =
+                given(&args.twilio_account_sid).ok_or_else(|| missing("TWILIO_ACCOUNT_SID"))?;
             let auth_token = args
                 .twilio_auth_token
                 .clone()
+                .filter(|token| !token.expose().is_empty())
                 .ok_or_else(|| missing("TWILIO_AUTH_TOKEN"))?;
-            let from = args
-                .twilio_from_number
-                .clone()
-                .ok_or_else(|| missing("TWILIO_FROM_NUMBER"))?;
-            if args.public_url.is_none() {
+            let from =
+                given(&args.twilio_from_number).ok_or_else(|| missing("TWILIO_FROM_NUMBER"))?;
+            if given(&args.public_url).is_none() {
                 bail!(
                     "RIDEALONG_TELEPHONY=twilio needs RIDEALONG_PUBLIC_URL, the base URL Twilio reaches this service at"
                 );
@@ -286,6 +302,16 @@ fn provider(args: &TelephonyArgs) -> anyhow::Result<(Arc<dyn Provider>, String)>
             Ok((Arc::new(client), from))
         }
     }
+}
+
+/// A setting that was given and is not blank (an empty environment variable
+/// counts as not set).
+fn given(value: &Option<String>) -> Option<String> {
+    value
+        .as_deref()
+        .map(str::trim)
+        .filter(|value| !value.is_empty())
+        .map(str::to_owned)
 }
 
 /// Resolves on SIGINT (Ctrl-C) or SIGTERM.

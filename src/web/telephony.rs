@@ -200,6 +200,7 @@ async fn answer(
         adopt_sid(&state, &context, sid).await?;
     }
     state.store.mark_answered(call_id, now).await?;
+    tracing::info!(call.id = call_id, "mentor answered; announcing the seeker");
     let mentor = first_name(&context.mentor_name);
     let seeker = first_name(&context.seeker_name);
     let action = state.telephony.call_webhook(call_id, "gather");
@@ -252,6 +253,10 @@ async fn gather(
         )));
     }
     state.store.mark_accepted(call_id, now).await?;
+    tracing::info!(
+        call.id = call_id,
+        "mentor pressed 1; dialing the seeker from the service number"
+    );
     let remaining = (context.ends_at - now).max(TimeDelta::zero()) + TIME_LIMIT_GRACE;
     let action = state.telephony.call_webhook(call_id, "dial");
     let status_callback = state.telephony.call_webhook(call_id, "seeker-status");
@@ -348,6 +353,9 @@ async fn seeker_status(
         return Ok(StatusCode::NO_CONTENT);
     }
     let status = form.get("CallStatus").and_then(LegStatus::parse);
+    if status == Some(LegStatus::InProgress) {
+        tracing::info!(call.id = call_id, "seeker answered; the two are talking");
+    }
     let duration = form.number("CallDuration");
     if let Some(sid) = form.get("CallSid") {
         let talk = (status == Some(LegStatus::Completed))

@@ -261,15 +261,8 @@ impl Provider for TwilioClient {
             params.push(("To", to.clone()));
         }
         if let Some(after) = query.started_after {
-            // Twilio filters by date; the caller narrows further if it needs to.
-            params.push((
-                "StartTime>",
-                after
-                    .date_naive()
-                    .pred_opt()
-                    .unwrap_or(after.date_naive())
-                    .to_string(),
-            ));
+            // ISO 8601 date-time, as the spec and Twilio's helper libraries send it.
+            params.push(("StartTime>", after.format("%Y-%m-%dT%H:%M:%SZ").to_string()));
         }
         if let Some(parent) = &query.parent_call_sid {
             params.push(("ParentCallSid", parent.clone()));
@@ -277,6 +270,10 @@ impl Provider for TwilioClient {
         let mut url = reqwest::Url::parse_with_params(&self.account_url("Calls.json"), &params)
             .map_err(|error| ProviderError::Protocol(error.to_string()))?
             .to_string();
+        let list_path = format!(
+            "/2010-04-01/Accounts/{}/Calls.json",
+            self.config.account_sid
+        );
         let mut calls = Vec::new();
         for _ in 0..MAX_LIST_PAGES {
             let page: CallPage = parse(
@@ -285,7 +282,11 @@ impl Provider for TwilioClient {
             )?;
             calls.extend(page.calls);
             match page.next_page_uri {
-                Some(next) if !next.is_empty() => url = format!("{}{next}", self.config.api_base),
+                // Twilio's next page is a path to the same list of the same account;
+                // anything else is not followed, so credentials go nowhere else.
+                Some(next) if next.starts_with(&list_path) => {
+                    url = format!("{}{next}", self.config.api_base)
+                }
                 _ => break,
             }
         }

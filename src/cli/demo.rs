@@ -1,0 +1,129 @@
+//! `ridealong serve --demo`: seeds a mentor whose commute window opens a minute
+//! from now and a seeker who asked for help, so a newcomer watches one simulated
+//! call go end to end in the log: booked, dialed, announced, bridged, ended.
+
+use chrono::{DateTime, DurationRound, TimeDelta, Utc};
+use chrono_tz::Tz;
+
+use crate::domain::hours::{CallingHours, SeekerHours};
+use crate::domain::mentor::{MentorInput, NewMentor, RangeInput, parse_window};
+use crate::domain::request::{NewRequest, RequestInput};
+use crate::domain::status::RequestStatus;
+use crate::store::{Store, StoreError};
+use crate::tokens;
+
+/// Zones tried, in order, for one where the demo call falls in calling hours.
+const ZONES: &[&str] = &[
+    "America/New_York",
+    "Europe/London",
+    "America/Los_Angeles",
+    "Europe/Berlin",
+    "Asia/Kolkata",
+    "Asia/Tokyo",
+    "Australia/Sydney",
+    "Pacific/Auckland",
+    "Pacific/Honolulu",
+];
+
+/// What the demo set up.
+#[derive(Debug)]
+pub struct Demo {
+    /// The demo mentor.
+    pub mentor_id: i64,
+    /// The demo seeker's request.
+    pub request_id: i64,
+    /// When the call will be placed.
+    pub call_at: DateTime<Utc>,
+    /// The zone both live in.
+    pub zone: Tz,
+}
+
+/// Seeds the demo mentor, window and request at `now`.
+pub async fn seed(store: &Store, now: DateTime<Utc>) -> anyhow::Result<Demo> {
+    let call_at = now.duration_trunc(TimeDelta::minutes(1))? + TimeDelta::minutes(2);
+    let zone = ZONES
+        .iter()
+        .filter_map(|name| name.parse::<Tz>().ok())
+        .find(|zone| {
+            SeekerHours::new(*zone, Vec::new(), CallingHours::WIDEST)
+                .permits(call_at, call_at + TimeDelta::minutes(15))
+        })
+        .unwrap_or(chrono_tz::America::New_York);
+    let local = call_at.with_timezone(&zone);
+    let weekday = local.format("%a").to_string().to_lowercase();
+    let start = local.format("%H:%M").to_string();
+    let end = (local + TimeDelta::minutes(30)).format("%H:%M").to_string();
+    // 555-01xx numbers are reserved for fiction; a random one avoids clashing
+    // with an earlier demo's open request.
+    let suffix = rand::random_range(0..100);
+
+    let mentor = NewMentor::parse(
+        MentorInput {
+            name: "Grace (demo mentor)",
+            phone: &format!("+1201555{:04}", 100 + suffix),
+            timezone: zone.name(),
+            topics: &["interviews".to_owned()],
+            call_minutes: Some(15),
+            max_calls_per_window: Some(1),
+        },
+        None,
+    )?;
+    let mentor = store
+        .insert_mentor(
+            &mentor,
+            &tokens::hash(&tokens::generate(tokens::MENTOR_PREFIX)),
+            now,
+        )
+        .await?;
+    let window = parse_window(
+        RangeInput {
+            weekdays: &[weekday],
+            start: &start,
+            end: &end,
+            timezone: None,
+        },
+        zone,
+        mentor.call_minutes,
+    )?;
+    store.insert_window(mentor.id, &window, now).await?;
+
+    let every_day = ["mon", "tue", "wed", "thu", "fri", "sat", "sun"].map(str::to_owned);
+    let request = NewRequest::parse(
+        RequestInput {
+            name: "Ada (demo seeker)",
+            phone: &format!("+1201555{:04}", 100 + (suffix + 50) % 100),
+            timezone: zone.name(),
+            topic: "interviews",
+            message: "I have applied for months without an interview. Could someone look at how I go about it?",
+            availability: vec![RangeInput {
+                weekdays: &every_day,
+                start: "08:00",
+                end: "21:00",
+                timezone: None,
+            }],
+            consent: true,
+        },
+        None,
+    )?;
+    let request = match store
+        .insert_request(
+            &request,
+            RequestStatus::Pending,
+            &tokens::hash(&tokens::generate(tokens::MANAGE_PREFIX)),
+            now,
+        )
+        .await
+    {
+        Ok(request) => request,
+        Err(StoreError::Conflict(_)) => anyhow::bail!(
+            "the demo seeker's number already has an open request; run the demo again"
+        ),
+        Err(error) => return Err(error.into()),
+    };
+    Ok(Demo {
+        mentor_id: mentor.id,
+        request_id: request.id,
+        call_at,
+        zone,
+    })
+}
