@@ -152,20 +152,20 @@ async fn the_oldest_pending_request_gets_the_earliest_slot() {
 }
 
 #[tokio::test]
-async fn a_slot_exactly_two_hours_ahead_is_bookable_and_one_a_second_closer_is_not() {
+async fn notice_counts_in_whole_minutes() {
     // Weekdays 12:00-12:30 EST: slots at 17:00Z and 17:15Z.
     let windows = [window(&WEEKDAYS, "12:00", "12:30")];
 
-    // Now 15:00:00Z: 17:00Z is exactly the two hours' notice ahead.
-    let app = TestApp::spawn_at(at("2026-11-30T15:00:00Z")).await;
+    // Now 15:00:59Z: 17:00Z is in the minute two hours ahead, so it is bookable.
+    let app = TestApp::spawn_at(at("2026-11-30T15:00:59Z")).await;
     mentor_with_windows(&app, "Grace", &windows).await;
     let request = app.create_request(&seeker(1, "America/New_York")).await;
     app.settle().await;
     assert_eq!(booked_at(&app, &request).await, at("2026-11-30T17:00:00Z"));
     app.stop().await;
 
-    // Now 15:00:01Z: 17:00Z is a second short of the notice; 17:15Z is not.
-    let app = TestApp::spawn_at(at("2026-11-30T15:00:01Z")).await;
+    // Now 15:01:00Z: 17:00Z is a minute short of the notice; 17:15Z is not.
+    let app = TestApp::spawn_at(at("2026-11-30T15:01:00Z")).await;
     mentor_with_windows(&app, "Grace", &windows).await;
     let first = app.create_request(&seeker(1, "America/New_York")).await;
     let second = app.create_request(&seeker(2, "America/New_York")).await;

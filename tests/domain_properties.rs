@@ -1028,7 +1028,8 @@ fn inputs(world: &World, slots: &[Vec<(i64, i64)>]) -> Inputs {
 }
 
 fn check_matching(world: &World) -> Result<(), TestCaseError> {
-    let earliest = world.now + world.min_notice_minutes * MINUTE;
+    // Notice counts in whole minutes: the earliest start is truncated to its minute.
+    let earliest = (world.now + world.min_notice_minutes * MINUTE).div_euclid(MINUTE) * MINUTE;
     let latest = world.now + world.horizon_minutes * MINUTE;
     let mentor_count = world.mentors.len();
     let id_of = |index: usize| world.mentor_ids[index];

@@ -1,14 +1,14 @@
 //! Matching: which pending request gets which mentor slot.
 //!
 //! Oldest pending request first; each gets the earliest feasible slot at least
-//! `min_notice` ahead and inside the `horizon`; among slots starting at that same
+//! `min_notice` ahead (counted in whole minutes) and inside the `horizon`; among slots starting at that same
 //! instant, a mentor whose topics match the request wins, then the mentor with fewer
 //! calls in that ISO week (in the mentor's zone), then the lower mentor id so the
 //! result never depends on input order. A mentor never gets two overlapping calls.
 
 use std::collections::HashMap;
 
-use chrono::{DateTime, Datelike, IsoWeek, TimeDelta, Utc};
+use chrono::{DateTime, Datelike, DurationRound, IsoWeek, TimeDelta, Utc};
 
 use super::hours::{CallingHours, SeekerHours};
 use super::schedule::{MentorSchedule, Slot};
@@ -94,7 +94,11 @@ pub fn plan_bookings(
     mentors: &[MentorSupply],
     booked: &[BookedCall],
 ) -> Vec<Booking> {
-    let earliest = now + policy.min_notice;
+    // Notice counts in whole minutes, so a window that opens "in a minute" is
+    // bookable with a one-minute notice whatever the seconds on the clock.
+    let earliest = (now + policy.min_notice)
+        .duration_trunc(TimeDelta::minutes(1))
+        .unwrap_or(now + policy.min_notice);
     let latest = now + policy.horizon;
     if latest <= earliest {
         return Vec::new();
