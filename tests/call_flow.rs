@@ -504,6 +504,31 @@ async fn a_forged_callback_is_refused_and_changes_nothing() {
 }
 
 #[tokio::test]
+async fn callbacks_about_a_call_that_does_not_exist_are_answered_without_harm() {
+    let (app, fake) = app_with_twilio().await;
+    let token = fake.auth_token().to_owned();
+    let params = [
+        ("CallSid", "CA00000000000000000000000000000042"),
+        ("CallStatus", "completed"),
+        ("SequenceNumber", "3"),
+    ];
+    for leaf in ["answer", "gather", "dial", "status", "seeker-status"] {
+        let status = post_webhook(
+            &app,
+            &token,
+            &format!("/telephony/twilio/calls/4242/{leaf}"),
+            &params,
+            None,
+        )
+        .await;
+        assert!(status.is_success(), "{leaf}: {status}");
+    }
+    let (status, _) = app.get("/api/v1/calls/4242", Some(ADMIN_TOKEN)).await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    app.stop().await;
+}
+
+#[tokio::test]
 async fn canceling_a_request_whose_call_is_ringing_cancels_it_at_the_provider() {
     let (app, fake) = app_with_twilio().await;
     let (call_id, created) = booked_call(&app).await;

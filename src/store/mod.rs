@@ -10,13 +10,13 @@
 //! becomes [`StoreError::Conflict`] here, so callers never look at SQL error codes.
 
 /// Inserts one event row into `$executor`; `Ok(false)` when (provider sid,
-/// sequence number) was recorded before. A macro so it expands in each backend's
+/// sequence number) was recorded before, or there is no such call. A macro so it expands in each backend's
 /// arm of `with_pool!`.
 macro_rules! insert_event {
     ($executor:expr, $call_id:expr, $kind:expr, $detail:expr, $sid:expr, $seq:expr, $now:expr) => {
         sqlx::query(
             "insert into call_events (call_id, kind, detail, provider_sid, sequence_number, created_at)
-             values ($1, $2, $3, $4, $5, $6)
+             select $1, $2, $3, $4, $5, $6 where exists (select 1 from calls where id = $1)
              on conflict do nothing",
         )
         .bind($call_id)
