@@ -8,15 +8,15 @@
 
 mod common;
 
-use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, ExitStatus, Stdio};
-use std::sync::{Arc, Mutex, mpsc};
+use std::process::{Command, ExitStatus, Stdio};
+use std::sync::Arc;
 use std::time::Duration;
 
 use chrono::{DateTime, TimeDelta, Utc};
 use serde_json::Value;
 
+use common::served::Served;
 use common::{TestDb, default_now};
 use ridealong::clock::ManualClock;
 use ridealong::domain::matching::MatchPolicy;
@@ -632,104 +632,6 @@ async fn an_unsupported_database_url_scheme_is_refused_without_showing_the_passw
     );
 }
 
-/// A running `ridealong serve`, killed if the test ends before it exits. Its
-/// stderr is read on a thread that keeps every line and reports the address the
-/// server announces it listens on.
-struct Served {
-    child: Option<Child>,
-    log: Arc<Mutex<String>>,
-    announced: mpsc::Receiver<String>,
-}
-
-impl Served {
-    /// Starts `ridealong serve` on port 0 with JSON logs.
-    fn start(database_url: &str) -> Served {
-        let mut child = command(database_url)
-            .arg("serve")
-            .env("RIDEALONG_LISTEN", "127.0.0.1:0")
-            .env("RIDEALONG_LOG_FORMAT", "json")
-            .env("RUST_LOG", "info")
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(Stdio::piped())
-            .spawn()
-            .expect("serve starts");
-        let stderr = child.stderr.take().expect("piped stderr");
-        let log = Arc::new(Mutex::new(String::new()));
-        let (announce, announced) = mpsc::channel();
-        let kept = Arc::clone(&log);
-        std::thread::spawn(move || {
-            for line in BufReader::new(stderr).lines().map_while(Result::ok) {
-                if let Ok(event) = serde_json::from_str::<Value>(&line)
-                    && event["message"] == "ridealong is serving"
-                    && let Some(address) = event["listen"].as_str()
-                {
-                    let _ = announce.send(address.to_owned());
-                }
-                let mut log = kept.lock().expect("log lock");
-                log.push_str(&line);
-                log.push('\n');
-            }
-        });
-        Served {
-            child: Some(child),
-            log,
-            announced,
-        }
-    }
-
-    fn log(&self) -> String {
-        self.log.lock().expect("log lock").clone()
-    }
-
-    fn pid(&self) -> u32 {
-        self.child.as_ref().expect("running").id()
-    }
-
-    /// The address the server announced, once it is listening; fails the test if
-    /// it exits or says nothing within `bound` first.
-    async fn listening_address(&mut self, bound: Duration) -> String {
-        let announced = tokio::task::block_in_place(|| self.announced.recv_timeout(bound));
-        match announced {
-            Ok(address) => address,
-            Err(_) => panic!(
-                "serve did not announce its address within {bound:?}:\n{}",
-                self.log()
-            ),
-        }
-    }
-
-    /// Waits at most `bound` for the process to exit.
-    async fn wait_for_exit(&mut self, bound: Duration) -> ExitStatus {
-        let mut child = self.child.take().expect("running");
-        let pid = child.id();
-        let waited =
-            tokio::time::timeout(bound, tokio::task::spawn_blocking(move || child.wait())).await;
-        match waited {
-            Ok(joined) => joined.expect("the blocking task runs").expect("wait"),
-            Err(_) => {
-                let _ = Command::new("kill")
-                    .arg("-KILL")
-                    .arg(pid.to_string())
-                    .status();
-                panic!(
-                    "serve did not exit within {bound:?} of SIGTERM:\n{}",
-                    self.log()
-                );
-            }
-        }
-    }
-}
-
-impl Drop for Served {
-    fn drop(&mut self) {
-        if let Some(mut child) = self.child.take() {
-            let _ = child.kill();
-            let _ = child.wait();
-        }
-    }
-}
-
 /// The SQLite file behind a `sqlite://path` URL.
 fn sqlite_path(db: &TestDb) -> Option<PathBuf> {
     match db {
@@ -762,7 +664,7 @@ async fn serve_creates_the_database_answers_health_checks_and_exits_cleanly_on_s
     if let Some(path) = &sqlite {
         assert!(!path.exists(), "the database file exists before serve");
     }
-    let mut served = Served::start(db.url());
+    let mut served = Served::start(command(db.url()));
 
     let address = served.listening_address(Duration::from_secs(30)).await;
     let health: Value = reqwest::get(format!("http://{address}/healthz"))

@@ -220,6 +220,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
 }
 
 async fn serve(store: Store, args: ServeArgs, clock: Arc<dyn Clock>) -> anyhow::Result<()> {
+    let stop = shutdown_signal()?;
     if args.admin_token.is_none() {
         tracing::warn!("RIDEALONG_ADMIN_TOKEN is not set: the admin API answers 401 until it is");
     }
@@ -255,7 +256,7 @@ async fn serve(store: Store, args: ServeArgs, clock: Arc<dyn Clock>) -> anyhow::
             "demo seeded: the mentor's window opens at the call time; watch the call play below"
         );
     }
-    app.run_until(shutdown_signal()).await
+    app.run_until(stop).await
 }
 
 /// The provider the settings ask for, and the service number.
@@ -314,25 +315,30 @@ fn given(value: &Option<String>) -> Option<String> {
         .map(str::to_owned)
 }
 
-/// Resolves on SIGINT (Ctrl-C) or SIGTERM.
-async fn shutdown_signal() {
-    let interrupt = async {
-        let _ = tokio::signal::ctrl_c().await;
-    };
+/// Installs the SIGINT and SIGTERM handlers now, before the service announces
+/// itself, so a signal arriving any time after start-up shuts it down cleanly; the
+/// returned future resolves on the first of them.
+fn shutdown_signal() -> anyhow::Result<impl Future<Output = ()>> {
     #[cfg(unix)]
-    let terminate = async {
-        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            Ok(mut signal) => {
-                signal.recv().await;
+    {
+        use tokio::signal::unix::{SignalKind, signal};
+        let mut interrupt =
+            signal(SignalKind::interrupt()).context("installing the SIGINT handler")?;
+        let mut terminate =
+            signal(SignalKind::terminate()).context("installing the SIGTERM handler")?;
+        Ok(async move {
+            tokio::select! {
+                _ = interrupt.recv() => tracing::info!("interrupted; shutting down"),
+                _ = terminate.recv() => tracing::info!("terminated; shutting down"),
             }
-            Err(_) => std::future::pending().await,
-        }
-    };
+        })
+    }
     #[cfg(not(unix))]
-    let terminate = std::future::pending::<()>();
-    tokio::select! {
-        () = interrupt => tracing::info!("interrupted; shutting down"),
-        () = terminate => tracing::info!("terminated; shutting down"),
+    {
+        Ok(async {
+            let _ = tokio::signal::ctrl_c().await;
+            tracing::info!("interrupted; shutting down");
+        })
     }
 }
 

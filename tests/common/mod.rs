@@ -10,6 +10,7 @@
 #![allow(dead_code)]
 
 pub mod fake_twilio;
+pub mod served;
 
 use std::sync::{Arc, Once};
 use std::time::Duration;

@@ -1,0 +1,125 @@
+//! A `ridealong serve` child process for tests of the binary: its stderr is read
+//! on a thread that keeps every line and reports the address the server announces
+//! in its JSON log, so tests wait for that line instead of polling the port.
+
+use std::io::{BufRead, BufReader};
+use std::process::{Child, Command, ExitStatus, Stdio};
+use std::sync::{Arc, Mutex, mpsc};
+use std::time::Duration;
+
+use serde_json::Value;
+
+/// A running `ridealong serve`, killed if the test ends before it exits. Its
+/// stderr is read on a thread that keeps every line and reports the address the
+/// server announces it listens on.
+pub struct Served {
+    child: Option<Child>,
+    log: Arc<Mutex<String>>,
+    announced: mpsc::Receiver<String>,
+}
+
+impl Served {
+    /// Starts `command` (the binary with its environment set) as `serve` with
+    /// JSON logs; `RIDEALONG_LISTEN` defaults to port 0.
+    pub fn start(mut command: Command) -> Served {
+        let listens = command
+            .get_envs()
+            .any(|(name, _)| name == "RIDEALONG_LISTEN");
+        if !listens {
+            command.env("RIDEALONG_LISTEN", "127.0.0.1:0");
+        }
+        let mut child = command
+            .arg("serve")
+            .env("RIDEALONG_LOG_FORMAT", "json")
+            .env("RUST_LOG", "info")
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("serve starts");
+        let stderr = child.stderr.take().expect("piped stderr");
+        let log = Arc::new(Mutex::new(String::new()));
+        let (announce, announced) = mpsc::channel();
+        let kept = Arc::clone(&log);
+        std::thread::spawn(move || {
+            for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+                if let Ok(event) = serde_json::from_str::<Value>(&line)
+                    && event["message"] == "ridealong is serving"
+                    && let Some(address) = event["listen"].as_str()
+                {
+                    let _ = announce.send(address.to_owned());
+                }
+                let mut log = kept.lock().expect("log lock");
+                log.push_str(&line);
+                log.push('\n');
+            }
+        });
+        Served {
+            child: Some(child),
+            log,
+            announced,
+        }
+    }
+
+    pub fn log(&self) -> String {
+        self.log.lock().expect("log lock").clone()
+    }
+
+    pub fn pid(&self) -> u32 {
+        self.child.as_ref().expect("running").id()
+    }
+
+    /// The address the server announced, once it is listening; fails the test if
+    /// it exits or says nothing within `bound` first.
+    pub async fn listening_address(&mut self, bound: Duration) -> String {
+        let announced = tokio::task::block_in_place(|| self.announced.recv_timeout(bound));
+        match announced {
+            Ok(address) => address,
+            Err(_) => panic!(
+                "serve did not announce its address within {bound:?}:\n{}",
+                self.log()
+            ),
+        }
+    }
+
+    /// Sends SIGTERM and waits at most `bound` for the process to exit.
+    pub async fn terminate(&mut self, bound: Duration) -> ExitStatus {
+        let sent = Command::new("kill")
+            .arg("-TERM")
+            .arg(self.pid().to_string())
+            .status()
+            .expect("kill runs");
+        assert!(sent.success());
+        self.wait_for_exit(bound).await
+    }
+
+    /// Waits at most `bound` for the process to exit.
+    pub async fn wait_for_exit(&mut self, bound: Duration) -> ExitStatus {
+        let mut child = self.child.take().expect("running");
+        let pid = child.id();
+        let waited =
+            tokio::time::timeout(bound, tokio::task::spawn_blocking(move || child.wait())).await;
+        match waited {
+            Ok(joined) => joined.expect("the blocking task runs").expect("wait"),
+            Err(_) => {
+                let _ = Command::new("kill")
+                    .arg("-KILL")
+                    .arg(pid.to_string())
+                    .status();
+                panic!(
+                    "serve did not exit within {bound:?} of SIGTERM:\n{}",
+                    self.log()
+                );
+            }
+        }
+    }
+}
+
+impl Drop for Served {
+    fn drop(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+}
