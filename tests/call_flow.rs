@@ -606,3 +606,34 @@ async fn a_dial_whose_answer_never_came_is_adopted_from_the_provider_not_placed_
     assert!(event_kinds(&call).contains(&"dial_adopted".to_owned()));
     app.stop().await;
 }
+
+#[tokio::test]
+async fn a_call_whose_final_callbacks_never_came_is_settled_from_the_provider() {
+    let (app, fake) = app_with_twilio().await;
+    let (call_id, created) = booked_call(&app).await;
+    // Nobody plays this call and no callback ever arrives.
+    app.clock.set(at(FIRST_SLOT));
+    app.dispatch_due().await;
+    let sid = fake.created_calls()[0].sid.clone();
+    fake.set_status(&sid, "no-answer");
+
+    // The slot (15:00-15:15) and its grace are not long enough past yet.
+    app.clock.set(at("2026-11-30T15:20:00Z"));
+    app.dispatch_due().await;
+    assert_eq!(call(&app, call_id).await["status"], "dialing");
+
+    app.clock.set(at("2026-11-30T15:30:00Z"));
+    app.dispatch_due().await;
+    let settled = call(&app, call_id).await;
+    assert_eq!(settled["status"], "ended");
+    assert_eq!(settled["outcome"], "mentor_no_answer");
+    assert!(event_kinds(&settled).contains(&"settled_from_provider".to_owned()));
+    app.settle().await;
+    let request = app.request_as_seeker(&created).await;
+    assert_eq!(request["attempts"], 0);
+    assert_eq!(
+        request["status"], "scheduled",
+        "requeued and booked again: {request}"
+    );
+    app.stop().await;
+}

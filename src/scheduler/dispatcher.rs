@@ -22,7 +22,7 @@ use tokio_util::sync::CancellationToken;
 use tracing::{info, instrument, warn};
 
 use crate::clock::Clock;
-use crate::domain::call_flow::Leg;
+use crate::domain::call_flow::{Leg, LegStatus, mentor_leg_outcome, seeker_leg_outcome};
 use crate::domain::status::Outcome;
 use crate::scheduler::matcher::MatcherHandle;
 use crate::store::{DialTarget, Store};
@@ -36,6 +36,9 @@ pub const TIME_LIMIT_GRACE: TimeDelta = TimeDelta::minutes(2);
 const IN_DOUBT_AFTER: TimeDelta = TimeDelta::seconds(30);
 /// How long after the dial a call still missing at the provider counts as failed.
 const GIVE_UP_AFTER: TimeDelta = TimeDelta::minutes(2);
+/// How long past its slot (and time-limit grace) a call may go without an
+/// outcome before it is settled from the provider's own record.
+const SETTLE_AFTER: TimeDelta = TimeDelta::minutes(10);
 /// Most due calls one pass claims.
 const PASS_LIMIT: u32 = 500;
 /// Longest the idle loop waits before looking again.
@@ -73,6 +76,8 @@ pub struct DispatchReport {
     pub in_doubt: usize,
     /// In-doubt dials found at the provider and adopted.
     pub adopted: usize,
+    /// Calls whose final callbacks never came, settled from the provider.
+    pub settled: usize,
 }
 
 /// Places due calls through a provider.
@@ -125,6 +130,7 @@ impl Dispatcher {
         let _pass = self.pass.lock().await;
         let mut report = DispatchReport {
             adopted: self.reconcile().await?,
+            settled: self.settle_silent_calls().await?,
             ..Default::default()
         };
         let now = self.clock.now();
@@ -274,6 +280,79 @@ impl Dispatcher {
             }
         }
         Ok(adopted)
+    }
+
+    /// Settles calls whose final callbacks never came, from the provider's record
+    /// of the mentor leg and, if the mentor pressed 1, of the seeker leg.
+    async fn settle_silent_calls(&self) -> anyhow::Result<usize> {
+        let now = self.clock.now();
+        let mut settled = 0;
+        for call in self
+            .store
+            .unsettled_calls(now - TIME_LIMIT_GRACE - SETTLE_AFTER)
+            .await?
+        {
+            let mentor_leg = match self.provider.fetch_call(&call.provider_call_sid).await {
+                Ok(leg) => leg,
+                Err(error) => {
+                    warn!(call.id = call.call_id, error = %error, "cannot settle a silent call yet");
+                    continue;
+                }
+            };
+            let Some(mentor_status) =
+                LegStatus::parse(&mentor_leg.status).filter(|status| status.is_final())
+            else {
+                continue;
+            };
+            let settled_as = match mentor_leg_outcome(mentor_status, call.accepted) {
+                Some(outcome) => Some((outcome, Leg::Mentor, None)),
+                None => {
+                    let query = CallQuery {
+                        parent_call_sid: Some(call.provider_call_sid.clone()),
+                        ..Default::default()
+                    };
+                    let seeker_leg = self.provider.list_calls(&query).await?.into_iter().next();
+                    let seeker = seeker_leg
+                        .as_ref()
+                        .and_then(|leg| LegStatus::parse(&leg.status));
+                    match seeker.and_then(seeker_leg_outcome) {
+                        Some(outcome) => {
+                            let talk = seeker_leg.as_ref().and_then(|leg| leg.duration);
+                            Some((
+                                outcome,
+                                Leg::Seeker,
+                                (outcome == Outcome::Completed).then_some(talk.unwrap_or(0)),
+                            ))
+                        }
+                        // Pressed 1 but the seeker leg never started.
+                        None => Some((Outcome::Failed, Leg::Seeker, None)),
+                    }
+                }
+            };
+            if let Some((outcome, leg, talk_seconds)) = settled_as {
+                let detail = serde_json::json!({ "mentor_status": mentor_leg.status, "outcome": outcome.as_str() });
+                self.store
+                    .record_event(
+                        call.call_id,
+                        "settled_from_provider",
+                        &detail,
+                        None,
+                        None,
+                        now,
+                    )
+                    .await?;
+                if self
+                    .store
+                    .end_call(call.call_id, outcome, leg, talk_seconds, now)
+                    .await?
+                    .is_some()
+                {
+                    settled += 1;
+                    self.matcher.nudge();
+                }
+            }
+        }
+        Ok(settled)
     }
 
     /// How long to wait before the next pass: until the next call is due, at most

@@ -49,7 +49,7 @@ pub use calls::{CallDetail, CallEvent, CallFilter, CallRecord, CallSummary};
 pub use mentors::{MentorRecord, PauseRecord, WindowRecord};
 pub use notifications::NoticeJob;
 pub use requests::{CancelOutcome, CanceledCall, RequestFilter, RequestRecord};
-pub use telephony::{CallContext, CallEnded, DialTarget, DueCall, InDoubtDial};
+pub use telephony::{CallContext, CallEnded, DialTarget, DueCall, InDoubtDial, UnsettledCall};
 
 /// What can go wrong in storage.
 #[derive(Debug, thiserror::Error)]

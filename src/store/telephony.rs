@@ -47,6 +47,18 @@ pub struct InDoubtDial {
     pub dialed_at: DateTime<Utc>,
 }
 
+/// A placed call that should be over by now but has no outcome: its final
+/// callbacks never came.
+#[derive(Clone, Debug)]
+pub struct UnsettledCall {
+    /// Call id.
+    pub call_id: i64,
+    /// The mentor leg's provider id.
+    pub provider_call_sid: String,
+    /// Whether the mentor pressed 1.
+    pub accepted: bool,
+}
+
 /// Everything the TwiML answers need about one call.
 #[derive(Clone, Debug)]
 pub struct CallContext {
@@ -231,6 +243,30 @@ impl Store {
                 attempt,
                 mentor_phone,
                 dialed_at,
+            })
+            .collect())
+    }
+
+    /// Placed calls still without an outcome whose slot ended before `ended_before`.
+    #[instrument(skip_all)]
+    pub async fn unsettled_calls(
+        &self,
+        ended_before: DateTime<Utc>,
+    ) -> StoreResult<Vec<UnsettledCall>> {
+        let rows: Vec<(i64, String, Option<DateTime<Utc>>)> = with_pool!(self, pool => sqlx::query_as(
+            "select id, provider_call_sid, accepted_at from calls
+             where status in ('dialing', 'in_progress') and provider_call_sid is not null
+               and ends_at < $1
+             order by id")
+            .bind(ended_before)
+            .fetch_all(pool)
+            .await)?;
+        Ok(rows
+            .into_iter()
+            .map(|(call_id, provider_call_sid, accepted_at)| UnsettledCall {
+                call_id,
+                provider_call_sid,
+                accepted: accepted_at.is_some(),
             })
             .collect())
     }
