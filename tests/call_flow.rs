@@ -637,3 +637,35 @@ async fn a_call_whose_final_callbacks_never_came_is_settled_from_the_provider() 
     );
     app.stop().await;
 }
+
+#[tokio::test]
+async fn a_slot_that_passed_while_nobody_could_dial_is_requeued_not_rung_late() {
+    let (app, fake) = app_with_twilio().await;
+    let (call_id, created) = booked_call(&app).await;
+    // The service was down from before the slot (15:00-15:15) until 15:11.
+    app.clock.set(at("2026-11-30T15:11:00Z"));
+    app.dispatch_due().await;
+
+    assert!(fake.created_calls().is_empty(), "nobody was rung late");
+    let missed = call(&app, call_id).await;
+    assert_eq!(missed["outcome"], "failed");
+    assert!(event_kinds(&missed).contains(&"slot_missed".to_owned()));
+    app.settle().await;
+    let request = app.request_as_seeker(&created).await;
+    assert_eq!(request["attempts"], 0, "not the seeker's miss");
+    assert_eq!(request["call"]["starts_at"], NEXT_DAY_SLOT);
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn a_call_a_few_minutes_late_is_still_placed() {
+    let (app, fake) = app_with_twilio().await;
+    fake.script_for(
+        MENTOR_PHONE,
+        script(PRESSES_ONE, SeekerScript::Answers { talk_seconds: 300 }),
+    );
+    let (call_id, _) = booked_call(&app).await;
+    ring(&app, &fake, "2026-11-30T15:09:00Z", 1).await;
+    assert_eq!(call(&app, call_id).await["outcome"], "completed");
+    app.stop().await;
+}

@@ -142,6 +142,24 @@ impl Dispatcher {
         let spacing = Duration::from_secs(1) / self.settings.cps.max(1);
         let mut placements = JoinSet::new();
         for call in due {
+            if now > latest_dial(call.starts_at, call.ends_at) {
+                // The slot went by while nobody could dial (the service was down):
+                // ringing now would miss the mentor's window or the seeker's hours.
+                let detail =
+                    serde_json::json!({ "reason": "the slot passed before it could be dialed" });
+                self.store
+                    .record_event(call.call_id, "slot_missed", &detail, None, None, now)
+                    .await?;
+                if self
+                    .store
+                    .end_call(call.call_id, Outcome::Failed, Leg::Mentor, None, now)
+                    .await?
+                    .is_some()
+                {
+                    report.failed += 1;
+                }
+                continue;
+            }
             let dial_at = {
                 let mut last = self.last_dial.lock().await;
                 let dial_at =
@@ -370,6 +388,14 @@ impl Dispatcher {
             }
         }
     }
+}
+
+/// The last instant a call of slot `[starts_at, ends_at)` is still worth placing:
+/// while at least five minutes of it are left, or half of a shorter slot.
+pub fn latest_dial(starts_at: DateTime<Utc>, ends_at: DateTime<Utc>) -> DateTime<Utc> {
+    let length = ends_at - starts_at;
+    let needed = TimeDelta::minutes(5).min(length / 2);
+    ends_at - needed
 }
 
 /// Asks the running dispatcher for a pass.

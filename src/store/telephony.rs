@@ -32,6 +32,8 @@ pub struct DueCall {
     pub call_id: i64,
     /// Slot start.
     pub starts_at: DateTime<Utc>,
+    /// Slot end.
+    pub ends_at: DateTime<Utc>,
 }
 
 /// A call that was dialed but whose provider id never arrived.
@@ -119,8 +121,8 @@ impl Store {
     /// Scheduled calls starting at or before `now`, earliest first.
     #[instrument(skip_all)]
     pub async fn due_calls(&self, now: DateTime<Utc>, limit: u32) -> StoreResult<Vec<DueCall>> {
-        let rows: Vec<(i64, DateTime<Utc>)> = with_pool!(self, pool => sqlx::query_as(
-            "select id, starts_at from calls where status = 'scheduled' and starts_at <= $1
+        let rows: Vec<(i64, DateTime<Utc>, DateTime<Utc>)> = with_pool!(self, pool => sqlx::query_as(
+            "select id, starts_at, ends_at from calls where status = 'scheduled' and starts_at <= $1
              order by starts_at, id limit $2")
             .bind(now)
             .bind(i64::from(limit))
@@ -128,7 +130,11 @@ impl Store {
             .await)?;
         Ok(rows
             .into_iter()
-            .map(|(call_id, starts_at)| DueCall { call_id, starts_at })
+            .map(|(call_id, starts_at, ends_at)| DueCall {
+                call_id,
+                starts_at,
+                ends_at,
+            })
             .collect())
     }
 
