@@ -61,7 +61,8 @@ pub struct App {
 }
 
 impl App {
-    /// Migrates `store`, binds the listener and starts the server and the matcher.
+    /// Migrates `store`, binds the listener and starts the server, the matcher,
+    /// the dispatcher and the notifier.
     pub async fn start(
         store: Store,
         config: AppConfig,
@@ -175,7 +176,12 @@ impl App {
     /// Runs until `stop` resolves or a task ends by itself, then shuts down and
     /// says which task stopped and why.
     pub async fn run_until(mut self, stop: impl Future<Output = ()>) -> anyhow::Result<()> {
-        let (Some(server), Some(matcher)) = (self.server.as_mut(), self.matcher.as_mut()) else {
+        let (Some(server), Some(matcher), Some(dispatcher), Some(notifier)) = (
+            self.server.as_mut(),
+            self.matcher.as_mut(),
+            self.dispatcher_task.as_mut(),
+            self.notifier_task.as_mut(),
+        ) else {
             return Ok(());
         };
         let outcome = tokio::select! {
@@ -190,10 +196,15 @@ impl App {
             }
             result = matcher => {
                 self.matcher = None;
-                match result {
-                    Ok(()) => Err(anyhow::anyhow!("the matcher stopped unexpectedly")),
-                    Err(error) => Err(anyhow::Error::from(error).context("the matcher task panicked")),
-                }
+                task_ended("matcher", result)
+            }
+            result = dispatcher => {
+                self.dispatcher_task = None;
+                task_ended("dispatcher", result)
+            }
+            result = notifier => {
+                self.notifier_task = None;
+                task_ended("notifier", result)
             }
         };
         if let Err(error) = &outcome {
@@ -226,6 +237,14 @@ impl App {
         }
         self.state.store.close().await;
         info!("ridealong stopped");
+    }
+}
+
+/// Why a background task that should run until shutdown ended.
+fn task_ended(name: &str, result: Result<(), tokio::task::JoinError>) -> anyhow::Result<()> {
+    match result {
+        Ok(()) => Err(anyhow::anyhow!("the {name} stopped unexpectedly")),
+        Err(error) => Err(anyhow::Error::from(error).context(format!("the {name} task panicked"))),
     }
 }
 
