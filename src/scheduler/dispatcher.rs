@@ -237,14 +237,13 @@ impl Dispatcher {
     }
 
     fn new_call(&self, target: &DialTarget, now: DateTime<Utc>) -> NewCall {
-        let remaining = (target.ends_at - now.max(target.starts_at)) + TIME_LIMIT_GRACE;
         NewCall {
             to: target.mentor_phone.clone(),
             from: self.settings.from_number.clone(),
             url: self.settings.call_webhook(target.call_id, "answer"),
             status_callback: self.settings.call_webhook(target.call_id, "status"),
             timeout_seconds: MENTOR_RING_SECONDS,
-            time_limit_seconds: remaining.num_seconds().clamp(60, 4 * 3600) as u32,
+            time_limit_seconds: time_limit_seconds(now.max(target.starts_at), target.ends_at),
         }
     }
 
@@ -388,6 +387,13 @@ impl Dispatcher {
             }
         }
     }
+}
+
+/// Seconds a call (or its bridged leg) placed at `from` may last: to the end of
+/// its slot plus [`TIME_LIMIT_GRACE`], at least a minute, at most four hours.
+pub fn time_limit_seconds(from: DateTime<Utc>, ends_at: DateTime<Utc>) -> u32 {
+    let remaining = (ends_at - from).max(TimeDelta::zero()) + TIME_LIMIT_GRACE;
+    remaining.num_seconds().clamp(60, 4 * 3600) as u32
 }
 
 /// The last instant a call of slot `[starts_at, ends_at)` is still worth placing:

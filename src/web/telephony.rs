@@ -14,7 +14,6 @@ use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use axum::routing::post;
 use axum::{Extension, Router};
-use chrono::TimeDelta;
 use serde_json::{Map, Value};
 
 use super::AppState;
@@ -23,7 +22,7 @@ use super::extract::ApiPath;
 use crate::domain::call_flow::{Leg, LegStatus, mentor_leg_outcome, seeker_leg_outcome};
 use crate::domain::status::{CallStatus, Outcome};
 use crate::domain::text::first_name;
-use crate::scheduler::dispatcher::TIME_LIMIT_GRACE;
+use crate::scheduler::dispatcher::time_limit_seconds;
 use crate::store::CallContext;
 use crate::telephony::twilio::signature;
 use crate::telephony::twiml::{Dial, Gather, Twiml};
@@ -257,7 +256,6 @@ async fn gather(
         call.id = call_id,
         "mentor pressed 1; dialing the seeker from the service number"
     );
-    let remaining = (context.ends_at - now).max(TimeDelta::zero()) + TIME_LIMIT_GRACE;
     let action = state.telephony.call_webhook(call_id, "dial");
     let status_callback = state.telephony.call_webhook(call_id, "seeker-status");
     let twiml = Twiml::new()
@@ -265,7 +263,7 @@ async fn gather(
         .dial(&Dial {
             caller_id: &state.telephony.from_number,
             timeout_seconds: SEEKER_RING_SECONDS,
-            time_limit_seconds: remaining.num_seconds().clamp(60, 4 * 3600) as u32,
+            time_limit_seconds: time_limit_seconds(now, context.ends_at),
             action: &action,
             number: &context.seeker_phone,
             number_status_callback: &status_callback,
