@@ -5,7 +5,8 @@
 //!   one scheduled call;
 //! - `Store::book` skips a booking whose slot is taken or whose request is no longer
 //!   pending, and leaves nothing behind for it;
-//! - a canceled call frees its slot, and `booked_calls` no longer counts it.
+//! - a canceled call frees its slot, and `booked_calls` no longer counts it;
+//! - a dial is logged once even when a callback brought its provider id first.
 //!
 //! "Now" is always Monday 2026-11-30 12:00 UTC (07:00 in New York), never the wall
 //! clock.
@@ -644,4 +645,66 @@ async fn booked_calls_leave_out_canceled_calls_and_respect_the_range_ends() {
         .await
         .expect("booked starts");
     assert_eq!(starts, vec![early.starts_at]);
+}
+
+#[tokio::test]
+async fn a_dial_is_logged_even_when_a_callback_brought_its_provider_id_first() {
+    let (_db, store) = fresh_store().await;
+    let now = default_now();
+    let mentor = add_mentor(&store, "Grace Hopper", &phone(1999), None).await;
+    let request = add_request(&store, &phone(0), now).await;
+    let booked = store
+        .book(
+            &[booking(request, mentor, slot("2026-12-01T15:00:00Z"))],
+            now,
+        )
+        .await
+        .expect("book");
+    let dialing_at = at("2026-12-01T15:00:00Z");
+    let target = store
+        .claim_call(booked[0], dialing_at)
+        .await
+        .expect("claim")
+        .expect("the scheduled call is claimed");
+
+    // The provider's first status callback arrives before its answer to the
+    // create request does.
+    store
+        .adopt_provider_sid(booked[0], "CA0000000000000000000000000000fast", dialing_at)
+        .await
+        .expect("adopt");
+    let recorded = store
+        .record_dialed(
+            booked[0],
+            target.attempt,
+            "CA0000000000000000000000000000fast",
+            dialing_at,
+        )
+        .await
+        .expect("record");
+    assert!(recorded, "the same id is recorded, not refused");
+    let other = store
+        .record_dialed(
+            booked[0],
+            target.attempt,
+            "CA000000000000000000000000000other",
+            dialing_at,
+        )
+        .await;
+    assert!(
+        !matches!(other, Ok(true)),
+        "a different id never replaces the recorded one"
+    );
+
+    let detail = store.call(booked[0]).await.expect("read").expect("exists");
+    assert_eq!(
+        detail.call.provider_call_sid.as_deref(),
+        Some("CA0000000000000000000000000000fast")
+    );
+    let kinds: Vec<&str> = detail
+        .events
+        .iter()
+        .map(|event| event.kind.as_str())
+        .collect();
+    assert_eq!(kinds, ["booked", "dialing", "dialed"]);
 }

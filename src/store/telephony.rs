@@ -179,7 +179,10 @@ impl Store {
         })
     }
 
-    /// Stores the provider's id for the mentor leg of claim `attempt`.
+    /// Stores the provider's id for the mentor leg of claim `attempt` and logs the
+    /// dial. A callback may have brought the same id first (the provider can call
+    /// back before its answer to the create request arrives); the dial is still
+    /// logged then.
     #[instrument(skip_all, fields(call.id = call_id))]
     pub async fn record_dialed(
         &self,
@@ -192,7 +195,8 @@ impl Store {
             let mut tx = pool.begin_write().await?;
             let updated = sqlx::query(
                 "update calls set provider_call_sid = $1, updated_at = $2
-                 where id = $3 and dial_attempts = $4 and provider_call_sid is null")
+                 where id = $3 and dial_attempts = $4
+                     and (provider_call_sid is null or provider_call_sid = $1)")
                 .bind(provider_sid)
                 .bind(now)
                 .bind(call_id)
