@@ -111,6 +111,7 @@ impl App {
                 admin_token: config.admin_token,
                 policy: config.policy,
                 default_region: config.default_region,
+                secure_cookies: telephony.public_url.starts_with("https://"),
             }),
             matcher: matcher_handle,
             provider: config.provider,

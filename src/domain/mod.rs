@@ -60,7 +60,7 @@ pub mod schedule;
 pub mod status;
 pub mod text;
 pub mod weekly;
-mod zones;
+pub mod zones;
 
 use std::borrow::Cow;
 

@@ -22,6 +22,19 @@ static COUNTRY_BY_ZONE: LazyLock<HashMap<&'static str, &'static str>> = LazyLock
         .collect()
 });
 
+static PICKER_ZONES: LazyLock<Vec<&'static str>> = LazyLock::new(|| {
+    let mut zones: Vec<&'static str> = COUNTRY_BY_ZONE.keys().copied().collect();
+    zones.push("UTC");
+    zones.sort_unstable();
+    zones
+});
+
+/// Every zone a person can pick from, sorted by name: the tz database's zones tied
+/// to a country (`zone.tab`, no legacy aliases) and UTC.
+pub fn picker_zones() -> &'static [&'static str] {
+    &PICKER_ZONES
+}
+
 /// The ISO 3166 country code of `zone` ("US" for America/Chicago), when the zone
 /// belongs to one country.
 pub fn country_of(zone: Tz) -> Option<&'static str> {
@@ -38,5 +51,14 @@ mod tests {
         assert_eq!(country_of(chrono_tz::Europe::Dublin), Some("IE"));
         assert_eq!(country_of(chrono_tz::Asia::Kathmandu), Some("NP"));
         assert_eq!(country_of(chrono_tz::UTC), None);
+    }
+
+    #[test]
+    fn the_picker_offers_sorted_parseable_zones_without_aliases() {
+        let zones = picker_zones();
+        assert!(zones.windows(2).all(|pair| pair[0] < pair[1]));
+        assert!(zones.contains(&"America/New_York") && zones.contains(&"UTC"));
+        assert!(!zones.contains(&"US/Eastern"));
+        assert!(zones.iter().all(|zone| zone.parse::<Tz>().is_ok()));
     }
 }

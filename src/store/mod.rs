@@ -35,6 +35,7 @@ mod calls;
 mod mentors;
 mod notifications;
 mod requests;
+mod sessions;
 mod telephony;
 
 use std::str::FromStr;
@@ -49,6 +50,7 @@ pub use calls::{CallDetail, CallEvent, CallFilter, CallRecord, CallSummary};
 pub use mentors::{MentorRecord, PauseRecord, WindowRecord};
 pub use notifications::NoticeJob;
 pub use requests::{CancelOutcome, CanceledCall, RequestFilter, RequestRecord};
+pub use sessions::SessionSubject;
 pub use telephony::{CallContext, CallEnded, DialTarget, DueCall, InDoubtDial, UnsettledCall};
 
 /// What can go wrong in storage.

@@ -1,19 +1,21 @@
-//! HTTP: one router per area (JSON API, health), merged here with the layers every
-//! request goes through.
+//! HTTP: one router per area (pages, JSON API, provider webhooks, health), merged
+//! here with the layers every request goes through.
 
 pub mod api;
 pub mod auth;
 pub mod error;
 pub mod extract;
 pub mod health;
+pub mod pages;
 pub mod telephony;
 
 use std::sync::Arc;
 use std::time::Duration;
 
 use axum::Router;
-use axum::extract::DefaultBodyLimit;
-use axum::http::Request;
+use axum::extract::{DefaultBodyLimit, MatchedPath};
+use axum::http::{HeaderMap, Request, header};
+use axum::response::{IntoResponse, Response};
 use tower_http::catch_panic::CatchPanicLayer;
 use tower_http::trace::TraceLayer;
 
@@ -35,6 +37,8 @@ pub struct Settings {
     pub policy: MatchPolicy,
     /// Region for national-format numbers when a zone has no country.
     pub default_region: Option<String>,
+    /// Whether cookies get the `Secure` flag: the service is reached over https.
+    pub secure_cookies: bool,
 }
 
 /// Shared state of every handler.
@@ -57,10 +61,11 @@ pub struct AppState {
 /// The whole HTTP application.
 pub fn router(state: AppState) -> Router {
     Router::new()
+        .merge(pages::router(state.clone()))
         .merge(api::router())
         .merge(health::router())
         .merge(telephony::router(state.clone()))
-        .fallback(|| async { ApiError::NotFound("route") })
+        .fallback(not_found)
         .method_not_allowed_fallback(|| async { ApiError::MethodNotAllowed })
         .layer(DefaultBodyLimit::max(BODY_LIMIT_BYTES))
         .layer(CatchPanicLayer::custom(|_| {
@@ -69,14 +74,15 @@ pub fn router(state: AppState) -> Router {
             )))
         }))
         .layer(
-            // Spans carry method and path only: query strings can hold manage tokens.
+            // Spans carry the method and the route's pattern, never the path itself:
+            // paths (/r/{token}) and query strings can hold tokens.
             TraceLayer::new_for_http()
                 .make_span_with(|request: &Request<_>| {
-                    tracing::info_span!(
-                        "http",
-                        method = %request.method(),
-                        path = %request.uri().path(),
-                    )
+                    let route = request
+                        .extensions()
+                        .get::<MatchedPath>()
+                        .map_or("unmatched", MatchedPath::as_str);
+                    tracing::info_span!("http", method = %request.method(), route = %route)
                 })
                 .on_response(
                     |response: &axum::http::Response<_>, latency: Duration, _: &tracing::Span| {
@@ -89,4 +95,17 @@ pub fn router(state: AppState) -> Router {
                 ),
         )
         .with_state(state)
+}
+
+/// Unknown routes: a page for browsers, the JSON error shape for everyone else.
+async fn not_found(headers: HeaderMap) -> Response {
+    let wants_html = headers
+        .get(header::ACCEPT)
+        .and_then(|accept| accept.to_str().ok())
+        .is_some_and(|accept| accept.contains("text/html"));
+    if wants_html {
+        pages::error::PageError::NotFound.into_response()
+    } else {
+        ApiError::NotFound("route").into_response()
+    }
 }

@@ -9,6 +9,7 @@
 // Each test binary uses a different part of the harness.
 #![allow(dead_code)]
 
+pub mod browser;
 pub mod fake_twilio;
 pub mod served;
 

@@ -1,0 +1,255 @@
+//! The page frame and the form pieces every page shares, so pages only say what is
+//! theirs. Everything interpolated through `maud` is HTML-escaped.
+
+use chrono::{DateTime, Utc};
+use chrono_tz::Tz;
+use maud::{DOCTYPE, Markup, html};
+
+use crate::domain::ValidationError;
+use crate::domain::zones::picker_zones;
+
+/// A whole HTML document: `<head>`, the site header with navigation, `body` in
+/// `<main>`, and the footer.
+pub fn page(title: &str, body: Markup) -> Markup {
+    html! {
+        (DOCTYPE)
+        html lang="en" {
+            head {
+                meta charset="utf-8";
+                meta name="viewport" content="width=device-width, initial-scale=1";
+                meta name="referrer" content="no-referrer";
+                title { (title) " · ridealong" }
+                link rel="stylesheet" href="/assets/site.css";
+                script src="/assets/site.js" defer {}
+            }
+            body {
+                a.skip href="#main" { "Skip to the content" }
+                header.site {
+                    a.brand href="/" { "ridealong" }
+                    nav aria-label="Main" {
+                        a href="/request" { "Ask for a call" }
+                        a href="/mentor" { "Mentors" }
+                    }
+                }
+                main #main tabindex="-1" {
+                    (body)
+                }
+                footer.site {
+                    p { "Asking for help is the smart move. A mentor's drive to work is time they chose to give." }
+                }
+            }
+        }
+    }
+}
+
+/// The hidden field that carries the page's CSRF token in every form.
+pub fn csrf_field(token: &str) -> Markup {
+    html! { input type="hidden" name="csrf" value=(token); }
+}
+
+/// The errors of one form submission, by field name, so each message is shown next
+/// to its field.
+#[derive(Clone, Debug, Default)]
+pub struct FormErrors(Vec<ValidationError>);
+
+impl FormErrors {
+    /// No errors.
+    pub fn none() -> Self {
+        FormErrors::default()
+    }
+
+    /// Adds `error`.
+    pub fn push(&mut self, error: ValidationError) {
+        self.0.push(error);
+    }
+
+    /// Whether there are none.
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+
+    /// The message for `field`, if it has one. A field's sub-fields
+    /// (`availability[0].start`) count as the field's.
+    pub fn get(&self, field: &str) -> Option<&str> {
+        self.0
+            .iter()
+            .find(|error| {
+                error.field == field
+                    || error
+                        .field
+                        .strip_prefix(field)
+                        .is_some_and(|rest| rest.starts_with(['.', '[']))
+            })
+            .map(|error| error.message.as_str())
+    }
+
+    /// Every error, in order.
+    pub fn iter(&self) -> impl Iterator<Item = &ValidationError> {
+        self.0.iter()
+    }
+
+    /// A summary at the top of a form that links to each field in error, for
+    /// screen readers and long forms on small screens.
+    pub fn summary(&self) -> Markup {
+        html! {
+            @if !self.is_empty() {
+                div.error-summary role="alert" tabindex="-1" {
+                    h2 { "Please check " (if self.0.len() == 1 { "one thing" } else { "a few things" }) }
+                    ul {
+                        @for error in &self.0 {
+                            li { a href={ "#" (field_id(&error.field)) } { (error.message) } }
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
+
+impl From<ValidationError> for FormErrors {
+    fn from(error: ValidationError) -> Self {
+        FormErrors(vec![error])
+    }
+}
+
+/// The element id of form field `name` (`availability[0].start` → `f-availability`).
+pub fn field_id(name: &str) -> String {
+    let base = name.split(['.', '[']).next().unwrap_or(name);
+    format!("f-{base}")
+}
+
+/// A labelled input with its hint and inline error, keeping what was typed.
+pub struct Field<'a> {
+    /// The form field name (and, through [`field_id`], the element id).
+    pub name: &'a str,
+    /// The visible label.
+    pub label: &'a str,
+    /// The input type (`text`, `tel`, `time`, …).
+    pub kind: &'a str,
+    /// What was typed, or the default.
+    pub value: &'a str,
+    /// A short help text under the label.
+    pub hint: Option<&'a str>,
+    /// The browser's autocomplete token (`name`, `tel`, …).
+    pub autocomplete: Option<&'a str>,
+    /// Whether the field must be filled.
+    pub required: bool,
+}
+
+impl Field<'_> {
+    /// The field as HTML, with `errors`' message for it.
+    pub fn render(&self, errors: &FormErrors) -> Markup {
+        let id = field_id(self.name);
+        let error = errors.get(self.name);
+        let described = described_by(&id, self.hint.is_some(), error.is_some());
+        html! {
+            div.field.invalid[error.is_some()] {
+                label for=(id) { (self.label) }
+                @if let Some(hint) = self.hint { p.hint id={ (id) "-hint" } { (hint) } }
+                @if let Some(error) = error { p.error id={ (id) "-error" } { (error) } }
+                input id=(id) name=(self.name) type=(self.kind) value=(self.value)
+                    autocomplete=[self.autocomplete] required[self.required]
+                    aria-invalid=[error.map(|_| "true")] aria-describedby=[described];
+            }
+        }
+    }
+}
+
+/// A labelled multi-line text box, like [`Field`].
+pub fn textarea(
+    name: &str,
+    label: &str,
+    value: &str,
+    hint: Option<&str>,
+    max_chars: usize,
+    errors: &FormErrors,
+) -> Markup {
+    let id = field_id(name);
+    let error = errors.get(name);
+    let described = described_by(&id, hint.is_some(), error.is_some());
+    html! {
+        div.field.invalid[error.is_some()] {
+            label for=(id) { (label) }
+            @if let Some(hint) = hint { p.hint id={ (id) "-hint" } { (hint) } }
+            @if let Some(error) = error { p.error id={ (id) "-error" } { (error) } }
+            textarea id=(id) name=(name) rows="5" maxlength=(max_chars) required
+                aria-invalid=[error.map(|_| "true")] aria-describedby=[described] { (value) }
+        }
+    }
+}
+
+/// A labelled time-zone picker with `selected` chosen. The site script preselects
+/// the browser's zone when `selected` is empty; without JavaScript the person picks.
+pub fn zone_select(name: &str, label: &str, selected: &str, errors: &FormErrors) -> Markup {
+    let id = field_id(name);
+    let error = errors.get(name);
+    let described = described_by(&id, false, error.is_some());
+    html! {
+        div.field.invalid[error.is_some()] {
+            label for=(id) { (label) }
+            @if let Some(error) = error { p.error id={ (id) "-error" } { (error) } }
+            select id=(id) name=(name) required data-browser-zone[selected.is_empty()]
+                aria-invalid=[error.map(|_| "true")] aria-describedby=[described] {
+                @if selected.is_empty() { option value="" selected { "Choose your time zone" } }
+                @for zone in picker_zones() {
+                    option value=(zone) selected[*zone == selected] { (zone.replace('_', " ")) }
+                }
+            }
+        }
+    }
+}
+
+fn described_by(id: &str, hint: bool, error: bool) -> Option<String> {
+    let ids: Vec<String> = [
+        hint.then(|| format!("{id}-hint")),
+        error.then(|| format!("{id}-error")),
+    ]
+    .into_iter()
+    .flatten()
+    .collect();
+    (!ids.is_empty()).then(|| ids.join(" "))
+}
+
+/// `instant` as a person in `zone` reads it: "Tuesday, December 1, 7:40 AM EST".
+pub fn local_time(instant: DateTime<Utc>, zone: Tz) -> String {
+    instant
+        .with_timezone(&zone)
+        .format("%A, %B %-d, %-I:%M %p %Z")
+        .to_string()
+}
+
+/// A `<time>` element: machine-readable UTC, shown in `zone`.
+pub fn time_in(instant: DateTime<Utc>, zone: Tz) -> Markup {
+    html! { time datetime=(instant.to_rfc3339()) { (local_time(instant, zone)) } }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn user_text_is_escaped() {
+        let markup = page("<b>", html! { p { ("<script>alert(1)</script>") } }).into_string();
+        assert!(markup.contains("&lt;script&gt;alert(1)&lt;/script&gt;"));
+        assert!(!markup.contains("<script>alert"));
+        assert!(markup.contains("<title>&lt;b&gt; · ridealong</title>"));
+    }
+
+    #[test]
+    fn errors_attach_to_their_field_and_its_sub_fields() {
+        let mut errors = FormErrors::none();
+        errors.push(ValidationError::new("availability[1].start", "use HH:MM"));
+        assert_eq!(errors.get("availability"), Some("use HH:MM"));
+        assert_eq!(errors.get("avail"), None);
+        assert_eq!(field_id("availability[1].start"), "f-availability");
+    }
+
+    #[test]
+    fn times_read_in_the_persons_zone() {
+        let instant = "2026-12-01T12:40:00Z".parse().expect("instant");
+        assert_eq!(
+            local_time(instant, chrono_tz::America::New_York),
+            "Tuesday, December 1, 7:40 AM EST"
+        );
+    }
+}

@@ -1,0 +1,135 @@
+//! Who is signed in: a session cookie naming a stored session (see
+//! [`crate::store::SessionSubject`]). Mentors sign in with a one-time code sent to
+//! their phone; the operator with the admin token.
+
+use axum::extract::FromRequestParts;
+use axum::http::request::Parts;
+use axum::response::{IntoResponse, Redirect, Response};
+use axum_extra::extract::cookie::{Cookie, CookieJar, SameSite};
+use chrono::TimeDelta;
+
+use super::error::PageError;
+use crate::store::SessionSubject;
+use crate::tokens;
+use crate::web::AppState;
+
+/// The cookie holding the session token.
+pub const COOKIE: &str = "ridealong_session";
+/// Prefix of session tokens, so a leaked one is recognisable.
+pub const TOKEN_PREFIX: &str = "ras_";
+/// How long a sign-in lasts.
+pub const LIFETIME: TimeDelta = TimeDelta::days(14);
+
+/// Starts a session for `subject` and returns the cookie jar that carries it.
+pub async fn sign_in(
+    state: &AppState,
+    jar: CookieJar,
+    subject: SessionSubject,
+) -> Result<CookieJar, PageError> {
+    let token = tokens::generate(TOKEN_PREFIX);
+    let now = state.clock.now();
+    state
+        .store
+        .create_session(&tokens::hash(&token), subject, now, now + LIFETIME)
+        .await?;
+    let cookie = Cookie::build((COOKIE, token))
+        .path("/")
+        .http_only(true)
+        .same_site(SameSite::Lax)
+        .secure(state.settings.secure_cookies)
+        .max_age(cookie::time::Duration::seconds(LIFETIME.num_seconds()))
+        .build();
+    Ok(jar.add(cookie))
+}
+
+/// Ends this browser's session, if any, and clears its cookie.
+pub async fn sign_out(state: &AppState, jar: CookieJar) -> Result<CookieJar, PageError> {
+    if let Some(cookie) = jar.get(COOKIE) {
+        state
+            .store
+            .delete_session(&tokens::hash(cookie.value()))
+            .await?;
+    }
+    Ok(jar.remove(Cookie::build(COOKIE).path("/")))
+}
+
+/// Who this browser's session signs in, if anyone.
+pub async fn current(
+    state: &AppState,
+    jar: &CookieJar,
+) -> Result<Option<SessionSubject>, PageError> {
+    let Some(cookie) = jar.get(COOKIE) else {
+        return Ok(None);
+    };
+    Ok(state
+        .store
+        .session(&tokens::hash(cookie.value()), state.clock.now())
+        .await?)
+}
+
+/// A signed-in mentor; anyone else is sent to the mentor sign-in page.
+#[derive(Clone, Copy, Debug)]
+pub struct MentorSession(pub i64);
+
+/// A signed-in operator; anyone else is sent to the operator sign-in page.
+#[derive(Clone, Copy, Debug)]
+pub struct OperatorSession;
+
+/// Why a signed-in page was not shown.
+#[derive(Debug)]
+pub enum SessionRejection {
+    /// Not signed in (as this kind of user): go to `sign_in`.
+    SignIn(&'static str),
+    /// The session could not be checked.
+    Failed(PageError),
+}
+
+impl IntoResponse for SessionRejection {
+    fn into_response(self) -> Response {
+        match self {
+            SessionRejection::SignIn(path) => Redirect::to(path).into_response(),
+            SessionRejection::Failed(error) => error.into_response(),
+        }
+    }
+}
+
+/// Where a mentor signs in.
+pub const MENTOR_SIGN_IN: &str = "/mentor/sign-in";
+/// Where the operator signs in.
+pub const OPERATOR_SIGN_IN: &str = "/operator/sign-in";
+
+impl FromRequestParts<AppState> for MentorSession {
+    type Rejection = SessionRejection;
+
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &AppState,
+    ) -> Result<Self, Self::Rejection> {
+        let jar = CookieJar::from_headers(&parts.headers);
+        match current(state, &jar)
+            .await
+            .map_err(SessionRejection::Failed)?
+        {
+            Some(SessionSubject::Mentor(id)) => Ok(MentorSession(id)),
+            _ => Err(SessionRejection::SignIn(MENTOR_SIGN_IN)),
+        }
+    }
+}
+
+impl FromRequestParts<AppState> for OperatorSession {
+    type Rejection = SessionRejection;
+
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &AppState,
+    ) -> Result<Self, Self::Rejection> {
+        let jar = CookieJar::from_headers(&parts.headers);
+        match current(state, &jar)
+            .await
+            .map_err(SessionRejection::Failed)?
+        {
+            Some(SessionSubject::Operator) => Ok(OperatorSession),
+            _ => Err(SessionRejection::SignIn(OPERATOR_SIGN_IN)),
+        }
+    }
+}
