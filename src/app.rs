@@ -21,6 +21,7 @@ use crate::scheduler::matcher::{self, Matcher, MatcherHandle};
 use crate::scheduler::notifier::{self, Notifier, NotifyReport};
 use crate::store::Store;
 use crate::telephony::Provider;
+use crate::web::limits::{LimitSettings, Limits};
 use crate::web::{self, AppState, Settings};
 
 /// What the service needs to start.
@@ -45,6 +46,8 @@ pub struct AppConfig {
     pub from_number: String,
     /// Most calls handed to the provider per second.
     pub cps: u32,
+    /// Abuse limits of the HTTP server.
+    pub limits: LimitSettings,
 }
 
 /// A started service.
@@ -116,13 +119,17 @@ impl App {
             matcher: matcher_handle,
             provider: config.provider,
             telephony,
+            limits: Limits::new(config.limits),
         };
         let router = web::router(state.clone());
         let server_shutdown = shutdown.clone();
         let server = tokio::spawn(async move {
-            axum::serve(listener, router)
-                .with_graceful_shutdown(server_shutdown.cancelled_owned())
-                .await
+            axum::serve(
+                listener,
+                router.into_make_service_with_connect_info::<SocketAddr>(),
+            )
+            .with_graceful_shutdown(server_shutdown.cancelled_owned())
+            .await
         });
         info!(listen = %address, database = state.store.backend(), "ridealong is serving");
         Ok(App {

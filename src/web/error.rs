@@ -46,6 +46,12 @@ pub enum ApiError {
     /// The route exists but not with this method (405).
     #[error("method not allowed here")]
     MethodNotAllowed,
+    /// Too many posts from this client for now (429); retry after the seconds given.
+    #[error("too many requests from this address; try again in {0} seconds")]
+    TooManyRequests(u64),
+    /// The service cannot take this request now (503).
+    #[error("{0}; try again shortly")]
+    Unavailable(&'static str),
     /// Something broke on our side (500); the cause is logged, not shown.
     #[error(transparent)]
     Internal(#[from] anyhow::Error),
@@ -84,6 +90,8 @@ impl ApiError {
                 (StatusCode::UNSUPPORTED_MEDIA_TYPE, "unsupported_media_type")
             }
             ApiError::MethodNotAllowed => (StatusCode::METHOD_NOT_ALLOWED, "method_not_allowed"),
+            ApiError::TooManyRequests(_) => (StatusCode::TOO_MANY_REQUESTS, "rate_limited"),
+            ApiError::Unavailable(_) => (StatusCode::SERVICE_UNAVAILABLE, "unavailable"),
             ApiError::Internal(_) => (StatusCode::INTERNAL_SERVER_ERROR, "internal"),
         }
     }

@@ -6,6 +6,7 @@ pub mod auth;
 pub mod error;
 pub mod extract;
 pub mod health;
+pub mod limits;
 pub mod pages;
 pub mod telephony;
 
@@ -56,6 +57,8 @@ pub struct AppState {
     pub provider: Arc<dyn Provider>,
     /// The public URL and the service number.
     pub telephony: Arc<DispatchSettings>,
+    /// Rate limits, load shedding and the request deadline.
+    pub limits: Arc<limits::Limits>,
 }
 
 /// The whole HTTP application.
@@ -67,6 +70,10 @@ pub fn router(state: AppState) -> Router {
         .merge(telephony::router(state.clone()))
         .fallback(not_found)
         .method_not_allowed_fallback(|| async { ApiError::MethodNotAllowed })
+        .layer(axum::middleware::from_fn_with_state(
+            Arc::clone(&state.limits),
+            limits::enforce,
+        ))
         .layer(DefaultBodyLimit::max(BODY_LIMIT_BYTES))
         .layer(CatchPanicLayer::custom(|_| {
             axum::response::IntoResponse::into_response(ApiError::Internal(anyhow::anyhow!(

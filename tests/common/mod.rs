@@ -29,6 +29,7 @@ use ridealong::store::Store;
 use ridealong::telephony::player::Pace;
 use ridealong::telephony::simulated::SimulatedProvider;
 use ridealong::telephony::twilio::{RetryPolicy, TwilioClient, TwilioConfig};
+use ridealong::web::limits::LimitSettings;
 
 /// The admin token every test app accepts.
 pub const ADMIN_TOKEN: &str = "test-admin-token-0123456789";
@@ -178,7 +179,9 @@ pub const SERVICE_NUMBER: &str = "+15005550006";
 
 /// The app's default test configuration: admin token set, port 0, default policy,
 /// a matcher interval long enough that only nudges and `settle` run it, and a
-/// simulated provider that plays every call instantly as a completed call.
+/// simulated provider that plays every call instantly as a completed call, and no
+/// rate limit (tests post many requests from one address; `tests/limits.rs` turns
+/// it on).
 pub fn test_config() -> AppConfig {
     let script = SimulatedProvider::script_for("completed").expect("known outcome");
     AppConfig {
@@ -191,6 +194,10 @@ pub fn test_config() -> AppConfig {
         public_url: None,
         from_number: SERVICE_NUMBER.to_owned(),
         cps: 100,
+        limits: LimitSettings {
+            per_ip_per_minute: None,
+            ..LimitSettings::default()
+        },
     }
 }
 
