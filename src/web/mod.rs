@@ -6,6 +6,7 @@ pub mod auth;
 pub mod error;
 pub mod extract;
 pub mod health;
+pub mod metrics;
 pub mod telephony;
 
 use std::sync::Arc;
@@ -20,6 +21,7 @@ use tower_http::trace::TraceLayer;
 use crate::clock::Clock;
 use crate::config::Secret;
 use crate::domain::matching::MatchPolicy;
+use crate::metrics::Metrics;
 use crate::scheduler::dispatcher::DispatchSettings;
 use crate::scheduler::matcher::MatcherHandle;
 use crate::store::Store;
@@ -52,6 +54,8 @@ pub struct AppState {
     pub provider: Arc<dyn Provider>,
     /// The public URL and the service number.
     pub telephony: Arc<DispatchSettings>,
+    /// The process's Prometheus metrics.
+    pub metrics: Arc<Metrics>,
 }
 
 /// The whole HTTP application.
@@ -59,6 +63,7 @@ pub fn router(state: AppState) -> Router {
     Router::new()
         .merge(api::router())
         .merge(health::router())
+        .merge(metrics::router())
         .merge(telephony::router(state.clone()))
         .fallback(|| async { ApiError::NotFound("route") })
         .method_not_allowed_fallback(|| async { ApiError::MethodNotAllowed })
