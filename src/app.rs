@@ -16,6 +16,7 @@ use tracing::{info, warn};
 use crate::clock::Clock;
 use crate::config::Secret;
 use crate::domain::matching::MatchPolicy;
+use crate::metrics::Metrics;
 use crate::scheduler::dispatcher::{self, DispatchReport, DispatchSettings, Dispatcher};
 use crate::scheduler::matcher::{self, Matcher, MatcherHandle};
 use crate::scheduler::notifier::{self, Notifier, NotifyReport};
@@ -73,8 +74,10 @@ impl App {
     ) -> anyhow::Result<App> {
         store.migrate().await.context("migrating the database")?;
         let shutdown = CancellationToken::new();
+        let metrics = Arc::new(Metrics::new());
         let (matcher_handle, matcher) = matcher::spawn(
-            Matcher::new(store.clone(), clock.clone(), config.policy),
+            Matcher::new(store.clone(), clock.clone(), config.policy)
+                .with_metrics(Arc::clone(&metrics)),
             config.match_interval,
             shutdown.clone(),
         );
@@ -98,14 +101,16 @@ impl App {
             clock.clone(),
             DispatchSettings::clone(&telephony),
             matcher_handle.clone(),
-        );
+        )
+        .with_metrics(Arc::clone(&metrics));
         let (_, dispatcher_task) = dispatcher::spawn(dispatcher.clone(), shutdown.clone());
         let notifier = Notifier::new(
             store.clone(),
             Arc::clone(&config.provider),
             clock.clone(),
             telephony.from_number.clone(),
-        );
+        )
+        .with_metrics(Arc::clone(&metrics));
         let notifier_task = notifier::spawn(notifier.clone(), shutdown.clone());
         let state = AppState {
             store,
@@ -120,6 +125,7 @@ impl App {
             provider: config.provider,
             telephony,
             limits: Limits::new(config.limits),
+            metrics,
         };
         let router = web::router(state.clone());
         let server_shutdown = shutdown.clone();

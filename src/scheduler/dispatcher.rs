@@ -24,6 +24,7 @@ use tracing::{info, instrument, warn};
 use crate::clock::Clock;
 use crate::domain::call_flow::{Leg, LegStatus, mentor_leg_outcome, seeker_leg_outcome};
 use crate::domain::status::Outcome;
+use crate::metrics::Metrics;
 use crate::scheduler::matcher::MatcherHandle;
 use crate::store::{DialTarget, Store};
 use crate::telephony::{CallQuery, NewCall, Provider, ProviderError};
@@ -88,6 +89,7 @@ pub struct Dispatcher {
     clock: Arc<dyn Clock>,
     settings: Arc<DispatchSettings>,
     matcher: MatcherHandle,
+    metrics: Arc<Metrics>,
     /// When the last call was handed to the provider, for pacing across passes.
     last_dial: Arc<Mutex<Option<Instant>>>,
     /// Held for a whole pass: passes never overlap, so a pass asked for while
@@ -118,9 +120,35 @@ impl Dispatcher {
             clock,
             settings: Arc::new(settings),
             matcher,
+            metrics: Arc::default(),
             last_dial: Arc::new(Mutex::new(None)),
             pass: Arc::new(Mutex::new(())),
         }
+    }
+
+    /// This dispatcher, counting into `metrics`.
+    pub fn with_metrics(self, metrics: Arc<Metrics>) -> Dispatcher {
+        Dispatcher { metrics, ..self }
+    }
+
+    /// Ends call `call_id` with `outcome` and counts it; `true` when this ended it.
+    async fn end_call(
+        &self,
+        call_id: i64,
+        outcome: Outcome,
+        leg: Leg,
+        talk_seconds: Option<u32>,
+        now: DateTime<Utc>,
+    ) -> anyhow::Result<bool> {
+        let ended = self
+            .store
+            .end_call(call_id, outcome, leg, talk_seconds, now)
+            .await?
+            .is_some();
+        if ended {
+            self.metrics.call_ended(outcome);
+        }
+        Ok(ended)
     }
 
     /// One pass: reconciles dials in doubt, then places every due call, paced at
@@ -151,10 +179,8 @@ impl Dispatcher {
                     .record_event(call.call_id, "slot_missed", &detail, None, None, now)
                     .await?;
                 if self
-                    .store
                     .end_call(call.call_id, Outcome::Failed, Leg::Mentor, None, now)
                     .await?
-                    .is_some()
                 {
                     report.failed += 1;
                 }
@@ -194,11 +220,17 @@ impl Dispatcher {
         };
         let lag_ms = (now - starts_at).num_milliseconds();
         let request = self.new_call(&target, now);
-        match self.provider.create_call(&request).await {
+        let sent_at = self.clock.now();
+        let placed = self.provider.create_call(&request).await;
+        if let Err(error) = &placed {
+            self.metrics.provider_error("create_call", error);
+        }
+        match placed {
             Ok(placed) => {
                 self.store
                     .record_dialed(call_id, target.attempt, &placed.sid, self.clock.now())
                     .await?;
+                self.metrics.call_placed(sent_at - starts_at);
                 info!(call.id = call_id, dispatch.lag_ms = lag_ms, "call placed");
                 Ok(Placement::Placed)
             }
@@ -227,8 +259,7 @@ impl Dispatcher {
                 self.store
                     .record_event(call_id, "dial_failed", &detail, None, None, at)
                     .await?;
-                self.store
-                    .end_call(call_id, Outcome::Failed, Leg::Mentor, None, at)
+                self.end_call(call_id, Outcome::Failed, Leg::Mentor, None, at)
                     .await?;
                 warn!(call.id = call_id, error = %error, "the provider refused the call; the request is requeued");
                 Ok(Placement::Failed)
@@ -267,6 +298,7 @@ impl Dispatcher {
                             .is_none_or(|from| from == self.settings.from_number)
                 }),
                 Err(error) => {
+                    self.metrics.provider_error("list_calls", &error);
                     warn!(call.id = dial.call_id, error = %error, "cannot reconcile a dial yet");
                     continue;
                 }
@@ -288,8 +320,7 @@ impl Dispatcher {
                     self.store
                         .record_event(dial.call_id, "dial_failed", &detail, None, None, now)
                         .await?;
-                    self.store
-                        .end_call(dial.call_id, Outcome::Failed, Leg::Mentor, None, now)
+                    self.end_call(dial.call_id, Outcome::Failed, Leg::Mentor, None, now)
                         .await?;
                     self.matcher.nudge();
                 }
@@ -312,6 +343,7 @@ impl Dispatcher {
             let mentor_leg = match self.provider.fetch_call(&call.provider_call_sid).await {
                 Ok(leg) => leg,
                 Err(error) => {
+                    self.metrics.provider_error("fetch_call", &error);
                     warn!(call.id = call.call_id, error = %error, "cannot settle a silent call yet");
                     continue;
                 }
@@ -359,10 +391,8 @@ impl Dispatcher {
                     )
                     .await?;
                 if self
-                    .store
                     .end_call(call.call_id, outcome, leg, talk_seconds, now)
                     .await?
-                    .is_some()
                 {
                     settled += 1;
                     self.matcher.nudge();

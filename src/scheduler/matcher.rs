@@ -17,6 +17,7 @@ use tracing::{info, instrument, warn};
 
 use crate::clock::Clock;
 use crate::domain::matching::{MatchPolicy, plan_bookings};
+use crate::metrics::Metrics;
 use crate::store::Store;
 
 /// What one matcher run did.
@@ -36,6 +37,7 @@ pub struct Matcher {
     store: Store,
     clock: Arc<dyn Clock>,
     policy: MatchPolicy,
+    metrics: Arc<Metrics>,
 }
 
 impl Matcher {
@@ -45,7 +47,13 @@ impl Matcher {
             store,
             clock,
             policy,
+            metrics: Arc::default(),
         }
+    }
+
+    /// This matcher, timing its runs into `metrics`.
+    pub fn with_metrics(self, metrics: Arc<Metrics>) -> Matcher {
+        Matcher { metrics, ..self }
     }
 
     /// Books every pending request that fits somewhere, oldest first.
@@ -59,6 +67,7 @@ impl Matcher {
             .await
             .context("loading pending requests")?;
         if requests.is_empty() {
+            self.metrics.matcher_ran(started.elapsed(), 0);
             return Ok(MatchReport::default());
         }
         let mentors = self
@@ -90,6 +99,7 @@ impl Matcher {
             booked: booked.len(),
             lost_races: plan.len() - booked.len(),
         };
+        self.metrics.matcher_ran(started.elapsed(), report.booked);
         if report.booked > 0 || report.lost_races > 0 {
             info!(
                 match.pending = report.pending,

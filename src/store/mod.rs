@@ -34,6 +34,7 @@ macro_rules! insert_event {
 mod calls;
 mod mentors;
 mod notifications;
+mod queues;
 mod requests;
 mod sessions;
 mod telephony;

@@ -7,6 +7,7 @@ pub mod error;
 pub mod extract;
 pub mod health;
 pub mod limits;
+pub mod metrics;
 pub mod pages;
 pub mod telephony;
 
@@ -23,6 +24,7 @@ use tower_http::trace::TraceLayer;
 use crate::clock::Clock;
 use crate::config::Secret;
 use crate::domain::matching::MatchPolicy;
+use crate::metrics::Metrics;
 use crate::scheduler::dispatcher::DispatchSettings;
 use crate::scheduler::matcher::MatcherHandle;
 use crate::store::Store;
@@ -59,6 +61,8 @@ pub struct AppState {
     pub telephony: Arc<DispatchSettings>,
     /// Rate limits, load shedding and the request deadline.
     pub limits: Arc<limits::Limits>,
+    /// The process's Prometheus metrics.
+    pub metrics: Arc<Metrics>,
 }
 
 /// The whole HTTP application.
@@ -67,6 +71,7 @@ pub fn router(state: AppState) -> Router {
         .merge(pages::router(state.clone()))
         .merge(api::router())
         .merge(health::router())
+        .merge(metrics::router())
         .merge(telephony::router(state.clone()))
         .fallback(not_found)
         .method_not_allowed_fallback(|| async { ApiError::MethodNotAllowed })
