@@ -22,6 +22,7 @@ use crate::scheduler::matcher::{self, Matcher, MatcherHandle};
 use crate::scheduler::notifier::{self, Notifier, NotifyReport};
 use crate::store::Store;
 use crate::telephony::Provider;
+use crate::telephony::breaker::{BreakerPolicy, CircuitBreaker};
 use crate::web::limits::{LimitSettings, Limits};
 use crate::web::{self, AppState, Settings};
 
@@ -81,6 +82,13 @@ impl App {
             config.match_interval,
             shutdown.clone(),
         );
+        // Every provider request goes through one breaker, so a provider that is
+        // down is not hammered by the dispatcher, the notifier and the API at once.
+        let provider: Arc<dyn Provider> = Arc::new(CircuitBreaker::new(
+            config.provider,
+            clock.clone(),
+            BreakerPolicy::default(),
+        ));
         let listener = TcpListener::bind(config.listen)
             .await
             .with_context(|| format!("binding {}", config.listen))?;
@@ -97,7 +105,7 @@ impl App {
         });
         let dispatcher = Dispatcher::new(
             store.clone(),
-            Arc::clone(&config.provider),
+            Arc::clone(&provider),
             clock.clone(),
             DispatchSettings::clone(&telephony),
             matcher_handle.clone(),
@@ -106,7 +114,7 @@ impl App {
         let (_, dispatcher_task) = dispatcher::spawn(dispatcher.clone(), shutdown.clone());
         let notifier = Notifier::new(
             store.clone(),
-            Arc::clone(&config.provider),
+            Arc::clone(&provider),
             clock.clone(),
             telephony.from_number.clone(),
         )
@@ -122,7 +130,7 @@ impl App {
                 secure_cookies: telephony.public_url.starts_with("https://"),
             }),
             matcher: matcher_handle,
-            provider: config.provider,
+            provider,
             telephony,
             limits: Limits::new(config.limits),
             metrics,

@@ -289,6 +289,7 @@ fn error_code(error: &ProviderError) -> String {
         ProviderError::Unreachable => "unreachable".to_owned(),
         ProviderError::OutcomeUnknown => "outcome_unknown".to_owned(),
         ProviderError::Protocol(_) => "protocol".to_owned(),
+        ProviderError::CircuitOpen => "circuit_open".to_owned(),
     }
 }
 

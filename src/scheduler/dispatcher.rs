@@ -79,6 +79,9 @@ pub struct DispatchReport {
     pub adopted: usize,
     /// Calls whose final callbacks never came, settled from the provider.
     pub settled: usize,
+    /// Calls the provider could not take now, kept to be dialed again within
+    /// their slot.
+    pub retrying: usize,
 }
 
 /// Places due calls through a provider.
@@ -101,6 +104,7 @@ enum Placement {
     Placed,
     Failed,
     InDoubt,
+    Retrying,
     Skipped,
 }
 
@@ -202,6 +206,7 @@ impl Dispatcher {
                 Ok(Placement::Placed) => report.placed += 1,
                 Ok(Placement::Failed) => report.failed += 1,
                 Ok(Placement::InDoubt) => report.in_doubt += 1,
+                Ok(Placement::Retrying) => report.retrying += 1,
                 Ok(Placement::Skipped) => {}
                 Err(error) => warn!(error = format!("{error:#}"), "placing a call failed"),
             }
@@ -234,8 +239,27 @@ impl Dispatcher {
                 info!(call.id = call_id, dispatch.lag_ms = lag_ms, "call placed");
                 Ok(Placement::Placed)
             }
-            Err(ProviderError::OutcomeUnknown) => {
-                let detail = serde_json::json!({ "attempt": target.attempt });
+            Err(error) if error.worth_retrying_later() => {
+                let at = self.clock.now();
+                let retry_at = at + retry_backoff(target.attempt);
+                if retry_at > latest_dial(target.starts_at, target.ends_at) {
+                    return self.dial_failed(&target, &error, at).await;
+                }
+                let detail = serde_json::json!({
+                    "attempt": target.attempt,
+                    "error": error.to_string(),
+                    "retry_at": retry_at,
+                });
+                self.store
+                    .retry_dial(call_id, target.attempt, retry_at, &detail, at)
+                    .await?;
+                warn!(call.id = call_id, error = %error, dispatch.retry_at = %retry_at,
+                    "the provider could not take the call; trying again within the slot");
+                Ok(Placement::Retrying)
+            }
+            Err(error) if error.may_have_taken_effect() => {
+                let detail =
+                    serde_json::json!({ "attempt": target.attempt, "error": error.to_string() });
                 self.store
                     .record_event(
                         call_id,
@@ -252,19 +276,25 @@ impl Dispatcher {
                 );
                 Ok(Placement::InDoubt)
             }
-            Err(error) => {
-                let at = self.clock.now();
-                let detail =
-                    serde_json::json!({ "attempt": target.attempt, "error": error.to_string() });
-                self.store
-                    .record_event(call_id, "dial_failed", &detail, None, None, at)
-                    .await?;
-                self.end_call(call_id, Outcome::Failed, Leg::Mentor, None, at)
-                    .await?;
-                warn!(call.id = call_id, error = %error, "the provider refused the call; the request is requeued");
-                Ok(Placement::Failed)
-            }
+            Err(error) => self.dial_failed(&target, &error, self.clock.now()).await,
         }
+    }
+
+    /// Ends claim `target` as failed after `error`; the request goes back in the queue.
+    async fn dial_failed(
+        &self,
+        target: &DialTarget,
+        error: &ProviderError,
+        at: DateTime<Utc>,
+    ) -> anyhow::Result<Placement> {
+        let detail = serde_json::json!({ "attempt": target.attempt, "error": error.to_string() });
+        self.store
+            .record_event(target.call_id, "dial_failed", &detail, None, None, at)
+            .await?;
+        self.end_call(target.call_id, Outcome::Failed, Leg::Mentor, None, at)
+            .await?;
+        warn!(call.id = target.call_id, error = %error, "the provider refused the call; the request is requeued");
+        Ok(Placement::Failed)
     }
 
     fn new_call(&self, target: &DialTarget, now: DateTime<Utc>) -> NewCall {
@@ -432,6 +462,13 @@ pub fn latest_dial(starts_at: DateTime<Utc>, ends_at: DateTime<Utc>) -> DateTime
     let length = ends_at - starts_at;
     let needed = TimeDelta::minutes(5).min(length / 2);
     ends_at - needed
+}
+
+/// How long to wait before dialing again after the provider could not take claim
+/// `attempt`: 15 s, 30 s, then every minute, as long as the slot allows.
+pub fn retry_backoff(attempt: i32) -> TimeDelta {
+    let doublings = u32::try_from(attempt.clamp(1, 3) - 1).unwrap_or(0);
+    TimeDelta::seconds(15 * 2_i64.pow(doublings)).min(TimeDelta::minutes(1))
 }
 
 /// Asks the running dispatcher for a pass.

@@ -118,11 +118,13 @@ struct ContextRow {
 const LIVE: &str = "('scheduled', 'dialing', 'in_progress')";
 
 impl Store {
-    /// Scheduled calls starting at or before `now`, earliest first.
+    /// Scheduled calls starting at or before `now` whose retry time, if any, has
+    /// come, earliest first.
     #[instrument(skip_all)]
     pub async fn due_calls(&self, now: DateTime<Utc>, limit: u32) -> StoreResult<Vec<DueCall>> {
         let rows: Vec<(i64, DateTime<Utc>, DateTime<Utc>)> = with_pool!(self, pool => sqlx::query_as(
-            "select id, starts_at, ends_at from calls where status = 'scheduled' and starts_at <= $1
+            "select id, starts_at, ends_at from calls
+             where status = 'scheduled' and starts_at <= $1 and (retry_at is null or retry_at <= $1)
              order by starts_at, id limit $2")
             .bind(now)
             .bind(i64::from(limit))
@@ -138,11 +140,11 @@ impl Store {
             .collect())
     }
 
-    /// When the next scheduled call starts.
+    /// When the next scheduled call is due: its start, or its retry time.
     #[instrument(skip_all)]
     pub async fn next_due_at(&self) -> StoreResult<Option<DateTime<Utc>>> {
         let next = with_pool!(self, pool => sqlx::query_scalar(
-            "select min(starts_at) from calls where status = 'scheduled'")
+            "select min(coalesce(retry_at, starts_at)) from calls where status = 'scheduled'")
             .fetch_one(pool)
             .await)?;
         Ok(next)
@@ -210,6 +212,40 @@ impl Store {
             }
             tx.commit().await?;
             Ok(updated > 0)
+        })
+    }
+
+    /// Puts claim `attempt` of call `call_id` back to `scheduled`, to be dialed
+    /// again at `retry_at`: the provider took nothing (it was down, unreachable or
+    /// rate limiting us). Does nothing if the claim was superseded or the call got
+    /// a provider id meanwhile. Logs a `dial_retry` event with `detail`.
+    #[instrument(skip_all, fields(call.id = call_id))]
+    pub async fn retry_dial(
+        &self,
+        call_id: i64,
+        attempt: i32,
+        retry_at: DateTime<Utc>,
+        detail: &serde_json::Value,
+        now: DateTime<Utc>,
+    ) -> StoreResult<bool> {
+        with_pool!(self, pool => {
+            let mut tx = pool.begin_write().await?;
+            let released = sqlx::query(
+                "update calls set status = 'scheduled', retry_at = $1, updated_at = $2
+                 where id = $3 and dial_attempts = $4 and status = 'dialing'
+                     and provider_call_sid is null")
+                .bind(retry_at)
+                .bind(now)
+                .bind(call_id)
+                .bind(attempt)
+                .execute(&mut *tx)
+                .await?
+                .rows_affected() > 0;
+            if released {
+                insert_event!(&mut *tx, call_id, "dial_retry", detail, None::<&str>, None::<i64>, now)?;
+            }
+            tx.commit().await?;
+            Ok(released)
         })
     }
 
