@@ -110,7 +110,8 @@ impl App {
             DispatchSettings::clone(&telephony),
             matcher_handle.clone(),
         )
-        .with_metrics(Arc::clone(&metrics));
+        .with_metrics(Arc::clone(&metrics))
+        .stopping_on(shutdown.clone());
         let (_, dispatcher_task) = dispatcher::spawn(dispatcher.clone(), shutdown.clone());
         let notifier = Notifier::new(
             store.clone(),

@@ -17,7 +17,6 @@ use anyhow::Context;
 use chrono::{DateTime, TimeDelta, Utc};
 use tokio::sync::{Mutex, Notify};
 use tokio::task::JoinSet;
-use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 use tracing::{info, instrument, warn};
 
@@ -93,8 +92,8 @@ pub struct Dispatcher {
     settings: Arc<DispatchSettings>,
     matcher: MatcherHandle,
     metrics: Arc<Metrics>,
-    /// When the last call was handed to the provider, for pacing across passes.
-    last_dial: Arc<Mutex<Option<Instant>>>,
+    /// Set when the service shuts down: no new claims after it.
+    stopping: CancellationToken,
     /// Held for a whole pass: passes never overlap, so a pass asked for while
     /// another runs starts after it and sees everything it wrote.
     pass: Arc<Mutex<()>>,
@@ -125,8 +124,17 @@ impl Dispatcher {
             settings: Arc::new(settings),
             matcher,
             metrics: Arc::default(),
-            last_dial: Arc::new(Mutex::new(None)),
+            stopping: CancellationToken::new(),
             pass: Arc::new(Mutex::new(())),
+        }
+    }
+
+    /// This dispatcher, claiming no more calls once `shutdown` is cancelled (the
+    /// placements already claimed still finish).
+    pub fn stopping_on(self, shutdown: CancellationToken) -> Dispatcher {
+        Dispatcher {
+            stopping: shutdown,
+            ..self
         }
     }
 
@@ -171,35 +179,35 @@ impl Dispatcher {
             .due_calls(now, PASS_LIMIT)
             .await
             .context("loading due calls")?;
-        let spacing = Duration::from_secs(1) / self.settings.cps.max(1);
+        let spacing =
+            TimeDelta::seconds(1) / i32::try_from(self.settings.cps.max(1)).unwrap_or(i32::MAX);
         let mut placements = JoinSet::new();
         for call in due {
+            if self.stopping.is_cancelled() {
+                break;
+            }
             if now > latest_dial(call.starts_at, call.ends_at) {
                 // The slot went by while nobody could dial (the service was down):
                 // ringing now would miss the mentor's window or the seeker's hours.
-                let detail =
-                    serde_json::json!({ "reason": "the slot passed before it could be dialed" });
-                self.store
-                    .record_event(call.call_id, "slot_missed", &detail, None, None, now)
-                    .await?;
-                if self
-                    .end_call(call.call_id, Outcome::Failed, Leg::Mentor, None, now)
-                    .await?
-                {
+                if self.slot_missed(call.call_id, now).await? {
                     report.failed += 1;
                 }
                 continue;
             }
-            let dial_at = {
-                let mut last = self.last_dial.lock().await;
-                let dial_at =
-                    last.map_or_else(Instant::now, |last| (last + spacing).max(Instant::now()));
-                *last = Some(dial_at);
-                dial_at
+            let Some(target) = self
+                .store
+                .claim_call(call.call_id, self.clock.now(), spacing)
+                .await?
+            else {
+                continue;
             };
-            tokio::time::sleep_until(dial_at).await;
+            // Wait for the send time this claim reserved (cluster-wide pacing).
+            let wait = (target.send_at - self.clock.now())
+                .to_std()
+                .unwrap_or_default();
+            tokio::time::sleep(wait).await;
             let dispatcher = self.clone();
-            placements.spawn(async move { dispatcher.place(call.call_id, call.starts_at).await });
+            placements.spawn(async move { dispatcher.place(target).await });
         }
         while let Some(joined) = placements.join_next().await {
             match joined.context("placing a call")? {
@@ -217,12 +225,20 @@ impl Dispatcher {
         Ok(report)
     }
 
-    #[instrument(skip_all, fields(call.id = call_id))]
-    async fn place(&self, call_id: i64, starts_at: DateTime<Utc>) -> anyhow::Result<Placement> {
+    #[instrument(skip_all, fields(call.id = target.call_id))]
+    async fn place(&self, target: DialTarget) -> anyhow::Result<Placement> {
+        let call_id = target.call_id;
+        let starts_at = target.starts_at;
         let now = self.clock.now();
-        let Some(target) = self.store.claim_call(call_id, now).await? else {
-            return Ok(Placement::Skipped);
-        };
+        if now > latest_dial(target.starts_at, target.ends_at) {
+            // The calls-per-second queue held it until too little of its slot was left.
+            let ended = self.slot_missed(call_id, now).await?;
+            return Ok(if ended {
+                Placement::Failed
+            } else {
+                Placement::Skipped
+            });
+        }
         let lag_ms = (now - starts_at).num_milliseconds();
         let request = self.new_call(&target, now);
         let sent_at = self.clock.now();
@@ -278,6 +294,17 @@ impl Dispatcher {
             }
             Err(error) => self.dial_failed(&target, &error, self.clock.now()).await,
         }
+    }
+
+    /// Ends call `call_id`, whose slot went by undialed, as failed; the request goes
+    /// back in the queue. `true` when this ended it.
+    async fn slot_missed(&self, call_id: i64, now: DateTime<Utc>) -> anyhow::Result<bool> {
+        let detail = serde_json::json!({ "reason": "the slot passed before it could be dialed" });
+        self.store
+            .record_event(call_id, "slot_missed", &detail, None, None, now)
+            .await?;
+        self.end_call(call_id, Outcome::Failed, Leg::Mentor, None, now)
+            .await
     }
 
     /// Ends claim `target` as failed after `error`; the request goes back in the queue.

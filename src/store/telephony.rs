@@ -2,7 +2,7 @@
 //! calls, recording provider ids, the event log (deduplicated per callback), and
 //! ending a call with its outcome and the effect on its request.
 
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, TimeDelta, Utc};
 use serde_json::Value;
 use tracing::instrument;
 
@@ -23,6 +23,9 @@ pub struct DialTarget {
     pub ends_at: DateTime<Utc>,
     /// The mentor's E.164 number.
     pub mentor_phone: String,
+    /// When the dial may reach the provider: reserved for this claim so the
+    /// cluster keeps to its calls-per-second.
+    pub send_at: DateTime<Utc>,
 }
 
 /// A scheduled call whose time has come.
@@ -151,13 +154,16 @@ impl Store {
     }
 
     /// Claims call `call_id` for dialing: `scheduled` becomes `dialing` in one
-    /// statement, so two dispatchers can never both win. Records the intent in the
-    /// event log before any provider request is made.
+    /// statement, so two dispatchers can never both win. In the same transaction
+    /// it reserves the next send time `spacing` after the previous one (cluster
+    /// wide; never before `now`), stored as the call's `dialed_at`, and records
+    /// the intent in the event log before any provider request is made.
     #[instrument(skip_all, fields(call.id = call_id))]
     pub async fn claim_call(
         &self,
         call_id: i64,
         now: DateTime<Utc>,
+        spacing: TimeDelta,
     ) -> StoreResult<Option<DialTarget>> {
         with_pool!(self, pool => {
             let mut tx = pool.begin_write().await?;
@@ -175,9 +181,32 @@ impl Store {
             else {
                 return Ok(None);
             };
-            insert_event!(&mut *tx, call_id, "dialing", serde_json::json!({ "attempt": attempt }), None::<&str>, None::<i64>, now)?;
+            // Every claim writes the pacing row, which serialises them: the no-op
+            // update takes its row lock on PostgreSQL (SQLite's write lock is held
+            // already), so two instances never reserve the same send time.
+            sqlx::query(
+                "insert into dial_pacing (id, next_at, created_at) values (1, $1, $1)
+                 on conflict (id) do nothing")
+                .bind(now)
+                .execute(&mut *tx)
+                .await?;
+            let next_at: DateTime<Utc> = sqlx::query_scalar(
+                "update dial_pacing set next_at = next_at where id = 1 returning next_at")
+                .fetch_one(&mut *tx)
+                .await?;
+            let send_at = reserve_send_time(next_at, now, spacing);
+            sqlx::query("update dial_pacing set next_at = $1 where id = 1")
+                .bind(send_at + spacing)
+                .execute(&mut *tx)
+                .await?;
+            sqlx::query("update calls set dialed_at = $1 where id = $2")
+                .bind(send_at)
+                .bind(call_id)
+                .execute(&mut *tx)
+                .await?;
+            insert_event!(&mut *tx, call_id, "dialing", serde_json::json!({ "attempt": attempt, "send_at": send_at }), None::<&str>, None::<i64>, now)?;
             tx.commit().await?;
-            Ok(Some(DialTarget { call_id, attempt, starts_at, ends_at, mentor_phone }))
+            Ok(Some(DialTarget { call_id, attempt, starts_at, ends_at, mentor_phone, send_at }))
         })
     }
 
@@ -489,5 +518,55 @@ impl Store {
             tx.commit().await?;
             Ok(Some(CallEnded { request_id, request_status }))
         })
+    }
+}
+
+/// The send time a claim at `now` gets when the next free one is `next_at`: that,
+/// but never in the past, and never more than [`PACING_HORIZON`] ahead (a stored
+/// time that far out is stale: a clock was set back).
+pub fn reserve_send_time(
+    next_at: DateTime<Utc>,
+    now: DateTime<Utc>,
+    spacing: TimeDelta,
+) -> DateTime<Utc> {
+    if next_at > now + PACING_HORIZON.max(spacing) {
+        now
+    } else {
+        next_at.max(now)
+    }
+}
+
+/// How far ahead send times may be reserved.
+pub const PACING_HORIZON: TimeDelta = TimeDelta::minutes(15);
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn at(text: &str) -> DateTime<Utc> {
+        text.parse().expect("instant")
+    }
+
+    #[test]
+    fn send_times_follow_the_last_one_and_never_lie_in_the_past() {
+        let now = at("2026-12-01T15:00:00Z");
+        let spacing = TimeDelta::milliseconds(20);
+        assert_eq!(
+            reserve_send_time(now + spacing, now, spacing),
+            now + spacing
+        );
+        assert_eq!(
+            reserve_send_time(now - TimeDelta::hours(1), now, spacing),
+            now
+        );
+        let backlog = now + TimeDelta::minutes(10);
+        assert_eq!(reserve_send_time(backlog, now, spacing), backlog);
+    }
+
+    #[test]
+    fn a_send_time_beyond_the_horizon_is_stale_and_restarts_from_now() {
+        let now = at("2026-12-01T15:00:00Z");
+        let stale = now + PACING_HORIZON + TimeDelta::seconds(1);
+        assert_eq!(reserve_send_time(stale, now, TimeDelta::seconds(1)), now);
     }
 }
