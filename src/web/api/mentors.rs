@@ -196,8 +196,7 @@ impl From<PauseRecord> for PauseView {
     }
 }
 
-/// The mentor with `id`, or the API's 404.
-pub async fn load_mentor(state: &AppState, id: i64) -> Result<MentorRecord, ApiError> {
+async fn load_mentor(state: &AppState, id: i64) -> Result<MentorRecord, ApiError> {
     state
         .store
         .mentor(id)
