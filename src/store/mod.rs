@@ -32,6 +32,7 @@ macro_rules! insert_event {
 }
 
 mod calls;
+mod mentor_account;
 mod mentors;
 mod notifications;
 mod queues;
@@ -48,6 +49,7 @@ use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqliteSy
 use sqlx::{Pool, Postgres, Sqlite, Transaction};
 
 pub use calls::{CallDetail, CallEvent, CallFilter, CallRecord, CallSummary};
+pub use mentor_account::{MentorCall, MentorCalls, NewSignInCode};
 pub use mentors::{MentorRecord, PauseRecord, WindowRecord};
 pub use notifications::NoticeJob;
 pub use requests::{CancelOutcome, CanceledCall, RequestFilter, RequestRecord};
