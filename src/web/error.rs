@@ -115,7 +115,18 @@ impl IntoResponse for ApiError {
                 field,
             },
         };
-        (status, Json(body)).into_response()
+        let mut response = (status, Json(body)).into_response();
+        let retry_after = match &self {
+            ApiError::TooManyRequests(seconds) => Some(*seconds),
+            ApiError::Unavailable(_) => Some(5),
+            _ => None,
+        };
+        if let Some(seconds) = retry_after {
+            response
+                .headers_mut()
+                .insert(axum::http::header::RETRY_AFTER, seconds.into());
+        }
+        response
     }
 }
 
@@ -123,6 +134,10 @@ impl From<StoreError> for ApiError {
     fn from(error: StoreError) -> Self {
         match error {
             StoreError::Conflict(what) => ApiError::Conflict(what.to_owned()),
+            StoreError::Database(error) if database_unreachable(&error) => {
+                tracing::warn!(error = %error, "the database is unreachable");
+                ApiError::Unavailable("the database is unreachable")
+            }
             other => ApiError::Internal(other.into()),
         }
     }
@@ -156,5 +171,23 @@ impl From<QueryRejection> for ApiError {
 impl From<PathRejection> for ApiError {
     fn from(_: PathRejection) -> Self {
         ApiError::NotFound("resource")
+    }
+}
+
+/// Whether `error` says the database cannot be reached (down, restarting, or every
+/// connection busy), rather than that a statement failed: pool and I/O errors,
+/// a connection dropped mid-handshake, and PostgreSQL's SQLSTATE classes 08
+/// (connection exception) and 57 (shutting down, starting up).
+fn database_unreachable(error: &sqlx::Error) -> bool {
+    match error {
+        sqlx::Error::PoolTimedOut
+        | sqlx::Error::PoolClosed
+        | sqlx::Error::Io(_)
+        | sqlx::Error::Tls(_)
+        | sqlx::Error::Protocol(_) => true,
+        sqlx::Error::Database(database) => database
+            .code()
+            .is_some_and(|code| code.starts_with("08") || code.starts_with("57")),
+        _ => false,
     }
 }

@@ -11,6 +11,7 @@
 
 pub mod browser;
 pub mod fake_twilio;
+pub mod proxy;
 pub mod served;
 
 use std::sync::{Arc, Once};
@@ -105,6 +106,11 @@ impl TestDb {
                 TestDb::Sqlite { url, _dir: dir }
             }
         }
+    }
+
+    /// Whether this is a PostgreSQL database.
+    pub fn is_postgres(&self) -> bool {
+        matches!(self, TestDb::Postgres { .. })
     }
 
     /// The URL to connect to.
@@ -253,12 +259,24 @@ impl TestApp {
 
     /// Starts the app at `now` with [`test_config`] changed by `configure`.
     pub async fn spawn_with(now: DateTime<Utc>, configure: impl FnOnce(&mut AppConfig)) -> TestApp {
-        init_logging();
         let db = TestDb::create().await;
+        let store = db.connect().await;
+        TestApp::spawn_on(db, store, now, configure).await
+    }
+
+    /// Starts the app on `db`, reaching it through `store` (e.g. via a proxy), at
+    /// `now` with [`test_config`] changed by `configure`.
+    pub async fn spawn_on(
+        db: TestDb,
+        store: Store,
+        now: DateTime<Utc>,
+        configure: impl FnOnce(&mut AppConfig),
+    ) -> TestApp {
+        init_logging();
         let clock = ManualClock::new(now);
         let mut config = test_config();
         configure(&mut config);
-        let app = App::start(db.connect().await, config, Arc::new(clock.clone()))
+        let app = App::start(store, config, Arc::new(clock.clone()))
             .await
             .expect("app starts");
         TestApp {
