@@ -759,3 +759,33 @@ async fn two_instances_claiming_at_once_share_one_calls_per_second_pace() {
     second.close().await;
     first.close().await;
 }
+
+#[tokio::test]
+async fn one_instance_at_a_time_holds_the_matcher_lock() {
+    let (db, first) = fresh_store().await;
+    let second = db.connect().await;
+    let held = first
+        .try_lock_matcher()
+        .await
+        .expect("try")
+        .expect("nobody holds it yet");
+    let meanwhile = second.try_lock_matcher().await.expect("try");
+    if db.is_postgres() {
+        assert!(meanwhile.is_none(), "another instance must wait");
+    } else {
+        // One SQLite database serves one instance: there is nobody to exclude.
+        assert!(meanwhile.is_some());
+    }
+    if let Some(lock) = meanwhile {
+        lock.release().await.expect("release");
+    }
+    held.release().await.expect("release");
+    let after = second
+        .try_lock_matcher()
+        .await
+        .expect("try")
+        .expect("free once released");
+    after.release().await.expect("release");
+    second.close().await;
+    first.close().await;
+}

@@ -2,9 +2,10 @@
 //!
 //! It runs whenever something that changes supply or demand is written (a request,
 //! a window, a pause, a cancellation) and on a fixed interval besides, so slots
-//! freed by time passing or by another process are picked up. Runs never overlap
-//! within a process; across processes the unique index on (mentor, start) makes a
-//! double booking impossible, whatever runs at once.
+//! freed by time passing or by another process are picked up. Runs never overlap:
+//! within a process they are queued, and across instances sharing PostgreSQL a run
+//! holds an advisory lock, so each run sees what the one before it booked. The
+//! unique index on (mentor, start) would refuse a double booking regardless.
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -59,6 +60,17 @@ impl Matcher {
     /// Books every pending request that fits somewhere, oldest first.
     #[instrument(skip_all, name = "matcher.run")]
     pub async fn run_once(&self) -> anyhow::Result<MatchReport> {
+        let lock = self
+            .store
+            .lock_matcher()
+            .await
+            .context("taking the matcher lock")?;
+        let report = self.run_locked().await;
+        lock.release().await.context("releasing the matcher lock")?;
+        report
+    }
+
+    async fn run_locked(&self) -> anyhow::Result<MatchReport> {
         let started = Instant::now();
         let now = self.clock.now();
         let requests = self

@@ -32,6 +32,7 @@ macro_rules! insert_event {
 }
 
 mod calls;
+mod locks;
 mod mentor_account;
 mod mentors;
 mod notifications;
@@ -49,6 +50,7 @@ use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqliteSy
 use sqlx::{Pool, Postgres, Sqlite, Transaction};
 
 pub use calls::{CallDetail, CallEvent, CallFilter, CallRecord, CallSummary};
+pub use locks::MatcherLock;
 pub use mentor_account::{MentorCall, MentorCalls, NewSignInCode};
 pub use mentors::{MentorRecord, PauseRecord, WindowRecord};
 pub use notifications::NoticeJob;
