@@ -46,7 +46,7 @@ use sqlx::postgres::{PgConnectOptions, PgPool};
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqliteSynchronous};
 use sqlx::{Pool, Postgres, Sqlite, Transaction};
 
-pub use calls::{CallDetail, CallEvent, CallFilter, CallRecord, CallSummary};
+pub use calls::{CallDetail, CallEvent, CallFilter, CallListing, CallRecord, CallSummary};
 pub use mentors::{MentorRecord, PauseRecord, WindowRecord};
 pub use notifications::NoticeJob;
 pub use requests::{CancelOutcome, CanceledCall, RequestFilter, RequestRecord};
