@@ -590,6 +590,17 @@ async fn request_and_call_filters_show_only_what_matches_and_refuse_bad_values_i
         !all.body.contains(SEEKER_PHONE),
         "no seeker numbers on operator lists"
     );
+    let mentors = visitor.get("/operator/mentors").await;
+    let start = mentors
+        .body
+        .find(&format!("data-mentor=\"{mentor_id}\""))
+        .expect("the mentor's row");
+    let row = &mentors.body[start..];
+    assert!(row.contains("class=\"windows\">1<"), "{row}");
+    assert!(
+        row.contains("class=\"calls-this-week\">1<"),
+        "the canceled call does not count: {row}"
+    );
 
     let (_, calls) = app.get("/api/v1/calls", Some(ADMIN_TOKEN)).await;
     let calls = calls.as_array().expect("calls").clone();

@@ -213,14 +213,14 @@ fn list_page(
                             td { a href={ "/operator/mentors/" (row.mentor.id) } { (row.mentor.name) } }
                             td { (row.mentor.timezone.name()) }
                             td { (row.mentor.topics.join(", ")) }
-                            td { (row.windows) }
+                            td.windows { (row.windows) }
                             td {
                                 @match row.paused_until {
                                     Some(last) => { "until " (last.format("%Y-%m-%d")) }
                                     None => { "no" }
                                 }
                             }
-                            td { (row.calls_this_week) }
+                            td.calls-this-week { (row.calls_this_week) }
                         }
                     }
                 }))
