@@ -60,7 +60,7 @@ async fn wait_for_heading(browser: &Browser, title: &str) {
     .await;
 }
 
-async fn operator_round(app: &TestApp, viewport: Viewport, size: &str) -> bool {
+async fn operator_round(app: &TestApp, viewport: Viewport, size: &str, long_name_id: i64) -> bool {
     let Some(browser) = Browser::launch(viewport).await else {
         return false;
     };
@@ -120,6 +120,16 @@ async fn operator_round(app: &TestApp, viewport: Viewport, size: &str) -> bool {
         "the mentor list at {size}"
     );
 
+    // A name with no place to break wraps instead of widening the page.
+    browser
+        .open(&app.url(&format!("/operator/mentors/{long_name_id}")))
+        .await;
+    wait_for(&browser, Locator::Css("h1")).await;
+    assert!(
+        !browser.overflows_horizontally().await,
+        "a long name at {size}"
+    );
+
     browser.open(&app.url("/operator/requests")).await;
     wait_for_heading(&browser, "Requests").await;
     assert!(browser.text().await.contains("Ada Lovelace"));
@@ -151,11 +161,14 @@ async fn the_operator_signs_in_adds_a_mentor_and_reads_the_lists_on_a_phone_and_
         &json!({ "weekdays": ["mon", "tue", "wed", "thu", "fri"], "start": "10:00", "end": "10:30" }),
     )
     .await;
+    let (long_name_id, _) = app
+        .create_mentor(&mentor_body(&"W".repeat(100), "+12015550124"))
+        .await;
     app.create_request(&request_body("Ada Lovelace", "+12015550199"))
         .await;
     app.settle().await;
     for (viewport, size) in [(PHONE, "390x844"), (LAPTOP, "1280x800")] {
-        if !operator_round(&app, viewport, size).await {
+        if !operator_round(&app, viewport, size, long_name_id).await {
             break;
         }
     }
