@@ -306,7 +306,18 @@ async fn a_mentor_created_on_the_page_is_in_the_api_and_its_token_is_shown_once(
     let answer = visitor
         .submit("/operator/mentors", "/operator/mentors", NEW_MENTOR)
         .await;
-    assert_eq!(answer.status, StatusCode::CREATED, "{}", answer.body);
+    assert_eq!(answer.status, StatusCode::SEE_OTHER, "{}", answer.body);
+    let created = answer.location.expect("to the page that shows the token");
+    assert!(
+        !answer
+            .set_cookies
+            .iter()
+            .any(|cookie| !cookie.contains("HttpOnly")),
+        "{:?}",
+        answer.set_cookies
+    );
+    let answer = visitor.get(&created).await;
+    assert_eq!(answer.status, StatusCode::OK, "{}", answer.body);
     let marker = "id=\"api-token\">";
     let start = answer.body.find(marker).expect("the token is shown") + marker.len();
     let token = answer.body[start..]
@@ -321,7 +332,6 @@ async fn a_mentor_created_on_the_page_is_in_the_api_and_its_token_is_shown_once(
     );
 
     let mentors = api_mentors(&app).await;
-    assert_eq!(mentors.len(), 1);
     let mentor = &mentors[0];
     assert_eq!(mentor["name"], "Grace Hopper");
     assert_eq!(mentor["phone"], MENTOR_PHONE);
@@ -335,6 +345,20 @@ async fn a_mentor_created_on_the_page_is_in_the_api_and_its_token_is_shown_once(
         StatusCode::OK,
         "the token works"
     );
+
+    let again = visitor.get(&created).await;
+    assert_eq!(again.status, StatusCode::OK);
+    assert!(!again.body.contains(&token), "shown only once");
+    assert!(again.body.contains("was shown once"));
+    assert_eq!(api_mentors(&app).await.len(), 1, "reloading adds nobody");
+    // The page shows only the token of its own mentor.
+    let (_, other_token) = app
+        .create_mentor(&mentor_body("Alan Kay", "+12015550124"))
+        .await;
+    visitor
+        .cookies
+        .insert("ridealong_new_mentor_token".to_owned(), other_token.clone());
+    assert!(!visitor.get(&created).await.body.contains(&other_token));
 
     let list = visitor.get("/operator/mentors").await;
     assert!(list.body.contains("Grace Hopper") && list.body.contains("America/New_York"));

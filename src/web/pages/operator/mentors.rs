@@ -6,6 +6,7 @@ use axum::extract::rejection::PathRejection;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
+use axum_extra::extract::cookie::{Cookie, CookieJar, SameSite};
 use chrono::{DateTime, Datelike, NaiveTime, TimeDelta, Utc};
 use chrono_tz::Tz;
 use maud::{Markup, html};
@@ -20,6 +21,7 @@ use crate::domain::mentor::MentorInput;
 use crate::domain::pause::Pause;
 use crate::domain::weekly::resolve_local;
 use crate::store::{MentorRecord, PauseRecord};
+use crate::tokens;
 use crate::web::AppState;
 use crate::web::api::mentors::{RegisterError, register_mentor};
 
@@ -110,10 +112,12 @@ pub async fn list(
     ))
 }
 
-/// `POST /operator/mentors`: registers a mentor and shows their API token once.
+/// `POST /operator/mentors`: registers a mentor and sends the browser to the page
+/// that shows their API token once.
 pub async fn create(
     _: Operator,
     State(state): State<AppState>,
+    jar: CookieJar,
     CsrfForm { form, token }: CsrfForm<MentorForm>,
 ) -> Result<Response, PageError> {
     let topics: Vec<String> = form
@@ -152,9 +156,51 @@ pub async fn create(
         }
         Err(RegisterError::Store(error)) => return Err(error.into()),
     };
+    // Post/redirect/get: reloading the next page must not register the mentor
+    // again. The token rides to it in a short-lived cookie scoped to that page,
+    // which shows it once and clears it.
+    let cookie = Cookie::build((NEW_TOKEN_COOKIE, api_token))
+        .path(created_path(mentor.id))
+        .http_only(true)
+        .same_site(SameSite::Strict)
+        .secure(state.settings.secure_cookies)
+        .max_age(cookie::time::Duration::minutes(10))
+        .build();
+    Ok((jar.add(cookie), Redirect::to(&created_path(mentor.id))).into_response())
+}
+
+/// The cookie carrying a new mentor's API token to the page that shows it once.
+const NEW_TOKEN_COOKIE: &str = "ridealong_new_mentor_token";
+
+/// The page that shows mentor `id`'s API token after the form added them.
+fn created_path(id: i64) -> String {
+    format!("/operator/mentors/{id}/created")
+}
+
+/// `GET /operator/mentors/{id}/created`: the new mentor's API token, once.
+pub async fn created(
+    _: Operator,
+    State(state): State<AppState>,
+    csrf: CsrfToken,
+    jar: CookieJar,
+    path: Result<Path<i64>, PathRejection>,
+) -> Result<Response, PageError> {
+    let id = mentor_id(path)?;
+    let mentor = state.store.mentor(id).await?.ok_or(PageError::NotFound)?;
+    let mut api_token = None;
+    if let Some(cookie) = jar.get(NEW_TOKEN_COOKIE) {
+        let owner = state
+            .store
+            .mentor_id_by_token_hash(&tokens::hash(cookie.value()))
+            .await?;
+        if owner == Some(id) {
+            api_token = Some(cookie.value().to_owned());
+        }
+    }
+    let jar = jar.remove(Cookie::build(NEW_TOKEN_COOKIE).path(created_path(id)));
     let page = frame(
         "Mentor added",
-        &token,
+        &csrf,
         Section::Mentors,
         html! {
             h1 { "Mentor added" }
@@ -162,9 +208,14 @@ pub async fn create(
                 p { strong { (mentor.name) } " is registered (mentor " (mentor.id) ")." }
             }
             div.card.token-once {
-                h2 { "Their API token, shown only now" }
-                p { "Copy it and give it to the mentor privately; only a hash is kept, so it cannot be shown again." }
-                p { code #api-token { (api_token) } }
+                @if let Some(api_token) = &api_token {
+                    h2 { "Their API token, shown only now" }
+                    p { "Copy it and give it to the mentor privately; only a hash is kept, so it cannot be shown again." }
+                    p { code #api-token { (api_token) } }
+                } @else {
+                    h2 { "Their API token was shown once" }
+                    p { "Only a hash of it is kept, so it cannot be shown again." }
+                }
                 p {
                     "They do not need it for the web pages: mentors sign in at "
                     a href="/mentor" { "/mentor" } " with a code texted to their phone, "
@@ -172,13 +223,13 @@ pub async fn create(
                 }
             }
             p {
-                a.button href={ "/operator/mentors/" (mentor.id) } { "Add windows and pauses" }
+                a.button href={ "/operator/mentors/" (mentor.id) } { "See windows and pauses" }
                 " "
                 a href="/operator/mentors" { "Back to the mentors" }
             }
         },
     );
-    Ok((StatusCode::CREATED, page).into_response())
+    Ok((jar, page).into_response())
 }
 
 /// A whole number from a form field; empty means "not given".

@@ -37,6 +37,7 @@ pub fn router() -> Router<AppState> {
             get(mentors::list).post(mentors::create),
         )
         .route("/operator/mentors/{id}", get(mentors::detail))
+        .route("/operator/mentors/{id}/created", get(mentors::created))
         .route("/operator/mentors/{id}/pauses", post(mentors::add_pause))
         .route(
             "/operator/mentors/{id}/pauses/{pid}/delete",
