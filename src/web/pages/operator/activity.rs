@@ -13,7 +13,7 @@ use serde::Deserialize;
 use super::super::csrf::CsrfToken;
 use super::super::error::PageError;
 use super::super::layout::{FormErrors, field_id};
-use super::{LIST_LIMIT, Operator, Section, frame, local, scroll_table, talk_time, utc};
+use super::{LIST_LIMIT, Operator, Section, frame, local, path_id, scroll_table, talk_time, utc};
 use crate::domain::ValidationError;
 use crate::domain::status::{CallStatus, RequestStatus};
 use crate::store::{CallFilter, CallListing, MentorRecord, RequestFilter, RequestRecord};
@@ -288,9 +288,7 @@ pub async fn call(
     csrf: CsrfToken,
     path: Result<Path<i64>, PathRejection>,
 ) -> Result<Markup, PageError> {
-    let Ok(Path(id)) = path else {
-        return Err(PageError::NotFound);
-    };
+    let id = path_id(path)?;
     let detail = state.store.call(id).await?.ok_or(PageError::NotFound)?;
     let call = &detail.call;
     let mentor = state.store.mentor(call.mentor_id).await?;

@@ -15,7 +15,7 @@ use serde::Deserialize;
 use super::super::csrf::{CsrfForm, CsrfToken};
 use super::super::error::PageError;
 use super::super::layout::{Field, FormErrors, csrf_field, zone_select};
-use super::{EmptyForm, Operator, Section, frame, scroll_table};
+use super::{EmptyForm, Operator, Section, frame, path_id, scroll_table};
 use crate::domain::ValidationError;
 use crate::domain::mentor::MentorInput;
 use crate::domain::pause::Pause;
@@ -185,7 +185,7 @@ pub async fn created(
     jar: CookieJar,
     path: Result<Path<i64>, PathRejection>,
 ) -> Result<Response, PageError> {
-    let id = mentor_id(path)?;
+    let id = path_id(path)?;
     let mentor = state.store.mentor(id).await?.ok_or(PageError::NotFound)?;
     let mut api_token = None;
     if let Some(cookie) = jar.get(NEW_TOKEN_COOKIE) {
@@ -304,11 +304,6 @@ fn list_page(
     )
 }
 
-/// The mentor id of a path, or 404.
-fn mentor_id(path: Result<Path<i64>, PathRejection>) -> Result<i64, PageError> {
-    path.map(|Path(id)| id).map_err(|_| PageError::NotFound)
-}
-
 async fn detail_page(
     state: &AppState,
     csrf: &CsrfToken,
@@ -397,7 +392,7 @@ pub async fn detail(
     csrf: CsrfToken,
     path: Result<Path<i64>, PathRejection>,
 ) -> Result<Markup, PageError> {
-    let id = mentor_id(path)?;
+    let id = path_id(path)?;
     detail_page(
         &state,
         &csrf,
@@ -415,7 +410,7 @@ pub async fn add_pause(
     path: Result<Path<i64>, PathRejection>,
     CsrfForm { form, token }: CsrfForm<PauseForm>,
 ) -> Result<Response, PageError> {
-    let id = mentor_id(path)?;
+    let id = path_id(path)?;
     state.store.mentor(id).await?.ok_or(PageError::NotFound)?;
     let pause = match Pause::parse(&form.from, &form.to) {
         Ok(pause) => pause,

@@ -11,7 +11,8 @@ mod overview;
 mod sign_in;
 
 use axum::Router;
-use axum::extract::FromRequestParts;
+use axum::extract::rejection::PathRejection;
+use axum::extract::{FromRequestParts, Path};
 use axum::http::request::Parts;
 use axum::routing::{get, post};
 use chrono::{DateTime, Utc};
@@ -19,6 +20,7 @@ use chrono_tz::Tz;
 use maud::{Markup, html};
 
 use super::csrf::CsrfToken;
+use super::error::PageError;
 use super::layout::{csrf_field, local_time, page};
 use super::session::{OPERATOR_SIGN_IN, OperatorSession, SessionRejection};
 use crate::web::AppState;
@@ -120,6 +122,11 @@ fn scroll_table(label: &str, headers: &[&str], rows: Markup) -> Markup {
             }
         }
     }
+}
+
+/// The id in a page's path; anything that is not one is a page that does not exist.
+fn path_id(path: Result<Path<i64>, PathRejection>) -> Result<i64, PageError> {
+    path.map(|Path(id)| id).map_err(|_| PageError::NotFound)
 }
 
 /// An instant in UTC, as a `<time>` element: "2026-11-30 15:00 UTC".
