@@ -12,6 +12,7 @@ pub mod error;
 pub mod home;
 pub mod layout;
 pub mod mentor;
+pub mod operator;
 pub mod session;
 
 use axum::Router;
@@ -33,6 +34,7 @@ pub fn router(state: AppState) -> Router<AppState> {
     Router::new()
         .merge(home::router())
         .merge(mentor::router())
+        .merge(operator::router())
         .layer(middleware::from_fn_with_state(state, csrf::issue_token))
         .layer(middleware::from_fn(security_headers))
         .merge(assets::router())
