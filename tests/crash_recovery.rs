@@ -7,6 +7,9 @@
 //! most once, and none is lost: each call ends up either placed (its provider id
 //! stored), or — when a kill came between the claim and the provider's answer —
 //! found at the provider and adopted, or else failed and its request requeued.
+//!
+//! On PostgreSQL, two instances dispatching the same burst place each call
+//! exactly once between them.
 
 mod common;
 
@@ -75,12 +78,10 @@ async fn scheduled_calls(store: &Store) -> usize {
         .len()
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn killing_the_service_mid_burst_never_places_a_call_twice_or_loses_one() {
-    let db = TestDb::create().await;
-    let fake = FakeTwilio::start().await;
-    let (mut served, base) = serve(db.url(), &fake).await;
-
+/// Books a burst of [`CALLS`] calls through the instance at `base`: as many
+/// mentors whose windows open now, and seekers. Returns the slot start and each
+/// mentor's id by phone.
+async fn book_burst(base: &str) -> (chrono::DateTime<chrono_tz::Tz>, HashMap<String, i64>) {
     // CALLS mentors whose windows open now, and as many seekers.
     let zone = zone_in_calling_hours();
     let opened = window_opening_now().with_timezone(&zone);
@@ -88,7 +89,7 @@ async fn killing_the_service_mid_burst_never_places_a_call_twice_or_loses_one() 
     let mut mentor_of_phone = HashMap::new();
     for n in 0..CALLS {
         let mentor = json!({ "name": format!("Mentor {n}"), "phone": mentor_phone(n), "timezone": zone.name() });
-        let mentor = post(&http, &base, "/api/v1/mentors", mentor).await;
+        let mentor = post(&http, base, "/api/v1/mentors", mentor).await;
         let window = json!({
             "weekdays": [opened.format("%a").to_string().to_lowercase()],
             "start": opened.format("%H:%M").to_string(),
@@ -96,7 +97,7 @@ async fn killing_the_service_mid_burst_never_places_a_call_twice_or_loses_one() 
         });
         post(
             &http,
-            &base,
+            base,
             &format!("/api/v1/mentors/{}/windows", mentor["id"]),
             window,
         )
@@ -114,8 +115,19 @@ async fn killing_the_service_mid_burst_never_places_a_call_twice_or_loses_one() 
             "availability": [{ "weekdays": every_day, "start": "08:00", "end": "21:00" }],
             "consent": true,
         });
-        post(&http, &base, "/api/v1/requests", request).await;
+        post(&http, base, "/api/v1/requests", request).await;
     }
+
+    (opened, mentor_of_phone)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn killing_the_service_mid_burst_never_places_a_call_twice_or_loses_one() {
+    let db = TestDb::create().await;
+    let fake = FakeTwilio::start().await;
+    let (mut served, base) = serve(db.url(), &fake).await;
+
+    let (opened, mentor_of_phone) = book_burst(&base).await;
 
     // Kill it a few dials into the burst, again and again.
     let mut dialed = 0;
@@ -245,4 +257,44 @@ async fn killing_the_service_mid_burst_never_places_a_call_twice_or_loses_one() 
         "most calls went through: {placed}"
     );
     app.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_instances_on_one_database_place_a_burst_exactly_once() {
+    let db = TestDb::create().await;
+    if !db.is_postgres() {
+        eprintln!("several instances share PostgreSQL only: set RIDEALONG_TEST_POSTGRES_URL");
+        return;
+    }
+    let fake = FakeTwilio::start().await;
+    let (mut first, base) = serve(db.url(), &fake).await;
+    let (mut second, _) = serve(db.url(), &fake).await;
+    let (_, mentor_of_phone) = book_burst(&base).await;
+
+    fake.wait_for_creates(CALLS, BOUND).await;
+    let store = db.connect().await;
+    let deadline = tokio::time::Instant::now() + BOUND;
+    while scheduled_calls(&store).await > 0 {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "the burst never finished"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    for served in [&mut first, &mut second] {
+        let exit = served.terminate(Duration::from_secs(20)).await;
+        assert!(exit.success(), "{exit:?}");
+    }
+    let created = fake.created_calls();
+    for phone in mentor_of_phone.keys() {
+        let dialed = created.iter().filter(|call| &call.to == phone).count();
+        assert_eq!(dialed, 1, "{phone} was dialed {dialed} times");
+    }
+    let placed_by = |served: &Served| served.log().matches("\"call placed\"").count();
+    assert_eq!(
+        placed_by(&first) + placed_by(&second),
+        CALLS,
+        "each call was placed by exactly one instance"
+    );
+    store.close().await;
 }
