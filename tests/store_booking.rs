@@ -662,7 +662,7 @@ async fn a_dial_is_logged_even_when_a_callback_brought_its_provider_id_first() {
         .expect("book");
     let dialing_at = at("2026-12-01T15:00:00Z");
     let target = store
-        .claim_call(booked[0], dialing_at, TimeDelta::seconds(1))
+        .claim_next_due(dialing_at, TimeDelta::seconds(1))
         .await
         .expect("claim")
         .expect("the scheduled call is claimed");
@@ -725,20 +725,16 @@ async fn two_instances_claiming_at_once_share_one_calls_per_second_pace() {
     let calls = first.book(&bookings, now).await.expect("book");
     assert_eq!(calls.len(), 12);
 
-    // Both instances try every call at once; each call is claimed once, and the
-    // send times reserved are 100 ms apart (10 calls per second) across both.
+    // Both instances claim the next due call until none is left; each call is
+    // claimed once, and the send times reserved are 100 ms apart (10 calls per
+    // second) across both.
     let spacing = TimeDelta::milliseconds(100);
-    let claim_all = |store: Store| {
-        let calls = calls.clone();
-        async move {
-            let mut won = Vec::new();
-            for id in calls {
-                if let Some(target) = store.claim_call(id, due, spacing).await.expect("claim") {
-                    won.push(target);
-                }
-            }
-            won
+    let claim_all = |store: Store| async move {
+        let mut won = Vec::new();
+        while let Some(target) = store.claim_next_due(due, spacing).await.expect("claim") {
+            won.push(target);
         }
+        won
     };
     let (left, right) = tokio::join!(
         tokio::spawn(claim_all(first.clone())),

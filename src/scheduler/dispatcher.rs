@@ -181,25 +181,22 @@ impl Dispatcher {
             .context("loading due calls")?;
         let spacing =
             TimeDelta::seconds(1) / i32::try_from(self.settings.cps.max(1)).unwrap_or(i32::MAX);
-        let mut placements = JoinSet::new();
+        // Slots that went by while nobody could dial (the service was down):
+        // ringing now would miss the mentor's window or the seeker's hours.
         for call in due {
+            if now > latest_dial(call.starts_at, call.ends_at)
+                && self.slot_missed(call.call_id, now).await?
+            {
+                report.failed += 1;
+            }
+        }
+        let mut placements = JoinSet::new();
+        for _ in 0..PASS_LIMIT {
             if self.stopping.is_cancelled() {
                 break;
             }
-            if now > latest_dial(call.starts_at, call.ends_at) {
-                // The slot went by while nobody could dial (the service was down):
-                // ringing now would miss the mentor's window or the seeker's hours.
-                if self.slot_missed(call.call_id, now).await? {
-                    report.failed += 1;
-                }
-                continue;
-            }
-            let Some(target) = self
-                .store
-                .claim_call(call.call_id, self.clock.now(), spacing)
-                .await?
-            else {
-                continue;
+            let Some(target) = self.store.claim_next_due(self.clock.now(), spacing).await? else {
+                break;
             };
             // Wait for the send time this claim reserved (cluster-wide pacing).
             let wait = (target.send_at - self.clock.now())

@@ -153,28 +153,32 @@ impl Store {
         Ok(next)
     }
 
-    /// Claims call `call_id` for dialing: `scheduled` becomes `dialing` in one
-    /// statement, so two dispatchers can never both win. In the same transaction
-    /// it reserves the next send time `spacing` after the previous one (cluster
-    /// wide; never before `now`), stored as the call's `dialed_at`, and records
-    /// the intent in the event log before any provider request is made.
-    #[instrument(skip_all, fields(call.id = call_id))]
-    pub async fn claim_call(
+    /// Claims the next due call for dialing: the earliest scheduled call starting
+    /// at or before `now` whose retry time, if any, has come becomes `dialing` in
+    /// one statement, so two dispatchers never both win one (on PostgreSQL they
+    /// skip each other's rows instead of waiting). In the same transaction it
+    /// reserves the next send time `spacing` after the previous one (cluster wide;
+    /// never before `now`), stored as the call's `dialed_at`, and records the
+    /// intent in the event log before any provider request is made.
+    ///
+    /// The claim is a lease in effect: a claim whose provider id has not arrived
+    /// 30 s after its send time is reconciled with the provider (adopted, or failed
+    /// and requeued), never dialed again. No heartbeat is needed, since the only
+    /// slow step under a claim is one provider request with a 10 s timeout.
+    #[instrument(skip_all)]
+    pub async fn claim_next_due(
         &self,
-        call_id: i64,
         now: DateTime<Utc>,
         spacing: TimeDelta,
     ) -> StoreResult<Option<DialTarget>> {
+        let claim_sql = match self {
+            Store::Sqlite(_) => CLAIM_NEXT_DUE_SQLITE,
+            Store::Postgres(_) => CLAIM_NEXT_DUE_POSTGRES,
+        };
         with_pool!(self, pool => {
             let mut tx = pool.begin_write().await?;
-            let claimed: Option<ClaimRow> = sqlx::query_as(
-                "update calls set status = 'dialing', dial_attempts = dial_attempts + 1,
-                     dialed_at = $1, updated_at = $1
-                 where id = $2 and status = 'scheduled'
-                 returning id, dial_attempts, starts_at, ends_at,
-                     (select phone from mentors where mentors.id = calls.mentor_id) as mentor_phone")
+            let claimed: Option<ClaimRow> = sqlx::query_as(claim_sql)
                 .bind(now)
-                .bind(call_id)
                 .fetch_optional(&mut *tx)
                 .await?;
             let Some(ClaimRow { id: call_id, dial_attempts: attempt, starts_at, ends_at, mentor_phone }) = claimed
@@ -520,6 +524,29 @@ impl Store {
         })
     }
 }
+
+/// Claims the earliest due call on SQLite, whose write lock (held by the claim's
+/// `BEGIN IMMEDIATE`) already keeps other claims out.
+const CLAIM_NEXT_DUE_SQLITE: &str = "update calls set status = 'dialing',
+        dial_attempts = dial_attempts + 1, dialed_at = $1, updated_at = $1
+    where status = 'scheduled' and id = (
+        select id from calls
+        where status = 'scheduled' and starts_at <= $1 and (retry_at is null or retry_at <= $1)
+        order by starts_at, id limit 1)
+    returning id, dial_attempts, starts_at, ends_at,
+        (select phone from mentors where mentors.id = calls.mentor_id) as mentor_phone";
+
+/// Claims the earliest due call on PostgreSQL, skipping rows another instance's
+/// claim has locked rather than waiting for it.
+const CLAIM_NEXT_DUE_POSTGRES: &str = "update calls set status = 'dialing',
+        dial_attempts = dial_attempts + 1, dialed_at = $1, updated_at = $1
+    where status = 'scheduled' and id = (
+        select id from calls
+        where status = 'scheduled' and starts_at <= $1 and (retry_at is null or retry_at <= $1)
+        order by starts_at, id limit 1
+        for update skip locked)
+    returning id, dial_attempts, starts_at, ends_at,
+        (select phone from mentors where mentors.id = calls.mentor_id) as mentor_phone";
 
 /// The send time a claim at `now` gets when the next free one is `next_at`: that,
 /// but never in the past, and never more than [`PACING_HORIZON`] ahead (a stored
