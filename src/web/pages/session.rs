@@ -17,8 +17,11 @@ use crate::web::AppState;
 pub const COOKIE: &str = "ridealong_session";
 /// Prefix of session tokens, so a leaked one is recognisable.
 pub const TOKEN_PREFIX: &str = "ras_";
-/// How long a sign-in lasts.
+/// How long a mentor's sign-in lasts.
 pub const LIFETIME: TimeDelta = TimeDelta::days(14);
+/// How long the operator's sign-in lasts: it can see everyone's requests, so a
+/// working day, not two weeks.
+pub const OPERATOR_LIFETIME: TimeDelta = TimeDelta::hours(12);
 
 /// Starts a session for `subject` and returns the cookie jar that carries it.
 pub async fn sign_in(
@@ -28,16 +31,20 @@ pub async fn sign_in(
 ) -> Result<CookieJar, PageError> {
     let token = tokens::generate(TOKEN_PREFIX);
     let now = state.clock.now();
+    let lifetime = match subject {
+        SessionSubject::Mentor(_) => LIFETIME,
+        SessionSubject::Operator => OPERATOR_LIFETIME,
+    };
     state
         .store
-        .create_session(&tokens::hash(&token), subject, now, now + LIFETIME)
+        .create_session(&tokens::hash(&token), subject, now, now + lifetime)
         .await?;
     let cookie = Cookie::build((COOKIE, token))
         .path("/")
         .http_only(true)
         .same_site(SameSite::Lax)
         .secure(state.settings.secure_cookies)
-        .max_age(cookie::time::Duration::seconds(LIFETIME.num_seconds()))
+        .max_age(cookie::time::Duration::seconds(lifetime.num_seconds()))
         .build();
     Ok(jar.add(cookie))
 }
