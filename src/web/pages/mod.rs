@@ -11,6 +11,7 @@ pub mod csrf;
 pub mod error;
 pub mod home;
 pub mod layout;
+pub mod seeker;
 pub mod session;
 
 use axum::Router;
@@ -31,6 +32,7 @@ pub const CONTENT_SECURITY_POLICY: &str = "default-src 'none'; script-src 'self'
 pub fn router(state: AppState) -> Router<AppState> {
     Router::new()
         .merge(home::router())
+        .merge(seeker::router())
         .layer(middleware::from_fn_with_state(state, csrf::issue_token))
         .layer(middleware::from_fn(security_headers))
         .merge(assets::router())
