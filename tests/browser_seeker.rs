@@ -208,6 +208,11 @@ async fn a_script_in_a_message_shows_as_text_and_never_runs() {
         .eval("return document.activeElement.className;")
         .await;
     assert_eq!(focused, "error-summary", "focus moves to the summary");
+    assert!(
+        !browser.overflows_horizontally().await,
+        "the form with errors scrolls sideways"
+    );
+    browser.screenshot("seeker-request-errors-390x844").await;
     browser.close().await;
     app.stop().await;
 }

@@ -422,7 +422,7 @@ fn request_page(
 fn availability_fields(form: &RequestForm, errors: &FormErrors, open: &str, close: &str) -> Markup {
     let days_error = errors.get("days");
     html! {
-        fieldset.availability {
+        fieldset.availability aria-describedby="f-days-hint" {
             legend { "When can you take a call?" }
             p.hint #f-days-hint {
                 "We only call between " (open) " and " (close) " your time, and the whole call fits inside. "
@@ -580,6 +580,7 @@ fn manage_page(view: &ManageView<'_>) -> Markup {
     page(
         "Your request",
         html! {
+            h1 { "Your request" }
             @match view.banner {
                 Banner::New => div.notice.banner role="status" {
                     h2 { "Thank you, " (seeker) ". Your request is in." }
@@ -591,7 +592,6 @@ fn manage_page(view: &ManageView<'_>) -> Markup {
                 },
                 Banner::None => {},
             }
-            h1 { "Your request" }
             section.card.status-card aria-labelledby="status-heading" {
                 h2 #status-heading { "Where it stands" }
                 p { span.status { (status_label(request.status)) } }
