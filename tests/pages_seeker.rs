@@ -395,12 +395,13 @@ async fn invalid_input_shows_every_error_next_to_its_field_keeps_what_was_typed_
 }
 
 #[tokio::test]
-async fn no_day_ticked_is_an_inline_error_too() {
+async fn no_day_ticked_and_a_blank_phone_are_inline_errors_too() {
     let app = TestApp::spawn().await;
     let mut seeker = Visitor::new(&app);
     let fields: Vec<_> = valid_form()
         .into_iter()
         .filter(|(key, _)| *key != "days")
+        .map(|(key, value)| (key, if key == "phone" { " " } else { value }))
         .collect();
     let answer = seeker.submit_request(&fields).await;
     assert_eq!(answer.status, StatusCode::UNPROCESSABLE_ENTITY);
@@ -408,6 +409,11 @@ async fn no_day_ticked_is_an_inline_error_too() {
         answer
             .body
             .contains(r#"<p class="error" id="f-days-error">Tick at least one day"#)
+    );
+    assert!(
+        answer
+            .body
+            .contains(r#"<p class="error" id="f-phone-error">Give the number we should call."#)
     );
     assert!(all_requests(&app).await.is_empty());
     app.stop().await;

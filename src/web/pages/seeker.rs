@@ -287,7 +287,13 @@ async fn send_request(
         Ok(request) if problems.is_empty() => request,
         checked => {
             if let Err(errors) = checked {
-                problems.extend(errors.into_iter().map(|error| for_the_form(error, &ranges)));
+                problems.extend(errors.into_iter().map(|error| {
+                    if error.field == "phone" && form.phone.trim().is_empty() {
+                        ValidationError::new("phone", "Give the number we should call.")
+                    } else {
+                        for_the_form(error, &ranges)
+                    }
+                }));
             }
             let status = StatusCode::UNPROCESSABLE_ENTITY;
             return Ok(form_with_errors(&form, problems, &token, hours, status));
