@@ -261,6 +261,14 @@ async fn send_request(
 ) -> Result<Response, PageError> {
     let hours = state.settings.policy.calling_hours;
     let mut problems = Vec::new();
+    // Said first so it wins over the domain's "not a phone number", and said even
+    // when a missing time zone keeps the number from being read at all.
+    if form.phone.trim().is_empty() {
+        problems.push(ValidationError::new(
+            "phone",
+            "Give the number we should call.",
+        ));
+    }
     let ranges = plan_availability(&form, hours, &mut problems);
     let availability = ranges
         .iter()
@@ -287,13 +295,7 @@ async fn send_request(
         Ok(request) if problems.is_empty() => request,
         checked => {
             if let Err(errors) = checked {
-                problems.extend(errors.into_iter().map(|error| {
-                    if error.field == "phone" && form.phone.trim().is_empty() {
-                        ValidationError::new("phone", "Give the number we should call.")
-                    } else {
-                        for_the_form(error, &ranges)
-                    }
-                }));
+                problems.extend(errors.into_iter().map(|error| for_the_form(error, &ranges)));
             }
             let status = StatusCode::UNPROCESSABLE_ENTITY;
             return Ok(form_with_errors(&form, problems, &token, hours, status));
@@ -321,7 +323,8 @@ async fn send_request(
     }
 }
 
-/// The form again with `errors` next to their fields and what was typed kept.
+/// The form again with `errors` next to their fields (the first one of each
+/// field, in the form's order) and what was typed kept.
 fn form_with_errors(
     form: &RequestForm,
     mut errors: Vec<ValidationError>,
@@ -418,8 +421,8 @@ fn request_page(
                 p { button type="submit" { "Ask for a call" } }
             }
             p.muted {
-                "Nothing is shared with anyone but the mentor who calls you, and they see your "
-                "first name, your topic and your message, never your number."
+                "The mentor who calls you sees your first name, your topic and your message, "
+                "never your number. You can cancel at any time from the private link we give you next."
             }
         },
     )
