@@ -105,6 +105,16 @@ async fn seeker_asks_for_a_call(viewport: Viewport, size: &str) {
         preselected, true,
         "the browser's zone is preselected when offered"
     );
+    let small = browser
+        .eval(
+            "return [...document.querySelectorAll( \
+               'main button, main select, main textarea, main .days label, main .consent label, \
+                main input:not([type=checkbox]):not([type=hidden])')] \
+             .filter((element) => element.getBoundingClientRect().height < 44) \
+             .map((element) => element.id || element.textContent.trim());",
+        )
+        .await;
+    assert_eq!(small, json!([]), "touch targets under 44px at {size}");
     fill_and_send(
         &browser,
         "I have applied for months and I am stuck.",

@@ -516,6 +516,11 @@ async fn the_manage_page_shows_the_booked_time_in_the_seekers_zone_and_the_mento
         "{html}"
     );
     assert!(html.contains("Grace will call you on"));
+    assert!(html.contains("Your number ending in 0199"));
+    assert!(
+        !html.contains("555-0199") && !html.contains(SEEKER_PHONE),
+        "only the last digits"
+    );
     assert!(
         !html.contains("Hopper"),
         "the mentor's full name stays private"

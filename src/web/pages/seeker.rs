@@ -617,6 +617,8 @@ fn manage_page(view: &ManageView<'_>) -> Markup {
                     dd { (availability_text(&request.availability, view.hours)) }
                     dt { "Your time zone" }
                     dd { (zone.name().replace('_', " ")) }
+                    dt { "The number we call" }
+                    dd { "Your number ending in " (last_digits(&request.phone)) }
                 }
             }
             @if !history.is_empty() {
@@ -698,6 +700,12 @@ fn status_text(view: &ManageView<'_>, live: Option<&CallRecord>) -> Markup {
             }
         }
     }
+}
+
+/// The last four digits of an E.164 number: enough for the seeker to recognise
+/// it, not enough to be worth reading off a screen.
+fn last_digits(phone: &str) -> &str {
+    phone.get(phone.len().saturating_sub(4)..).unwrap_or("")
 }
 
 /// What a request that is over says about how it ended.
