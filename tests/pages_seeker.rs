@@ -11,6 +11,7 @@ use reqwest::header::{self, HeaderMap};
 use reqwest::{StatusCode, redirect};
 use serde_json::{Value, json};
 
+use common::fake_twilio::FakeTwilio;
 use common::{ADMIN_TOKEN, TestApp, at, mentor_body, request_body};
 use ridealong::telephony::player::{CallScript, MentorScript, SeekerScript};
 use ridealong::web::pages::layout::local_time;
@@ -615,48 +616,76 @@ async fn an_unknown_manage_token_is_a_not_found_page() {
     app.stop().await;
 }
 
-#[tokio::test]
-async fn a_missed_call_shows_in_the_history_with_the_new_time() {
+/// A request made on the form and booked into the first slot, whose call the
+/// fake Twilio then plays with the seeker doing `seeker`; returns the app, the
+/// fake (kept alive), the visitor and the manage token.
+async fn play_first_call(seeker: SeekerScript) -> (TestApp, FakeTwilio, Visitor, String) {
     let (app, fake) = TestApp::spawn_with_fake_twilio().await;
     fake.script_for(
         MENTOR_PHONE,
         CallScript {
             mentor: MentorScript::Answers { presses: Some('1') },
-            seeker: SeekerScript::NoAnswer,
+            seeker,
             mentor_hangs_up_during_announcement: false,
         },
     );
     mentor_with_window(&app).await;
-    let mut seeker = Visitor::new(&app);
-    let location = seeker
+    let mut visitor = Visitor::new(&app);
+    let location = visitor
         .submit_request(&valid_form())
         .await
         .location()
         .to_owned();
     app.settle().await;
-
     app.clock.set(at(FIRST_SLOT));
     app.dispatch_due().await;
     fake.wait_for_plays(1).await;
     app.settle().await;
+    let token = token_of(&location).to_owned();
+    (app, fake, visitor, token)
+}
 
-    let view = api_view(&app, token_of(&location)).await;
+#[tokio::test]
+async fn a_missed_call_shows_in_the_history_with_the_new_time() {
+    let (app, _fake, mut seeker, token) = play_first_call(SeekerScript::NoAnswer).await;
+    let view = api_view(&app, &token).await;
     assert_eq!(view["call"]["starts_at"], NEXT_DAY_SLOT, "{view}");
-    let page = seeker.get(&format!("/r/{}", token_of(&location))).await;
+    let page = seeker.get(&format!("/r/{token}")).await;
     let html = &page.body;
     let zone = chrono_tz::America::New_York;
     assert!(html.contains("Earlier calls"));
-    assert!(
-        html.contains(&format!(
-            "{}</time>: you didn&#39;t pick up; we booked another time",
-            local_time(at(FIRST_SLOT), zone)
-        )) || html.contains(&format!(
-            "{}</time>: you didn't pick up; we booked another time",
-            local_time(at(FIRST_SLOT), zone)
-        )),
-        "{html}"
+    let missed = format!(
+        "{}</time>: you didn't pick up; we booked another time",
+        local_time(at(FIRST_SLOT), zone)
     );
-    assert!(html.contains(&local_time(at(NEXT_DAY_SLOT), zone)));
+    assert!(html.contains(&missed), "{html}");
+    assert!(html.contains(&format!(
+        "Grace will call you on <strong><time datetime=\"{}\">{}</time>",
+        at(NEXT_DAY_SLOT).to_rfc3339(),
+        local_time(at(NEXT_DAY_SLOT), zone)
+    )));
+    assert_no_mentor_number(html);
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn a_call_that_took_place_says_so_and_how_long_it_lasted() {
+    let (app, _fake, mut seeker, token) =
+        play_first_call(SeekerScript::Answers { talk_seconds: 540 }).await;
+    assert_eq!(api_view(&app, &token).await["status"], "completed");
+    let page = seeker.get(&format!("/r/{token}")).await;
+    let html = &page.body;
+    assert!(html.contains("Call done"));
+    assert!(html.contains("Your call took place."));
+    let talked = format!(
+        "{}</time>: you talked for 9 minutes",
+        local_time(at(FIRST_SLOT), chrono_tz::America::New_York)
+    );
+    assert!(html.contains(&talked), "{html}");
+    assert!(
+        !html.contains("Cancel my request"),
+        "nothing left to cancel"
+    );
     assert_no_mentor_number(html);
     app.stop().await;
 }
