@@ -1,6 +1,7 @@
 //! The seeker's pages in headless Chromium: filling in the form on a phone and on
-//! a laptop, the confirmation with the booked time in the seeker's zone, no
-//! sideways scrolling, and a script in a message staying text. Screenshots go to
+//! a laptop, the confirmation with the booked time in the seeker's zone,
+//! cancelling through the confirm dialog, 44px touch targets, no sideways
+//! scrolling, and a script in a message staying text. Screenshots go to
 //! `target/browser-screenshots/`. Without chromedriver these tests say so and pass.
 
 mod common;
@@ -149,6 +150,32 @@ async fn seeker_asks_for_a_call(viewport: Viewport, size: &str) {
     browser
         .screenshot(&format!("seeker-confirmation-{size}"))
         .await;
+
+    // Cancel, through the confirm dialog the site script adds.
+    let manage = browser.client.current_url().await.expect("url");
+    let canceled = manage.join("?canceled=1").expect("canceled url");
+    click(&browser, "button[data-confirm]").await;
+    let question = browser
+        .client
+        .get_alert_text()
+        .await
+        .expect("a confirm dialog");
+    assert!(question.contains("Cancel this request?"), "{question}");
+    browser
+        .client
+        .accept_alert()
+        .await
+        .expect("accept the dialog");
+    browser
+        .client
+        .wait()
+        .for_url(&canceled)
+        .await
+        .expect("the canceled page");
+    let text = browser.text().await;
+    assert!(text.contains("Your request is canceled."), "{text}");
+    assert!(!text.contains("Cancel my request"), "{text}");
+    browser.screenshot(&format!("seeker-canceled-{size}")).await;
     browser.close().await;
     app.stop().await;
 }
