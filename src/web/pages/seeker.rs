@@ -3,9 +3,9 @@
 //! own zone, earlier calls, cancel).
 //!
 //! Creating and cancelling go through the same functions as the JSON API
-//! ([`api::requests::submit`], [`api::requests::withdraw`]), so a request made
-//! here is exactly one made there. The manage page shows the mentor's first name
-//! only, never a phone number but the service's own.
+//! (`web::api::requests::{submit, withdraw}`), so a request made here is exactly
+//! one made there. The manage page shows the mentor's first name only, and no
+//! phone number but the service's own.
 
 use axum::Router;
 use axum::extract::{Path, RawQuery, State};
