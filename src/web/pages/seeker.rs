@@ -133,6 +133,17 @@ fn plan_availability(
                 range_field("until", index),
                 "Add the time you can take calls until.",
             )),
+            (false, false) if outside_calling_hours(from, until, hours) => {
+                errors.push(ValidationError::new(
+                    range_field("from", index),
+                    format!(
+                        "We only call between {} and {}, so we could never call you in this \
+                         range. Choose times inside those hours.",
+                        clock_time(hours.start()),
+                        clock_time(hours.end())
+                    ),
+                ));
+            }
             (false, false) => ranges.push(PlannedRange {
                 days: form.days.clone(),
                 start: from.to_owned(),
@@ -152,6 +163,31 @@ fn plan_availability(
         });
     }
     ranges
+}
+
+/// Whether the daily range `from`–`until` (crossing midnight when `until` is
+/// earlier) misses calling hours entirely, so a request limited to it could never
+/// be booked. Times that do not parse are left to the domain to report.
+fn outside_calling_hours(from: &str, until: &str, hours: CallingHours) -> bool {
+    let (Ok(from), Ok(until)) = (
+        LocalTime::parse("from", from),
+        LocalTime::parse("until", until),
+    ) else {
+        return false;
+    };
+    let (open, close) = (
+        hours.start().minutes_from_midnight(),
+        hours.end().minutes_from_midnight(),
+    );
+    let (from, until) = (from.minutes_from_midnight(), until.minutes_from_midnight());
+    let pieces = if from < until {
+        vec![(from, until)]
+    } else {
+        vec![(from, 24 * 60), (0, until)]
+    };
+    !pieces
+        .iter()
+        .any(|&(start, end)| start < close && end > open)
 }
 
 /// Whether `days` are exactly Monday to Friday: no stated availability means that.
@@ -872,6 +908,37 @@ mod tests {
         assert_eq!(ranges[0].form_index, Some(1));
         assert_eq!(errors.len(), 1);
         assert_eq!(errors[0].field, "from-1");
+    }
+
+    #[test]
+    fn a_range_wholly_outside_calling_hours_is_refused_on_the_form() {
+        let mut errors = Vec::new();
+        let ranges = plan_availability(
+            &form(&["mon"], &["06:00", "22:00"], &["07:45", "02:00"]),
+            CallingHours::WIDEST,
+            &mut errors,
+        );
+        assert!(ranges.is_empty());
+        let fields: Vec<&str> = errors.iter().map(|error| error.field.as_ref()).collect();
+        assert_eq!(fields, ["from-1", "from-2"]);
+        assert!(
+            errors[0]
+                .message
+                .starts_with("We only call between 8:00 AM and 9:00 PM")
+        );
+
+        let mut errors = Vec::new();
+        let ranges = plan_availability(
+            &form(&["mon"], &["07:00", "20:00"], &["08:30", "01:00"]),
+            CallingHours::WIDEST,
+            &mut errors,
+        );
+        assert!(errors.is_empty(), "{errors:?}");
+        assert_eq!(
+            ranges.len(),
+            2,
+            "ranges that reach into calling hours are kept"
+        );
     }
 
     #[test]
