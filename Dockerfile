@@ -4,6 +4,7 @@ WORKDIR /src
 COPY Cargo.toml Cargo.lock ./
 COPY src ./src
 COPY migrations ./migrations
+COPY assets ./assets
 RUN cargo build --release --locked && cp target/release/ridealong /usr/local/bin/ridealong
 
 FROM debian:bookworm-slim

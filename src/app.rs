@@ -16,11 +16,14 @@ use tracing::{info, warn};
 use crate::clock::Clock;
 use crate::config::Secret;
 use crate::domain::matching::MatchPolicy;
+use crate::metrics::Metrics;
 use crate::scheduler::dispatcher::{self, DispatchReport, DispatchSettings, Dispatcher};
 use crate::scheduler::matcher::{self, Matcher, MatcherHandle};
 use crate::scheduler::notifier::{self, Notifier, NotifyReport};
 use crate::store::Store;
 use crate::telephony::Provider;
+use crate::telephony::breaker::{BreakerPolicy, CircuitBreaker};
+use crate::web::limits::{LimitSettings, Limits};
 use crate::web::{self, AppState, Settings};
 
 /// What the service needs to start.
@@ -45,6 +48,8 @@ pub struct AppConfig {
     pub from_number: String,
     /// Most calls handed to the provider per second.
     pub cps: u32,
+    /// Abuse limits of the HTTP server.
+    pub limits: LimitSettings,
 }
 
 /// A started service.
@@ -70,11 +75,20 @@ impl App {
     ) -> anyhow::Result<App> {
         store.migrate().await.context("migrating the database")?;
         let shutdown = CancellationToken::new();
+        let metrics = Arc::new(Metrics::new());
         let (matcher_handle, matcher) = matcher::spawn(
-            Matcher::new(store.clone(), clock.clone(), config.policy),
+            Matcher::new(store.clone(), clock.clone(), config.policy)
+                .with_metrics(Arc::clone(&metrics)),
             config.match_interval,
             shutdown.clone(),
         );
+        // Every provider request goes through one breaker, so a provider that is
+        // down is not hammered by the dispatcher, the notifier and the API at once.
+        let provider: Arc<dyn Provider> = Arc::new(CircuitBreaker::new(
+            config.provider,
+            clock.clone(),
+            BreakerPolicy::default(),
+        ));
         let listener = TcpListener::bind(config.listen)
             .await
             .with_context(|| format!("binding {}", config.listen))?;
@@ -91,18 +105,21 @@ impl App {
         });
         let dispatcher = Dispatcher::new(
             store.clone(),
-            Arc::clone(&config.provider),
+            Arc::clone(&provider),
             clock.clone(),
             DispatchSettings::clone(&telephony),
             matcher_handle.clone(),
-        );
+        )
+        .with_metrics(Arc::clone(&metrics))
+        .stopping_on(shutdown.clone());
         let (_, dispatcher_task) = dispatcher::spawn(dispatcher.clone(), shutdown.clone());
         let notifier = Notifier::new(
             store.clone(),
-            Arc::clone(&config.provider),
+            Arc::clone(&provider),
             clock.clone(),
             telephony.from_number.clone(),
-        );
+        )
+        .with_metrics(Arc::clone(&metrics));
         let notifier_task = notifier::spawn(notifier.clone(), shutdown.clone());
         let state = AppState {
             store,
@@ -114,15 +131,20 @@ impl App {
                 secure_cookies: telephony.public_url.starts_with("https://"),
             }),
             matcher: matcher_handle,
-            provider: config.provider,
+            provider,
             telephony,
+            limits: Limits::new(config.limits),
+            metrics,
         };
         let router = web::router(state.clone());
         let server_shutdown = shutdown.clone();
         let server = tokio::spawn(async move {
-            axum::serve(listener, router)
-                .with_graceful_shutdown(server_shutdown.cancelled_owned())
-                .await
+            axum::serve(
+                listener,
+                router.into_make_service_with_connect_info::<SocketAddr>(),
+            )
+            .with_graceful_shutdown(server_shutdown.cancelled_owned())
+            .await
         });
         info!(listen = %address, database = state.store.backend(), "ridealong is serving");
         Ok(App {

@@ -138,6 +138,38 @@ pub struct ServeArgs {
     /// Calls and texts.
     #[command(flatten)]
     pub telephony: TelephonyArgs,
+    /// Abuse limits.
+    #[command(flatten)]
+    pub limits: LimitArgs,
+}
+
+/// Abuse limits of the HTTP server.
+#[derive(Args, Clone, Debug)]
+pub struct LimitArgs {
+    /// Posts per minute one client IP may make to the routes that ask for calls,
+    /// confirm phones or sign in; 0 turns the limit off.
+    #[arg(long, env = "RIDEALONG_RATE_LIMIT_PER_MINUTE", default_value_t = 10)]
+    pub rate_limit_per_minute: u32,
+    /// Header your reverse proxy sets to the client's IP (e.g. `X-Forwarded-For`,
+    /// whose last entry is used). Set it only behind such a proxy: clients can
+    /// send any header they like.
+    #[arg(long, env = "RIDEALONG_CLIENT_IP_HEADER")]
+    pub client_ip_header: Option<axum::http::HeaderName>,
+    /// Requests handled at once; more are answered 503 at once.
+    #[arg(long, env = "RIDEALONG_MAX_IN_FLIGHT", default_value_t = 1024,
+          value_parser = clap::value_parser!(u64).range(1..=1_000_000))]
+    pub max_in_flight: u64,
+}
+
+impl LimitArgs {
+    /// The limits these arguments describe.
+    pub fn settings(&self) -> crate::web::limits::LimitSettings {
+        crate::web::limits::LimitSettings {
+            per_ip_per_minute: std::num::NonZeroU32::new(self.rate_limit_per_minute),
+            client_ip_header: self.client_ip_header.clone(),
+            max_in_flight: usize::try_from(self.max_in_flight).unwrap_or(usize::MAX),
+        }
+    }
 }
 
 /// Which provider places the calls.

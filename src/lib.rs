@@ -13,6 +13,7 @@ pub mod cli;
 pub mod clock;
 pub mod config;
 pub mod domain;
+pub mod metrics;
 pub mod scheduler;
 pub mod store;
 pub mod telephony;

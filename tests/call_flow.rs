@@ -669,3 +669,100 @@ async fn a_call_a_few_minutes_late_is_still_placed() {
     assert_eq!(call(&app, call_id).await["outcome"], "completed");
     app.stop().await;
 }
+
+/// Posts of create-call the fake received so far.
+fn create_posts(fake: &FakeTwilio) -> usize {
+    fake.requests()
+        .iter()
+        .filter(|request| request.method == "POST" && request.path.ends_with("/Calls.json"))
+        .count()
+}
+
+#[tokio::test]
+async fn a_provider_that_is_unavailable_at_the_slot_gets_the_call_again_within_the_slot() {
+    let (app, fake) = app_with_twilio().await;
+    fake.script_for(MENTOR_PHONE, CallScript::default());
+    let (call_id, created) = booked_call(&app).await;
+    // 503 to the client's first try and both of its quick retries.
+    fake.fail_next(3, Failure::Status(503));
+    app.clock.set(at(FIRST_SLOT));
+    let report = app.dispatch_due().await;
+    assert_eq!((report.placed, report.retrying, report.failed), (0, 1, 0));
+    let waiting = call(&app, call_id).await;
+    assert_eq!(waiting["status"], "scheduled", "{waiting}");
+    let retry = waiting["events"]
+        .as_array()
+        .expect("events")
+        .iter()
+        .find(|event| event["kind"] == "dial_retry")
+        .expect("a dial_retry event");
+    assert_eq!(
+        retry["detail"]["retry_at"], "2026-11-30T15:00:15Z",
+        "{retry}"
+    );
+    assert!(fake.created_calls().is_empty());
+
+    // Not before the retry time...
+    app.clock.set(at("2026-11-30T15:00:14Z"));
+    assert_eq!(app.dispatch_due().await.placed, 0);
+    // ...then it goes through, once.
+    app.clock.set(at("2026-11-30T15:00:15Z"));
+    assert_eq!(app.dispatch_due().await.placed, 1);
+    fake.wait_for_plays(1).await;
+    assert_eq!(fake.created_calls().len(), 1);
+    let call = call(&app, call_id).await;
+    assert_eq!(call["outcome"], "completed", "{call}");
+    assert_eq!(app.request_as_seeker(&created).await["status"], "completed");
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn a_provider_still_unavailable_late_in_the_slot_fails_the_call_and_requeues_the_request() {
+    let (app, fake) = app_with_twilio().await;
+    let (call_id, created) = booked_call(&app).await;
+    fake.fail_next(3, Failure::Status(503));
+    // The slot ends 10:15; a dial after 10:10 would leave too little of it, and a
+    // retry 15 s after 10:09:50 is past that.
+    app.clock.set(at("2026-11-30T15:09:50Z"));
+    let report = app.dispatch_due().await;
+    assert_eq!((report.placed, report.retrying, report.failed), (0, 0, 1));
+    let call = call(&app, call_id).await;
+    assert_eq!(
+        (call["status"].as_str(), call["outcome"].as_str()),
+        (Some("ended"), Some("failed"))
+    );
+    assert!(event_kinds(&call).contains(&"dial_failed".to_owned()));
+    app.settle().await;
+    let request = app.request_as_seeker(&created).await;
+    assert_eq!(
+        request["status"], "scheduled",
+        "requeued and booked again: {request}"
+    );
+    assert_eq!(request["call"]["starts_at"], NEXT_DAY_SLOT);
+    assert_eq!(
+        request["attempts"], 0,
+        "the provider's failure is not the seeker's"
+    );
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn a_server_error_that_may_have_created_the_call_is_reconciled_never_posted_again() {
+    let (app, fake) = app_with_twilio().await;
+    let (call_id, _) = booked_call(&app).await;
+    fake.fail_next(1, Failure::Status(500));
+    app.clock.set(at(FIRST_SLOT));
+    let report = app.dispatch_due().await;
+    assert_eq!((report.placed, report.retrying, report.in_doubt), (0, 0, 1));
+    let in_doubt = call(&app, call_id).await;
+    assert_eq!(in_doubt["status"], "dialing");
+    assert!(event_kinds(&in_doubt).contains(&"dial_outcome_unknown".to_owned()));
+
+    // The provider's list shows no such call: after a while it is given up on.
+    app.clock.set(at("2026-11-30T15:10:00Z"));
+    app.dispatch_due().await;
+    let call = call(&app, call_id).await;
+    assert_eq!(call["outcome"], "failed", "{call}");
+    assert_eq!(create_posts(&fake), 1, "the create was never posted twice");
+    app.stop().await;
+}

@@ -102,12 +102,19 @@ async fn serve_with_twilio_places_a_booked_call_through_the_configured_api() {
     let mut served = Served::start(command);
     served.listening_address(Duration::from_secs(30)).await;
 
-    // A window that opened this minute, in a zone where that is calling hours.
+    // A window that opened this minute, in a zone where that is calling hours. The
+    // matcher books a slot of the current minute, so with less than 20 seconds of
+    // it left (setting up could cross into the next one and push the slot a whole
+    // call length away) the window opens at the next minute instead.
     let zone = zone_in_calling_hours();
-    let opened = Utc::now()
-        .duration_trunc(TimeDelta::minutes(1))
-        .expect("minute")
-        .with_timezone(&zone);
+    let now = Utc::now();
+    let this_minute = now.duration_trunc(TimeDelta::minutes(1)).expect("minute");
+    let opened = if now - this_minute < TimeDelta::seconds(40) {
+        this_minute
+    } else {
+        this_minute + TimeDelta::minutes(1)
+    }
+    .with_timezone(&zone);
     let http = reqwest::Client::new();
     let mentor = json!({ "name": "Grace Hopper", "phone": MENTOR_PHONE, "timezone": zone.name() });
     let (status, mentor) = send(&http, &public_url, "/api/v1/mentors", Some(mentor)).await;

@@ -662,7 +662,7 @@ async fn a_dial_is_logged_even_when_a_callback_brought_its_provider_id_first() {
         .expect("book");
     let dialing_at = at("2026-12-01T15:00:00Z");
     let target = store
-        .claim_call(booked[0], dialing_at)
+        .claim_call(booked[0], dialing_at, TimeDelta::seconds(1))
         .await
         .expect("claim")
         .expect("the scheduled call is claimed");
@@ -707,4 +707,85 @@ async fn a_dial_is_logged_even_when_a_callback_brought_its_provider_id_first() {
         .map(|event| event.kind.as_str())
         .collect();
     assert_eq!(kinds, ["booked", "dialing", "dialed"]);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn two_instances_claiming_at_once_share_one_calls_per_second_pace() {
+    let (db, first) = fresh_store().await;
+    let second = db.connect().await;
+    let now = default_now();
+    // Twelve calls, all due at 10:00 New York, with twelve mentors.
+    let due = at("2026-12-01T15:00:00Z");
+    let mut bookings = Vec::new();
+    for n in 0..12 {
+        let mentor = add_mentor(&first, "Grace Hopper", &phone(1900 + n), None).await;
+        let request = add_request(&first, &phone(n), now).await;
+        bookings.push(booking(request, mentor, slot("2026-12-01T15:00:00Z")));
+    }
+    let calls = first.book(&bookings, now).await.expect("book");
+    assert_eq!(calls.len(), 12);
+
+    // Both instances try every call at once; each call is claimed once, and the
+    // send times reserved are 100 ms apart (10 calls per second) across both.
+    let spacing = TimeDelta::milliseconds(100);
+    let claim_all = |store: Store| {
+        let calls = calls.clone();
+        async move {
+            let mut won = Vec::new();
+            for id in calls {
+                if let Some(target) = store.claim_call(id, due, spacing).await.expect("claim") {
+                    won.push(target);
+                }
+            }
+            won
+        }
+    };
+    let (left, right) = tokio::join!(
+        tokio::spawn(claim_all(first.clone())),
+        tokio::spawn(claim_all(second.clone()))
+    );
+    let mut targets = left.expect("first");
+    targets.extend(right.expect("second"));
+    let claimed: HashSet<i64> = targets.iter().map(|target| target.call_id).collect();
+    assert_eq!(
+        (targets.len(), claimed.len()),
+        (12, 12),
+        "each call claimed once"
+    );
+    let mut send_times: Vec<DateTime<Utc>> = targets.iter().map(|target| target.send_at).collect();
+    send_times.sort();
+    let expected: Vec<DateTime<Utc>> = (0..12).map(|n| due + spacing * n).collect();
+    assert_eq!(send_times, expected);
+    second.close().await;
+    first.close().await;
+}
+
+#[tokio::test]
+async fn one_instance_at_a_time_holds_the_matcher_lock() {
+    let (db, first) = fresh_store().await;
+    let second = db.connect().await;
+    let held = first
+        .try_lock_matcher()
+        .await
+        .expect("try")
+        .expect("nobody holds it yet");
+    let meanwhile = second.try_lock_matcher().await.expect("try");
+    if db.is_postgres() {
+        assert!(meanwhile.is_none(), "another instance must wait");
+    } else {
+        // One SQLite database serves one instance: there is nobody to exclude.
+        assert!(meanwhile.is_some());
+    }
+    if let Some(lock) = meanwhile {
+        lock.release().await.expect("release");
+    }
+    held.release().await.expect("release");
+    let after = second
+        .try_lock_matcher()
+        .await
+        .expect("try")
+        .expect("free once released");
+    after.release().await.expect("release");
+    second.close().await;
+    first.close().await;
 }

@@ -243,6 +243,7 @@ async fn serve(store: Store, args: ServeArgs, clock: Arc<dyn Clock>) -> anyhow::
         public_url: given(&args.telephony.public_url),
         from_number,
         cps: args.telephony.cps,
+        limits: args.limits.settings(),
     };
     let app = App::start(store, config, clock.clone()).await?;
     if args.demo {

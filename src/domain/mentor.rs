@@ -56,7 +56,34 @@ impl NewMentor {
         let zone = parse_zone("timezone", input.timezone)?;
         let phone = PhoneNumber::parse("phone", input.phone, zone, default_region)?;
         let topics = parse_topics(input.topics)?;
-        let call_minutes = input.call_minutes.unwrap_or(DEFAULT_CALL_MINUTES);
+        let settings = CallSettings::parse(input.call_minutes, input.max_calls_per_window)?;
+        Ok(NewMentor {
+            name,
+            phone,
+            zone,
+            topics,
+            call_minutes: settings.call_minutes,
+            max_calls_per_window: settings.max_calls_per_window,
+        })
+    }
+}
+
+/// How long a mentor's calls are and how many fit in one window occurrence.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct CallSettings {
+    /// Length of one call, in minutes.
+    pub call_minutes: u32,
+    /// Cap on calls per window occurrence; `None` uses every slot that fits.
+    pub max_calls_per_window: Option<u32>,
+}
+
+impl CallSettings {
+    /// Checks both numbers; a missing call length is the default 15 minutes.
+    pub fn parse(
+        call_minutes: Option<u32>,
+        max_calls_per_window: Option<u32>,
+    ) -> Result<CallSettings, ValidationError> {
+        let call_minutes = call_minutes.unwrap_or(DEFAULT_CALL_MINUTES);
         if !CALL_MINUTES_RANGE.contains(&call_minutes) {
             return Err(ValidationError::new(
                 "call_minutes",
@@ -67,7 +94,7 @@ impl NewMentor {
                 ),
             ));
         }
-        if let Some(cap) = input.max_calls_per_window
+        if let Some(cap) = max_calls_per_window
             && !MAX_CALLS_PER_WINDOW_RANGE.contains(&cap)
         {
             return Err(ValidationError::new(
@@ -79,14 +106,30 @@ impl NewMentor {
                 ),
             ));
         }
-        Ok(NewMentor {
-            name,
-            phone,
-            zone,
-            topics,
+        Ok(CallSettings {
             call_minutes,
-            max_calls_per_window: input.max_calls_per_window,
+            max_calls_per_window,
         })
+    }
+
+    /// Refuses a call length that no longer fits in one of `windows`: such a
+    /// window would silently never be used.
+    pub fn fits(&self, windows: &[WeeklyRange]) -> Result<(), ValidationError> {
+        match windows
+            .iter()
+            .find(|window| window.nominal_minutes() < i64::from(self.call_minutes))
+        {
+            Some(window) => Err(ValidationError::new(
+                "call_minutes",
+                format!(
+                    "your {}–{} window is shorter than a {}-minute call; remove it first or choose a shorter call",
+                    window.start(),
+                    window.end(),
+                    self.call_minutes
+                ),
+            )),
+            None => Ok(()),
+        }
     }
 }
 

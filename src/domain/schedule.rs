@@ -63,6 +63,20 @@ impl MentorSchedule {
         slots
     }
 
+    /// The window occurrences that overlap `[from, to)`, in start order, pauses
+    /// applied: the times the mentor offers, before they are cut into slots.
+    pub fn occurrences(&self, from: DateTime<Utc>, to: DateTime<Utc>) -> Vec<Occurrence> {
+        let mut occurrences: Vec<Occurrence> = self
+            .windows
+            .iter()
+            .flat_map(|window| window.occurrences(from, to))
+            .filter(|occurrence| !self.is_paused(occurrence))
+            .collect();
+        occurrences.sort_by_key(|occurrence| (occurrence.start, occurrence.end));
+        occurrences.dedup_by_key(|occurrence| (occurrence.start, occurrence.end));
+        occurrences
+    }
+
     /// The slots of one occurrence: back-to-back from its start, each wholly inside
     /// it, at most `max_calls_per_window` of them.
     pub fn occurrence_slots(&self, occurrence: &Occurrence) -> impl Iterator<Item = Slot> + use<> {

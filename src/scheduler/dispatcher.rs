@@ -17,13 +17,13 @@ use anyhow::Context;
 use chrono::{DateTime, TimeDelta, Utc};
 use tokio::sync::{Mutex, Notify};
 use tokio::task::JoinSet;
-use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 use tracing::{info, instrument, warn};
 
 use crate::clock::Clock;
 use crate::domain::call_flow::{Leg, LegStatus, mentor_leg_outcome, seeker_leg_outcome};
 use crate::domain::status::Outcome;
+use crate::metrics::Metrics;
 use crate::scheduler::matcher::MatcherHandle;
 use crate::store::{DialTarget, Store};
 use crate::telephony::{CallQuery, NewCall, Provider, ProviderError};
@@ -78,6 +78,9 @@ pub struct DispatchReport {
     pub adopted: usize,
     /// Calls whose final callbacks never came, settled from the provider.
     pub settled: usize,
+    /// Calls the provider could not take now, kept to be dialed again within
+    /// their slot.
+    pub retrying: usize,
 }
 
 /// Places due calls through a provider.
@@ -88,8 +91,9 @@ pub struct Dispatcher {
     clock: Arc<dyn Clock>,
     settings: Arc<DispatchSettings>,
     matcher: MatcherHandle,
-    /// When the last call was handed to the provider, for pacing across passes.
-    last_dial: Arc<Mutex<Option<Instant>>>,
+    metrics: Arc<Metrics>,
+    /// Set when the service shuts down: no new claims after it.
+    stopping: CancellationToken,
     /// Held for a whole pass: passes never overlap, so a pass asked for while
     /// another runs starts after it and sees everything it wrote.
     pass: Arc<Mutex<()>>,
@@ -99,6 +103,7 @@ enum Placement {
     Placed,
     Failed,
     InDoubt,
+    Retrying,
     Skipped,
 }
 
@@ -118,9 +123,44 @@ impl Dispatcher {
             clock,
             settings: Arc::new(settings),
             matcher,
-            last_dial: Arc::new(Mutex::new(None)),
+            metrics: Arc::default(),
+            stopping: CancellationToken::new(),
             pass: Arc::new(Mutex::new(())),
         }
+    }
+
+    /// This dispatcher, claiming no more calls once `shutdown` is cancelled (the
+    /// placements already claimed still finish).
+    pub fn stopping_on(self, shutdown: CancellationToken) -> Dispatcher {
+        Dispatcher {
+            stopping: shutdown,
+            ..self
+        }
+    }
+
+    /// This dispatcher, counting into `metrics`.
+    pub fn with_metrics(self, metrics: Arc<Metrics>) -> Dispatcher {
+        Dispatcher { metrics, ..self }
+    }
+
+    /// Ends call `call_id` with `outcome` and counts it; `true` when this ended it.
+    async fn end_call(
+        &self,
+        call_id: i64,
+        outcome: Outcome,
+        leg: Leg,
+        talk_seconds: Option<u32>,
+        now: DateTime<Utc>,
+    ) -> anyhow::Result<bool> {
+        let ended = self
+            .store
+            .end_call(call_id, outcome, leg, talk_seconds, now)
+            .await?
+            .is_some();
+        if ended {
+            self.metrics.call_ended(outcome);
+        }
+        Ok(ended)
     }
 
     /// One pass: reconciles dials in doubt, then places every due call, paced at
@@ -139,43 +179,42 @@ impl Dispatcher {
             .due_calls(now, PASS_LIMIT)
             .await
             .context("loading due calls")?;
-        let spacing = Duration::from_secs(1) / self.settings.cps.max(1);
+        let spacing =
+            TimeDelta::seconds(1) / i32::try_from(self.settings.cps.max(1)).unwrap_or(i32::MAX);
         let mut placements = JoinSet::new();
         for call in due {
+            if self.stopping.is_cancelled() {
+                break;
+            }
             if now > latest_dial(call.starts_at, call.ends_at) {
                 // The slot went by while nobody could dial (the service was down):
                 // ringing now would miss the mentor's window or the seeker's hours.
-                let detail =
-                    serde_json::json!({ "reason": "the slot passed before it could be dialed" });
-                self.store
-                    .record_event(call.call_id, "slot_missed", &detail, None, None, now)
-                    .await?;
-                if self
-                    .store
-                    .end_call(call.call_id, Outcome::Failed, Leg::Mentor, None, now)
-                    .await?
-                    .is_some()
-                {
+                if self.slot_missed(call.call_id, now).await? {
                     report.failed += 1;
                 }
                 continue;
             }
-            let dial_at = {
-                let mut last = self.last_dial.lock().await;
-                let dial_at =
-                    last.map_or_else(Instant::now, |last| (last + spacing).max(Instant::now()));
-                *last = Some(dial_at);
-                dial_at
+            let Some(target) = self
+                .store
+                .claim_call(call.call_id, self.clock.now(), spacing)
+                .await?
+            else {
+                continue;
             };
-            tokio::time::sleep_until(dial_at).await;
+            // Wait for the send time this claim reserved (cluster-wide pacing).
+            let wait = (target.send_at - self.clock.now())
+                .to_std()
+                .unwrap_or_default();
+            tokio::time::sleep(wait).await;
             let dispatcher = self.clone();
-            placements.spawn(async move { dispatcher.place(call.call_id, call.starts_at).await });
+            placements.spawn(async move { dispatcher.place(target).await });
         }
         while let Some(joined) = placements.join_next().await {
             match joined.context("placing a call")? {
                 Ok(Placement::Placed) => report.placed += 1,
                 Ok(Placement::Failed) => report.failed += 1,
                 Ok(Placement::InDoubt) => report.in_doubt += 1,
+                Ok(Placement::Retrying) => report.retrying += 1,
                 Ok(Placement::Skipped) => {}
                 Err(error) => warn!(error = format!("{error:#}"), "placing a call failed"),
             }
@@ -186,24 +225,57 @@ impl Dispatcher {
         Ok(report)
     }
 
-    #[instrument(skip_all, fields(call.id = call_id))]
-    async fn place(&self, call_id: i64, starts_at: DateTime<Utc>) -> anyhow::Result<Placement> {
+    #[instrument(skip_all, fields(call.id = target.call_id))]
+    async fn place(&self, target: DialTarget) -> anyhow::Result<Placement> {
+        let call_id = target.call_id;
+        let starts_at = target.starts_at;
         let now = self.clock.now();
-        let Some(target) = self.store.claim_call(call_id, now).await? else {
-            return Ok(Placement::Skipped);
-        };
+        if now > latest_dial(target.starts_at, target.ends_at) {
+            // The calls-per-second queue held it until too little of its slot was left.
+            let ended = self.slot_missed(call_id, now).await?;
+            return Ok(if ended {
+                Placement::Failed
+            } else {
+                Placement::Skipped
+            });
+        }
         let lag_ms = (now - starts_at).num_milliseconds();
         let request = self.new_call(&target, now);
-        match self.provider.create_call(&request).await {
+        let sent_at = self.clock.now();
+        let placed = self.provider.create_call(&request).await;
+        if let Err(error) = &placed {
+            self.metrics.provider_error("create_call", error);
+        }
+        match placed {
             Ok(placed) => {
                 self.store
                     .record_dialed(call_id, target.attempt, &placed.sid, self.clock.now())
                     .await?;
+                self.metrics.call_placed(sent_at - starts_at);
                 info!(call.id = call_id, dispatch.lag_ms = lag_ms, "call placed");
                 Ok(Placement::Placed)
             }
-            Err(ProviderError::OutcomeUnknown) => {
-                let detail = serde_json::json!({ "attempt": target.attempt });
+            Err(error) if error.worth_retrying_later() => {
+                let at = self.clock.now();
+                let retry_at = at + retry_backoff(target.attempt);
+                if retry_at > latest_dial(target.starts_at, target.ends_at) {
+                    return self.dial_failed(&target, &error, at).await;
+                }
+                let detail = serde_json::json!({
+                    "attempt": target.attempt,
+                    "error": error.to_string(),
+                    "retry_at": retry_at,
+                });
+                self.store
+                    .retry_dial(call_id, target.attempt, retry_at, &detail, at)
+                    .await?;
+                warn!(call.id = call_id, error = %error, dispatch.retry_at = %retry_at,
+                    "the provider could not take the call; trying again within the slot");
+                Ok(Placement::Retrying)
+            }
+            Err(error) if error.may_have_taken_effect() => {
+                let detail =
+                    serde_json::json!({ "attempt": target.attempt, "error": error.to_string() });
                 self.store
                     .record_event(
                         call_id,
@@ -220,20 +292,36 @@ impl Dispatcher {
                 );
                 Ok(Placement::InDoubt)
             }
-            Err(error) => {
-                let at = self.clock.now();
-                let detail =
-                    serde_json::json!({ "attempt": target.attempt, "error": error.to_string() });
-                self.store
-                    .record_event(call_id, "dial_failed", &detail, None, None, at)
-                    .await?;
-                self.store
-                    .end_call(call_id, Outcome::Failed, Leg::Mentor, None, at)
-                    .await?;
-                warn!(call.id = call_id, error = %error, "the provider refused the call; the request is requeued");
-                Ok(Placement::Failed)
-            }
+            Err(error) => self.dial_failed(&target, &error, self.clock.now()).await,
         }
+    }
+
+    /// Ends call `call_id`, whose slot went by undialed, as failed; the request goes
+    /// back in the queue. `true` when this ended it.
+    async fn slot_missed(&self, call_id: i64, now: DateTime<Utc>) -> anyhow::Result<bool> {
+        let detail = serde_json::json!({ "reason": "the slot passed before it could be dialed" });
+        self.store
+            .record_event(call_id, "slot_missed", &detail, None, None, now)
+            .await?;
+        self.end_call(call_id, Outcome::Failed, Leg::Mentor, None, now)
+            .await
+    }
+
+    /// Ends claim `target` as failed after `error`; the request goes back in the queue.
+    async fn dial_failed(
+        &self,
+        target: &DialTarget,
+        error: &ProviderError,
+        at: DateTime<Utc>,
+    ) -> anyhow::Result<Placement> {
+        let detail = serde_json::json!({ "attempt": target.attempt, "error": error.to_string() });
+        self.store
+            .record_event(target.call_id, "dial_failed", &detail, None, None, at)
+            .await?;
+        self.end_call(target.call_id, Outcome::Failed, Leg::Mentor, None, at)
+            .await?;
+        warn!(call.id = target.call_id, error = %error, "the provider refused the call; the request is requeued");
+        Ok(Placement::Failed)
     }
 
     fn new_call(&self, target: &DialTarget, now: DateTime<Utc>) -> NewCall {
@@ -267,6 +355,7 @@ impl Dispatcher {
                             .is_none_or(|from| from == self.settings.from_number)
                 }),
                 Err(error) => {
+                    self.metrics.provider_error("list_calls", &error);
                     warn!(call.id = dial.call_id, error = %error, "cannot reconcile a dial yet");
                     continue;
                 }
@@ -288,8 +377,7 @@ impl Dispatcher {
                     self.store
                         .record_event(dial.call_id, "dial_failed", &detail, None, None, now)
                         .await?;
-                    self.store
-                        .end_call(dial.call_id, Outcome::Failed, Leg::Mentor, None, now)
+                    self.end_call(dial.call_id, Outcome::Failed, Leg::Mentor, None, now)
                         .await?;
                     self.matcher.nudge();
                 }
@@ -312,6 +400,7 @@ impl Dispatcher {
             let mentor_leg = match self.provider.fetch_call(&call.provider_call_sid).await {
                 Ok(leg) => leg,
                 Err(error) => {
+                    self.metrics.provider_error("fetch_call", &error);
                     warn!(call.id = call.call_id, error = %error, "cannot settle a silent call yet");
                     continue;
                 }
@@ -359,10 +448,8 @@ impl Dispatcher {
                     )
                     .await?;
                 if self
-                    .store
                     .end_call(call.call_id, outcome, leg, talk_seconds, now)
                     .await?
-                    .is_some()
                 {
                     settled += 1;
                     self.matcher.nudge();
@@ -402,6 +489,13 @@ pub fn latest_dial(starts_at: DateTime<Utc>, ends_at: DateTime<Utc>) -> DateTime
     let length = ends_at - starts_at;
     let needed = TimeDelta::minutes(5).min(length / 2);
     ends_at - needed
+}
+
+/// How long to wait before dialing again after the provider could not take claim
+/// `attempt`: 15 s, 30 s, then every minute, as long as the slot allows.
+pub fn retry_backoff(attempt: i32) -> TimeDelta {
+    let doublings = u32::try_from(attempt.clamp(1, 3) - 1).unwrap_or(0);
+    TimeDelta::seconds(15 * 2_i64.pow(doublings)).min(TimeDelta::minutes(1))
 }
 
 /// Asks the running dispatcher for a pass.

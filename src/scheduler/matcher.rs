@@ -2,9 +2,10 @@
 //!
 //! It runs whenever something that changes supply or demand is written (a request,
 //! a window, a pause, a cancellation) and on a fixed interval besides, so slots
-//! freed by time passing or by another process are picked up. Runs never overlap
-//! within a process; across processes the unique index on (mentor, start) makes a
-//! double booking impossible, whatever runs at once.
+//! freed by time passing or by another process are picked up. Runs never overlap:
+//! within a process they are queued, and across instances sharing PostgreSQL a run
+//! holds an advisory lock, so each run sees what the one before it booked. The
+//! unique index on (mentor, start) would refuse a double booking regardless.
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -17,6 +18,7 @@ use tracing::{info, instrument, warn};
 
 use crate::clock::Clock;
 use crate::domain::matching::{MatchPolicy, plan_bookings};
+use crate::metrics::Metrics;
 use crate::store::Store;
 
 /// What one matcher run did.
@@ -36,6 +38,7 @@ pub struct Matcher {
     store: Store,
     clock: Arc<dyn Clock>,
     policy: MatchPolicy,
+    metrics: Arc<Metrics>,
 }
 
 impl Matcher {
@@ -45,12 +48,29 @@ impl Matcher {
             store,
             clock,
             policy,
+            metrics: Arc::default(),
         }
+    }
+
+    /// This matcher, timing its runs into `metrics`.
+    pub fn with_metrics(self, metrics: Arc<Metrics>) -> Matcher {
+        Matcher { metrics, ..self }
     }
 
     /// Books every pending request that fits somewhere, oldest first.
     #[instrument(skip_all, name = "matcher.run")]
     pub async fn run_once(&self) -> anyhow::Result<MatchReport> {
+        let lock = self
+            .store
+            .lock_matcher()
+            .await
+            .context("taking the matcher lock")?;
+        let report = self.run_locked().await;
+        lock.release().await.context("releasing the matcher lock")?;
+        report
+    }
+
+    async fn run_locked(&self) -> anyhow::Result<MatchReport> {
         let started = Instant::now();
         let now = self.clock.now();
         let requests = self
@@ -59,6 +79,7 @@ impl Matcher {
             .await
             .context("loading pending requests")?;
         if requests.is_empty() {
+            self.metrics.matcher_ran(started.elapsed(), 0);
             return Ok(MatchReport::default());
         }
         let mentors = self
@@ -90,6 +111,7 @@ impl Matcher {
             booked: booked.len(),
             lost_races: plan.len() - booked.len(),
         };
+        self.metrics.matcher_ran(started.elapsed(), report.booked);
         if report.booked > 0 || report.lost_races > 0 {
             info!(
                 match.pending = report.pending,

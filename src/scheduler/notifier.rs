@@ -15,6 +15,7 @@ use tracing::{info, instrument, warn};
 
 use crate::clock::Clock;
 use crate::domain::notices::{NoticeFacts, notice_text};
+use crate::metrics::Metrics;
 use crate::store::{NoticeJob, Store};
 use crate::telephony::{NewSms, Provider, ProviderError};
 
@@ -43,6 +44,7 @@ pub struct Notifier {
     provider: Arc<dyn Provider>,
     clock: Arc<dyn Clock>,
     from_number: String,
+    metrics: Arc<Metrics>,
     /// Held for a whole pass, so passes never overlap.
     pass: Arc<tokio::sync::Mutex<()>>,
 }
@@ -60,8 +62,14 @@ impl Notifier {
             provider,
             clock,
             from_number,
+            metrics: Arc::default(),
             pass: Arc::new(tokio::sync::Mutex::new(())),
         }
+    }
+
+    /// This notifier, counting provider errors into `metrics`.
+    pub fn with_metrics(self, metrics: Arc<Metrics>) -> Notifier {
+        Notifier { metrics, ..self }
     }
 
     /// Sends every due notice.
@@ -109,6 +117,7 @@ impl Notifier {
                 Ok(true)
             }
             Err(error) => {
+                self.metrics.provider_error("send_sms", &error);
                 let give_up = job.attempts >= MAX_ATTEMPTS
                     || matches!(
                         error,

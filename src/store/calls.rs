@@ -82,8 +82,9 @@ pub struct CallFilter {
     pub limit: u32,
 }
 
+/// A `calls` row as read; other store modules embed it with `#[sqlx(flatten)]`.
 #[derive(sqlx::FromRow)]
-struct CallRow {
+pub(super) struct CallRow {
     id: i64,
     request_id: i64,
     mentor_id: i64,

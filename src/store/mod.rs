@@ -32,8 +32,11 @@ macro_rules! insert_event {
 }
 
 mod calls;
+mod locks;
+mod mentor_account;
 mod mentors;
 mod notifications;
+mod queues;
 mod requests;
 mod sessions;
 mod telephony;
@@ -47,6 +50,8 @@ use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqliteSy
 use sqlx::{Pool, Postgres, Sqlite, Transaction};
 
 pub use calls::{CallDetail, CallEvent, CallFilter, CallRecord, CallSummary};
+pub use locks::MatcherLock;
+pub use mentor_account::{MentorCall, MentorCalls, NewSignInCode};
 pub use mentors::{MentorRecord, PauseRecord, WindowRecord};
 pub use notifications::NoticeJob;
 pub use requests::{CancelOutcome, CanceledCall, RequestFilter, RequestRecord};

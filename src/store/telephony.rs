@@ -2,7 +2,7 @@
 //! calls, recording provider ids, the event log (deduplicated per callback), and
 //! ending a call with its outcome and the effect on its request.
 
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, TimeDelta, Utc};
 use serde_json::Value;
 use tracing::instrument;
 
@@ -23,6 +23,9 @@ pub struct DialTarget {
     pub ends_at: DateTime<Utc>,
     /// The mentor's E.164 number.
     pub mentor_phone: String,
+    /// When the dial may reach the provider: reserved for this claim so the
+    /// cluster keeps to its calls-per-second.
+    pub send_at: DateTime<Utc>,
 }
 
 /// A scheduled call whose time has come.
@@ -118,11 +121,13 @@ struct ContextRow {
 const LIVE: &str = "('scheduled', 'dialing', 'in_progress')";
 
 impl Store {
-    /// Scheduled calls starting at or before `now`, earliest first.
+    /// Scheduled calls starting at or before `now` whose retry time, if any, has
+    /// come, earliest first.
     #[instrument(skip_all)]
     pub async fn due_calls(&self, now: DateTime<Utc>, limit: u32) -> StoreResult<Vec<DueCall>> {
         let rows: Vec<(i64, DateTime<Utc>, DateTime<Utc>)> = with_pool!(self, pool => sqlx::query_as(
-            "select id, starts_at, ends_at from calls where status = 'scheduled' and starts_at <= $1
+            "select id, starts_at, ends_at from calls
+             where status = 'scheduled' and starts_at <= $1 and (retry_at is null or retry_at <= $1)
              order by starts_at, id limit $2")
             .bind(now)
             .bind(i64::from(limit))
@@ -138,24 +143,27 @@ impl Store {
             .collect())
     }
 
-    /// When the next scheduled call starts.
+    /// When the next scheduled call is due: its start, or its retry time.
     #[instrument(skip_all)]
     pub async fn next_due_at(&self) -> StoreResult<Option<DateTime<Utc>>> {
         let next = with_pool!(self, pool => sqlx::query_scalar(
-            "select min(starts_at) from calls where status = 'scheduled'")
+            "select min(coalesce(retry_at, starts_at)) from calls where status = 'scheduled'")
             .fetch_one(pool)
             .await)?;
         Ok(next)
     }
 
     /// Claims call `call_id` for dialing: `scheduled` becomes `dialing` in one
-    /// statement, so two dispatchers can never both win. Records the intent in the
-    /// event log before any provider request is made.
+    /// statement, so two dispatchers can never both win. In the same transaction
+    /// it reserves the next send time `spacing` after the previous one (cluster
+    /// wide; never before `now`), stored as the call's `dialed_at`, and records
+    /// the intent in the event log before any provider request is made.
     #[instrument(skip_all, fields(call.id = call_id))]
     pub async fn claim_call(
         &self,
         call_id: i64,
         now: DateTime<Utc>,
+        spacing: TimeDelta,
     ) -> StoreResult<Option<DialTarget>> {
         with_pool!(self, pool => {
             let mut tx = pool.begin_write().await?;
@@ -173,9 +181,32 @@ impl Store {
             else {
                 return Ok(None);
             };
-            insert_event!(&mut *tx, call_id, "dialing", serde_json::json!({ "attempt": attempt }), None::<&str>, None::<i64>, now)?;
+            // Every claim writes the pacing row, which serialises them: the no-op
+            // update takes its row lock on PostgreSQL (SQLite's write lock is held
+            // already), so two instances never reserve the same send time.
+            sqlx::query(
+                "insert into dial_pacing (id, next_at, created_at) values (1, $1, $1)
+                 on conflict (id) do nothing")
+                .bind(now)
+                .execute(&mut *tx)
+                .await?;
+            let next_at: DateTime<Utc> = sqlx::query_scalar(
+                "update dial_pacing set next_at = next_at where id = 1 returning next_at")
+                .fetch_one(&mut *tx)
+                .await?;
+            let send_at = reserve_send_time(next_at, now, spacing);
+            sqlx::query("update dial_pacing set next_at = $1 where id = 1")
+                .bind(send_at + spacing)
+                .execute(&mut *tx)
+                .await?;
+            sqlx::query("update calls set dialed_at = $1 where id = $2")
+                .bind(send_at)
+                .bind(call_id)
+                .execute(&mut *tx)
+                .await?;
+            insert_event!(&mut *tx, call_id, "dialing", serde_json::json!({ "attempt": attempt, "send_at": send_at }), None::<&str>, None::<i64>, now)?;
             tx.commit().await?;
-            Ok(Some(DialTarget { call_id, attempt, starts_at, ends_at, mentor_phone }))
+            Ok(Some(DialTarget { call_id, attempt, starts_at, ends_at, mentor_phone, send_at }))
         })
     }
 
@@ -210,6 +241,40 @@ impl Store {
             }
             tx.commit().await?;
             Ok(updated > 0)
+        })
+    }
+
+    /// Puts claim `attempt` of call `call_id` back to `scheduled`, to be dialed
+    /// again at `retry_at`: the provider took nothing (it was down, unreachable or
+    /// rate limiting us). Does nothing if the claim was superseded or the call got
+    /// a provider id meanwhile. Logs a `dial_retry` event with `detail`.
+    #[instrument(skip_all, fields(call.id = call_id))]
+    pub async fn retry_dial(
+        &self,
+        call_id: i64,
+        attempt: i32,
+        retry_at: DateTime<Utc>,
+        detail: &serde_json::Value,
+        now: DateTime<Utc>,
+    ) -> StoreResult<bool> {
+        with_pool!(self, pool => {
+            let mut tx = pool.begin_write().await?;
+            let released = sqlx::query(
+                "update calls set status = 'scheduled', retry_at = $1, updated_at = $2
+                 where id = $3 and dial_attempts = $4 and status = 'dialing'
+                     and provider_call_sid is null")
+                .bind(retry_at)
+                .bind(now)
+                .bind(call_id)
+                .bind(attempt)
+                .execute(&mut *tx)
+                .await?
+                .rows_affected() > 0;
+            if released {
+                insert_event!(&mut *tx, call_id, "dial_retry", detail, None::<&str>, None::<i64>, now)?;
+            }
+            tx.commit().await?;
+            Ok(released)
         })
     }
 
@@ -453,5 +518,55 @@ impl Store {
             tx.commit().await?;
             Ok(Some(CallEnded { request_id, request_status }))
         })
+    }
+}
+
+/// The send time a claim at `now` gets when the next free one is `next_at`: that,
+/// but never in the past, and never more than [`PACING_HORIZON`] ahead (a stored
+/// time that far out is stale: a clock was set back).
+pub fn reserve_send_time(
+    next_at: DateTime<Utc>,
+    now: DateTime<Utc>,
+    spacing: TimeDelta,
+) -> DateTime<Utc> {
+    if next_at > now + PACING_HORIZON.max(spacing) {
+        now
+    } else {
+        next_at.max(now)
+    }
+}
+
+/// How far ahead send times may be reserved.
+pub const PACING_HORIZON: TimeDelta = TimeDelta::minutes(15);
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn at(text: &str) -> DateTime<Utc> {
+        text.parse().expect("instant")
+    }
+
+    #[test]
+    fn send_times_follow_the_last_one_and_never_lie_in_the_past() {
+        let now = at("2026-12-01T15:00:00Z");
+        let spacing = TimeDelta::milliseconds(20);
+        assert_eq!(
+            reserve_send_time(now + spacing, now, spacing),
+            now + spacing
+        );
+        assert_eq!(
+            reserve_send_time(now - TimeDelta::hours(1), now, spacing),
+            now
+        );
+        let backlog = now + TimeDelta::minutes(10);
+        assert_eq!(reserve_send_time(backlog, now, spacing), backlog);
+    }
+
+    #[test]
+    fn a_send_time_beyond_the_horizon_is_stale_and_restarts_from_now() {
+        let now = at("2026-12-01T15:00:00Z");
+        let stale = now + PACING_HORIZON + TimeDelta::seconds(1);
+        assert_eq!(reserve_send_time(stale, now, TimeDelta::seconds(1)), now);
     }
 }

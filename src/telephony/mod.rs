@@ -9,6 +9,7 @@
 //! Errors: provider calls return [`ProviderError`], typed by what the caller can do
 //! about them (retry, give up, or reconcile because the outcome is unknown).
 
+pub mod breaker;
 pub mod player;
 pub mod simulated;
 pub mod twilio;
@@ -131,6 +132,10 @@ pub enum ProviderError {
     /// The answer could not be read.
     #[error("unexpected answer from the provider: {0}")]
     Protocol(String),
+    /// The provider has been failing, so the request was not sent (see
+    /// [`breaker`]); retrying later is safe.
+    #[error("the provider is failing; requests are held back for a while")]
+    CircuitOpen,
 }
 
 impl ProviderError {
@@ -138,7 +143,35 @@ impl ProviderError {
     pub fn nothing_happened(&self) -> bool {
         matches!(
             self,
-            ProviderError::RateLimited | ProviderError::Unreachable
+            ProviderError::RateLimited | ProviderError::Unreachable | ProviderError::CircuitOpen
+        )
+    }
+
+    /// Whether a request that failed this way is worth sending again later: nothing
+    /// happened, or the provider said it is unavailable (503).
+    pub fn worth_retrying_later(&self) -> bool {
+        self.nothing_happened() || matches!(self, ProviderError::Server { status: 503 })
+    }
+
+    /// Whether a create request that failed this way may still have created
+    /// something: no answer, an answer we could not read, or a server error other
+    /// than 503. Such a dial is reconciled with the provider, never re-sent.
+    pub fn may_have_taken_effect(&self) -> bool {
+        match self {
+            ProviderError::OutcomeUnknown | ProviderError::Protocol(_) => true,
+            ProviderError::Server { status } => *status != 503,
+            _ => false,
+        }
+    }
+
+    /// Whether this says the provider itself is in trouble (as opposed to refusing
+    /// one request), which is what the circuit breaker counts.
+    pub fn provider_in_trouble(&self) -> bool {
+        matches!(
+            self,
+            ProviderError::Server { .. }
+                | ProviderError::Unreachable
+                | ProviderError::OutcomeUnknown
         )
     }
 }

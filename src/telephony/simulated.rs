@@ -169,15 +169,54 @@ impl Provider for SimulatedProvider {
 
     async fn send_sms(&self, sms: &NewSms) -> Result<String, ProviderError> {
         let sid = format!("SM{}", &new_call_sid()[2..]);
-        tracing::info!(
-            message.sid = %sid,
-            message.characters = sms.body.chars().count(),
-            "simulated provider: text message sent"
-        );
+        match single_code(&sms.body) {
+            // Only here, where no text leaves the machine: a newcomer running the
+            // simulation reads the sign-in or confirmation code from the log.
+            Some(code) => tracing::info!(
+                message.sid = %sid,
+                message.characters = sms.body.chars().count(),
+                message.code = %code,
+                "simulated provider: text message with a code sent"
+            ),
+            None => tracing::info!(
+                message.sid = %sid,
+                message.characters = sms.body.chars().count(),
+                "simulated provider: text message sent"
+            ),
+        }
         Ok(sid)
     }
 
     fn webhook_auth_token(&self) -> &str {
         &self.auth_token
+    }
+}
+
+/// The code in a text that carries exactly one group of six digits (a sign-in or
+/// confirmation code), else `None`: nothing else of a text is ever logged.
+fn single_code(body: &str) -> Option<&str> {
+    let mut groups = body
+        .split(|c: char| !c.is_ascii_digit())
+        .filter(|group| group.len() == 6);
+    match (groups.next(), groups.next()) {
+        (Some(code), None) => Some(code),
+        _ => None,
+    }
+}
+
+#[cfg(test)]
+mod code_tests {
+    use super::single_code;
+
+    #[test]
+    fn only_a_text_with_exactly_one_six_digit_group_shows_its_code() {
+        assert_eq!(
+            single_code("Your ridealong sign-in code is 482913. It works for 10 minutes."),
+            Some("482913")
+        );
+        assert_eq!(single_code("Call at 7:40 from +15005550006"), None);
+        assert_eq!(single_code("123456 and 654321"), None);
+        assert_eq!(single_code("1234567"), None);
+        assert_eq!(single_code("no digits"), None);
     }
 }

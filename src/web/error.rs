@@ -46,6 +46,12 @@ pub enum ApiError {
     /// The route exists but not with this method (405).
     #[error("method not allowed here")]
     MethodNotAllowed,
+    /// Too many posts from this client for now (429); retry after the seconds given.
+    #[error("too many requests from this address; try again in {0} seconds")]
+    TooManyRequests(u64),
+    /// The service cannot take this request now (503).
+    #[error("{0}; try again shortly")]
+    Unavailable(&'static str),
     /// Something broke on our side (500); the cause is logged, not shown.
     #[error(transparent)]
     Internal(#[from] anyhow::Error),
@@ -84,6 +90,8 @@ impl ApiError {
                 (StatusCode::UNSUPPORTED_MEDIA_TYPE, "unsupported_media_type")
             }
             ApiError::MethodNotAllowed => (StatusCode::METHOD_NOT_ALLOWED, "method_not_allowed"),
+            ApiError::TooManyRequests(_) => (StatusCode::TOO_MANY_REQUESTS, "rate_limited"),
+            ApiError::Unavailable(_) => (StatusCode::SERVICE_UNAVAILABLE, "unavailable"),
             ApiError::Internal(_) => (StatusCode::INTERNAL_SERVER_ERROR, "internal"),
         }
     }
@@ -107,7 +115,18 @@ impl IntoResponse for ApiError {
                 field,
             },
         };
-        (status, Json(body)).into_response()
+        let mut response = (status, Json(body)).into_response();
+        let retry_after = match &self {
+            ApiError::TooManyRequests(seconds) => Some(*seconds),
+            ApiError::Unavailable(_) => Some(5),
+            _ => None,
+        };
+        if let Some(seconds) = retry_after {
+            response
+                .headers_mut()
+                .insert(axum::http::header::RETRY_AFTER, seconds.into());
+        }
+        response
     }
 }
 
@@ -115,6 +134,10 @@ impl From<StoreError> for ApiError {
     fn from(error: StoreError) -> Self {
         match error {
             StoreError::Conflict(what) => ApiError::Conflict(what.to_owned()),
+            StoreError::Database(error) if database_unreachable(&error) => {
+                tracing::warn!(error = %error, "the database is unreachable");
+                ApiError::Unavailable("the database is unreachable")
+            }
             other => ApiError::Internal(other.into()),
         }
     }
@@ -148,5 +171,23 @@ impl From<QueryRejection> for ApiError {
 impl From<PathRejection> for ApiError {
     fn from(_: PathRejection) -> Self {
         ApiError::NotFound("resource")
+    }
+}
+
+/// Whether `error` says the database cannot be reached (down, restarting, or every
+/// connection busy), rather than that a statement failed: pool and I/O errors,
+/// a connection dropped mid-handshake, and PostgreSQL's SQLSTATE classes 08
+/// (connection exception) and 57 (shutting down, starting up).
+fn database_unreachable(error: &sqlx::Error) -> bool {
+    match error {
+        sqlx::Error::PoolTimedOut
+        | sqlx::Error::PoolClosed
+        | sqlx::Error::Io(_)
+        | sqlx::Error::Tls(_)
+        | sqlx::Error::Protocol(_) => true,
+        sqlx::Error::Database(database) => database
+            .code()
+            .is_some_and(|code| code.starts_with("08") || code.starts_with("57")),
+        _ => false,
     }
 }

@@ -6,6 +6,8 @@ pub mod auth;
 pub mod error;
 pub mod extract;
 pub mod health;
+pub mod limits;
+pub mod metrics;
 pub mod pages;
 pub mod telephony;
 
@@ -22,6 +24,7 @@ use tower_http::trace::TraceLayer;
 use crate::clock::Clock;
 use crate::config::Secret;
 use crate::domain::matching::MatchPolicy;
+use crate::metrics::Metrics;
 use crate::scheduler::dispatcher::DispatchSettings;
 use crate::scheduler::matcher::MatcherHandle;
 use crate::store::Store;
@@ -56,6 +59,10 @@ pub struct AppState {
     pub provider: Arc<dyn Provider>,
     /// The public URL and the service number.
     pub telephony: Arc<DispatchSettings>,
+    /// Rate limits, load shedding and the request deadline.
+    pub limits: Arc<limits::Limits>,
+    /// The process's Prometheus metrics.
+    pub metrics: Arc<Metrics>,
 }
 
 /// The whole HTTP application.
@@ -64,9 +71,14 @@ pub fn router(state: AppState) -> Router {
         .merge(pages::router(state.clone()))
         .merge(api::router())
         .merge(health::router())
+        .merge(metrics::router())
         .merge(telephony::router(state.clone()))
         .fallback(not_found)
         .method_not_allowed_fallback(|| async { ApiError::MethodNotAllowed })
+        .layer(axum::middleware::from_fn_with_state(
+            Arc::clone(&state.limits),
+            limits::enforce,
+        ))
         .layer(DefaultBodyLimit::max(BODY_LIMIT_BYTES))
         .layer(CatchPanicLayer::custom(|_| {
             axum::response::IntoResponse::into_response(ApiError::Internal(anyhow::anyhow!(

@@ -8,7 +8,7 @@
 //! database statements and no provider requests.
 
 use axum::body::{Body, to_bytes};
-use axum::extract::{Request, State};
+use axum::extract::{MatchedPath, Request, State};
 use axum::http::{StatusCode, header};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
@@ -65,7 +65,26 @@ pub fn router(state: AppState) -> Router<AppState> {
             "/telephony/twilio/calls/{id}/seeker-status",
             post(seeker_status),
         )
-        .route_layer(middleware::from_fn_with_state(state, verify_signature))
+        .route_layer(middleware::from_fn_with_state(
+            state.clone(),
+            verify_signature,
+        ))
+        .route_layer(middleware::from_fn_with_state(state, time_webhook))
+}
+
+/// Records how long each webhook took, signature check included, by route template.
+async fn time_webhook(
+    State(state): State<AppState>,
+    route: MatchedPath,
+    request: Request,
+    next: Next,
+) -> Response {
+    let started = std::time::Instant::now();
+    let response = next.run(request).await;
+    state
+        .metrics
+        .webhook_handled(route.as_str(), started.elapsed());
+    response
 }
 
 /// The form parameters of a webhook whose signature checked out.
@@ -170,6 +189,7 @@ async fn end(
         .end_call(call_id, outcome, leg, talk_seconds, state.clock.now())
         .await?;
     if let Some(ended) = ended {
+        state.metrics.call_ended(outcome);
         tracing::info!(call.id = call_id, call.outcome = %outcome, request.status = %ended.request_status, "call ended");
         state.matcher.nudge();
     }

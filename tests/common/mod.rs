@@ -11,6 +11,7 @@
 
 pub mod browser;
 pub mod fake_twilio;
+pub mod proxy;
 pub mod served;
 
 use std::sync::{Arc, Once};
@@ -29,6 +30,7 @@ use ridealong::store::Store;
 use ridealong::telephony::player::Pace;
 use ridealong::telephony::simulated::SimulatedProvider;
 use ridealong::telephony::twilio::{RetryPolicy, TwilioClient, TwilioConfig};
+use ridealong::web::limits::LimitSettings;
 
 /// The admin token every test app accepts.
 pub const ADMIN_TOKEN: &str = "test-admin-token-0123456789";
@@ -106,6 +108,11 @@ impl TestDb {
         }
     }
 
+    /// Whether this is a PostgreSQL database.
+    pub fn is_postgres(&self) -> bool {
+        matches!(self, TestDb::Postgres { .. })
+    }
+
     /// The URL to connect to.
     pub fn url(&self) -> &str {
         match self {
@@ -178,7 +185,9 @@ pub const SERVICE_NUMBER: &str = "+15005550006";
 
 /// The app's default test configuration: admin token set, port 0, default policy,
 /// a matcher interval long enough that only nudges and `settle` run it, and a
-/// simulated provider that plays every call instantly as a completed call.
+/// simulated provider that plays every call instantly as a completed call, and no
+/// rate limit (tests post many requests from one address; `tests/limits.rs` turns
+/// it on).
 pub fn test_config() -> AppConfig {
     let script = SimulatedProvider::script_for("completed").expect("known outcome");
     AppConfig {
@@ -191,6 +200,10 @@ pub fn test_config() -> AppConfig {
         public_url: None,
         from_number: SERVICE_NUMBER.to_owned(),
         cps: 100,
+        limits: LimitSettings {
+            per_ip_per_minute: None,
+            ..LimitSettings::default()
+        },
     }
 }
 
@@ -246,12 +259,24 @@ impl TestApp {
 
     /// Starts the app at `now` with [`test_config`] changed by `configure`.
     pub async fn spawn_with(now: DateTime<Utc>, configure: impl FnOnce(&mut AppConfig)) -> TestApp {
-        init_logging();
         let db = TestDb::create().await;
+        let store = db.connect().await;
+        TestApp::spawn_on(db, store, now, configure).await
+    }
+
+    /// Starts the app on `db`, reaching it through `store` (e.g. via a proxy), at
+    /// `now` with [`test_config`] changed by `configure`.
+    pub async fn spawn_on(
+        db: TestDb,
+        store: Store,
+        now: DateTime<Utc>,
+        configure: impl FnOnce(&mut AppConfig),
+    ) -> TestApp {
+        init_logging();
         let clock = ManualClock::new(now);
         let mut config = test_config();
         configure(&mut config);
-        let app = App::start(db.connect().await, config, Arc::new(clock.clone()))
+        let app = App::start(store, config, Arc::new(clock.clone()))
             .await
             .expect("app starts");
         TestApp {

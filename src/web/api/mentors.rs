@@ -9,10 +9,10 @@ use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
 use crate::domain::ValidationError;
-use crate::domain::mentor::{MentorInput, NewMentor, RangeInput, parse_window};
+use crate::domain::mentor::{CallSettings, MentorInput, NewMentor, RangeInput, parse_window};
 use crate::domain::pause::{Pause, parse_date};
 use crate::domain::weekly::resolve_local;
-use crate::store::{MentorRecord, PauseRecord, WindowRecord};
+use crate::store::{MentorRecord, PauseRecord, StoreError, WindowRecord};
 use crate::tokens;
 use crate::web::AppState;
 use crate::web::auth::Caller;
@@ -295,22 +295,44 @@ pub async fn create_window(
 ) -> Result<(StatusCode, Json<WindowView>), ApiError> {
     caller.require_mentor(id)?;
     let mentor = load_mentor(&state, id).await?;
-    let range = parse_window(
-        RangeInput {
-            weekdays: &body.weekdays,
-            start: &body.start,
-            end: &body.end,
-            timezone: body.timezone.as_deref(),
-        },
-        mentor.timezone,
-        mentor.call_minutes,
-    )?;
+    let input = RangeInput {
+        weekdays: &body.weekdays,
+        start: &body.start,
+        end: &body.end,
+        timezone: body.timezone.as_deref(),
+    };
+    let window = add_window(&state, &mentor, input).await?;
+    Ok((StatusCode::CREATED, Json(window.into())))
+}
+
+/// Parses and stores a new commute window for `mentor`, then nudges the matcher:
+/// what the API and the mentor's dashboard both do.
+pub async fn add_window(
+    state: &AppState,
+    mentor: &MentorRecord,
+    input: RangeInput<'_>,
+) -> Result<WindowRecord, ApiError> {
+    let range = parse_window(input, mentor.timezone, mentor.call_minutes)?;
     let window = state
         .store
-        .insert_window(id, &range, state.clock.now())
+        .insert_window(mentor.id, &range, state.clock.now())
         .await?;
     state.matcher.nudge();
-    Ok((StatusCode::CREATED, Json(window.into())))
+    Ok(window)
+}
+
+/// Removes window `window_id` of mentor `mentor_id` and nudges the matcher; false
+/// when the mentor has no such window.
+pub async fn remove_window(
+    state: &AppState,
+    mentor_id: i64,
+    window_id: i64,
+) -> Result<bool, ApiError> {
+    if !state.store.delete_window(mentor_id, window_id).await? {
+        return Ok(false);
+    }
+    state.matcher.nudge();
+    Ok(true)
 }
 
 /// Removes a commute window; calls already booked in it stay booked.
@@ -325,10 +347,9 @@ pub async fn delete_window(
     ApiPath((id, window_id)): ApiPath<(i64, i64)>,
 ) -> Result<StatusCode, ApiError> {
     caller.require_mentor(id)?;
-    if !state.store.delete_window(id, window_id).await? {
+    if !remove_window(&state, id, window_id).await? {
         return Err(ApiError::NotFound("window"));
     }
-    state.matcher.nudge();
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -348,13 +369,64 @@ pub async fn create_pause(
 ) -> Result<(StatusCode, Json<PauseView>), ApiError> {
     caller.require_mentor(id)?;
     load_mentor(&state, id).await?;
-    let pause = Pause::parse(&body.from, &body.to)?;
+    let pause = add_pause(&state, id, &body.from, &body.to).await?;
+    Ok((StatusCode::CREATED, Json(pause.into())))
+}
+
+/// Parses and stores a pause (`from`, `to`: inclusive dates in the mentor's zone)
+/// for mentor `mentor_id`, then nudges the matcher.
+pub async fn add_pause(
+    state: &AppState,
+    mentor_id: i64,
+    from: &str,
+    to: &str,
+) -> Result<PauseRecord, ApiError> {
+    let pause = Pause::parse(from, to)?;
     let pause = state
         .store
-        .insert_pause(id, &pause, state.clock.now())
+        .insert_pause(mentor_id, &pause, state.clock.now())
         .await?;
     state.matcher.nudge();
-    Ok((StatusCode::CREATED, Json(pause.into())))
+    Ok(pause)
+}
+
+/// Removes pause `pause_id` of mentor `mentor_id` and nudges the matcher; false
+/// when the mentor has no such pause.
+pub async fn remove_pause(
+    state: &AppState,
+    mentor_id: i64,
+    pause_id: i64,
+) -> Result<bool, ApiError> {
+    if !state.store.delete_pause(mentor_id, pause_id).await? {
+        return Ok(false);
+    }
+    state.matcher.nudge();
+    Ok(true)
+}
+
+/// Sets `mentor`'s call length and per-window cap, refusing a length that no
+/// longer fits one of their windows, then nudges the matcher.
+pub async fn update_call_settings(
+    state: &AppState,
+    mentor: &MentorRecord,
+    settings: CallSettings,
+) -> Result<(), ApiError> {
+    let windows = state.store.windows(mentor.id).await?;
+    let ranges: Vec<_> = windows.iter().map(|window| window.range).collect();
+    settings.fits(&ranges)?;
+    if !state
+        .store
+        .update_call_settings(
+            mentor.id,
+            settings.call_minutes,
+            settings.max_calls_per_window,
+        )
+        .await?
+    {
+        return Err(ApiError::NotFound("mentor"));
+    }
+    state.matcher.nudge();
+    Ok(())
 }
 
 /// Removes a pause.
@@ -369,10 +441,9 @@ pub async fn delete_pause(
     ApiPath((id, pause_id)): ApiPath<(i64, i64)>,
 ) -> Result<StatusCode, ApiError> {
     caller.require_mentor(id)?;
-    if !state.store.delete_pause(id, pause_id).await? {
+    if !remove_pause(&state, id, pause_id).await? {
         return Err(ApiError::NotFound("pause"));
     }
-    state.matcher.nudge();
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -411,10 +482,21 @@ pub async fn list_slots(
         )
         .into());
     }
-    let windows = state.store.windows(id).await?;
-    let pauses = state.store.pauses(id).await?;
-    let booked = state.store.booked_starts(id, from, to).await?;
-    let slots = mentor
+    Ok(Json(mentor_slots(&state, &mentor, from, to).await?))
+}
+
+/// `mentor`'s usable slots starting in `[from, to)`, each marked booked or free:
+/// what `GET /api/v1/mentors/{id}/slots` answers and the dashboard previews.
+pub async fn mentor_slots(
+    state: &AppState,
+    mentor: &MentorRecord,
+    from: DateTime<Utc>,
+    to: DateTime<Utc>,
+) -> Result<Vec<SlotView>, StoreError> {
+    let windows = state.store.windows(mentor.id).await?;
+    let pauses = state.store.pauses(mentor.id).await?;
+    let booked = state.store.booked_starts(mentor.id, from, to).await?;
+    Ok(mentor
         .schedule(&windows, &pauses)
         .slots(from, to)
         .into_iter()
@@ -423,8 +505,7 @@ pub async fn list_slots(
             ends_at: slot.ends_at,
             booked: booked.binary_search(&slot.starts_at).is_ok(),
         })
-        .collect();
-    Ok(Json(slots))
+        .collect())
 }
 
 /// Reads an RFC 3339 instant, or a date meaning local midnight in `zone`. Years

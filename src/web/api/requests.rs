@@ -9,8 +9,8 @@ use utoipa::{IntoParams, ToSchema};
 
 use crate::domain::mentor::RangeInput;
 use crate::domain::request::{NewRequest, RequestInput};
-use crate::domain::status::CallStatus;
 use crate::domain::status::RequestStatus;
+use crate::domain::status::{CallStatus, Outcome};
 use crate::store::{
     CallSummary, CancelOutcome, CanceledCall, RequestFilter, RequestRecord, StoreError,
 };
@@ -340,6 +340,7 @@ pub(crate) async fn withdraw(state: &AppState, id: i64) -> Result<CancelOutcome,
             "request canceled"
         );
         if let Some(call) = call {
+            state.metrics.call_ended(Outcome::Canceled);
             stop_at_provider(state, call).await?;
         }
         state.matcher.nudge();
@@ -365,6 +366,7 @@ async fn stop_at_provider(state: &AppState, call: &CanceledCall) -> Result<(), S
             serde_json::json!({ "update": format!("{update:?}"), "status": updated.status })
         }
         Err(error) => {
+            state.metrics.provider_error("update_call", &error);
             tracing::warn!(call.id = call.id, error = %error, "could not stop the call at the provider");
             serde_json::json!({ "update": format!("{update:?}"), "error": error.to_string() })
         }

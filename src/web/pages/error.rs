@@ -20,6 +20,12 @@ pub enum PageError {
     /// A request the page cannot read (400).
     #[error("{0}")]
     BadRequest(String),
+    /// Too many forms sent from this address for now (429).
+    #[error("too many requests")]
+    TooManyRequests,
+    /// The service cannot take this request now (503).
+    #[error("unavailable")]
+    Unavailable,
     /// Something broke on our side (500); the cause is logged, not shown.
     #[error(transparent)]
     Internal(#[from] anyhow::Error),
@@ -47,6 +53,16 @@ impl IntoResponse for PageError {
             PageError::BadRequest(message) => {
                 (StatusCode::BAD_REQUEST, "That did not work", message.clone())
             }
+            PageError::TooManyRequests => (
+                StatusCode::TOO_MANY_REQUESTS,
+                "Please wait a moment",
+                "Several forms came from your connection in a short time, so we paused it. Please wait a minute and send it again.".to_owned(),
+            ),
+            PageError::Unavailable => (
+                StatusCode::SERVICE_UNAVAILABLE,
+                "Busy right now",
+                "ridealong is very busy at the moment and nothing was changed. Please try again in a few seconds.".to_owned(),
+            ),
             PageError::Internal(error) => {
                 tracing::error!(error = %error, "page failed");
                 (

@@ -11,6 +11,7 @@ pub mod csrf;
 pub mod error;
 pub mod home;
 pub mod layout;
+pub mod mentor;
 pub mod seeker;
 pub mod session;
 
@@ -32,10 +33,12 @@ pub const CONTENT_SECURITY_POLICY: &str = "default-src 'none'; script-src 'self'
 pub fn router(state: AppState) -> Router<AppState> {
     Router::new()
         .merge(home::router())
+        .merge(mentor::router())
         .merge(seeker::router())
         .layer(middleware::from_fn_with_state(state, csrf::issue_token))
         .layer(middleware::from_fn(security_headers))
         .merge(assets::router())
+        .merge(mentor::calendar::router())
 }
 
 /// Adds the headers every HTML page needs, unless the handler set its own.

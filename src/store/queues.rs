@@ -1,0 +1,31 @@
+//! How much work is waiting, for the `/metrics` queue gauges.
+
+use chrono::{DateTime, Utc};
+use tracing::instrument;
+
+use super::{Store, StoreResult, with_pool};
+use crate::metrics::QueueDepths;
+
+impl Store {
+    /// Counts due and later scheduled calls, pending requests and unsent notices
+    /// at `now`, in one statement.
+    #[instrument(skip_all)]
+    pub async fn queue_depths(&self, now: DateTime<Utc>) -> StoreResult<QueueDepths> {
+        let (calls_due, calls_scheduled, requests_pending, notices_pending): (i64, i64, i64, i64) =
+            with_pool!(self, pool => sqlx::query_as(
+                "select
+                    (select count(*) from calls where status = 'scheduled' and starts_at <= $1),
+                    (select count(*) from calls where status = 'scheduled' and starts_at > $1),
+                    (select count(*) from requests where status = 'pending'),
+                    (select count(*) from notifications where status = 'pending')")
+                .bind(now)
+                .fetch_one(pool)
+                .await)?;
+        Ok(QueueDepths {
+            calls_due,
+            calls_scheduled,
+            requests_pending,
+            notices_pending,
+        })
+    }
+}

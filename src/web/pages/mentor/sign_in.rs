@@ -1,0 +1,264 @@
+//! Mentor sign-in with a one-time code sent by SMS.
+//!
+//! `/mentor/sign-in` asks for the phone number. If a mentor has that number, a
+//! 6-digit code is texted to it from the service number; either way the next page
+//! says the same thing, so the form does not tell who is a mentor. Codes are stored
+//! hashed, work for [`CODE_LIFETIME`], allow [`MAX_ATTEMPTS`] wrong tries, and a
+//! new code replaces the old one; at most [`MAX_SENDS_PER_HOUR`] are sent to one
+//! phone an hour. A right code starts a session and opens the dashboard.
+
+use axum::Router;
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Redirect, Response};
+use axum::routing::{get, post};
+use axum_extra::extract::cookie::CookieJar;
+use chrono::TimeDelta;
+use chrono_tz::Tz;
+use maud::{Markup, html};
+use rand::Rng;
+use serde::Deserialize;
+
+use crate::domain::ValidationError;
+use crate::domain::phone::PhoneNumber;
+use crate::store::{NewSignInCode, SessionSubject};
+use crate::telephony::NewSms;
+use crate::tokens;
+use crate::web::AppState;
+use crate::web::pages::csrf::{CsrfForm, CsrfToken};
+use crate::web::pages::error::PageError;
+use crate::web::pages::layout::{Field, FormErrors, csrf_field, page};
+use crate::web::pages::session::{self, MENTOR_SIGN_IN};
+
+/// How long a sign-in code works.
+pub const CODE_LIFETIME: TimeDelta = TimeDelta::minutes(10);
+/// Wrong tries after which a code is void.
+pub const MAX_ATTEMPTS: u32 = 5;
+/// Most codes texted to one phone in an hour.
+pub const MAX_SENDS_PER_HOUR: u32 = 5;
+/// Where the code is entered.
+pub const CODE_PATH: &str = "/mentor/sign-in/code";
+/// Where a signed-in mentor signs out.
+pub const SIGN_OUT_PATH: &str = "/mentor/sign-out";
+
+/// The sign-in routes, and `/mentor` itself.
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route(MENTOR_SIGN_IN, get(phone_page).post(send_code))
+        .route(CODE_PATH, post(check_code))
+        .route(SIGN_OUT_PATH, post(sign_out))
+}
+
+/// The sign-in form's fields.
+#[derive(Debug, Default, Deserialize)]
+pub struct PhoneForm {
+    /// The phone number as typed.
+    #[serde(default)]
+    pub phone: String,
+}
+
+/// The code form's fields.
+#[derive(Debug, Default, Deserialize)]
+pub struct CodeForm {
+    /// The phone number the code was sent to (E.164, carried from the first step).
+    #[serde(default)]
+    pub phone: String,
+    /// The code as typed.
+    #[serde(default)]
+    pub code: String,
+}
+
+/// An empty form: only the CSRF token.
+#[derive(Debug, Default, Deserialize)]
+pub struct EmptyForm {}
+
+/// The sign-in page; a signed-in mentor goes straight to the dashboard.
+async fn phone_page(
+    State(state): State<AppState>,
+    jar: CookieJar,
+    csrf: CsrfToken,
+) -> Result<Response, PageError> {
+    if let Some(SessionSubject::Mentor(_)) = session::current(&state, &jar).await? {
+        return Ok(Redirect::to("/mentor").into_response());
+    }
+    Ok(phone_form(&csrf, "", &FormErrors::none()).into_response())
+}
+
+fn phone_form(csrf: &CsrfToken, phone: &str, errors: &FormErrors) -> Markup {
+    page(
+        "Mentor sign-in",
+        html! {
+            h1 { "Mentor sign-in" }
+            p.lead { "We text a 6-digit code to the phone your calls ring. No password to remember." }
+            (errors.summary())
+            form method="post" action=(MENTOR_SIGN_IN) novalidate {
+                (csrf_field(csrf.as_str()))
+                (Field {
+                    name: "phone",
+                    label: "Your phone number",
+                    kind: "tel",
+                    value: phone,
+                    hint: Some("The number you registered as a mentor, with the country code if it is not from here, e.g. +1 201 555 0123."),
+                    autocomplete: Some("tel"),
+                    required: true,
+                }.render(errors))
+                button type="submit" { "Text me a code" }
+            }
+            p.muted { "Not a mentor yet? The operator of this service invites mentors." }
+        },
+    )
+}
+
+fn code_form(csrf: &CsrfToken, phone: &PhoneNumber, errors: &FormErrors) -> Markup {
+    page(
+        "Enter your code",
+        html! {
+            h1 { "Check your phone" }
+            p.notice {
+                "If this number belongs to a mentor, we just texted it a 6-digit code. "
+                "It works for " (CODE_LIFETIME.num_minutes()) " minutes."
+            }
+            (errors.summary())
+            form method="post" action=(CODE_PATH) novalidate {
+                (csrf_field(csrf.as_str()))
+                input type="hidden" name="phone" value=(phone.as_str());
+                div.field.invalid[errors.get("code").is_some()] {
+                    label for="f-code" { "The code from the text" }
+                    @if let Some(error) = errors.get("code") { p.error id="f-code-error" { (error) } }
+                    input #f-code name="code" type="text" inputmode="numeric" pattern="[0-9 ]*"
+                        autocomplete="one-time-code" maxlength="12" required
+                        aria-invalid=[errors.get("code").map(|_| "true")]
+                        aria-describedby=[errors.get("code").map(|_| "f-code-error")];
+                }
+                button type="submit" { "Sign in" }
+            }
+            p { a href=(MENTOR_SIGN_IN) { "No text? Ask for a new code" } }
+        },
+    )
+}
+
+/// Parses the phone as a person types it: with a `+` country code, or in the
+/// deployment's default region.
+fn parse_phone(state: &AppState, text: &str) -> Result<PhoneNumber, ValidationError> {
+    PhoneNumber::parse(
+        "phone",
+        text,
+        Tz::UTC,
+        state.settings.default_region.as_deref(),
+    )
+}
+
+/// The hash a code is stored under: salted with the mentor, so equal codes of two
+/// mentors differ.
+fn code_hash(mentor_id: i64, code: &str) -> String {
+    tokens::hash(&format!("mentor-sign-in:{mentor_id}:{code}"))
+}
+
+async fn send_code(
+    State(state): State<AppState>,
+    CsrfForm { form, token }: CsrfForm<PhoneForm>,
+) -> Result<Response, PageError> {
+    let phone = match parse_phone(&state, &form.phone) {
+        Ok(phone) => phone,
+        Err(error) => {
+            let page = phone_form(&token, &form.phone, &error.into());
+            return Ok((StatusCode::UNPROCESSABLE_ENTITY, page).into_response());
+        }
+    };
+    if let Some(mentor_id) = state.store.mentor_id_by_phone(&phone).await? {
+        text_a_code(&state, mentor_id, &phone).await?;
+    }
+    Ok(code_form(&token, &phone, &FormErrors::none()).into_response())
+}
+
+/// Makes, stores and texts a new code for the mentor, unless their phone already
+/// had its share of codes this hour.
+async fn text_a_code(
+    state: &AppState,
+    mentor_id: i64,
+    phone: &PhoneNumber,
+) -> Result<(), PageError> {
+    let code = format!("{:06}", rand::rng().random_range(0..1_000_000));
+    let now = state.clock.now();
+    let stored = state
+        .store
+        .issue_sign_in_code(NewSignInCode {
+            mentor_id,
+            code_hash: &code_hash(mentor_id, &code),
+            now,
+            expires_at: now + CODE_LIFETIME,
+            sends_since: now - TimeDelta::hours(1),
+            max_sends: MAX_SENDS_PER_HOUR,
+        })
+        .await?;
+    if !stored {
+        tracing::warn!(
+            mentor.id = mentor_id,
+            "sign-in code not sent: hourly cap reached"
+        );
+        return Ok(());
+    }
+    let sms = NewSms {
+        to: phone.as_str().to_owned(),
+        from: state.telephony.from_number.clone(),
+        body: format!(
+            "Your ridealong sign-in code is {code}. It works for {} minutes. If you did not ask for it, ignore this text.",
+            CODE_LIFETIME.num_minutes()
+        ),
+    };
+    match state.provider.send_sms(&sms).await {
+        Ok(_) => tracing::info!(mentor.id = mentor_id, "sign-in code sent"),
+        // The page says the same either way; the mentor can ask for a new code.
+        Err(error) => {
+            tracing::error!(mentor.id = mentor_id, error = %error, "sign-in code could not be sent")
+        }
+    }
+    Ok(())
+}
+
+async fn check_code(
+    State(state): State<AppState>,
+    jar: CookieJar,
+    CsrfForm { form, token }: CsrfForm<CodeForm>,
+) -> Result<Response, PageError> {
+    // The phone came from our own hidden field; anything else cannot sign in.
+    let Ok(phone) = parse_phone(&state, &form.phone) else {
+        return Ok(Redirect::to(MENTOR_SIGN_IN).into_response());
+    };
+    let code: String = form.code.chars().filter(|c| !c.is_whitespace()).collect();
+    if code.len() != 6 || !code.bytes().all(|byte| byte.is_ascii_digit()) {
+        let error = ValidationError::new("code", "Enter the 6 digits from the text.");
+        let page = code_form(&token, &phone, &error.into());
+        return Ok((StatusCode::UNPROCESSABLE_ENTITY, page).into_response());
+    }
+    if let Some(mentor_id) = state.store.mentor_id_by_phone(&phone).await?
+        && state
+            .store
+            .use_sign_in_code(
+                mentor_id,
+                &code_hash(mentor_id, &code),
+                state.clock.now(),
+                MAX_ATTEMPTS,
+            )
+            .await?
+    {
+        let jar = session::sign_in(&state, jar, SessionSubject::Mentor(mentor_id)).await?;
+        tracing::info!(mentor.id = mentor_id, "mentor signed in");
+        return Ok((jar, Redirect::to("/mentor")).into_response());
+    }
+    let error = ValidationError::new(
+        "code",
+        "That code is not right, or it has expired. Check the text, or ask for a new code.",
+    );
+    let page = code_form(&token, &phone, &error.into());
+    Ok((StatusCode::UNPROCESSABLE_ENTITY, page).into_response())
+}
+
+async fn sign_out(
+    State(state): State<AppState>,
+    jar: CookieJar,
+    _form: CsrfForm<EmptyForm>,
+) -> Result<Response, PageError> {
+    let jar = session::sign_out(&state, jar).await?;
+    Ok((jar, Redirect::to(MENTOR_SIGN_IN)).into_response())
+}
