@@ -5,44 +5,19 @@
 
 mod common;
 
-use std::process::Command;
 use std::time::Duration;
 
-use chrono::{DurationRound, TimeDelta, Utc};
-use chrono_tz::Tz;
+use chrono::TimeDelta;
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 
 use common::fake_twilio::FakeTwilio;
-use common::served::Served;
+use common::served::{Served, serve_with_fake_twilio, window_opening_now, zone_in_calling_hours};
 use common::{ADMIN_TOKEN, SERVICE_NUMBER, TestDb};
-use ridealong::domain::hours::{CallingHours, SeekerHours};
 use ridealong::telephony::player::CallScript;
 
 const MENTOR_PHONE: &str = "+12015550123";
 const SEEKER_PHONE: &str = "+12015550199";
-
-/// A zone where a 15-minute call starting this minute is inside calling hours.
-fn zone_in_calling_hours() -> Tz {
-    let start = Utc::now()
-        .duration_trunc(TimeDelta::minutes(1))
-        .expect("minute");
-    [
-        "America/New_York",
-        "Europe/London",
-        "Asia/Kolkata",
-        "Asia/Tokyo",
-        "Pacific/Auckland",
-        "Pacific/Honolulu",
-    ]
-    .iter()
-    .map(|name| name.parse::<Tz>().expect("zone"))
-    .find(|zone| {
-        SeekerHours::new(*zone, Vec::new(), CallingHours::WIDEST)
-            .permits(start, start + TimeDelta::minutes(20))
-    })
-    .expect("some zone is in calling hours at any instant")
-}
 
 /// A port that was free a moment ago, for a public URL known before start.
 fn free_port() -> u16 {
@@ -80,41 +55,16 @@ async fn serve_with_twilio_places_a_booked_call_through_the_configured_api() {
     let port = free_port();
     let public_url = format!("http://127.0.0.1:{port}");
 
-    let mut command = Command::new(env!("CARGO_BIN_EXE_ridealong"));
-    for (name, _) in std::env::vars_os() {
-        let name = name.to_string_lossy().into_owned();
-        if name.starts_with("RIDEALONG_") || name.starts_with("TWILIO_") || name == "RUST_LOG" {
-            command.env_remove(name);
-        }
-    }
+    let mut command = serve_with_fake_twilio(db.url(), &fake, &public_url);
     command
-        .env("DATABASE_URL", db.url())
         .env("RIDEALONG_LISTEN", format!("127.0.0.1:{port}"))
-        .env("RIDEALONG_PUBLIC_URL", &public_url)
-        .env("RIDEALONG_ADMIN_TOKEN", ADMIN_TOKEN)
-        .env("RIDEALONG_MIN_NOTICE_MINUTES", "0")
-        .env("RIDEALONG_TELEPHONY", "twilio")
-        .env("TWILIO_API_BASE", fake.base_url())
-        .env("TWILIO_ACCOUNT_SID", fake.account_sid())
-        .env("TWILIO_AUTH_TOKEN", fake.auth_token())
-        .env("TWILIO_FROM_NUMBER", SERVICE_NUMBER)
         .env("RUST_LOG", "info");
     let mut served = Served::start(command);
     served.listening_address(Duration::from_secs(30)).await;
 
-    // A window that opened this minute, in a zone where that is calling hours. The
-    // matcher books a slot of the current minute, so with less than 20 seconds of
-    // it left (setting up could cross into the next one and push the slot a whole
-    // call length away) the window opens at the next minute instead.
+    // A window that opens now, in a zone where that is calling hours.
     let zone = zone_in_calling_hours();
-    let now = Utc::now();
-    let this_minute = now.duration_trunc(TimeDelta::minutes(1)).expect("minute");
-    let opened = if now - this_minute < TimeDelta::seconds(40) {
-        this_minute
-    } else {
-        this_minute + TimeDelta::minutes(1)
-    }
-    .with_timezone(&zone);
+    let opened = window_opening_now().with_timezone(&zone);
     let http = reqwest::Client::new();
     let mentor = json!({ "name": "Grace Hopper", "phone": MENTOR_PHONE, "timezone": zone.name() });
     let (status, mentor) = send(&http, &public_url, "/api/v1/mentors", Some(mentor)).await;

@@ -1,6 +1,7 @@
 //! Calls: the matcher's bookings and everything that happens to them.
 
 use chrono::{DateTime, Utc};
+use chrono_tz::Tz;
 use serde::Serialize;
 use tracing::instrument;
 
@@ -300,5 +301,118 @@ impl Store {
             .fetch_all(pool)
             .await)?;
         rows.into_iter().map(CallRecord::try_from).collect()
+    }
+
+    /// Calls matching `filter` for the operator's list, the latest start first,
+    /// each with the names and zones of the people on it. `after_id` is ignored.
+    #[instrument(skip_all)]
+    pub async fn call_listings(&self, filter: CallFilter) -> StoreResult<Vec<CallListing>> {
+        let sql = "select c.id as id, c.request_id as request_id, c.mentor_id as mentor_id,
+                c.starts_at as starts_at, c.ends_at as ends_at, c.status as status,
+                c.outcome as outcome, c.talk_seconds as talk_seconds,
+                c.provider_call_sid as provider_call_sid, c.created_at as created_at,
+                c.updated_at as updated_at,
+                m.name as mentor_name, m.timezone as mentor_timezone,
+                r.name as seeker_name, r.timezone as seeker_timezone, r.topic as topic
+             from calls c
+             join mentors m on m.id = c.mentor_id
+             join requests r on r.id = c.request_id
+             where ($1 is null or c.status = $1) and ($2 is null or c.mentor_id = $2)
+             order by c.starts_at desc, c.id desc limit $3";
+        let rows: Vec<ListingRow> = with_pool!(self, pool => sqlx::query_as(sql)
+            .bind(filter.status.map(CallStatus::as_str))
+            .bind(filter.mentor_id)
+            .bind(i64::from(filter.limit))
+            .fetch_all(pool)
+            .await)?;
+        rows.into_iter().map(CallListing::try_from).collect()
+    }
+
+    /// Start and outcome of every call that has an outcome and starts in
+    /// `[from, to)`, for counting outcomes per week.
+    #[instrument(skip_all)]
+    pub async fn call_outcomes(
+        &self,
+        from: DateTime<Utc>,
+        to: DateTime<Utc>,
+    ) -> StoreResult<Vec<(DateTime<Utc>, Outcome)>> {
+        let rows: Vec<(DateTime<Utc>, String)> = with_pool!(self, pool => sqlx::query_as(
+            "select starts_at, outcome from calls
+             where outcome is not null and starts_at >= $1 and starts_at < $2")
+            .bind(from)
+            .bind(to)
+            .fetch_all(pool)
+            .await)?;
+        rows.into_iter()
+            .map(|(starts_at, outcome)| {
+                let outcome = outcome
+                    .parse()
+                    .map_err(|_| StoreError::Corrupt(format!("call outcome {outcome}")))?;
+                Ok((starts_at, outcome))
+            })
+            .collect()
+    }
+
+    /// How many calls that were not canceled start in `[from, to)`.
+    #[instrument(skip_all)]
+    pub async fn count_calls_starting(
+        &self,
+        from: DateTime<Utc>,
+        to: DateTime<Utc>,
+    ) -> StoreResult<u64> {
+        let count: i64 = with_pool!(self, pool => sqlx::query_scalar(
+            "select count(*) from calls
+             where status <> 'canceled' and starts_at >= $1 and starts_at < $2")
+            .bind(from)
+            .bind(to)
+            .fetch_one(pool)
+            .await)?;
+        Ok(u64::try_from(count).unwrap_or(0))
+    }
+}
+
+/// A call as the operator lists it, with who is on it.
+#[derive(Clone, Debug)]
+pub struct CallListing {
+    /// The call.
+    pub call: CallRecord,
+    /// The mentor's name.
+    pub mentor_name: String,
+    /// The mentor's zone.
+    pub mentor_zone: Tz,
+    /// The seeker's name.
+    pub seeker_name: String,
+    /// The seeker's zone.
+    pub seeker_zone: Tz,
+    /// What the call is about.
+    pub topic: String,
+}
+
+#[derive(sqlx::FromRow)]
+struct ListingRow {
+    #[sqlx(flatten)]
+    call: CallRow,
+    mentor_name: String,
+    mentor_timezone: String,
+    seeker_name: String,
+    seeker_timezone: String,
+    topic: String,
+}
+
+impl TryFrom<ListingRow> for CallListing {
+    type Error = StoreError;
+    fn try_from(row: ListingRow) -> StoreResult<CallListing> {
+        let zone = |text: &str| {
+            text.parse::<Tz>()
+                .map_err(|_| StoreError::Corrupt(format!("call {}: zone {text}", row.call.id)))
+        };
+        Ok(CallListing {
+            mentor_zone: zone(&row.mentor_timezone)?,
+            seeker_zone: zone(&row.seeker_timezone)?,
+            call: row.call.try_into()?,
+            mentor_name: row.mentor_name,
+            seeker_name: row.seeker_name,
+            topic: row.topic,
+        })
     }
 }

@@ -49,7 +49,7 @@ use sqlx::postgres::{PgConnectOptions, PgPool};
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqliteSynchronous};
 use sqlx::{Pool, Postgres, Sqlite, Transaction};
 
-pub use calls::{CallDetail, CallEvent, CallFilter, CallRecord, CallSummary};
+pub use calls::{CallDetail, CallEvent, CallFilter, CallListing, CallRecord, CallSummary};
 pub use locks::MatcherLock;
 pub use mentor_account::{MentorCall, MentorCalls, NewSignInCode};
 pub use mentors::{MentorRecord, PauseRecord, WindowRecord};

@@ -247,6 +247,43 @@ impl Store {
         rows.into_iter().map(RequestRecord::try_from).collect()
     }
 
+    /// Requests matching `filter` for the operator's list, newest first.
+    /// `after_id` is ignored.
+    #[instrument(skip_all)]
+    pub async fn requests_newest_first(
+        &self,
+        filter: RequestFilter,
+    ) -> StoreResult<Vec<RequestRecord>> {
+        let sql = format!(
+            "{REQUEST_SELECT}
+             where ($1 is null or r.status = $1)
+             order by r.id desc limit $2"
+        );
+        let rows: Vec<RequestRow> = with_pool!(self, pool => sqlx::query_as(&sql)
+            .bind(filter.status.map(RequestStatus::as_str))
+            .bind(i64::from(filter.limit))
+            .fetch_all(pool)
+            .await)?;
+        rows.into_iter().map(RequestRecord::try_from).collect()
+    }
+
+    /// How many requests there are in each status (statuses without any are left out).
+    #[instrument(skip_all)]
+    pub async fn count_requests_by_status(&self) -> StoreResult<Vec<(RequestStatus, u64)>> {
+        let rows: Vec<(String, i64)> = with_pool!(self, pool => sqlx::query_as(
+            "select status, count(*) from requests group by status")
+            .fetch_all(pool)
+            .await)?;
+        rows.into_iter()
+            .map(|(status, count)| {
+                let status = status
+                    .parse()
+                    .map_err(|_| StoreError::Corrupt(format!("request status {status}")))?;
+                Ok((status, u64::try_from(count).unwrap_or(0)))
+            })
+            .collect()
+    }
+
     /// Pending requests as the matcher sees them, oldest first.
     #[instrument(skip_all)]
     pub async fn open_requests(

@@ -148,6 +148,7 @@ struct Shared {
     player: Player,
     books: Mutex<Books>,
     plays: watch::Sender<usize>,
+    creates: watch::Sender<usize>,
     clock: Mutex<Arc<dyn Clock>>,
 }
 
@@ -191,6 +192,7 @@ impl FakeTwilio {
             auth_token,
             books: Mutex::new(Books::default()),
             plays: watch::channel(0).0,
+            creates: watch::channel(0).0,
             clock: Mutex::new(Arc::new(SystemClock)),
         });
         let listener = TcpListener::bind("127.0.0.1:0")
@@ -299,6 +301,15 @@ impl FakeTwilio {
     /// The reports of the calls played so far, in the order they ended.
     pub async fn play_reports(&self) -> Vec<PlayReport> {
         self.shared.books().reports.clone()
+    }
+
+    /// Waits until `n` calls have been created in all (answered 201), at most `bound`.
+    pub async fn wait_for_creates(&self, n: usize, bound: Duration) {
+        let mut creates = self.shared.creates.subscribe();
+        tokio::time::timeout(bound, creates.wait_for(|created| *created >= n))
+            .await
+            .unwrap_or_else(|_| panic!("{n} calls not created within {bound:?}"))
+            .expect("the fake is running");
     }
 
     /// Waits until `n` calls have been played, and returns all reports.
@@ -497,6 +508,7 @@ fn create_call(shared: &Arc<Shared>, request: &RecordedRequest) -> Response {
         tokio::spawn(play(shared.clone(), played, script));
     }
     books.calls.push(call);
+    shared.creates.send_modify(|created| *created += 1);
     (StatusCode::CREATED, axum::Json(body)).into_response()
 }
 

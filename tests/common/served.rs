@@ -7,7 +7,73 @@ use std::process::{Child, Command, ExitStatus, Stdio};
 use std::sync::{Arc, Mutex, mpsc};
 use std::time::Duration;
 
+use chrono::{DateTime, DurationRound, TimeDelta, Utc};
+use chrono_tz::Tz;
 use serde_json::Value;
+
+use super::fake_twilio::FakeTwilio;
+use super::{ADMIN_TOKEN, SERVICE_NUMBER};
+use ridealong::domain::hours::{CallingHours, SeekerHours};
+
+/// The binary as `serve` against Twilio at `fake`, on `database_url`, with a
+/// clean environment: no minimum notice, no rate limit, the admin token set.
+pub fn serve_with_fake_twilio(database_url: &str, fake: &FakeTwilio, public_url: &str) -> Command {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_ridealong"));
+    for (name, _) in std::env::vars_os() {
+        let name = name.to_string_lossy().into_owned();
+        if name.starts_with("RIDEALONG_") || name.starts_with("TWILIO_") || name == "RUST_LOG" {
+            command.env_remove(name);
+        }
+    }
+    command
+        .env("DATABASE_URL", database_url)
+        .env("RIDEALONG_PUBLIC_URL", public_url)
+        .env("RIDEALONG_ADMIN_TOKEN", ADMIN_TOKEN)
+        .env("RIDEALONG_MIN_NOTICE_MINUTES", "0")
+        .env("RIDEALONG_RATE_LIMIT_PER_MINUTE", "0")
+        .env("RIDEALONG_TELEPHONY", "twilio")
+        .env("TWILIO_API_BASE", fake.base_url())
+        .env("TWILIO_ACCOUNT_SID", fake.account_sid())
+        .env("TWILIO_AUTH_TOKEN", fake.auth_token())
+        .env("TWILIO_FROM_NUMBER", SERVICE_NUMBER);
+    command
+}
+
+/// A zone where a 15-minute call starting this minute is inside calling hours.
+pub fn zone_in_calling_hours() -> Tz {
+    let start = Utc::now()
+        .duration_trunc(TimeDelta::minutes(1))
+        .expect("minute");
+    [
+        "America/New_York",
+        "Europe/London",
+        "Asia/Kolkata",
+        "Asia/Tokyo",
+        "Pacific/Auckland",
+        "Pacific/Honolulu",
+    ]
+    .iter()
+    .map(|name| name.parse::<Tz>().expect("zone"))
+    .find(|zone| {
+        SeekerHours::new(*zone, Vec::new(), CallingHours::WIDEST)
+            .permits(start, start + TimeDelta::minutes(20))
+    })
+    .expect("some zone is in calling hours at any instant")
+}
+
+/// Where a commute window should open for calls booked now to start at once: this
+/// minute. The matcher books a slot of the current minute, so with less than 20
+/// seconds of it left (setting up could cross into the next one and push the slot
+/// a whole call length away) it is the next minute instead.
+pub fn window_opening_now() -> DateTime<Utc> {
+    let now = Utc::now();
+    let this_minute = now.duration_trunc(TimeDelta::minutes(1)).expect("minute");
+    if now - this_minute < TimeDelta::seconds(40) {
+        this_minute
+    } else {
+        this_minute + TimeDelta::minutes(1)
+    }
+}
 
 /// A running `ridealong serve`, killed if the test ends before it exits. Its
 /// stderr is read on a thread that keeps every line and reports the address the
@@ -80,6 +146,16 @@ impl Served {
                 self.log()
             ),
         }
+    }
+
+    /// Kills the process with SIGKILL, as a crash or an OOM kill would, and reaps it.
+    pub async fn kill(&mut self) {
+        let mut child = self.child.take().expect("running");
+        child.kill().expect("SIGKILL");
+        tokio::task::spawn_blocking(move || child.wait())
+            .await
+            .expect("the blocking task runs")
+            .expect("wait");
     }
 
     /// Sends SIGTERM and waits at most `bound` for the process to exit.

@@ -225,7 +225,8 @@ pub async fn create_mentor(
     ApiJson(body): ApiJson<CreateMentor>,
 ) -> Result<(StatusCode, Json<CreatedMentor>), ApiError> {
     caller.require_admin()?;
-    let mentor = NewMentor::parse(
+    let (record, token) = register_mentor(
+        &state,
         MentorInput {
             name: &body.name,
             phone: &body.phone,
@@ -234,16 +235,47 @@ pub async fn create_mentor(
             call_minutes: body.call_minutes,
             max_calls_per_window: body.max_calls_per_window,
         },
-        state.settings.default_region.as_deref(),
-    )?;
+    )
+    .await?;
+    let mentor = MentorView::new(record, Vec::new(), Vec::new());
+    Ok((StatusCode::CREATED, Json(CreatedMentor { mentor, token })))
+}
+
+/// Why a mentor could not be registered.
+#[derive(Debug, thiserror::Error)]
+pub enum RegisterError {
+    /// The input broke a rule; nothing was stored.
+    #[error(transparent)]
+    Invalid(#[from] ValidationError),
+    /// The database refused or failed.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+impl From<RegisterError> for ApiError {
+    fn from(error: RegisterError) -> Self {
+        match error {
+            RegisterError::Invalid(error) => error.into(),
+            RegisterError::Store(error) => error.into(),
+        }
+    }
+}
+
+/// Parses a new mentor, issues their API token and stores them; returns the stored
+/// mentor and the token, which exists nowhere else. What `POST /api/v1/mentors`
+/// and the operator's mentor form both do.
+pub async fn register_mentor(
+    state: &AppState,
+    input: MentorInput<'_>,
+) -> Result<(MentorRecord, String), RegisterError> {
+    let mentor = NewMentor::parse(input, state.settings.default_region.as_deref())?;
     let token = tokens::generate(tokens::MENTOR_PREFIX);
     let record = state
         .store
         .insert_mentor(&mentor, &tokens::hash(&token), state.clock.now())
         .await?;
     tracing::info!(mentor.id = record.id, "mentor registered");
-    let mentor = MentorView::new(record, Vec::new(), Vec::new());
-    Ok((StatusCode::CREATED, Json(CreatedMentor { mentor, token })))
+    Ok((record, token))
 }
 
 /// Lists every mentor.

@@ -12,6 +12,7 @@ pub mod error;
 pub mod home;
 pub mod layout;
 pub mod mentor;
+pub mod operator;
 pub mod seeker;
 pub mod session;
 
@@ -35,6 +36,7 @@ pub fn router(state: AppState) -> Router<AppState> {
         .merge(home::router())
         .merge(mentor::router())
         .merge(seeker::router())
+        .merge(operator::router())
         .layer(middleware::from_fn_with_state(state, csrf::issue_token))
         .layer(middleware::from_fn(security_headers))
         .merge(assets::router())

@@ -1,0 +1,248 @@
+//! Crash safety of dispatch, with the real binary: a burst of calls all due at
+//! once is being placed through a fake Twilio when the service is SIGKILLed at a
+//! random point, restarted on the same database, killed again, and so on. Then a
+//! last instance finishes the burst and shuts down, and reconciliation runs.
+//!
+//! Whatever instant the kills hit, every booked call reaches the provider at
+//! most once, and none is lost: each call ends up either placed (its provider id
+//! stored), or — when a kill came between the claim and the provider's answer —
+//! found at the provider and adopted, or else failed and its request requeued.
+
+mod common;
+
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::Duration;
+
+use chrono::{TimeDelta, Utc};
+use rand::Rng;
+use reqwest::StatusCode;
+use serde_json::{Value, json};
+
+use common::fake_twilio::FakeTwilio;
+use common::served::{Served, serve_with_fake_twilio, window_opening_now, zone_in_calling_hours};
+use common::{ADMIN_TOKEN, TestApp, TestDb, twilio_client};
+use ridealong::domain::status::{CallStatus, Outcome, RequestStatus};
+use ridealong::store::{CallFilter, Store};
+
+/// Calls in the burst.
+const CALLS: usize = 24;
+/// Kills during the burst.
+const KILLS: usize = 3;
+/// How long an instance may take to start or to reach a number of dials.
+const BOUND: Duration = Duration::from_secs(60);
+
+fn mentor_phone(n: usize) -> String {
+    format!("+1201555{:04}", 100 + n)
+}
+
+fn seeker_phone(n: usize) -> String {
+    format!("+1202555{:04}", 100 + n)
+}
+
+/// Starts `ridealong serve` on the database at `url`, dialing through `fake` at
+/// 8 calls a second; returns it and its base URL.
+async fn serve(url: &str, fake: &FakeTwilio) -> (Served, String) {
+    // Nothing is played back, so the webhooks are never reached.
+    let mut command = serve_with_fake_twilio(url, fake, "http://127.0.0.1:9");
+    command.env("RIDEALONG_CPS", "8");
+    let mut served = Served::start(command);
+    let address = served.listening_address(BOUND).await;
+    (served, format!("http://{address}"))
+}
+
+async fn post(http: &reqwest::Client, base: &str, path: &str, body: Value) -> Value {
+    let response = http
+        .post(format!("{base}{path}"))
+        .bearer_auth(ADMIN_TOKEN)
+        .json(&body)
+        .send()
+        .await
+        .expect("the app answers");
+    assert_eq!(response.status(), StatusCode::CREATED, "{path}");
+    response.json().await.expect("JSON")
+}
+
+async fn scheduled_calls(store: &Store) -> usize {
+    store
+        .calls(CallFilter {
+            status: Some(CallStatus::Scheduled),
+            limit: 10_000,
+            ..CallFilter::default()
+        })
+        .await
+        .expect("list calls")
+        .len()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn killing_the_service_mid_burst_never_places_a_call_twice_or_loses_one() {
+    let db = TestDb::create().await;
+    let fake = FakeTwilio::start().await;
+    let (mut served, base) = serve(db.url(), &fake).await;
+
+    // CALLS mentors whose windows open now, and as many seekers.
+    let zone = zone_in_calling_hours();
+    let opened = window_opening_now().with_timezone(&zone);
+    let http = reqwest::Client::new();
+    let mut mentor_of_phone = HashMap::new();
+    for n in 0..CALLS {
+        let mentor = json!({ "name": format!("Mentor {n}"), "phone": mentor_phone(n), "timezone": zone.name() });
+        let mentor = post(&http, &base, "/api/v1/mentors", mentor).await;
+        let window = json!({
+            "weekdays": [opened.format("%a").to_string().to_lowercase()],
+            "start": opened.format("%H:%M").to_string(),
+            "end": (opened + TimeDelta::minutes(30)).format("%H:%M").to_string(),
+        });
+        post(
+            &http,
+            &base,
+            &format!("/api/v1/mentors/{}/windows", mentor["id"]),
+            window,
+        )
+        .await;
+        mentor_of_phone.insert(mentor_phone(n), mentor["id"].as_i64().expect("id"));
+    }
+    let every_day = ["mon", "tue", "wed", "thu", "fri", "sat", "sun"];
+    for n in 0..CALLS {
+        let request = json!({
+            "name": format!("Seeker {n}"),
+            "phone": seeker_phone(n),
+            "timezone": zone.name(),
+            "topic": "interviews",
+            "message": "I could use a second opinion on my approach.",
+            "availability": [{ "weekdays": every_day, "start": "08:00", "end": "21:00" }],
+            "consent": true,
+        });
+        post(&http, &base, "/api/v1/requests", request).await;
+    }
+
+    // Kill it a few dials into the burst, again and again.
+    let mut dialed = 0;
+    for _ in 0..KILLS {
+        dialed += rand::rng().random_range(2..=5);
+        fake.wait_for_creates(dialed, BOUND).await;
+        served.kill().await;
+        (served, _) = serve(db.url(), &fake).await;
+    }
+
+    // The last instance places the rest, then shuts down gracefully. (The database
+    // is polled: nothing in a separate process can signal this test.)
+    let store = db.connect().await;
+    let deadline = tokio::time::Instant::now() + BOUND;
+    while scheduled_calls(&store).await > 0 {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "the burst never finished:\n{}",
+            served.log()
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let exit = served.terminate(Duration::from_secs(20)).await;
+    assert!(exit.success(), "{exit:?}");
+
+    let creates_to = |phone: &str| {
+        fake.created_calls()
+            .iter()
+            .filter(|call| call.to == phone)
+            .count()
+    };
+    for phone in mentor_of_phone.keys() {
+        assert!(
+            creates_to(phone) <= 1,
+            "{phone} was dialed {} times",
+            creates_to(phone)
+        );
+    }
+
+    // Reconcile what the kills left in doubt, in-process with a clock past the
+    // reconciliation delays, against the same fake.
+    let now = Utc::now();
+    let client = twilio_client(&fake, ridealong::telephony::REQUEST_TIMEOUT);
+    let app = TestApp::spawn_on(db, store, now + TimeDelta::minutes(1), |config| {
+        config.provider = Arc::new(client);
+        config.policy.min_notice = TimeDelta::zero();
+    })
+    .await;
+    app.dispatch_due().await;
+    app.clock.set(now + TimeDelta::minutes(4));
+    app.dispatch_due().await;
+
+    let calls = app
+        .store
+        .calls(CallFilter {
+            limit: 10_000,
+            ..CallFilter::default()
+        })
+        .await
+        .expect("list calls");
+    let burst: Vec<_> = calls
+        .iter()
+        .filter(|call| call.starts_at == opened.with_timezone(&Utc))
+        .collect();
+    assert_eq!(
+        burst.len(),
+        CALLS,
+        "every request was booked into the burst"
+    );
+    let created = fake.created_calls();
+    for call in &burst {
+        let phone = mentor_of_phone
+            .iter()
+            .find_map(|(phone, id)| (*id == call.mentor_id).then_some(phone.as_str()))
+            .expect("a known mentor");
+        match (&call.provider_call_sid, call.status) {
+            (Some(sid), CallStatus::Dialing) => {
+                let at_provider = created.iter().find(|placed| &placed.sid == sid);
+                assert_eq!(
+                    at_provider.map(|placed| placed.to.as_str()),
+                    Some(phone),
+                    "call {} holds the provider's call to its mentor",
+                    call.id
+                );
+            }
+            (None, CallStatus::Ended) => {
+                assert_eq!(call.outcome, Some(Outcome::Failed), "call {}", call.id);
+                assert_eq!(
+                    creates_to(phone),
+                    0,
+                    "call {} was placed yet failed",
+                    call.id
+                );
+                let request = app
+                    .store
+                    .request(call.request_id)
+                    .await
+                    .expect("read")
+                    .expect("exists");
+                assert!(
+                    matches!(
+                        request.status,
+                        RequestStatus::Pending | RequestStatus::Scheduled
+                    ),
+                    "the request of a lost dial is requeued: {:?}",
+                    request.status
+                );
+            }
+            other => panic!("call {} was left {other:?}", call.id),
+        }
+    }
+    let placed = burst
+        .iter()
+        .filter(|call| call.provider_call_sid.is_some())
+        .count();
+    eprintln!(
+        "{CALLS} calls, {KILLS} kills: {placed} placed, {} lost to a kill and requeued",
+        burst.len() - placed
+    );
+    assert_eq!(
+        placed,
+        created.len(),
+        "every call the provider has is known"
+    );
+    assert!(
+        placed >= CALLS - KILLS * 2,
+        "most calls went through: {placed}"
+    );
+    app.stop().await;
+}
