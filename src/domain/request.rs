@@ -49,52 +49,92 @@ pub struct RequestInput<'a> {
 
 impl NewRequest {
     /// Checks every field; `default_region` reads national-format numbers when the
-    /// zone has no country.
+    /// zone has no country. Answers the first error, in field order.
     pub fn parse(
         input: RequestInput<'_>,
         default_region: Option<&str>,
     ) -> Result<NewRequest, ValidationError> {
-        let name = person_name(input.name)?;
-        let zone = parse_zone("timezone", input.timezone)?;
-        let phone = PhoneNumber::parse("phone", input.phone, zone, default_region)?;
-        let topic = required_text("topic", input.topic, SHORT_TEXT_MAX, false)?;
-        let message = required_text("message", input.message, MESSAGE_MAX, true)?;
+        NewRequest::check(input, default_region).map_err(|errors| {
+            errors
+                .into_iter()
+                .next()
+                .unwrap_or_else(|| ValidationError::new("body", "is not a valid request"))
+        })
+    }
+
+    /// Like [`NewRequest::parse`], but answers every error at once (never an
+    /// empty list), in field order, so a form can mark all its fields in one go.
+    pub fn check(
+        input: RequestInput<'_>,
+        default_region: Option<&str>,
+    ) -> Result<NewRequest, Vec<ValidationError>> {
+        let mut errors = Vec::new();
+        let name = keep(&mut errors, person_name(input.name));
+        let zone = keep(&mut errors, parse_zone("timezone", input.timezone));
+        // A number in national format is read in the zone's country, so it can
+        // only be checked once the zone is known.
+        let phone = zone.and_then(|zone| {
+            keep(
+                &mut errors,
+                PhoneNumber::parse("phone", input.phone, zone, default_region),
+            )
+        });
+        let topic = keep(
+            &mut errors,
+            required_text("topic", input.topic, SHORT_TEXT_MAX, false),
+        );
+        let message = keep(
+            &mut errors,
+            required_text("message", input.message, MESSAGE_MAX, true),
+        );
+        let mut availability = Vec::with_capacity(input.availability.len());
         if input.availability.len() > MAX_AVAILABILITY_RANGES {
-            return Err(ValidationError::new(
+            errors.push(ValidationError::new(
                 "availability",
                 format!("at most {MAX_AVAILABILITY_RANGES} ranges"),
             ));
-        }
-        let availability = input
-            .availability
-            .into_iter()
-            .enumerate()
-            .map(|(index, range)| {
-                parse_range(
+        } else {
+            for (index, range) in input.availability.into_iter().enumerate() {
+                let parsed = parse_range(
                     RangeInput {
                         timezone: None,
                         ..range
                     },
-                    zone,
+                    zone.unwrap_or(Tz::UTC),
                 )
-                .map_err(|error| error.within(&format!("availability[{index}]")))
-            })
-            .collect::<Result<Vec<_>, _>>()?;
+                .map_err(|error| error.within(&format!("availability[{index}]")));
+                availability.extend(keep(&mut errors, parsed));
+            }
+        }
         if !input.consent {
-            return Err(ValidationError::new(
+            errors.push(ValidationError::new(
                 "consent",
                 "must be true: we can only call and text a number whose owner agreed",
             ));
         }
-        Ok(NewRequest {
-            name,
-            phone,
-            zone,
-            topic,
-            message,
-            availability,
-        })
+        match (name, zone, phone, topic, message) {
+            (Some(name), Some(zone), Some(phone), Some(topic), Some(message))
+                if errors.is_empty() =>
+            {
+                // Ranges were read in a placeholder zone only when the zone was
+                // missing, and then `zone` is `None` and this arm is not taken.
+                Ok(NewRequest {
+                    name,
+                    phone,
+                    zone,
+                    topic,
+                    message,
+                    availability,
+                })
+            }
+            _ => Err(errors),
+        }
     }
+}
+
+/// `result`'s value, or `None` with its error added to `errors`.
+fn keep<T>(errors: &mut Vec<ValidationError>, result: Result<T, ValidationError>) -> Option<T> {
+    result.map_err(|error| errors.push(error)).ok()
 }
 
 #[cfg(test)]
@@ -164,5 +204,42 @@ mod tests {
         )
         .unwrap_err();
         assert_eq!(error.field, "message");
+    }
+
+    #[test]
+    fn check_reports_every_field_at_fault_in_order() {
+        let days = ["mon".to_owned()];
+        let bad = RangeInput {
+            weekdays: &days,
+            start: "9am",
+            end: "10:00",
+            timezone: None,
+        };
+        let errors = NewRequest::check(
+            RequestInput {
+                name: " ",
+                topic: "",
+                availability: vec![bad],
+                consent: false,
+                ..input()
+            },
+            None,
+        )
+        .unwrap_err();
+        let fields: Vec<&str> = errors.iter().map(|error| error.field.as_ref()).collect();
+        assert_eq!(
+            fields,
+            ["name", "topic", "availability[0].start", "consent"]
+        );
+        let first = NewRequest::parse(
+            RequestInput {
+                name: " ",
+                topic: "",
+                ..input()
+            },
+            None,
+        )
+        .unwrap_err();
+        assert_eq!(first.field, "name");
     }
 }

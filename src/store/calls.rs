@@ -271,6 +271,20 @@ impl Store {
         }))
     }
 
+    /// Every call ever booked for request `request_id`, earliest first: the
+    /// seeker's reschedule history and the live call, if any.
+    #[instrument(skip_all, fields(request.id = request_id))]
+    pub async fn calls_of_request(&self, request_id: i64) -> StoreResult<Vec<CallRecord>> {
+        let sql = format!(
+            "select {CALL_COLUMNS} from calls where request_id = $1 order by starts_at, id"
+        );
+        let rows: Vec<CallRow> = with_pool!(self, pool => sqlx::query_as(&sql)
+            .bind(request_id)
+            .fetch_all(pool)
+            .await)?;
+        rows.into_iter().map(CallRecord::try_from).collect()
+    }
+
     /// Calls matching `filter`, by id.
     #[instrument(skip_all)]
     pub async fn calls(&self, filter: CallFilter) -> StoreResult<Vec<CallRecord>> {

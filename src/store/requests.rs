@@ -213,6 +213,23 @@ impl Store {
         row.map(RequestRecord::try_from).transpose()
     }
 
+    /// The request whose manage token hashes to `manage_token_hash` (the seeker's
+    /// private link). The hash is compared by the database through a unique
+    /// index: it is the digest of a 256-bit random token, so equality reveals
+    /// nothing usable about other tokens.
+    #[instrument(skip_all)]
+    pub async fn request_by_manage_token(
+        &self,
+        manage_token_hash: &str,
+    ) -> StoreResult<Option<RequestRecord>> {
+        let sql = format!("{REQUEST_SELECT} where r.manage_token_hash = $1");
+        let row: Option<RequestRow> = with_pool!(self, pool => sqlx::query_as(&sql)
+            .bind(manage_token_hash)
+            .fetch_optional(pool)
+            .await)?;
+        row.map(RequestRecord::try_from).transpose()
+    }
+
     /// Requests matching `filter`, by id.
     #[instrument(skip_all)]
     pub async fn requests(&self, filter: RequestFilter) -> StoreResult<Vec<RequestRecord>> {

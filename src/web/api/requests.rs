@@ -11,7 +11,9 @@ use crate::domain::mentor::RangeInput;
 use crate::domain::request::{NewRequest, RequestInput};
 use crate::domain::status::RequestStatus;
 use crate::domain::status::{CallStatus, Outcome};
-use crate::store::{CallSummary, CancelOutcome, CanceledCall, RequestFilter, RequestRecord};
+use crate::store::{
+    CallSummary, CancelOutcome, CanceledCall, RequestFilter, RequestRecord, StoreError,
+};
 use crate::telephony::CallUpdate;
 use crate::tokens;
 use crate::web::AppState;
@@ -195,18 +197,10 @@ pub async fn create_request(
         },
         state.settings.default_region.as_deref(),
     )?;
-    let manage_token = tokens::generate(tokens::MANAGE_PREFIX);
-    let record = state
-        .store
-        .insert_request(
-            &request,
-            RequestStatus::Pending,
-            &tokens::hash(&manage_token),
-            state.clock.now(),
-        )
-        .await?;
-    tracing::info!(request.id = record.id, "request received");
-    state.matcher.nudge();
+    let Submitted {
+        record,
+        manage_token,
+    } = submit(&state, &request).await?;
     Ok((
         StatusCode::CREATED,
         Json(CreatedRequest {
@@ -290,21 +284,10 @@ pub async fn cancel_request(
     ApiPath(id): ApiPath<i64>,
 ) -> Result<StatusCode, ApiError> {
     load_for(&state, id, &access).await?;
-    match state.store.cancel_request(id, state.clock.now()).await? {
-        CancelOutcome::Canceled { call } => {
-            tracing::info!(
-                request.id = id,
-                call.id = call.as_ref().map(|call| call.id),
-                "request canceled"
-            );
-            if let Some(call) = call {
-                state.metrics.call_ended(Outcome::Canceled);
-                stop_at_provider(&state, &call).await?;
-            }
-            state.matcher.nudge();
+    match withdraw(&state, id).await? {
+        CancelOutcome::Canceled { .. } | CancelOutcome::AlreadyCanceled => {
             Ok(StatusCode::NO_CONTENT)
         }
-        CancelOutcome::AlreadyCanceled => Ok(StatusCode::NO_CONTENT),
         CancelOutcome::Finished(status) => Err(ApiError::Conflict(format!(
             "the request is already {status}"
         ))),
@@ -312,10 +295,63 @@ pub async fn cancel_request(
     }
 }
 
+/// A request just stored, with its manage token (shown to the seeker this once).
+pub(crate) struct Submitted {
+    /// The stored request.
+    pub record: RequestRecord,
+    /// The private manage token; only its hash is stored.
+    pub manage_token: String,
+}
+
+/// Stores a parsed request as `pending` with a fresh manage token and asks the
+/// matcher to book it. Shared by the API and the seeker's form; a second open
+/// request for the phone number is [`StoreError::Conflict`].
+pub(crate) async fn submit(
+    state: &AppState,
+    request: &NewRequest,
+) -> Result<Submitted, StoreError> {
+    let manage_token = tokens::generate(tokens::MANAGE_PREFIX);
+    let record = state
+        .store
+        .insert_request(
+            request,
+            RequestStatus::Pending,
+            &tokens::hash(&manage_token),
+            state.clock.now(),
+        )
+        .await?;
+    tracing::info!(request.id = record.id, "request received");
+    state.matcher.nudge();
+    Ok(Submitted {
+        record,
+        manage_token,
+    })
+}
+
+/// Cancels request `id` and its booked call, stops a call already at the
+/// provider, and lets the matcher reuse the freed slot. Shared by the API and the
+/// seeker's manage page; the caller has checked the token.
+pub(crate) async fn withdraw(state: &AppState, id: i64) -> Result<CancelOutcome, StoreError> {
+    let outcome = state.store.cancel_request(id, state.clock.now()).await?;
+    if let CancelOutcome::Canceled { call } = &outcome {
+        tracing::info!(
+            request.id = id,
+            call.id = call.as_ref().map(|call| call.id),
+            "request canceled"
+        );
+        if let Some(call) = call {
+            state.metrics.call_ended(Outcome::Canceled);
+            stop_at_provider(state, call).await?;
+        }
+        state.matcher.nudge();
+    }
+    Ok(outcome)
+}
+
 /// Cancels (ringing) or hangs up (answered) a call the provider already has. A
 /// call dialed but not yet given an id is stopped when its first callback finds it
 /// canceled.
-async fn stop_at_provider(state: &AppState, call: &CanceledCall) -> Result<(), ApiError> {
+async fn stop_at_provider(state: &AppState, call: &CanceledCall) -> Result<(), StoreError> {
     let update = match call.was {
         CallStatus::Dialing => CallUpdate::Cancel,
         CallStatus::InProgress => CallUpdate::HangUp,

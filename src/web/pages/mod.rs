@@ -13,6 +13,7 @@ pub mod home;
 pub mod layout;
 pub mod mentor;
 pub mod operator;
+pub mod seeker;
 pub mod session;
 
 use axum::Router;
@@ -34,6 +35,7 @@ pub fn router(state: AppState) -> Router<AppState> {
     Router::new()
         .merge(home::router())
         .merge(mentor::router())
+        .merge(seeker::router())
         .merge(operator::router())
         .layer(middleware::from_fn_with_state(state, csrf::issue_token))
         .layer(middleware::from_fn(security_headers))
