@@ -1,6 +1,8 @@
 //! Abuse limits over HTTP: posts that ask for calls are rate-limited per client IP
 //! (429 in the error shape, with Retry-After, nothing stored), other routes are
 //! not, and behind a trusted proxy the proxy's client-IP header is what counts.
+//! One phone number may ask three times a day, so nobody's phone can be flooded
+//! with texts through the form.
 //!
 //! The limiter runs on the real clock: the quota here is two posts a minute, so
 //! only a test stalled for half a minute between posts could see a token refill.
@@ -130,5 +132,37 @@ async fn api_routes_answer_a_rate_limit_in_json_even_to_browsers() {
         response.text().await.expect("body").contains("\"error\""),
         "API routes answer JSON even to browsers"
     );
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn one_phone_number_can_ask_three_times_a_day_whatever_the_address() {
+    let app = common::TestApp::spawn().await;
+    let phone = "+12015550101";
+    for attempt in 0..3 {
+        let (status, _, created) = post_request(&app, phone, None).await;
+        assert_eq!(status, StatusCode::CREATED, "attempt {attempt}: {created}");
+        let id = created["id"].as_i64().expect("id");
+        let token = created["manage_token"].as_str().expect("token");
+        let (status, _) = app
+            .delete(&format!("/api/v1/requests/{id}?token={token}"), None)
+            .await;
+        assert_eq!(status, StatusCode::NO_CONTENT);
+        app.clock.advance(chrono::TimeDelta::hours(1));
+    }
+    let (status, retry_after, body) = post_request(&app, phone, None).await;
+    assert_eq!(status, StatusCode::TOO_MANY_REQUESTS, "{body}");
+    assert_eq!(body["error"]["code"], "rate_limited");
+    // The first of the three ages out of the day 21 hours from now.
+    assert_eq!(retry_after.as_deref(), Some("75600"));
+    assert_eq!(stored_requests(&app).await, 3, "the fourth is not stored");
+
+    // Other numbers are not affected, and a day after the first it may ask again.
+    assert_eq!(
+        post_request(&app, "+12015550102", None).await.0,
+        StatusCode::CREATED
+    );
+    app.clock.advance(chrono::TimeDelta::hours(21));
+    assert_eq!(post_request(&app, phone, None).await.0, StatusCode::CREATED);
     app.stop().await;
 }

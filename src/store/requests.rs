@@ -204,6 +204,23 @@ impl Store {
             .ok_or(StoreError::Database(sqlx::Error::RowNotFound))
     }
 
+    /// When the requests for `phone` made after `since` were made, oldest
+    /// first (whatever became of them).
+    #[instrument(skip_all)]
+    pub async fn request_times_for_phone(
+        &self,
+        phone: &str,
+        since: DateTime<Utc>,
+    ) -> StoreResult<Vec<DateTime<Utc>>> {
+        Ok(with_pool!(self, pool => sqlx::query_scalar(
+            "select created_at from requests where phone = $1 and created_at > $2
+             order by created_at")
+            .bind(phone)
+            .bind(since)
+            .fetch_all(pool)
+            .await)?)
+    }
+
     /// The request with `id`.
     #[instrument(skip_all, fields(request.id = id))]
     pub async fn request(&self, id: i64) -> StoreResult<Option<RequestRecord>> {

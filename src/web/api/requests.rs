@@ -169,6 +169,7 @@ impl From<RequestRecord> for RequestView {
     responses(
         (status = 201, description = "Stored; the matcher books it shortly", body = CreatedRequest),
         (status = 409, description = "This phone number already has an open request", body = ErrorBody),
+        (status = 429, description = "Too many requests from this address, or for this phone number today", body = ErrorBody),
         (status = 413, body = ErrorBody), (status = 422, body = ErrorBody),
     ))]
 pub async fn create_request(
@@ -303,13 +304,50 @@ pub(crate) struct Submitted {
     pub manage_token: String,
 }
 
-/// Stores a parsed request as `pending` with a fresh manage token and asks the
-/// matcher to book it. Shared by the API and the seeker's form; a second open
-/// request for the phone number is [`StoreError::Conflict`].
+/// Most requests one phone number may make in a day. Each request can text the
+/// number (booked, moved, canceled), so the cap keeps the form from being used to
+/// flood someone's phone, whatever addresses the posts come from.
+pub const REQUESTS_PER_PHONE_PER_DAY: usize = 3;
+
+/// Why a request was not taken.
+#[derive(Debug, thiserror::Error)]
+pub(crate) enum SubmitError {
+    /// The number made [`REQUESTS_PER_PHONE_PER_DAY`] requests in the last day;
+    /// the next is possible after the seconds given.
+    #[error("this phone number made too many requests today")]
+    TooManyForPhone(u64),
+    /// Storage refused or failed (a second open request is `Conflict`).
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+impl From<SubmitError> for ApiError {
+    fn from(error: SubmitError) -> Self {
+        match error {
+            SubmitError::TooManyForPhone(seconds) => ApiError::TooManyRequests(seconds),
+            SubmitError::Store(error) => error.into(),
+        }
+    }
+}
+
+/// Stores a new request with a fresh manage token and asks the matcher to run.
+/// Shared by the API and the seeker's form, so both take requests the same way.
 pub(crate) async fn submit(
     state: &AppState,
     request: &NewRequest,
-) -> Result<Submitted, StoreError> {
+) -> Result<Submitted, SubmitError> {
+    let now = state.clock.now();
+    let day = chrono::TimeDelta::days(1);
+    let recent = state
+        .store
+        .request_times_for_phone(request.phone.as_str(), now - day)
+        .await?;
+    if recent.len() >= REQUESTS_PER_PHONE_PER_DAY {
+        let frees_at = recent[recent.len() - REQUESTS_PER_PHONE_PER_DAY] + day;
+        let seconds = (frees_at - now).num_seconds().max(1);
+        tracing::info!("request refused: the number's daily cap is reached");
+        return Err(SubmitError::TooManyForPhone(seconds.unsigned_abs()));
+    }
     let manage_token = tokens::generate(tokens::MANAGE_PREFIX);
     let record = state
         .store
@@ -317,7 +355,7 @@ pub(crate) async fn submit(
             request,
             RequestStatus::Pending,
             &tokens::hash(&manage_token),
-            state.clock.now(),
+            now,
         )
         .await?;
     tracing::info!(request.id = record.id, "request received");

@@ -30,7 +30,7 @@ use crate::domain::weekly::{LocalTime, Weekdays, WeeklyRange};
 use crate::store::{CallRecord, CancelOutcome, RequestRecord, StoreError};
 use crate::tokens;
 use crate::web::AppState;
-use crate::web::api::requests::{Submitted, submit, withdraw};
+use crate::web::api::requests::{SubmitError, Submitted, submit, withdraw};
 
 /// What the seeker agrees to by ticking the consent box.
 pub const CONSENT_WORDING: &str = "I agree that ridealong may call and text this number about \
@@ -341,7 +341,21 @@ async fn send_request(
         Ok(Submitted { manage_token, .. }) => {
             Ok(Redirect::to(&format!("/r/{manage_token}?new=1")).into_response())
         }
-        Err(StoreError::Conflict(_)) => {
+        Err(SubmitError::TooManyForPhone(_)) => {
+            let error = ValidationError::new(
+                "phone",
+                "This number has asked for help several times today. To keep anyone's phone \
+                 from getting unwanted texts, please try again tomorrow.",
+            );
+            Ok(form_with_errors(
+                &form,
+                vec![error],
+                &token,
+                hours,
+                StatusCode::TOO_MANY_REQUESTS,
+            ))
+        }
+        Err(SubmitError::Store(StoreError::Conflict(_))) => {
             let error = ValidationError::new(
                 "phone",
                 "This number already has a request open with us, and one at a time keeps it fair. \
@@ -355,7 +369,7 @@ async fn send_request(
                 StatusCode::CONFLICT,
             ))
         }
-        Err(error) => Err(error.into()),
+        Err(SubmitError::Store(error)) => Err(error.into()),
     }
 }
 
