@@ -79,12 +79,8 @@ impl TryFrom<RequestRow> for RequestRecord {
     type Error = StoreError;
     fn try_from(row: RequestRow) -> StoreResult<RequestRecord> {
         let corrupt = |what: &str| StoreError::Corrupt(format!("request {}: {what}", row.id));
-        let timezone: Tz = row.timezone.parse().map_err(|_| corrupt("timezone"))?;
-        let availability = from_json::<Vec<StoredRange>>("availability", &row.availability)?
-            .into_iter()
-            .map(|range| WeeklyRange::new(range.weekdays, range.start, range.end, timezone))
-            .collect::<Result<Vec<_>, _>>()
-            .map_err(|_| corrupt("availability"))?;
+        let (timezone, availability) =
+            zone_and_availability(row.id, &row.timezone, &row.availability)?;
         let call = match (row.call_id, row.call_starts_at, row.call_mentor_name) {
             (Some(id), Some(starts_at), Some(mentor_name)) => Some(CallSummary {
                 id,
@@ -110,6 +106,22 @@ impl TryFrom<RequestRow> for RequestRecord {
             call,
         })
     }
+}
+
+/// A stored request's zone and its availability ranges in that zone.
+fn zone_and_availability(
+    id: i64,
+    timezone: &str,
+    availability: &str,
+) -> StoreResult<(Tz, Vec<WeeklyRange>)> {
+    let corrupt = |what: &str| StoreError::Corrupt(format!("request {id}: {what}"));
+    let zone: Tz = timezone.parse().map_err(|_| corrupt("timezone"))?;
+    let ranges = from_json::<Vec<StoredRange>>("availability", availability)?
+        .into_iter()
+        .map(|range| WeeklyRange::new(range.weekdays, range.start, range.end, zone))
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(|_| corrupt("availability"))?;
+    Ok((zone, ranges))
 }
 
 /// Which requests an operator lists.
@@ -236,18 +248,21 @@ impl Store {
         &self,
         calling_hours: CallingHours,
     ) -> StoreResult<Vec<OpenRequest>> {
-        let sql =
-            format!("{REQUEST_SELECT} where r.status = 'pending' order by r.created_at, r.id");
-        let rows: Vec<RequestRow> =
-            with_pool!(self, pool => sqlx::query_as(&sql).fetch_all(pool).await)?;
+        // Only what matching reads: no names, numbers or messages, and no joins (a
+        // pending request has no live call).
+        let rows: Vec<(i64, DateTime<Utc>, String, String, String)> = with_pool!(self, pool => sqlx::query_as(
+            "select id, created_at, topic, timezone, availability from requests
+             where status = 'pending' order by created_at, id")
+            .fetch_all(pool)
+            .await)?;
         rows.into_iter()
-            .map(|row| {
-                let record = RequestRecord::try_from(row)?;
+            .map(|(id, created_at, topic, timezone, availability)| {
+                let (zone, availability) = zone_and_availability(id, &timezone, &availability)?;
                 Ok(OpenRequest {
-                    id: record.id,
-                    created_at: record.created_at,
-                    hours: SeekerHours::new(record.timezone, record.availability, calling_hours),
-                    topic: record.topic,
+                    id,
+                    created_at,
+                    hours: SeekerHours::new(zone, availability, calling_hours),
+                    topic,
                 })
             })
             .collect()
