@@ -81,8 +81,9 @@ pub struct Booking {
 struct Candidate {
     slot: Slot,
     mentor: usize,
-    /// The ISO week of the slot in the mentor's zone, for the weekly balance.
-    week: IsoWeek,
+    /// The ISO week of the slot in the mentor's zone, for the weekly balance, as
+    /// an index into the weeks seen (see `week_numbers`).
+    week: usize,
     taken: bool,
 }
 
@@ -128,6 +129,11 @@ pub fn plan_bookings(
         busy.entry(call.mentor_id).or_default().push(call.slot);
     }
 
+    let mut week_numbers: HashMap<IsoWeek, usize> = HashMap::new();
+    let mut week_number = |week: IsoWeek| {
+        let next = week_numbers.len();
+        *week_numbers.entry(week).or_insert(next)
+    };
     let mut candidates: Vec<Candidate> = Vec::new();
     for (index, mentor) in mentors.iter().enumerate() {
         let mentor_busy = busy.get(&mentor.id).map(Vec::as_slice).unwrap_or_default();
@@ -140,7 +146,7 @@ pub fn plan_bookings(
                 .map(|slot| Candidate {
                     slot,
                     mentor: index,
-                    week: week_of(mentor, slot),
+                    week: week_number(week_of(mentor, slot)),
                     taken: false,
                 }),
         );
@@ -173,13 +179,18 @@ pub fn plan_bookings(
     for (index, candidate) in candidates.iter().enumerate() {
         by_mentor[candidate.mentor].push(index);
     }
-    let topics: Vec<Vec<String>> = mentors
+    // Topics compared as small numbers: equal lowercased texts, equal ids.
+    let mut topic_ids: HashMap<String, usize> = HashMap::new();
+    let topics: Vec<Vec<usize>> = mentors
         .iter()
         .map(|mentor| {
             mentor
                 .topics
                 .iter()
-                .map(|topic| topic.to_lowercase())
+                .map(|topic| {
+                    let next = topic_ids.len();
+                    *topic_ids.entry(topic.to_lowercase()).or_insert(next)
+                })
                 .collect()
         })
         .collect();
@@ -189,13 +200,20 @@ pub fn plan_bookings(
         .enumerate()
         .map(|(index, mentor)| (mentor.id, index))
         .collect();
-    let mut weekly_load: HashMap<(usize, IsoWeek), u32> = HashMap::new();
-    for call in booked {
-        if let Some(&index) = mentor_index.get(&call.mentor_id) {
-            *weekly_load
-                .entry((index, week_of(&mentors[index], call.slot)))
-                .or_default() += 1;
-        }
+    let booked_weeks: Vec<(usize, usize)> = booked
+        .iter()
+        .filter_map(|call| {
+            let &index = mentor_index.get(&call.mentor_id)?;
+            Some((index, week_number(week_of(&mentors[index], call.slot))))
+        })
+        .collect();
+    let weeks = week_numbers.len();
+    let mut weekly_load = WeeklyLoad {
+        weeks,
+        counts: vec![0; mentors.len() * weeks],
+    };
+    for (mentor, week) in booked_weeks {
+        *weekly_load.get_mut(mentor, week) += 1;
     }
 
     let mut order: Vec<&OpenRequest> = requests.iter().collect();
@@ -213,10 +231,9 @@ pub fn plan_bookings(
         while groups.get(first_group).is_some_and(|group| group.free == 0) {
             first_group += 1;
         }
-        let topic = request.topic.to_lowercase();
         let pick = Pick {
             request,
-            topic: &topic,
+            topic: topic_ids.get(&request.topic.to_lowercase()).copied(),
             candidates: &candidates,
             mentors,
             topics: &topics,
@@ -248,7 +265,7 @@ pub fn plan_bookings(
                 groups[group_of[index]].free -= 1;
             }
         }
-        *weekly_load.entry((mentor, week)).or_default() += 1;
+        *weekly_load.get_mut(mentor, week) += 1;
         bookings.push(Booking {
             request_id: request.id,
             mentor_id: mentors[mentor].id,
@@ -258,16 +275,32 @@ pub fn plan_bookings(
     bookings
 }
 
+/// Calls per mentor and week (both as indexes), in one flat table.
+struct WeeklyLoad {
+    weeks: usize,
+    counts: Vec<u32>,
+}
+
+impl WeeklyLoad {
+    fn get(&self, mentor: usize, week: usize) -> u32 {
+        self.counts[mentor * self.weeks + week]
+    }
+
+    fn get_mut(&mut self, mentor: usize, week: usize) -> &mut u32 {
+        &mut self.counts[mentor * self.weeks + week]
+    }
+}
+
 /// What choosing a slot for one request looks at.
 struct Pick<'a> {
     request: &'a OpenRequest,
-    /// The request's topic, lowercased.
-    topic: &'a str,
+    /// The request's topic as a topic id; `None` when no mentor lists it.
+    topic: Option<usize>,
     candidates: &'a [Candidate],
     mentors: &'a [MentorSupply],
-    /// Each mentor's topics, lowercased.
-    topics: &'a [Vec<String>],
-    weekly_load: &'a HashMap<(usize, IsoWeek), u32>,
+    /// Each mentor's topic ids.
+    topics: &'a [Vec<usize>],
+    weekly_load: &'a WeeklyLoad,
 }
 
 impl Pick<'_> {
@@ -291,14 +324,10 @@ impl Pick<'_> {
             })
             .min_by_key(|&index| {
                 let candidate = &self.candidates[index];
-                let topic_match = self.topics[candidate.mentor]
-                    .iter()
-                    .any(|listed| listed == self.topic);
-                let load = self
-                    .weekly_load
-                    .get(&(candidate.mentor, candidate.week))
-                    .copied()
-                    .unwrap_or(0);
+                let topic_match = self
+                    .topic
+                    .is_some_and(|topic| self.topics[candidate.mentor].contains(&topic));
+                let load = self.weekly_load.get(candidate.mentor, candidate.week);
                 (!topic_match, load, self.mentors[candidate.mentor].id)
             })
     }
