@@ -193,10 +193,16 @@ impl Store {
             })
             .collect();
         let availability = serde_json::to_string(&availability).expect("ranges serialize");
-        let id: i64 = with_pool!(self, pool => sqlx::query_scalar(
+        // Returns the stored row as the request view reads it (a new request has
+        // no call yet), so intake is one statement.
+        let row: RequestRow = with_pool!(self, pool => sqlx::query_as(
             "insert into requests (name, phone, timezone, topic, message, availability, status,
                 manage_token_hash, consented_at, created_at, updated_at)
-             values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $9, $9) returning id")
+             values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $9, $9)
+             returning id, name, phone, timezone, topic, message, availability, status,
+                attempts, manage_token_hash, consented_at, created_at, updated_at,
+                cast(null as bigint) as call_id, cast(null as timestamptz) as call_starts_at,
+                cast(null as text) as call_mentor_name")
             .bind(&request.name)
             .bind(request.phone.as_str())
             .bind(request.zone.name())
@@ -211,9 +217,7 @@ impl Store {
         .map_err(StoreError::conflict_as(
             "this phone number already has an open request",
         ))?;
-        self.request(id)
-            .await?
-            .ok_or(StoreError::Database(sqlx::Error::RowNotFound))
+        row.try_into()
     }
 
     /// The request with `id`.
