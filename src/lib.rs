@@ -9,6 +9,7 @@
 //! database, the clock or the network.
 
 pub mod app;
+pub mod bench;
 pub mod cli;
 pub mod clock;
 pub mod config;

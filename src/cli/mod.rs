@@ -1,6 +1,7 @@
 //! The command line: `serve`, `migrate`, and operator commands that work on the
 //! database directly (readable tables by default, `--json` for scripts).
 
+pub mod bench;
 mod demo;
 
 use std::sync::Arc;
@@ -71,6 +72,10 @@ pub enum Command {
     /// Look at booked calls.
     #[command(subcommand)]
     Calls(CallsCommand),
+    /// Load harnesses: matcher run time, intake throughput, dispatch punctuality.
+    /// Each uses its own temporary SQLite database.
+    #[command(subcommand)]
+    Bench(bench::BenchCommand),
 }
 
 /// `ridealong mentor …`
@@ -194,6 +199,10 @@ const LIST_LIMIT: u32 = 1000;
 
 /// Runs the parsed command line.
 pub async fn run(cli: Cli) -> anyhow::Result<()> {
+    let command = match cli.command {
+        Command::Bench(bench) => return bench::run(bench).await,
+        command => command,
+    };
     let clock: Arc<dyn Clock> = Arc::new(SystemClock);
     let store = Store::connect(&cli.database.database_url)
         .await
@@ -203,7 +212,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
                 redact_url(&cli.database.database_url)
             )
         })?;
-    match cli.command {
+    match command {
         Command::Serve(args) => serve(store, args, clock).await,
         Command::Migrate => {
             store.migrate().await.context("migrating the database")?;
@@ -532,7 +541,7 @@ async fn operate(store: &Store, command: Command, clock: &dyn Clock) -> anyhow::
             );
             Ok(())
         }
-        Command::Serve(_) | Command::Migrate => unreachable!("handled by run"),
+        Command::Serve(_) | Command::Migrate | Command::Bench(_) => unreachable!("handled by run"),
     }
 }
 

@@ -68,7 +68,7 @@ impl Default for CallingHours {
 }
 
 /// When one seeker can take a call.
-#[derive(Clone, Debug)]
+#[derive(Clone, PartialEq, Eq, Hash, Debug)]
 pub struct SeekerHours {
     calling_hours: WeeklyRange,
     availability: Vec<WeeklyRange>,

@@ -178,7 +178,7 @@ pub struct Occurrence {
 
 /// "These weekdays, from `start` to `end` local time, in `zone`". `end < start`
 /// crosses midnight (the weekday is the start's); `end == start` is not a range.
-#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+#[derive(Clone, Copy, PartialEq, Eq, Hash, Debug)]
 pub struct WeeklyRange {
     weekdays: Weekdays,
     start: LocalTime,

@@ -146,6 +146,9 @@ impl Store {
                 .journal_mode(SqliteJournalMode::Wal)
                 .synchronous(SqliteSynchronous::Normal)
                 .foreign_keys(true)
+                // Savepoints (one per booking) keep their undo journal in memory
+                // instead of a temporary file written page by page.
+                .pragma("temp_store", "memory")
                 .busy_timeout(Duration::from_secs(10));
             let pool = PoolOptions::new()
                 .max_connections(8)

@@ -8,28 +8,6 @@ use tracing::instrument;
 use super::{Store, StoreError, StoreResult, with_pool};
 use crate::domain::notices::{NoticeKind, Recipient};
 
-/// Adds the booking notices of call `$call_id` for request `$request_id` to the
-/// outbox in `$executor`: the seeker's says "moved" when the request had an
-/// earlier call. A macro so it runs inside each backend's transaction.
-macro_rules! enqueue_booking_notices {
-    ($executor:expr, $request_id:expr, $call_id:expr, $now:expr) => {
-        sqlx::query(
-            "insert into notifications (request_id, call_id, recipient, kind, status, next_attempt_at, created_at)
-             values ($1, $2, 'seeker',
-                     case when exists (select 1 from calls where request_id = $1 and id <> $2)
-                          then 'moved' else 'booked' end,
-                     'pending', $3, $3),
-                    ($1, $2, 'mentor', 'booked', 'pending', $3, $3)",
-        )
-        .bind($request_id)
-        .bind($call_id)
-        .bind($now)
-        .execute($executor)
-        .await
-    };
-}
-pub(crate) use enqueue_booking_notices;
-
 /// Adds the cancellation notices of call `$call_id` to the outbox in `$executor`.
 macro_rules! enqueue_cancel_notices {
     ($executor:expr, $request_id:expr, $call_id:expr, $now:expr) => {

@@ -79,12 +79,8 @@ impl TryFrom<RequestRow> for RequestRecord {
     type Error = StoreError;
     fn try_from(row: RequestRow) -> StoreResult<RequestRecord> {
         let corrupt = |what: &str| StoreError::Corrupt(format!("request {}: {what}", row.id));
-        let timezone: Tz = row.timezone.parse().map_err(|_| corrupt("timezone"))?;
-        let availability = from_json::<Vec<StoredRange>>("availability", &row.availability)?
-            .into_iter()
-            .map(|range| WeeklyRange::new(range.weekdays, range.start, range.end, timezone))
-            .collect::<Result<Vec<_>, _>>()
-            .map_err(|_| corrupt("availability"))?;
+        let (timezone, availability) =
+            zone_and_availability(row.id, &row.timezone, &row.availability)?;
         let call = match (row.call_id, row.call_starts_at, row.call_mentor_name) {
             (Some(id), Some(starts_at), Some(mentor_name)) => Some(CallSummary {
                 id,
@@ -110,6 +106,22 @@ impl TryFrom<RequestRow> for RequestRecord {
             call,
         })
     }
+}
+
+/// A stored request's zone and its availability ranges in that zone.
+fn zone_and_availability(
+    id: i64,
+    timezone: &str,
+    availability: &str,
+) -> StoreResult<(Tz, Vec<WeeklyRange>)> {
+    let corrupt = |what: &str| StoreError::Corrupt(format!("request {id}: {what}"));
+    let zone: Tz = timezone.parse().map_err(|_| corrupt("timezone"))?;
+    let ranges = from_json::<Vec<StoredRange>>("availability", availability)?
+        .into_iter()
+        .map(|range| WeeklyRange::new(range.weekdays, range.start, range.end, zone))
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(|_| corrupt("availability"))?;
+    Ok((zone, ranges))
 }
 
 /// Which requests an operator lists.
@@ -181,10 +193,16 @@ impl Store {
             })
             .collect();
         let availability = serde_json::to_string(&availability).expect("ranges serialize");
-        let id: i64 = with_pool!(self, pool => sqlx::query_scalar(
+        // Returns the stored row as the request view reads it (a new request has
+        // no call yet), so intake is one statement.
+        let row: RequestRow = with_pool!(self, pool => sqlx::query_as(
             "insert into requests (name, phone, timezone, topic, message, availability, status,
                 manage_token_hash, consented_at, created_at, updated_at)
-             values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $9, $9) returning id")
+             values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $9, $9)
+             returning id, name, phone, timezone, topic, message, availability, status,
+                attempts, manage_token_hash, consented_at, created_at, updated_at,
+                cast(null as bigint) as call_id, cast(null as timestamptz) as call_starts_at,
+                cast(null as text) as call_mentor_name")
             .bind(&request.name)
             .bind(request.phone.as_str())
             .bind(request.zone.name())
@@ -199,9 +217,7 @@ impl Store {
         .map_err(StoreError::conflict_as(
             "this phone number already has an open request",
         ))?;
-        self.request(id)
-            .await?
-            .ok_or(StoreError::Database(sqlx::Error::RowNotFound))
+        row.try_into()
     }
 
     /// When the requests for `phone` made after `since` were made, oldest
@@ -307,18 +323,21 @@ impl Store {
         &self,
         calling_hours: CallingHours,
     ) -> StoreResult<Vec<OpenRequest>> {
-        let sql =
-            format!("{REQUEST_SELECT} where r.status = 'pending' order by r.created_at, r.id");
-        let rows: Vec<RequestRow> =
-            with_pool!(self, pool => sqlx::query_as(&sql).fetch_all(pool).await)?;
+        // Only what matching reads: no names, numbers or messages, and no joins (a
+        // pending request has no live call).
+        let rows: Vec<(i64, DateTime<Utc>, String, String, String)> = with_pool!(self, pool => sqlx::query_as(
+            "select id, created_at, topic, timezone, availability from requests
+             where status = 'pending' order by created_at, id")
+            .fetch_all(pool)
+            .await)?;
         rows.into_iter()
-            .map(|row| {
-                let record = RequestRecord::try_from(row)?;
+            .map(|(id, created_at, topic, timezone, availability)| {
+                let (zone, availability) = zone_and_availability(id, &timezone, &availability)?;
                 Ok(OpenRequest {
-                    id: record.id,
-                    created_at: record.created_at,
-                    hours: SeekerHours::new(record.timezone, record.availability, calling_hours),
-                    topic: record.topic,
+                    id,
+                    created_at,
+                    hours: SeekerHours::new(zone, availability, calling_hours),
+                    topic,
                 })
             })
             .collect()

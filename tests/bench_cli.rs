@@ -1,0 +1,84 @@
+//! `ridealong bench …` at tiny sizes, so the load harnesses keep working: each
+//! runs to the end and prints the figures BENCHMARKS.md quotes. Timings are
+//! printed, never asserted.
+
+use std::process::{Command, Stdio};
+
+/// Runs `ridealong bench args…`; returns stdout after asserting success.
+fn bench(args: &[&str]) -> String {
+    let output = Command::new(env!("CARGO_BIN_EXE_ridealong"))
+        .arg("bench")
+        .args(args)
+        .env("RUST_LOG", "warn")
+        .stdin(Stdio::null())
+        .output()
+        .expect("ridealong runs");
+    let stdout = String::from_utf8_lossy(&output.stdout).into_owned();
+    assert!(
+        output.status.success(),
+        "ridealong bench {args:?} failed ({}):\nstdout: {stdout}\nstderr: {}",
+        output.status,
+        String::from_utf8_lossy(&output.stderr)
+    );
+    stdout
+}
+
+#[test]
+fn bench_matching_books_every_request_that_fits_and_prints_its_phases() {
+    let out = bench(&["matching", "--requests", "60", "--mentors", "6"]);
+    for line in [
+        "plan (plan_bookings)",
+        "matcher time (load+plan)",
+        "persist (Store::book)",
+        "booked                     60 of 60 requests",
+        "process memory",
+    ] {
+        assert!(out.contains(line), "{line:?} missing:\n{out}");
+    }
+}
+
+#[test]
+fn bench_intake_serves_drives_and_compares_with_bare_sqlite() {
+    let out = bench(&[
+        "intake",
+        "--connections",
+        "2",
+        "--duration-secs",
+        "0.3",
+        "--warmup-secs",
+        "0",
+    ]);
+    for line in [
+        "server memory, idle",
+        " 0 errors",
+        "throughput",
+        "latency                    p50",
+        "bare SQLite loop",
+        "ratio",
+    ] {
+        assert!(out.contains(line), "{line:?} missing:\n{out}");
+    }
+}
+
+#[test]
+fn bench_dispatch_places_every_call_once_and_none_early() {
+    let out = bench(&[
+        "dispatch",
+        "--calls",
+        "5",
+        "--cps",
+        "50",
+        "--latency-ms",
+        "5",
+        "--lead-secs",
+        "1",
+    ]);
+    for line in [
+        "calls reached provider     5 of 5\n",
+        "lateness                   p50",
+        "early                      0\n",
+        "doubled                    0\n",
+    ] {
+        assert!(out.contains(line), "{line:?} missing:\n{out}");
+    }
+}
