@@ -173,9 +173,8 @@ const REQUEST_SELECT: &str = "
     left join mentors m on m.id = c.mentor_id";
 
 impl Store {
-    /// Stores a new request with `status`; a second open request for the same
-    /// phone number is a [`StoreError::Conflict`].
-    #[instrument(skip_all)]
+    /// Stores a new request (see [`Store::insert_request_within_cap`]) whatever
+    /// its number asked before: for the operator's tools and seeding.
     pub async fn insert_request(
         &self,
         request: &NewRequest,
@@ -183,6 +182,26 @@ impl Store {
         manage_token_hash: &str,
         now: DateTime<Utc>,
     ) -> StoreResult<RequestRecord> {
+        self.insert_request_within_cap(request, status, manage_token_hash, now, i64::MAX, now)
+            .await?
+            .ok_or(StoreError::Database(sqlx::Error::RowNotFound))
+    }
+
+    /// Stores a new request with `status` and the hash of its manage token, unless
+    /// its phone number already made `cap` requests after `since` (then `None`).
+    /// A second open request for the number is [`StoreError::Conflict`]. One
+    /// statement, which returns the stored row as the request view reads it (a
+    /// new request has no call yet).
+    #[instrument(skip_all)]
+    pub async fn insert_request_within_cap(
+        &self,
+        request: &NewRequest,
+        status: RequestStatus,
+        manage_token_hash: &str,
+        now: DateTime<Utc>,
+        cap: i64,
+        since: DateTime<Utc>,
+    ) -> StoreResult<Option<RequestRecord>> {
         let availability: Vec<StoredRange> = request
             .availability
             .iter()
@@ -193,12 +212,11 @@ impl Store {
             })
             .collect();
         let availability = serde_json::to_string(&availability).expect("ranges serialize");
-        // Returns the stored row as the request view reads it (a new request has
-        // no call yet), so intake is one statement.
-        let row: RequestRow = with_pool!(self, pool => sqlx::query_as(
+        let row: Option<RequestRow> = with_pool!(self, pool => sqlx::query_as(
             "insert into requests (name, phone, timezone, topic, message, availability, status,
                 manage_token_hash, consented_at, created_at, updated_at)
-             values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $9, $9)
+             select $1, $2, $3, $4, $5, $6, $7, $8, $9, $9, $9
+             where (select count(*) from requests where phone = $2 and created_at > $10) < $11
              returning id, name, phone, timezone, topic, message, availability, status,
                 attempts, manage_token_hash, consented_at, created_at, updated_at,
                 cast(null as bigint) as call_id, cast(null as timestamptz) as call_starts_at,
@@ -212,12 +230,14 @@ impl Store {
             .bind(status.as_str())
             .bind(manage_token_hash)
             .bind(now)
-            .fetch_one(pool)
+            .bind(since)
+            .bind(cap)
+            .fetch_optional(pool)
             .await)
         .map_err(StoreError::conflict_as(
             "this phone number already has an open request",
         ))?;
-        row.try_into()
+        row.map(TryInto::try_into).transpose()
     }
 
     /// When the requests for `phone` made after `since` were made, oldest

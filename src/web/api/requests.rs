@@ -338,26 +338,30 @@ pub(crate) async fn submit(
 ) -> Result<Submitted, SubmitError> {
     let now = state.clock.now();
     let day = chrono::TimeDelta::days(1);
-    let recent = state
-        .store
-        .request_times_for_phone(request.phone.as_str(), now - day)
-        .await?;
-    if recent.len() >= REQUESTS_PER_PHONE_PER_DAY {
-        let frees_at = recent[recent.len() - REQUESTS_PER_PHONE_PER_DAY] + day;
-        let seconds = (frees_at - now).num_seconds().max(1);
-        tracing::info!("request refused: the number's daily cap is reached");
-        return Err(SubmitError::TooManyForPhone(seconds.unsigned_abs()));
-    }
     let manage_token = tokens::generate(tokens::MANAGE_PREFIX);
-    let record = state
+    let cap = i64::try_from(REQUESTS_PER_PHONE_PER_DAY).unwrap_or(i64::MAX);
+    let stored = state
         .store
-        .insert_request(
+        .insert_request_within_cap(
             request,
             RequestStatus::Pending,
             &tokens::hash(&manage_token),
             now,
+            cap,
+            now - day,
         )
         .await?;
+    let Some(record) = stored else {
+        let recent = state
+            .store
+            .request_times_for_phone(request.phone.as_str(), now - day)
+            .await?;
+        let oldest = recent.len().saturating_sub(REQUESTS_PER_PHONE_PER_DAY);
+        let frees_at = recent.get(oldest).map_or(now + day, |made| *made + day);
+        let seconds = (frees_at - now).num_seconds().max(1);
+        tracing::info!("request refused: the number's daily cap is reached");
+        return Err(SubmitError::TooManyForPhone(seconds.unsigned_abs()));
+    };
     tracing::info!(request.id = record.id, "request received");
     state.matcher.nudge();
     Ok(Submitted {
