@@ -8,8 +8,11 @@
 //! stored), or — when a kill came between the claim and the provider's answer —
 //! found at the provider and adopted, or else failed and its request requeued.
 //!
+//! With the calls played back against the webhooks while the kills go on, every
+//! request ends with a completed call or is requeued.
+//!
 //! On PostgreSQL, two instances dispatching the same burst place each call
-//! exactly once between them.
+//! exactly once between them, and every call is played to completion.
 
 mod common;
 
@@ -26,7 +29,7 @@ use common::fake_twilio::FakeTwilio;
 use common::served::{Served, serve_with_fake_twilio, window_opening_now, zone_in_calling_hours};
 use common::{ADMIN_TOKEN, TestApp, TestDb, twilio_client};
 use ridealong::domain::status::{CallStatus, Outcome, RequestStatus};
-use ridealong::store::{CallFilter, Store};
+use ridealong::store::{CallFilter, RequestFilter, Store};
 
 /// Calls in the burst.
 const CALLS: usize = 24;
@@ -47,8 +50,25 @@ fn seeker_phone(n: usize) -> String {
 /// 8 calls a second; returns it and its base URL.
 async fn serve(url: &str, fake: &FakeTwilio) -> (Served, String) {
     // Nothing is played back, so the webhooks are never reached.
-    let mut command = serve_with_fake_twilio(url, fake, "http://127.0.0.1:9");
+    serve_on(url, fake, None, None).await
+}
+
+/// [`serve`] listening on `port` when given, with the webhooks at `public_port`.
+async fn serve_on(
+    url: &str,
+    fake: &FakeTwilio,
+    port: Option<u16>,
+    public_port: Option<u16>,
+) -> (Served, String) {
+    let public_url = public_port.map_or_else(
+        || "http://127.0.0.1:9".to_owned(),
+        |port| format!("http://127.0.0.1:{port}"),
+    );
+    let mut command = serve_with_fake_twilio(url, fake, &public_url);
     command.env("RIDEALONG_CPS", "8");
+    if let Some(port) = port {
+        command.env("RIDEALONG_LISTEN", format!("127.0.0.1:{port}"));
+    }
     let mut served = Served::start(command);
     let address = served.listening_address(BOUND).await;
     (served, format!("http://{address}"))
@@ -267,20 +287,16 @@ async fn two_instances_on_one_database_place_a_burst_exactly_once() {
         return;
     }
     let fake = FakeTwilio::start().await;
-    let (mut first, base) = serve(db.url(), &fake).await;
-    let (mut second, _) = serve(db.url(), &fake).await;
+    // Calls are played back against the first instance's webhooks; webhooks are
+    // stateless, so it settles calls the second one placed as well.
+    fake.auto_play(true);
+    let port = free_port();
+    let (mut first, base) = serve_on(db.url(), &fake, Some(port), Some(port)).await;
+    let (mut second, _) = serve_on(db.url(), &fake, None, Some(port)).await;
     let (_, mentor_of_phone) = book_burst(&base).await;
 
-    fake.wait_for_creates(CALLS, BOUND).await;
+    fake.wait_for_plays(CALLS).await;
     let store = db.connect().await;
-    let deadline = tokio::time::Instant::now() + BOUND;
-    while scheduled_calls(&store).await > 0 {
-        assert!(
-            tokio::time::Instant::now() < deadline,
-            "the burst never finished"
-        );
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
     for served in [&mut first, &mut second] {
         let exit = served.terminate(Duration::from_secs(20)).await;
         assert!(exit.success(), "{exit:?}");
@@ -296,5 +312,122 @@ async fn two_instances_on_one_database_place_a_burst_exactly_once() {
         CALLS,
         "each call was placed by exactly one instance"
     );
+    let completed = store
+        .requests(RequestFilter {
+            status: Some(RequestStatus::Completed),
+            limit: 10_000,
+            ..RequestFilter::default()
+        })
+        .await
+        .expect("list requests");
+    assert_eq!(completed.len(), CALLS, "every seeker had their call");
     store.close().await;
+}
+
+/// A port nothing listens on right now.
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|listener| listener.local_addr())
+        .expect("a free port")
+        .port()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn killing_the_service_while_calls_play_leaves_every_request_completed_or_requeued() {
+    let db = TestDb::create().await;
+    let fake = FakeTwilio::start().await;
+    // Every call is played against the webhooks as it is created: the mentor
+    // presses 1 and the seeker talks. While the service is down, a callback finds
+    // nobody, as with real Twilio.
+    fake.auto_play(true);
+    let port = free_port();
+    let (mut served, base) = serve_on(db.url(), &fake, Some(port), Some(port)).await;
+    let (opened, mentor_of_phone) = book_burst(&base).await;
+
+    let mut dialed = 0;
+    for _ in 0..KILLS {
+        dialed += rand::rng().random_range(2..=5);
+        fake.wait_for_creates(dialed, BOUND).await;
+        served.kill().await;
+        (served, _) = serve_on(db.url(), &fake, Some(port), Some(port)).await;
+    }
+    let store = db.connect().await;
+    let deadline = tokio::time::Instant::now() + BOUND;
+    while scheduled_calls(&store).await > 0 {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "the burst never finished"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let exit = served.terminate(Duration::from_secs(20)).await;
+    assert!(exit.success(), "{exit:?}");
+    let creates_to = |phone: &str| {
+        fake.created_calls()
+            .iter()
+            .filter(|call| call.to == phone)
+            .count()
+    };
+    for phone in mentor_of_phone.keys() {
+        assert!(
+            creates_to(phone) <= 1,
+            "{phone} was dialed {} times",
+            creates_to(phone)
+        );
+    }
+
+    // Past the slot and the settling delay: dials in doubt are adopted or given
+    // up, and calls whose last callbacks hit a dead instance are settled from the
+    // provider's record.
+    let client = twilio_client(&fake, ridealong::telephony::REQUEST_TIMEOUT);
+    let app = TestApp::spawn_on(db, store, Utc::now() + TimeDelta::minutes(1), |config| {
+        config.provider = Arc::new(client);
+    })
+    .await;
+    app.dispatch_due().await;
+    app.clock
+        .set(opened.with_timezone(&Utc) + TimeDelta::minutes(30));
+    app.dispatch_due().await;
+    app.dispatch_due().await;
+
+    let calls = app
+        .store
+        .calls(CallFilter {
+            limit: 10_000,
+            ..CallFilter::default()
+        })
+        .await
+        .expect("list calls");
+    let burst: Vec<_> = calls
+        .iter()
+        .filter(|call| call.starts_at == opened.with_timezone(&Utc))
+        .collect();
+    assert_eq!(burst.len(), CALLS);
+    let mut completed = 0;
+    for call in &burst {
+        assert_eq!(
+            call.status,
+            CallStatus::Ended,
+            "call {} was left {:?}",
+            call.id,
+            call.status
+        );
+        let request = app
+            .store
+            .request(call.request_id)
+            .await
+            .expect("read")
+            .expect("exists");
+        match (call.outcome, request.status) {
+            (Some(Outcome::Completed), RequestStatus::Completed) => completed += 1,
+            (Some(_), RequestStatus::Pending | RequestStatus::Scheduled) => {}
+            other => panic!("call {} and its request ended as {other:?}", call.id),
+        }
+    }
+    eprintln!("{CALLS} played calls, {KILLS} kills: {completed} completed, the rest requeued");
+    assert!(
+        completed >= CALLS / 2,
+        "most calls went through: {completed}"
+    );
+    app.stop().await;
 }
