@@ -141,21 +141,31 @@ async fn book_burst(base: &str) -> (chrono::DateTime<chrono_tz::Tz>, HashMap<Str
     (opened, mentor_of_phone)
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn killing_the_service_mid_burst_never_places_a_call_twice_or_loses_one() {
-    let db = TestDb::create().await;
-    let fake = FakeTwilio::start().await;
-    let (mut served, base) = serve(db.url(), &fake).await;
+/// Calls created at `fake` to `phone` (mentor legs only).
+fn creates_to(fake: &FakeTwilio, phone: &str) -> usize {
+    fake.created_calls()
+        .iter()
+        .filter(|call| call.to == phone)
+        .count()
+}
 
-    let (opened, mentor_of_phone) = book_burst(&base).await;
-
-    // Kill it a few dials into the burst, again and again.
+/// SIGKILLs `served` a few dials into the burst, [`KILLS`] times, restarting it on
+/// `port` (any free one when `None`, webhooks there too) each time; then lets the
+/// last instance place the rest and shut down gracefully, and checks that no
+/// mentor was dialed twice. Returns a pool to the database.
+async fn kill_during_burst(
+    db: &TestDb,
+    fake: &FakeTwilio,
+    mut served: Served,
+    port: Option<u16>,
+    mentor_of_phone: &HashMap<String, i64>,
+) -> Store {
     let mut dialed = 0;
     for _ in 0..KILLS {
         dialed += rand::rng().random_range(2..=5);
         fake.wait_for_creates(dialed, BOUND).await;
         served.kill().await;
-        (served, _) = serve(db.url(), &fake).await;
+        (served, _) = serve_on(db.url(), fake, port, port).await;
     }
 
     // The last instance places the rest, then shuts down gracefully. (The database
@@ -172,20 +182,23 @@ async fn killing_the_service_mid_burst_never_places_a_call_twice_or_loses_one() 
     }
     let exit = served.terminate(Duration::from_secs(20)).await;
     assert!(exit.success(), "{exit:?}");
-
-    let creates_to = |phone: &str| {
-        fake.created_calls()
-            .iter()
-            .filter(|call| call.to == phone)
-            .count()
-    };
     for phone in mentor_of_phone.keys() {
-        assert!(
-            creates_to(phone) <= 1,
-            "{phone} was dialed {} times",
-            creates_to(phone)
-        );
+        let dialed = creates_to(fake, phone);
+        assert!(dialed <= 1, "{phone} was dialed {dialed} times");
     }
+    store
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn killing_the_service_mid_burst_never_places_a_call_twice_or_loses_one() {
+    let db = TestDb::create().await;
+    let fake = FakeTwilio::start().await;
+    let (served, base) = serve(db.url(), &fake).await;
+
+    let (opened, mentor_of_phone) = book_burst(&base).await;
+
+    // Kill it a few dials into the burst, again and again.
+    let store = kill_during_burst(&db, &fake, served, None, &mentor_of_phone).await;
 
     // Reconcile what the kills left in doubt, in-process with a clock past the
     // reconciliation delays, against the same fake.
@@ -236,7 +249,7 @@ async fn killing_the_service_mid_burst_never_places_a_call_twice_or_loses_one() 
             (None, CallStatus::Ended) => {
                 assert_eq!(call.outcome, Some(Outcome::Failed), "call {}", call.id);
                 assert_eq!(
-                    creates_to(phone),
+                    creates_to(&fake, phone),
                     0,
                     "call {} was placed yet failed",
                     call.id
@@ -341,40 +354,10 @@ async fn killing_the_service_while_calls_play_leaves_every_request_completed_or_
     // nobody, as with real Twilio.
     fake.auto_play(true);
     let port = free_port();
-    let (mut served, base) = serve_on(db.url(), &fake, Some(port), Some(port)).await;
+    let (served, base) = serve_on(db.url(), &fake, Some(port), Some(port)).await;
     let (opened, mentor_of_phone) = book_burst(&base).await;
 
-    let mut dialed = 0;
-    for _ in 0..KILLS {
-        dialed += rand::rng().random_range(2..=5);
-        fake.wait_for_creates(dialed, BOUND).await;
-        served.kill().await;
-        (served, _) = serve_on(db.url(), &fake, Some(port), Some(port)).await;
-    }
-    let store = db.connect().await;
-    let deadline = tokio::time::Instant::now() + BOUND;
-    while scheduled_calls(&store).await > 0 {
-        assert!(
-            tokio::time::Instant::now() < deadline,
-            "the burst never finished"
-        );
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-    let exit = served.terminate(Duration::from_secs(20)).await;
-    assert!(exit.success(), "{exit:?}");
-    let creates_to = |phone: &str| {
-        fake.created_calls()
-            .iter()
-            .filter(|call| call.to == phone)
-            .count()
-    };
-    for phone in mentor_of_phone.keys() {
-        assert!(
-            creates_to(phone) <= 1,
-            "{phone} was dialed {} times",
-            creates_to(phone)
-        );
-    }
+    let store = kill_during_burst(&db, &fake, served, Some(port), &mentor_of_phone).await;
 
     // Past the slot and the settling delay: dials in doubt are adopted or given
     // up, and calls whose last callbacks hit a dead instance are settled from the

@@ -157,21 +157,20 @@ enum Refusal {
 }
 
 fn refuse(html: bool, refusal: Refusal) -> Response {
-    let retry_after = match refusal {
-        Refusal::RateLimited(seconds) => seconds.max(1),
-        Refusal::Busy | Refusal::Deadline => 5,
+    let error = match refusal {
+        Refusal::RateLimited(seconds) => ApiError::TooManyRequests(seconds.max(1)),
+        Refusal::Busy => ApiError::Unavailable("the service is busy"),
+        Refusal::Deadline => ApiError::Unavailable("the request took too long"),
     };
-    let mut response = match (html, refusal) {
-        (true, Refusal::RateLimited(_)) => PageError::TooManyRequests.into_response(),
-        (true, _) => PageError::Unavailable.into_response(),
-        (false, Refusal::RateLimited(seconds)) => {
-            ApiError::TooManyRequests(seconds.max(1)).into_response()
-        }
-        (false, Refusal::Busy) => ApiError::Unavailable("the service is busy").into_response(),
-        (false, Refusal::Deadline) => {
-            ApiError::Unavailable("the request took too long").into_response()
-        }
+    if !html {
+        // The API error sets Retry-After itself.
+        return error.into_response();
+    }
+    let (page, retry_after) = match error {
+        ApiError::TooManyRequests(seconds) => (PageError::TooManyRequests, seconds),
+        _ => (PageError::Unavailable, 5),
     };
+    let mut response = page.into_response();
     response
         .headers_mut()
         .insert(header::RETRY_AFTER, HeaderValue::from(retry_after));
@@ -182,9 +181,5 @@ fn refuse(html: bool, refusal: Refusal) -> Response {
 fn wants_html(request: &Request) -> bool {
     let path = request.uri().path();
     !(path.starts_with("/api/") || path.starts_with("/telephony/"))
-        && request
-            .headers()
-            .get(header::ACCEPT)
-            .and_then(|accept| accept.to_str().ok())
-            .is_some_and(|accept| accept.contains("text/html"))
+        && super::accepts_html(request.headers())
 }

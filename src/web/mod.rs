@@ -111,13 +111,17 @@ pub fn router(state: AppState) -> Router {
 
 /// Unknown routes: a page for browsers, the JSON error shape for everyone else.
 async fn not_found(headers: HeaderMap) -> Response {
-    let wants_html = headers
-        .get(header::ACCEPT)
-        .and_then(|accept| accept.to_str().ok())
-        .is_some_and(|accept| accept.contains("text/html"));
-    if wants_html {
+    if accepts_html(&headers) {
         pages::error::PageError::NotFound.into_response()
     } else {
         ApiError::NotFound("route").into_response()
     }
+}
+
+/// Whether the client is a browser asking for a page (`Accept` names HTML).
+pub(crate) fn accepts_html(headers: &HeaderMap) -> bool {
+    headers
+        .get(header::ACCEPT)
+        .and_then(|accept| accept.to_str().ok())
+        .is_some_and(|accept| accept.contains("text/html"))
 }

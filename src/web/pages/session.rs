@@ -105,6 +105,15 @@ pub const MENTOR_SIGN_IN: &str = "/mentor/sign-in";
 /// Where the operator signs in.
 pub const OPERATOR_SIGN_IN: &str = "/operator/sign-in";
 
+/// Who the request's session cookie signs in, if anyone.
+async fn signed_in(
+    parts: &Parts,
+    state: &AppState,
+) -> Result<Option<SessionSubject>, SessionRejection> {
+    let jar = CookieJar::from_headers(&parts.headers);
+    current(state, &jar).await.map_err(SessionRejection::Failed)
+}
+
 impl FromRequestParts<AppState> for MentorSession {
     type Rejection = SessionRejection;
 
@@ -112,11 +121,7 @@ impl FromRequestParts<AppState> for MentorSession {
         parts: &mut Parts,
         state: &AppState,
     ) -> Result<Self, Self::Rejection> {
-        let jar = CookieJar::from_headers(&parts.headers);
-        match current(state, &jar)
-            .await
-            .map_err(SessionRejection::Failed)?
-        {
+        match signed_in(parts, state).await? {
             Some(SessionSubject::Mentor(id)) => Ok(MentorSession(id)),
             _ => Err(SessionRejection::SignIn(MENTOR_SIGN_IN)),
         }
@@ -130,11 +135,7 @@ impl FromRequestParts<AppState> for OperatorSession {
         parts: &mut Parts,
         state: &AppState,
     ) -> Result<Self, Self::Rejection> {
-        let jar = CookieJar::from_headers(&parts.headers);
-        match current(state, &jar)
-            .await
-            .map_err(SessionRejection::Failed)?
-        {
+        match signed_in(parts, state).await? {
             Some(SessionSubject::Operator) => Ok(OperatorSession),
             _ => Err(SessionRejection::SignIn(OPERATOR_SIGN_IN)),
         }
