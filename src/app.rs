@@ -14,10 +14,11 @@ use tokio_util::sync::CancellationToken;
 use tracing::{info, warn};
 
 use crate::clock::Clock;
-use crate::config::Secret;
+use crate::config::{PrivacySettings, Secret};
 use crate::domain::matching::MatchPolicy;
 use crate::metrics::Metrics;
 use crate::scheduler::dispatcher::{self, DispatchReport, DispatchSettings, Dispatcher};
+use crate::scheduler::housekeeping::{self, Housekeeper, HousekeepingReport};
 use crate::scheduler::matcher::{self, Matcher, MatcherHandle};
 use crate::scheduler::notifier::{self, Notifier, NotifyReport};
 use crate::store::Store;
@@ -50,6 +51,8 @@ pub struct AppConfig {
     pub cps: u32,
     /// Abuse limits of the HTTP server.
     pub limits: LimitSettings,
+    /// Phone confirmation and retention.
+    pub privacy: PrivacySettings,
 }
 
 /// A started service.
@@ -63,6 +66,8 @@ pub struct App {
     dispatcher_task: Option<JoinHandle<()>>,
     notifier: Notifier,
     notifier_task: Option<JoinHandle<()>>,
+    housekeeper: Housekeeper,
+    housekeeper_task: Option<JoinHandle<()>>,
 }
 
 impl App {
@@ -121,6 +126,8 @@ impl App {
         )
         .with_metrics(Arc::clone(&metrics));
         let notifier_task = notifier::spawn(notifier.clone(), shutdown.clone());
+        let housekeeper = Housekeeper::new(store.clone(), clock.clone(), config.privacy.retention);
+        let housekeeper_task = housekeeping::spawn(housekeeper.clone(), shutdown.clone());
         let state = AppState {
             store,
             clock,
@@ -129,6 +136,7 @@ impl App {
                 policy: config.policy,
                 default_region: config.default_region,
                 secure_cookies: telephony.public_url.starts_with("https://"),
+                confirm_phone: config.privacy.confirm_phone,
             }),
             matcher: matcher_handle,
             provider,
@@ -157,6 +165,8 @@ impl App {
             dispatcher_task: Some(dispatcher_task),
             notifier,
             notifier_task: Some(notifier_task),
+            housekeeper,
+            housekeeper_task: Some(housekeeper_task),
         })
     }
 
@@ -186,6 +196,11 @@ impl App {
         self.notifier.run_once().await
     }
 
+    /// Runs one housekeeping pass now: expiry and retention.
+    pub async fn housekeep_now(&self) -> anyhow::Result<HousekeepingReport> {
+        self.housekeeper.run_once().await
+    }
+
     /// The URL the provider reaches the webhooks at.
     pub fn public_url(&self) -> &str {
         &self.state.telephony.public_url
@@ -199,11 +214,12 @@ impl App {
     /// Runs until `stop` resolves or a task ends by itself, then shuts down and
     /// says which task stopped and why.
     pub async fn run_until(mut self, stop: impl Future<Output = ()>) -> anyhow::Result<()> {
-        let (Some(server), Some(matcher), Some(dispatcher), Some(notifier)) = (
+        let (Some(server), Some(matcher), Some(dispatcher), Some(notifier), Some(housekeeper)) = (
             self.server.as_mut(),
             self.matcher.as_mut(),
             self.dispatcher_task.as_mut(),
             self.notifier_task.as_mut(),
+            self.housekeeper_task.as_mut(),
         ) else {
             return Ok(());
         };
@@ -229,6 +245,10 @@ impl App {
                 self.notifier_task = None;
                 task_ended("notifier", result)
             }
+            result = housekeeper => {
+                self.housekeeper_task = None;
+                task_ended("housekeeper", result)
+            }
         };
         if let Err(error) = &outcome {
             warn!(error = format!("{error:#}"), "shutting down");
@@ -253,6 +273,9 @@ impl App {
             }
             if let Some(notifier) = self.notifier_task {
                 let _ = notifier.await;
+            }
+            if let Some(housekeeper) = self.housekeeper_task {
+                let _ = housekeeper.await;
             }
         };
         if tokio::time::timeout(grace, tasks).await.is_err() {

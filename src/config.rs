@@ -141,6 +141,53 @@ pub struct ServeArgs {
     /// Abuse limits.
     #[command(flatten)]
     pub limits: LimitArgs,
+    /// Consent and retention.
+    #[command(flatten)]
+    pub privacy: PrivacyArgs,
+}
+
+/// Consent and retention of personal data.
+#[derive(Args, Clone, Debug)]
+pub struct PrivacyArgs {
+    /// Whether a new request waits, `unconfirmed`, until the seeker confirms the
+    /// number with a texted code (or a YES reply). Turn it off only where numbers
+    /// are confirmed some other way.
+    #[arg(long, env = "RIDEALONG_CONFIRM_PHONE", default_value = "true",
+          value_parser = clap::builder::BoolishValueParser::new(), action = clap::ArgAction::Set)]
+    pub confirm_phone: bool,
+    /// Days after a request is finished (completed, canceled, unreachable,
+    /// expired) that its seeker's personal data is erased.
+    #[arg(long, env = "RIDEALONG_RETENTION_DAYS", default_value_t = 90,
+          value_parser = clap::value_parser!(u32).range(1..=3650))]
+    pub retention_days: u32,
+}
+
+impl PrivacyArgs {
+    /// The settings these arguments describe.
+    pub fn settings(&self) -> PrivacySettings {
+        PrivacySettings {
+            confirm_phone: self.confirm_phone,
+            retention: TimeDelta::days(i64::from(self.retention_days)),
+        }
+    }
+}
+
+/// How the service treats seekers' personal data.
+#[derive(Clone, Copy, Debug)]
+pub struct PrivacySettings {
+    /// New requests wait for the number to be confirmed.
+    pub confirm_phone: bool,
+    /// How long a finished request's personal data is kept.
+    pub retention: TimeDelta,
+}
+
+impl Default for PrivacySettings {
+    fn default() -> Self {
+        PrivacySettings {
+            confirm_phone: true,
+            retention: TimeDelta::days(90),
+        }
+    }
 }
 
 /// Abuse limits of the HTTP server.

@@ -238,7 +238,9 @@ async fn the_form_has_every_field_a_time_zone_picker_and_the_consent_wording() {
     );
     assert!(html.contains("<option value=\"America/New_York\">"));
     assert!(html.contains(r#"type="checkbox" name="consent" value="yes" required"#));
-    assert!(html.contains("may call and text this number"));
+    assert!(
+        html.contains("This is my phone number, and I agree that ridealong may call and text it")
+    );
     assert!(html.contains("never shown to the mentor"));
     assert!(
         html.contains("between 8:00 AM and 9:00 PM"),

@@ -689,6 +689,7 @@ async fn dispatch(args: DispatchArgs) -> anyhow::Result<()> {
             from_number: crate::config::SIMULATED_FROM_NUMBER.to_owned(),
             cps: args.cps,
             limits: crate::web::limits::LimitSettings::default(),
+            privacy: crate::config::PrivacySettings::default(),
         },
         Arc::new(SystemClock),
     )

@@ -19,7 +19,7 @@ use crate::config::{
 };
 use crate::domain::mentor::{MentorInput, NewMentor, RangeInput, parse_window};
 use crate::domain::status::{CallStatus, RequestStatus};
-use crate::store::{CallFilter, RequestFilter, Store};
+use crate::store::{CallFilter, CancelOutcome, EraseOutcome, RequestFilter, Store};
 use crate::telephony::Provider;
 use crate::telephony::player::Pace;
 use crate::telephony::simulated::SimulatedProvider;
@@ -99,6 +99,17 @@ pub enum WindowCommand {
 pub enum RequestCommand {
     /// List requests, oldest first.
     List(RequestListArgs),
+    /// Erase a seeker's personal data for good (name, phone, topic, message,
+    /// availability, call event details), canceling the request first if it is
+    /// still open. Only anonymous counts remain.
+    Erase(RequestEraseArgs),
+}
+
+/// `ridealong request erase`
+#[derive(Args, Debug)]
+pub struct RequestEraseArgs {
+    /// The request's id.
+    pub id: i64,
 }
 
 /// `ridealong calls …`
@@ -253,6 +264,7 @@ async fn serve(store: Store, args: ServeArgs, clock: Arc<dyn Clock>) -> anyhow::
         from_number,
         cps: args.telephony.cps,
         limits: args.limits.settings(),
+        privacy: args.privacy.settings(),
     };
     let app = App::start(store, config, clock.clone()).await?;
     if args.demo {
@@ -495,6 +507,35 @@ async fn operate(store: &Store, command: Command, clock: &dyn Clock) -> anyhow::
                     ]
                 }),
             );
+            Ok(())
+        }
+        Command::Request(RequestCommand::Erase(args)) => {
+            let now = clock.now();
+            match store.cancel_request(args.id, now).await? {
+                CancelOutcome::NotFound => bail!("no request {}", args.id),
+                CancelOutcome::Canceled { call: Some(call) }
+                    if call.was != CallStatus::Scheduled =>
+                {
+                    println!(
+                        "request {} was canceled while its call {} was {}; the call is told it was \
+                     canceled at its next step (use the API's DELETE to hang up at the provider now)",
+                        args.id, call.id, call.was
+                    )
+                }
+                CancelOutcome::Canceled { .. } => println!("request {} canceled", args.id),
+                CancelOutcome::AlreadyCanceled | CancelOutcome::Finished(_) => {}
+            }
+            match store.erase_request(args.id, now).await? {
+                EraseOutcome::Erased => println!("request {}: personal data erased", args.id),
+                EraseOutcome::AlreadyErased => println!("request {} was erased before", args.id),
+                EraseOutcome::NotFound => bail!("no request {}", args.id),
+                EraseOutcome::StillOpen => {
+                    bail!(
+                        "request {} was reopened while being erased; run this again",
+                        args.id
+                    )
+                }
+            }
             Ok(())
         }
         Command::Calls(CallsCommand::List(args)) => {

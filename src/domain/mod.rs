@@ -49,6 +49,7 @@ macro_rules! string_enum {
 }
 
 pub mod call_flow;
+pub mod consent;
 pub mod hours;
 pub mod matching;
 pub mod mentor;

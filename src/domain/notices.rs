@@ -59,7 +59,11 @@ pub fn local_time(instant: DateTime<Utc>, zone: Tz) -> String {
 
 /// The text for `recipient` about `kind`.
 pub fn notice_text(kind: NoticeKind, recipient: Recipient, facts: &NoticeFacts<'_>) -> String {
-    let seeker = first_name(facts.seeker_name);
+    // An erased request has no name left; its mentor is still told of the cancellation.
+    let seeker = match first_name(facts.seeker_name) {
+        "" => "the seeker",
+        name => name,
+    };
     let mentor = first_name(facts.mentor_name);
     let topic = facts.topic;
     let from = facts.service_number;
@@ -123,6 +127,17 @@ mod tests {
             mentor.contains("Ada") && !mentor.contains("Lovelace"),
             "{mentor}"
         );
+    }
+
+    #[test]
+    fn a_cancellation_after_erasure_reads_without_the_name() {
+        let erased = NoticeFacts {
+            seeker_name: "",
+            topic: "",
+            ..facts()
+        };
+        let mentor = notice_text(NoticeKind::Canceled, Recipient::Mentor, &erased);
+        assert!(mentor.contains("with the seeker is canceled"), "{mentor}");
     }
 
     #[test]

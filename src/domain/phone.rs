@@ -83,6 +83,14 @@ impl PhoneNumber {
         PhoneNumber(e164)
     }
 
+    /// Whether `text` has the shape of an E.164 number (`+` and 8 to 15 digits),
+    /// as providers send them in webhooks.
+    pub fn looks_like_e164(text: &str) -> bool {
+        text.strip_prefix('+').is_some_and(|digits| {
+            (8..=15).contains(&digits.len()) && digits.bytes().all(|byte| byte.is_ascii_digit())
+        })
+    }
+
     /// The E.164 text.
     pub fn as_str(&self) -> &str {
         &self.0
@@ -98,6 +106,15 @@ impl fmt::Debug for PhoneNumber {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn e164_shapes_are_told_apart() {
+        assert!(super::PhoneNumber::looks_like_e164("+14155550123"));
+        assert!(!super::PhoneNumber::looks_like_e164("14155550123"));
+        assert!(!super::PhoneNumber::looks_like_e164("+1415"));
+        assert!(!super::PhoneNumber::looks_like_e164("+1415555a123"));
+        assert!(!super::PhoneNumber::looks_like_e164("client:alice"));
+    }
+
     use super::*;
     use chrono_tz::{America, Europe, UTC};
 

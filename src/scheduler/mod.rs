@@ -2,5 +2,6 @@
 //! back. They use `anyhow` for errors, log each one once, and keep running.
 
 pub mod dispatcher;
+pub mod housekeeping;
 pub mod matcher;
 pub mod notifier;

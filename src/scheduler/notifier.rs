@@ -1,10 +1,15 @@
-//! The notifier: sends the SMS notices in the outbox through the provider, from
-//! the service number.
+//! The notifier: sends the SMS notices in the outbox, and the confirmation codes
+//! new requests wait for, through the provider, from the service number.
 //!
 //! Notices are written in the same transaction as the booking or cancellation
 //! that caused them, so none is lost; the notifier claims due ones once a second
 //! and composes each text when it sends it. A failed send is retried with backoff
-//! a few times; a number the provider refuses is given up at once.
+//! a few times; a number the provider refuses is given up at once. Nothing is
+//! texted to a number that replied STOP; the provider's own opt-out error (Twilio
+//! 21610) records the opt-out and is not retried.
+//!
+//! A code is made when its text is sent, and only its hash is stored, so codes
+//! never rest in the database in clear.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -14,9 +19,10 @@ use tokio_util::sync::CancellationToken;
 use tracing::{info, instrument, warn};
 
 use crate::clock::Clock;
+use crate::domain::consent::{CODE_LIFETIME, code_hash, code_text, new_code};
 use crate::domain::notices::{NoticeFacts, notice_text};
 use crate::metrics::Metrics;
-use crate::store::{NoticeJob, Store};
+use crate::store::{CodeTextJob, NoticeJob, OptOutSource, Store};
 use crate::telephony::{NewSms, Provider, ProviderError};
 
 /// Sends tried before a notice is given up.
@@ -31,9 +37,9 @@ const INTERVAL: Duration = Duration::from_secs(1);
 /// What one notifier pass did.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct NotifyReport {
-    /// Notices sent.
+    /// Notices and code texts sent.
     pub sent: usize,
-    /// Notices that failed this time (retried later or given up).
+    /// Notices and code texts that failed this time (retried later or given up).
     pub failed: usize,
 }
 
@@ -72,11 +78,25 @@ impl Notifier {
         Notifier { metrics, ..self }
     }
 
-    /// Sends every due notice.
+    /// Sends every due code text and notice.
     #[instrument(skip_all, name = "notifier.run")]
     pub async fn run_once(&self) -> anyhow::Result<NotifyReport> {
         let _pass = self.pass.lock().await;
         let mut report = NotifyReport::default();
+        loop {
+            let now = self.clock.now();
+            let jobs = self.store.claim_code_texts(now, now + LEASE, BATCH).await?;
+            if jobs.is_empty() {
+                break;
+            }
+            for job in jobs {
+                if self.send_code(&job).await? {
+                    report.sent += 1;
+                } else {
+                    report.failed += 1;
+                }
+            }
+        }
         loop {
             let now = self.clock.now();
             let jobs = self.store.claim_notices(now, now + LEASE, BATCH).await?;
@@ -93,7 +113,75 @@ impl Notifier {
         }
     }
 
+    /// Makes a new code for the request, stores its hash, and texts it.
+    async fn send_code(&self, job: &CodeTextJob) -> anyhow::Result<bool> {
+        let id = job.request_id;
+        if self.store.is_opted_out(&job.phone).await? {
+            self.store.code_text_failed(id, "opted_out", None).await?;
+            info!(
+                request.id = id,
+                "code not texted: the number opted out of texts"
+            );
+            return Ok(false);
+        }
+        let code = new_code();
+        let expires_at = self.clock.now() + CODE_LIFETIME;
+        if !self
+            .store
+            .store_code(id, &code_hash(id, &code), expires_at)
+            .await?
+        {
+            // Confirmed, canceled or expired since it was queued.
+            return Ok(false);
+        }
+        let sms = NewSms {
+            to: job.phone.clone(),
+            from: self.from_number.clone(),
+            body: code_text(&code),
+        };
+        match self.provider.send_sms(&sms).await {
+            Ok(_) => {
+                self.store.code_text_sent(id).await?;
+                info!(request.id = id, "confirmation code texted");
+                Ok(true)
+            }
+            Err(error) => {
+                self.metrics.provider_error("send_sms", &error);
+                let (kind, retry_at) = if error.recipient_opted_out() {
+                    self.store
+                        .opt_out(&job.phone, OptOutSource::Provider, self.clock.now())
+                        .await?;
+                    ("opted_out", None)
+                } else if matches!(
+                    error,
+                    ProviderError::InvalidNumber { .. } | ProviderError::Rejected { .. }
+                ) {
+                    ("invalid_number", None)
+                } else if job.attempts >= MAX_ATTEMPTS {
+                    ("failed", None)
+                } else {
+                    ("failed", Some(self.clock.now() + backoff(job.attempts)))
+                };
+                self.store.code_text_failed(id, kind, retry_at).await?;
+                warn!(
+                    request.id = id,
+                    code.attempts = job.attempts,
+                    code.given_up = retry_at.is_none(),
+                    error = %error,
+                    "confirmation code not texted"
+                );
+                Ok(false)
+            }
+        }
+    }
+
     async fn send(&self, job: &NoticeJob) -> anyhow::Result<bool> {
+        if self.store.is_opted_out(&job.to_phone).await? {
+            self.store.notice_failed(job.id, "opted_out", None).await?;
+            info!(notice.id = job.id, notice.kind = %job.kind, notice.recipient = %job.recipient,
+                "notice not sent: the number opted out of texts");
+            return Ok(false);
+        }
         let facts = NoticeFacts {
             starts_at: job.starts_at,
             seeker_name: &job.seeker_name,
@@ -118,15 +206,17 @@ impl Notifier {
             }
             Err(error) => {
                 self.metrics.provider_error("send_sms", &error);
+                if error.recipient_opted_out() {
+                    self.store
+                        .opt_out(&job.to_phone, OptOutSource::Provider, self.clock.now())
+                        .await?;
+                }
                 let give_up = job.attempts >= MAX_ATTEMPTS
                     || matches!(
                         error,
                         ProviderError::InvalidNumber { .. } | ProviderError::Rejected { .. }
                     );
-                let retry_at = (!give_up).then(|| {
-                    self.clock.now()
-                        + TimeDelta::seconds(30 * 2_i64.pow(job.attempts.saturating_sub(1).min(6)))
-                });
+                let retry_at = (!give_up).then(|| self.clock.now() + backoff(job.attempts));
                 self.store
                     .notice_failed(job.id, &error.to_string(), retry_at)
                     .await?;
@@ -141,6 +231,11 @@ impl Notifier {
             }
         }
     }
+}
+
+/// How long to wait after the `attempts`-th failed send: 30 s, doubling.
+fn backoff(attempts: u32) -> TimeDelta {
+    TimeDelta::seconds(30 * 2_i64.pow(attempts.saturating_sub(1).min(6)))
 }
 
 /// Starts the notifier loop until `shutdown`.

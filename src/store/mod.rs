@@ -36,6 +36,7 @@ mod locks;
 mod mentor_account;
 mod mentors;
 mod notifications;
+mod privacy;
 mod queues;
 mod requests;
 mod sessions;
@@ -54,7 +55,10 @@ pub use locks::MatcherLock;
 pub use mentor_account::{MentorCall, MentorCalls, NewSignInCode};
 pub use mentors::{MentorRecord, PauseRecord, WindowRecord};
 pub use notifications::NoticeJob;
-pub use requests::{CancelOutcome, CanceledCall, RequestFilter, RequestRecord};
+pub use privacy::{CodeTextJob, ConfirmOutcome, EraseOutcome, NewCodeOutcome, OptOutSource};
+pub use requests::{
+    CancelOutcome, CanceledCall, Confirmation, ConsentRecord, Intake, RequestFilter, RequestRecord,
+};
 pub use sessions::SessionSubject;
 pub use telephony::{CallContext, CallEnded, DialTarget, DueCall, InDoubtDial, UnsettledCall};
 
@@ -149,6 +153,8 @@ impl Store {
                 // Savepoints (one per booking) keep their undo journal in memory
                 // instead of a temporary file written page by page.
                 .pragma("temp_store", "memory")
+                // Erased personal data is overwritten, not just unlinked.
+                .pragma("secure_delete", "on")
                 .busy_timeout(Duration::from_secs(10));
             let pool = PoolOptions::new()
                 .max_connections(8)

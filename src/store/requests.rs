@@ -6,6 +6,7 @@ use serde::{Deserialize, Serialize};
 use tracing::instrument;
 
 use super::{BeginWrite, Store, StoreError, StoreResult, from_json, with_pool};
+use crate::domain::consent::{ConfirmedVia, ConsentSource, current_wording};
 use crate::domain::hours::{CallingHours, SeekerHours};
 use crate::domain::matching::OpenRequest;
 use crate::domain::request::NewRequest;
@@ -37,14 +38,53 @@ pub struct RequestRecord {
     pub attempts: u32,
     /// SHA-256 of the manage token.
     pub manage_token_hash: String,
-    /// When the seeker consented to calls and texts.
-    pub consented_at: DateTime<Utc>,
+    /// What the seeker agreed to, when and where.
+    pub consent: ConsentRecord,
+    /// Where proving the number stands.
+    pub confirmation: Confirmation,
+    /// When the seeker's personal data was erased; name, phone, topic, message
+    /// and availability are then empty.
+    pub erased_at: Option<DateTime<Utc>>,
     /// When the request arrived.
     pub created_at: DateTime<Utc>,
     /// Last change.
     pub updated_at: DateTime<Utc>,
     /// The booked or running call.
     pub call: Option<CallSummary>,
+}
+
+/// The consent kept with a request.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ConsentRecord {
+    /// The version of the wording agreed to (see
+    /// [`crate::domain::consent::CONSENT_WORDINGS`]); `None` for requests made
+    /// before versions were recorded.
+    pub version: Option<String>,
+    /// Where it was given; `None` for requests made before this was recorded, or
+    /// seeded by an operator's tools.
+    pub source: Option<ConsentSource>,
+    /// When it was given.
+    pub given_at: DateTime<Utc>,
+    /// When the number was shown to be the seeker's.
+    pub confirmed_at: Option<DateTime<Utc>>,
+    /// How it was shown.
+    pub confirmed_via: Option<ConfirmedVia>,
+}
+
+/// Where the phone confirmation of a request stands.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Confirmation {
+    /// Until when the code last texted works; `None` before the first text.
+    pub code_expires_at: Option<DateTime<Utc>>,
+    /// Wrong entries of that code.
+    pub tries: u32,
+    /// Code texts asked for so far.
+    pub codes_sent: u32,
+    /// A code text is waiting to go out.
+    pub text_queued: bool,
+    /// Why the last code text could not go out (`opted_out`, `invalid_number`,
+    /// `failed`).
+    pub send_error: Option<String>,
 }
 
 /// How availability ranges are kept: the zone is the request's.
@@ -68,6 +108,16 @@ struct RequestRow {
     attempts: i32,
     manage_token_hash: String,
     consented_at: DateTime<Utc>,
+    consent_version: Option<String>,
+    consent_source: Option<String>,
+    confirmed_at: Option<DateTime<Utc>>,
+    confirmed_via: Option<String>,
+    confirm_expires_at: Option<DateTime<Utc>>,
+    confirm_tries: i32,
+    confirm_codes_sent: i32,
+    confirm_send_at: Option<DateTime<Utc>>,
+    confirm_send_error: Option<String>,
+    erased_at: Option<DateTime<Utc>>,
     created_at: DateTime<Utc>,
     updated_at: DateTime<Utc>,
     call_id: Option<i64>,
@@ -100,7 +150,30 @@ impl TryFrom<RequestRow> for RequestRecord {
             status: row.status.parse().map_err(|_| corrupt("status"))?,
             attempts: u32::try_from(row.attempts).map_err(|_| corrupt("attempts"))?,
             manage_token_hash: row.manage_token_hash,
-            consented_at: row.consented_at,
+            consent: ConsentRecord {
+                version: row.consent_version,
+                source: row
+                    .consent_source
+                    .map(|source| source.parse())
+                    .transpose()
+                    .map_err(|_| corrupt("consent source"))?,
+                given_at: row.consented_at,
+                confirmed_at: row.confirmed_at,
+                confirmed_via: row
+                    .confirmed_via
+                    .map(|via| via.parse())
+                    .transpose()
+                    .map_err(|_| corrupt("confirmed via"))?,
+            },
+            confirmation: Confirmation {
+                code_expires_at: row.confirm_expires_at,
+                tries: u32::try_from(row.confirm_tries).map_err(|_| corrupt("confirm tries"))?,
+                codes_sent: u32::try_from(row.confirm_codes_sent)
+                    .map_err(|_| corrupt("codes sent"))?,
+                text_queued: row.confirm_send_at.is_some(),
+                send_error: row.confirm_send_error,
+            },
+            erased_at: row.erased_at,
             created_at: row.created_at,
             updated_at: row.updated_at,
             call,
@@ -163,18 +236,58 @@ pub enum CancelOutcome {
     NotFound,
 }
 
+/// What an insert returns: the row as [`REQUEST_SELECT`] reads it, with no call.
+const INSERT_RETURNING: &str = "
+    returning id, name, phone, timezone, topic, message, availability, status, attempts,
+        manage_token_hash, consented_at, consent_version, consent_source, confirmed_at,
+        confirmed_via, confirm_expires_at, confirm_tries, confirm_codes_sent, confirm_send_at,
+        confirm_send_error, erased_at, created_at, updated_at,
+        cast(null as bigint) as call_id, cast(null as timestamptz) as call_starts_at,
+        cast(null as text) as call_mentor_name";
+
+/// A request's availability as it is stored: JSON ranges in the request's zone.
+fn stored_availability(request: &NewRequest) -> String {
+    let availability: Vec<StoredRange> = request
+        .availability
+        .iter()
+        .map(|range| StoredRange {
+            weekdays: range.weekdays(),
+            start: range.start(),
+            end: range.end(),
+        })
+        .collect();
+    serde_json::to_string(&availability).expect("ranges serialize")
+}
+
 const REQUEST_SELECT: &str = "
     select r.id, r.name, r.phone, r.timezone, r.topic, r.message, r.availability, r.status,
-           r.attempts, r.manage_token_hash, r.consented_at, r.created_at, r.updated_at,
+           r.attempts, r.manage_token_hash, r.consented_at, r.consent_version,
+           r.consent_source, r.confirmed_at, r.confirmed_via, r.confirm_expires_at,
+           r.confirm_tries, r.confirm_codes_sent, r.confirm_send_at, r.confirm_send_error,
+           r.erased_at, r.created_at, r.updated_at,
            c.id as call_id, c.starts_at as call_starts_at, m.name as call_mentor_name
     from requests r
     left join calls c on c.request_id = r.id
         and c.status in ('scheduled', 'dialing', 'in_progress')
     left join mentors m on m.id = c.mentor_id";
 
+/// How a new request enters the store.
+#[derive(Clone, Copy, Debug)]
+pub struct Intake<'a> {
+    /// SHA-256 of the manage token handed to the seeker.
+    pub manage_token_hash: &'a str,
+    /// Where the seeker consented (to the current wording).
+    pub consent_source: ConsentSource,
+    /// Whether the number must be confirmed first: the request is then
+    /// `unconfirmed` and its first code text is queued; otherwise it is `pending`.
+    pub confirm_phone: bool,
+    /// Now.
+    pub now: DateTime<Utc>,
+}
+
 impl Store {
-    /// Stores a new request (see [`Store::insert_request_within_cap`]) whatever
-    /// its number asked before: for the operator's tools and seeding.
+    /// Stores a new `status` request whatever its number asked before and with no
+    /// consent source: for the operator's tools and seeding.
     pub async fn insert_request(
         &self,
         request: &NewRequest,
@@ -182,56 +295,75 @@ impl Store {
         manage_token_hash: &str,
         now: DateTime<Utc>,
     ) -> StoreResult<RequestRecord> {
-        self.insert_request_within_cap(request, status, manage_token_hash, now, i64::MAX, now)
-            .await?
-            .ok_or(StoreError::Database(sqlx::Error::RowNotFound))
-    }
-
-    /// Stores a new request with `status` and the hash of its manage token, unless
-    /// its phone number already made `cap` requests after `since` (then `None`).
-    /// A second open request for the number is [`StoreError::Conflict`]. One
-    /// statement, which returns the stored row as the request view reads it (a
-    /// new request has no call yet).
-    #[instrument(skip_all)]
-    pub async fn insert_request_within_cap(
-        &self,
-        request: &NewRequest,
-        status: RequestStatus,
-        manage_token_hash: &str,
-        now: DateTime<Utc>,
-        cap: i64,
-        since: DateTime<Utc>,
-    ) -> StoreResult<Option<RequestRecord>> {
-        let availability: Vec<StoredRange> = request
-            .availability
-            .iter()
-            .map(|range| StoredRange {
-                weekdays: range.weekdays(),
-                start: range.start(),
-                end: range.end(),
-            })
-            .collect();
-        let availability = serde_json::to_string(&availability).expect("ranges serialize");
-        let row: Option<RequestRow> = with_pool!(self, pool => sqlx::query_as(
+        let row: RequestRow = with_pool!(self, pool => sqlx::query_as(&format!(
             "insert into requests (name, phone, timezone, topic, message, availability, status,
                 manage_token_hash, consented_at, created_at, updated_at)
-             select $1, $2, $3, $4, $5, $6, $7, $8, $9, $9, $9
-             where (select count(*) from requests where phone = $2 and created_at > $10) < $11
-             returning id, name, phone, timezone, topic, message, availability, status,
-                attempts, manage_token_hash, consented_at, created_at, updated_at,
-                cast(null as bigint) as call_id, cast(null as timestamptz) as call_starts_at,
-                cast(null as text) as call_mentor_name")
+             values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $9, $9)
+             {INSERT_RETURNING}"))
             .bind(&request.name)
             .bind(request.phone.as_str())
             .bind(request.zone.name())
             .bind(&request.topic)
             .bind(&request.message)
-            .bind(&availability)
+            .bind(stored_availability(request))
             .bind(status.as_str())
             .bind(manage_token_hash)
             .bind(now)
+            .fetch_one(pool)
+            .await)
+        .map_err(StoreError::conflict_as(
+            "this phone number already has an open request",
+        ))?;
+        row.try_into()
+    }
+
+    /// Stores a new request as `intake` says, with the current consent wording,
+    /// unless its phone number already made `cap` requests after `since` (then
+    /// `None`). A second open request for the number is [`StoreError::Conflict`].
+    /// One statement, which returns the stored row as the request view reads it
+    /// (a new request has no call yet); a code text, when one is due, is queued
+    /// in the row itself for the notifier.
+    #[instrument(skip_all)]
+    pub async fn insert_request_within_cap(
+        &self,
+        request: &NewRequest,
+        intake: Intake<'_>,
+        cap: i64,
+        since: DateTime<Utc>,
+    ) -> StoreResult<Option<RequestRecord>> {
+        let (status, confirmed_via, send_at, codes) = if intake.confirm_phone {
+            (RequestStatus::Unconfirmed, None, Some(intake.now), 1)
+        } else {
+            (
+                RequestStatus::Pending,
+                Some(ConfirmedVia::NotRequired.as_str()),
+                None,
+                0,
+            )
+        };
+        let row: Option<RequestRow> = with_pool!(self, pool => sqlx::query_as(&format!(
+            "insert into requests (name, phone, timezone, topic, message, availability, status,
+                manage_token_hash, consented_at, created_at, updated_at, consent_version,
+                consent_source, confirmed_via, confirm_send_at, confirm_codes_sent)
+             select $1, $2, $3, $4, $5, $6, $7, $8, $9, $9, $9, $12, $13, $14, $15, $16
+             where (select count(*) from requests where phone = $2 and created_at > $10) < $11
+             {INSERT_RETURNING}"))
+            .bind(&request.name)
+            .bind(request.phone.as_str())
+            .bind(request.zone.name())
+            .bind(&request.topic)
+            .bind(&request.message)
+            .bind(stored_availability(request))
+            .bind(status.as_str())
+            .bind(intake.manage_token_hash)
+            .bind(intake.now)
             .bind(since)
             .bind(cap)
+            .bind(current_wording().version)
+            .bind(intake.consent_source.as_str())
+            .bind(confirmed_via)
+            .bind(send_at)
+            .bind(codes)
             .fetch_optional(pool)
             .await)
         .map_err(StoreError::conflict_as(

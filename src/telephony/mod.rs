@@ -139,6 +139,12 @@ pub enum ProviderError {
 }
 
 impl ProviderError {
+    /// Whether the recipient opted out of texts at the provider (Twilio 21610),
+    /// so no text may go to them until they opt in again.
+    pub fn recipient_opted_out(&self) -> bool {
+        matches!(self, ProviderError::InvalidNumber { code: 21610 })
+    }
+
     /// Whether nothing happened at the provider, so the same request may be sent again.
     pub fn nothing_happened(&self) -> bool {
         matches!(

@@ -88,6 +88,12 @@ impl Twiml {
         self
     }
 
+    /// Replies to an inbound text with `text` (messaging webhooks).
+    pub fn message(mut self, text: &str) -> Twiml {
+        let _ = write!(self.verbs, "<Message>{}</Message>", escape(text));
+        self
+    }
+
     /// Ends the call.
     pub fn hangup(mut self) -> Twiml {
         self.verbs.push_str("<Hangup/>");

@@ -46,6 +46,17 @@ pub enum ApiError {
     /// The route exists but not with this method (405).
     #[error("method not allowed here")]
     MethodNotAllowed,
+    /// A refusal with its own status and code, e.g. a wrong confirmation code
+    /// (422 `wrong_code`) or one entered wrong too often (409 `code_locked`).
+    #[error("{message}")]
+    Refused {
+        /// HTTP status.
+        status: StatusCode,
+        /// The stable code.
+        code: &'static str,
+        /// What the client can do.
+        message: String,
+    },
     /// Too many posts from this client for now (429); retry after the seconds given.
     #[error("too many requests from this address; try again in {0} seconds")]
     TooManyRequests(u64),
@@ -90,6 +101,7 @@ impl ApiError {
                 (StatusCode::UNSUPPORTED_MEDIA_TYPE, "unsupported_media_type")
             }
             ApiError::MethodNotAllowed => (StatusCode::METHOD_NOT_ALLOWED, "method_not_allowed"),
+            ApiError::Refused { status, code, .. } => (*status, code),
             ApiError::TooManyRequests(_) => (StatusCode::TOO_MANY_REQUESTS, "rate_limited"),
             ApiError::Unavailable(_) => (StatusCode::SERVICE_UNAVAILABLE, "unavailable"),
             ApiError::Internal(_) => (StatusCode::INTERNAL_SERVER_ERROR, "internal"),

@@ -32,6 +32,7 @@ pub const REQUEST_DEADLINE: Duration = Duration::from_secs(30);
 pub const LIMITED_ROUTES: &[&str] = &[
     "/api/v1/requests",
     "/api/v1/requests/{id}/confirm",
+    "/api/v1/requests/{id}/code",
     "/request",
     "/mentor/sign-in",
     "/mentor/sign-in/code",

@@ -42,6 +42,8 @@ pub struct Settings {
     pub default_region: Option<String>,
     /// Whether cookies get the `Secure` flag: the service is reached over https.
     pub secure_cookies: bool,
+    /// Whether new requests wait for the seeker to confirm the number.
+    pub confirm_phone: bool,
 }
 
 /// Shared state of every handler.

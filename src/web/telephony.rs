@@ -1,5 +1,5 @@
-//! Provider webhooks under `/telephony/twilio/…`: the TwiML call flow and the
-//! status callbacks of both legs.
+//! Provider webhooks under `/telephony/twilio/…`: the TwiML call flow, the
+//! status callbacks of both legs, and inbound texts ([`sms`]).
 //!
 //! Every request's `X-Twilio-Signature` is checked against the URL built from
 //! `RIDEALONG_PUBLIC_URL`; a mismatch gets 403 and changes nothing. Status
@@ -15,6 +15,8 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::post;
 use axum::{Extension, Router};
 use serde_json::{Map, Value};
+
+mod sms;
 
 use super::AppState;
 use super::error::{ApiError, BODY_LIMIT_BYTES};
@@ -65,6 +67,7 @@ pub fn router(state: AppState) -> Router<AppState> {
             "/telephony/twilio/calls/{id}/seeker-status",
             post(seeker_status),
         )
+        .route(sms::INBOUND_SMS_PATH, post(sms::inbound))
         .route_layer(middleware::from_fn_with_state(
             state.clone(),
             verify_signature,
@@ -153,6 +156,7 @@ async fn verify_signature(State(state): State<AppState>, request: Request, next:
     next.run(request).await
 }
 
+/// A TwiML document as the answer to a webhook.
 struct TwimlResponse(String);
 
 impl IntoResponse for TwimlResponse {

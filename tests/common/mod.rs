@@ -23,6 +23,7 @@ use serde_json::{Value, json};
 
 use ridealong::app::{App, AppConfig};
 use ridealong::clock::ManualClock;
+use ridealong::config::PrivacySettings;
 use ridealong::config::Secret;
 use ridealong::domain::matching::MatchPolicy;
 use ridealong::scheduler::matcher::MatchReport;
@@ -203,6 +204,12 @@ pub fn test_config() -> AppConfig {
         limits: LimitSettings {
             per_ip_per_minute: None,
             ..LimitSettings::default()
+        },
+        // Most tests are about what happens after a number is confirmed;
+        // tests/consent.rs turns confirmation on.
+        privacy: PrivacySettings {
+            confirm_phone: false,
+            ..PrivacySettings::default()
         },
     }
 }

@@ -2,6 +2,7 @@
 //! `/api/v1/openapi.json`, which is generated from these handlers.
 
 pub mod calls;
+pub mod consent;
 pub mod mentors;
 pub mod requests;
 
@@ -53,6 +54,8 @@ pub fn router() -> Router<AppState> {
             "/api/v1/requests/{id}",
             get(requests::get_request).delete(requests::cancel_request),
         )
+        .route("/api/v1/requests/{id}/confirm", post(consent::confirm))
+        .route("/api/v1/requests/{id}/code", post(consent::new_code))
         .route("/api/v1/calls", get(calls::list_calls))
         .route("/api/v1/calls/{id}", get(calls::get_call))
 }
@@ -66,7 +69,7 @@ pub fn router() -> Router<AppState> {
         mentors::create_window, mentors::delete_window, mentors::create_pause,
         mentors::delete_pause, mentors::list_slots,
         requests::create_request, requests::list_requests, requests::get_request,
-        requests::cancel_request,
+        requests::cancel_request, consent::confirm, consent::new_code,
         calls::list_calls, calls::get_call,
     ),
     modifiers(&BearerAuth),

@@ -7,12 +7,14 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
+use crate::domain::consent::{ConfirmedVia, ConsentSource};
 use crate::domain::mentor::RangeInput;
 use crate::domain::request::{NewRequest, RequestInput};
 use crate::domain::status::RequestStatus;
 use crate::domain::status::{CallStatus, Outcome};
 use crate::store::{
-    CallSummary, CancelOutcome, CanceledCall, RequestFilter, RequestRecord, StoreError,
+    CallSummary, CancelOutcome, CanceledCall, ConsentRecord, EraseOutcome, Intake, RequestFilter,
+    RequestRecord, StoreError,
 };
 use crate::telephony::CallUpdate;
 use crate::tokens;
@@ -51,7 +53,10 @@ pub struct CreateRequest {
     /// calling hours.
     #[serde(default)]
     pub availability: Vec<AvailabilityRange>,
-    /// Must be `true`: the seeker agrees to be called and texted at this number.
+    /// Must be `true`: the seeker states the number is theirs and agrees to be
+    /// called and texted at it, in the current consent wording (stored with its
+    /// version): "This is my phone number, and I agree that ridealong may call
+    /// and text it about this request. …"
     pub consent: bool,
 }
 
@@ -71,7 +76,8 @@ pub struct BookedCallView {
 pub struct CreatedRequest {
     /// Id.
     pub id: i64,
-    /// `pending` until the matcher books it.
+    /// `unconfirmed` until the code texted to the number is confirmed (with
+    /// `RIDEALONG_CONFIRM_PHONE=false`, `pending` at once).
     pub status: RequestStatus,
     /// Token for viewing and cancelling this request; stored only as a hash.
     pub manage_token: String,
@@ -104,10 +110,51 @@ pub struct RequestView {
     pub message: String,
     /// When the seeker can take calls; empty means weekdays within calling hours.
     pub availability: Vec<AvailabilityRange>,
+    /// What the seeker agreed to, when, and how the number was confirmed.
+    pub consent: ConsentView,
+    /// When the seeker's personal data was erased; name, phone, topic, message
+    /// and availability are empty from then on.
+    pub erased_at: Option<DateTime<Utc>>,
     /// When the request arrived.
     pub created_at: DateTime<Utc>,
     /// Last change.
     pub updated_at: DateTime<Utc>,
+}
+
+/// The consent kept with a request.
+#[derive(Serialize, ToSchema)]
+pub struct ConsentView {
+    /// Version of the consent wording agreed to; null for requests made before
+    /// versions were recorded.
+    pub version: Option<String>,
+    /// Where: `web` (the request form) or `api`; null when not recorded.
+    pub source: Option<ConsentSource>,
+    /// When.
+    pub given_at: DateTime<Utc>,
+    /// When the number was confirmed; null while unconfirmed.
+    pub confirmed_at: Option<DateTime<Utc>>,
+    /// How: `web`, `api`, `sms` (a YES reply) or `not_required`.
+    pub confirmed_via: Option<ConfirmedVia>,
+}
+
+impl From<ConsentRecord> for ConsentView {
+    fn from(consent: ConsentRecord) -> Self {
+        ConsentView {
+            version: consent.version,
+            source: consent.source,
+            given_at: consent.given_at,
+            confirmed_at: consent.confirmed_at,
+            confirmed_via: consent.confirmed_via,
+        }
+    }
+}
+
+/// Query of `DELETE /api/v1/requests/{id}`.
+#[derive(Deserialize, IntoParams)]
+pub struct CancelQuery {
+    /// Also erase the seeker's personal data for good.
+    #[serde(default)]
+    pub erase: bool,
 }
 
 /// Query of `GET /api/v1/requests`.
@@ -157,6 +204,8 @@ impl From<RequestRecord> for RequestView {
                     end: range.end().to_string(),
                 })
                 .collect(),
+            consent: request.consent.into(),
+            erased_at: request.erased_at,
             created_at: request.created_at,
             updated_at: request.updated_at,
         }
@@ -167,7 +216,7 @@ impl From<RequestRecord> for RequestView {
 #[utoipa::path(post, path = "/api/v1/requests", tag = "requests",
     request_body = CreateRequest,
     responses(
-        (status = 201, description = "Stored; the matcher books it shortly", body = CreatedRequest),
+        (status = 201, description = "Stored; `unconfirmed` until the texted code is confirmed, then the matcher books it", body = CreatedRequest),
         (status = 409, description = "This phone number already has an open request", body = ErrorBody),
         (status = 429, description = "Too many requests from this address, or for this phone number today", body = ErrorBody),
         (status = 413, body = ErrorBody), (status = 422, body = ErrorBody),
@@ -201,7 +250,7 @@ pub async fn create_request(
     let Submitted {
         record,
         manage_token,
-    } = submit(&state, &request).await?;
+    } = submit(&state, &request, ConsentSource::Api).await?;
     Ok((
         StatusCode::CREATED,
         Json(CreatedRequest {
@@ -240,7 +289,8 @@ pub async fn list_requests(
     Ok(Json(requests.into_iter().map(RequestView::from).collect()))
 }
 
-async fn load_for(
+/// The request `id`, when `access` opens it (a wrong manage token is 404).
+pub(crate) async fn load_for(
     state: &AppState,
     id: i64,
     access: &RequestAccess,
@@ -271,20 +321,27 @@ pub async fn get_request(
     Ok(Json(load_for(&state, id, &access).await?.into()))
 }
 
-/// Cancels a request and its booked call.
+/// Cancels a request and its booked call; with `?erase=true` also erases the
+/// seeker's personal data for good.
 #[utoipa::path(delete, path = "/api/v1/requests/{id}", tag = "requests",
     params(("id" = i64, Path, description = "Request id"),
-           ("token" = Option<String>, Query, description = "Manage token (or send it as bearer)")),
-    responses((status = 204, description = "Canceled (or already was)"), (status = 401, body = ErrorBody),
+           ("token" = Option<String>, Query, description = "Manage token (or send it as bearer)"),
+           CancelQuery),
+    responses((status = 204, description = "Canceled (or already was); erased when asked"), (status = 401, body = ErrorBody),
               (status = 404, body = ErrorBody),
-              (status = 409, description = "The request is already over", body = ErrorBody)),
+              (status = 409, description = "The request is already over (erasing it is still possible)", body = ErrorBody)),
     security((), ("bearer" = [])))]
 pub async fn cancel_request(
     access: RequestAccess,
     State(state): State<AppState>,
     ApiPath(id): ApiPath<i64>,
+    ApiQuery(query): ApiQuery<CancelQuery>,
 ) -> Result<StatusCode, ApiError> {
     load_for(&state, id, &access).await?;
+    if query.erase {
+        erase(&state, id).await?;
+        return Ok(StatusCode::NO_CONTENT);
+    }
     match withdraw(&state, id).await? {
         CancelOutcome::Canceled { .. } | CancelOutcome::AlreadyCanceled => {
             Ok(StatusCode::NO_CONTENT)
@@ -293,6 +350,22 @@ pub async fn cancel_request(
             "the request is already {status}"
         ))),
         CancelOutcome::NotFound => Err(ApiError::NotFound("request")),
+    }
+}
+
+/// Cancels request `id` if it is still open (stopping its call at the provider),
+/// then erases the seeker's personal data. Shared by the API and the manage page.
+pub(crate) async fn erase(state: &AppState, id: i64) -> Result<(), StoreError> {
+    withdraw(state, id).await?;
+    match state.store.erase_request(id, state.clock.now()).await? {
+        EraseOutcome::Erased => {
+            tracing::info!(request.id = id, "personal data erased");
+            Ok(())
+        }
+        EraseOutcome::AlreadyErased | EraseOutcome::NotFound => Ok(()),
+        EraseOutcome::StillOpen => Err(StoreError::Conflict(
+            "the request was reopened while it was being erased; try again",
+        )),
     }
 }
 
@@ -330,11 +403,14 @@ impl From<SubmitError> for ApiError {
     }
 }
 
-/// Stores a new request with a fresh manage token and asks the matcher to run.
-/// Shared by the API and the seeker's form, so both take requests the same way.
+/// Stores a new request with a fresh manage token: `unconfirmed` with its code
+/// text queued when the deployment confirms numbers, else `pending` (and the
+/// matcher is asked to run). Shared by the API and the seeker's form, so both take
+/// requests the same way.
 pub(crate) async fn submit(
     state: &AppState,
     request: &NewRequest,
+    source: ConsentSource,
 ) -> Result<Submitted, SubmitError> {
     let now = state.clock.now();
     let day = chrono::TimeDelta::days(1);
@@ -344,9 +420,12 @@ pub(crate) async fn submit(
         .store
         .insert_request_within_cap(
             request,
-            RequestStatus::Pending,
-            &tokens::hash(&manage_token),
-            now,
+            Intake {
+                manage_token_hash: &tokens::hash(&manage_token),
+                consent_source: source,
+                confirm_phone: state.settings.confirm_phone,
+                now,
+            },
             cap,
             now - day,
         )
@@ -362,8 +441,10 @@ pub(crate) async fn submit(
         tracing::info!("request refused: the number's daily cap is reached");
         return Err(SubmitError::TooManyForPhone(seconds.unsigned_abs()));
     };
-    tracing::info!(request.id = record.id, "request received");
-    state.matcher.nudge();
+    tracing::info!(request.id = record.id, request.status = %record.status, "request received");
+    if record.status == RequestStatus::Pending {
+        state.matcher.nudge();
+    }
     Ok(Submitted {
         record,
         manage_token,

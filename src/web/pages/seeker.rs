@@ -21,6 +21,7 @@ use super::layout::{
     Field, FormErrors, csrf_field, field_id, page, textarea, time_in, zone_select,
 };
 use crate::domain::ValidationError;
+use crate::domain::consent::{ConsentSource, current_wording};
 use crate::domain::hours::CallingHours;
 use crate::domain::mentor::RangeInput;
 use crate::domain::request::{NewRequest, RequestInput};
@@ -31,11 +32,6 @@ use crate::store::{CallRecord, CancelOutcome, RequestRecord, StoreError};
 use crate::tokens;
 use crate::web::AppState;
 use crate::web::api::requests::{SubmitError, Submitted, submit, withdraw};
-
-/// What the seeker agrees to by ticking the consent box.
-pub const CONSENT_WORDING: &str = "I agree that ridealong may call and text this number about \
-     this request. My number is never shown to the mentor: the call and the texts come from \
-     ridealong's own number.";
 
 /// The weekday checkboxes: the API's names and what a person reads.
 const DAYS: [(&str, &str); 7] = [
@@ -337,7 +333,7 @@ async fn send_request(
             return Ok(form_with_errors(&form, problems, &token, hours, status));
         }
     };
-    match submit(&state, &request).await {
+    match submit(&state, &request, ConsentSource::Web).await {
         Ok(Submitted { manage_token, .. }) => {
             Ok(Redirect::to(&format!("/r/{manage_token}?new=1")).into_response())
         }
@@ -538,7 +534,7 @@ fn consent_field(form: &RequestForm, errors: &FormErrors) -> Markup {
                     checked[form.consent.is_some()]
                     aria-invalid=[error.map(|_| "true")]
                     aria-describedby=[error.map(|_| "f-consent-error")];
-                label for="f-consent" { (CONSENT_WORDING) }
+                label for="f-consent" { (current_wording().text) }
             }
         }
     }

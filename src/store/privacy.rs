@@ -1,0 +1,475 @@
+//! Consent and privacy in storage: the phone confirmation of new requests (the
+//! code texts' outbox lives in the request row), SMS opt-outs, expiry of
+//! unconfirmed requests, and erasure of a seeker's personal data.
+
+use chrono::{DateTime, Utc};
+use tracing::instrument;
+
+use super::{BeginWrite, Store, StoreError, StoreResult, with_pool};
+use crate::domain::consent::{CODE_TRIES, ConfirmedVia, MAX_CODE_TEXTS};
+use crate::domain::status::RequestStatus;
+
+/// A code text the notifier claimed: whom to text, and how often it tried.
+#[derive(Clone, Debug)]
+pub struct CodeTextJob {
+    /// The request the code confirms.
+    pub request_id: i64,
+    /// The seeker's E.164 number.
+    pub phone: String,
+    /// Sends tried for this text, this one included.
+    pub attempts: u32,
+}
+
+/// What entering a code did.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ConfirmOutcome {
+    /// The number is confirmed; the request is `pending` now.
+    Confirmed,
+    /// The request was confirmed before (it is in this status now).
+    AlreadyConfirmed(RequestStatus),
+    /// Wrong code; this many tries are left on it.
+    Wrong {
+        /// Tries left before the code is void.
+        tries_left: u32,
+    },
+    /// The code was entered wrong too often; a new one must be asked for.
+    Locked,
+    /// The code's time is up, or no code was texted yet.
+    Expired,
+    /// The request is over (`canceled`, `expired`, …): nothing to confirm.
+    Closed(RequestStatus),
+    /// No such request.
+    NotFound,
+}
+
+/// What asking for a new code did.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum NewCodeOutcome {
+    /// A code text is queued (or already was).
+    Queued,
+    /// The request had its [`MAX_CODE_TEXTS`] texts.
+    TooMany,
+    /// The request is not waiting for a code (it is in this status).
+    NotUnconfirmed(RequestStatus),
+    /// No such request.
+    NotFound,
+}
+
+/// What erasing a request did.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum EraseOutcome {
+    /// The personal data is gone.
+    Erased,
+    /// It was erased before.
+    AlreadyErased,
+    /// The request is still open: cancel it (and its call) first.
+    StillOpen,
+    /// No such request.
+    NotFound,
+}
+
+/// Who asked for an opt-out.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum OptOutSource {
+    /// The number replied STOP.
+    Reply,
+    /// The provider refused to text the number (Twilio 21610).
+    Provider,
+}
+
+impl OptOutSource {
+    fn as_str(self) -> &'static str {
+        match self {
+            OptOutSource::Reply => "reply",
+            OptOutSource::Provider => "provider",
+        }
+    }
+}
+
+/// What erasing keeps of a request's calls and texts: the statements after the
+/// request row's own (`$1` the request id). Events keep their kind and time; their
+/// details go.
+const ERASE_AROUND_REQUEST: &[&str] = &[
+    "update call_events set detail = '{}'
+     where call_id in (select id from calls where request_id = $1)",
+    "update calls set seeker_call_sid = null where request_id = $1",
+    "delete from notifications
+     where request_id = $1 and recipient = 'seeker' and status = 'pending'",
+    "update notifications set last_error = null where request_id = $1",
+];
+
+impl Store {
+    /// Claims up to `limit` due code texts in one statement: each claim counts a
+    /// send and moves the text's next try to `lease_until`, so a notifier that
+    /// dies mid-send leaves it to be retried then. The outer condition repeats the
+    /// due check so a row two instances both picked is claimed by one.
+    #[instrument(skip_all)]
+    pub async fn claim_code_texts(
+        &self,
+        now: DateTime<Utc>,
+        lease_until: DateTime<Utc>,
+        limit: u32,
+    ) -> StoreResult<Vec<CodeTextJob>> {
+        let rows: Vec<(i64, String, i32)> = with_pool!(self, pool => sqlx::query_as(
+            "update requests set confirm_send_attempts = confirm_send_attempts + 1,
+                 confirm_send_at = $1
+             where id in (select id from requests
+                          where confirm_send_at <= $2 and status = 'unconfirmed'
+                          order by confirm_send_at limit $3)
+               and confirm_send_at <= $2 and status = 'unconfirmed'
+             returning id, phone, confirm_send_attempts")
+            .bind(lease_until)
+            .bind(now)
+            .bind(i64::from(limit))
+            .fetch_all(pool)
+            .await)?;
+        Ok(rows
+            .into_iter()
+            .map(|(request_id, phone, attempts)| CodeTextJob {
+                request_id,
+                phone,
+                attempts: u32::try_from(attempts).unwrap_or(0),
+            })
+            .collect())
+    }
+
+    /// Makes `code_hash` the request's code, valid until `expires_at`, with no
+    /// wrong tries yet; `false` (and nothing changes) when the request no longer
+    /// waits for one. Stored before the text goes out, so the code works the
+    /// moment it arrives.
+    #[instrument(skip_all, fields(request.id = request_id))]
+    pub async fn store_code(
+        &self,
+        request_id: i64,
+        code_hash: &str,
+        expires_at: DateTime<Utc>,
+    ) -> StoreResult<bool> {
+        let done = with_pool!(self, pool => sqlx::query(
+            "update requests set confirm_code_hash = $1, confirm_expires_at = $2, confirm_tries = 0
+             where id = $3 and status = 'unconfirmed'")
+            .bind(code_hash)
+            .bind(expires_at)
+            .bind(request_id)
+            .execute(pool)
+            .await
+            .map(|done| done.rows_affected()))?;
+        Ok(done > 0)
+    }
+
+    /// Records that the code text of `request_id` went out.
+    #[instrument(skip_all, fields(request.id = request_id))]
+    pub async fn code_text_sent(&self, request_id: i64) -> StoreResult<()> {
+        with_pool!(self, pool => sqlx::query(
+            "update requests set confirm_send_at = null, confirm_send_attempts = 0,
+                 confirm_send_error = null
+             where id = $1")
+            .bind(request_id)
+            .execute(pool)
+            .await
+            .map(drop))?;
+        Ok(())
+    }
+
+    /// Records a failed code text: tried again at `retry_at`, or given up for
+    /// good (`None`) with `error` (a short kind, never the provider's message) for
+    /// the seeker's page.
+    #[instrument(skip_all, fields(request.id = request_id))]
+    pub async fn code_text_failed(
+        &self,
+        request_id: i64,
+        error: &str,
+        retry_at: Option<DateTime<Utc>>,
+    ) -> StoreResult<()> {
+        with_pool!(self, pool => sqlx::query(
+            "update requests set confirm_send_at = $1, confirm_send_error = $2 where id = $3")
+            .bind(retry_at)
+            .bind(error)
+            .bind(request_id)
+            .execute(pool)
+            .await
+            .map(drop))?;
+        Ok(())
+    }
+
+    /// Queues a new code text for an unconfirmed request, up to
+    /// [`MAX_CODE_TEXTS`] per request; one already queued is not queued twice.
+    #[instrument(skip_all, fields(request.id = request_id))]
+    pub async fn request_new_code(
+        &self,
+        request_id: i64,
+        now: DateTime<Utc>,
+    ) -> StoreResult<NewCodeOutcome> {
+        let state: Option<(String, i32, Option<DateTime<Utc>>)> = with_pool!(self, pool => {
+            let queued: Option<i64> = sqlx::query_scalar(
+                "update requests set confirm_send_at = $1, confirm_codes_sent = confirm_codes_sent + 1,
+                     confirm_send_attempts = 0, confirm_send_error = null
+                 where id = $2 and status = 'unconfirmed' and confirm_send_at is null
+                   and confirm_codes_sent < $3
+                 returning id")
+                .bind(now)
+                .bind(request_id)
+                .bind(i64::from(MAX_CODE_TEXTS))
+                .fetch_optional(pool)
+                .await?;
+            if queued.is_some() {
+                return Ok(NewCodeOutcome::Queued);
+            }
+            sqlx::query_as(
+                "select status, confirm_codes_sent, confirm_send_at from requests where id = $1")
+                .bind(request_id)
+                .fetch_optional(pool)
+                .await?
+        });
+        let Some((status, codes_sent, send_at)) = state else {
+            return Ok(NewCodeOutcome::NotFound);
+        };
+        let status = parse_status(request_id, &status)?;
+        Ok(if status != RequestStatus::Unconfirmed {
+            NewCodeOutcome::NotUnconfirmed(status)
+        } else if send_at.is_some() {
+            NewCodeOutcome::Queued
+        } else {
+            debug_assert!(u32::try_from(codes_sent).unwrap_or(0) >= MAX_CODE_TEXTS);
+            NewCodeOutcome::TooMany
+        })
+    }
+
+    /// Checks a code entered for `request_id` (`code_hash` from
+    /// [`crate::domain::consent::code_hash`]): a right one, in time and within
+    /// the tries, confirms the number; a wrong one counts a try. Each outcome is
+    /// one conditional statement, so concurrent guesses cannot slip past the
+    /// limit.
+    #[instrument(skip_all, fields(request.id = request_id))]
+    pub async fn confirm_with_code(
+        &self,
+        request_id: i64,
+        code_hash: &str,
+        via: ConfirmedVia,
+        now: DateTime<Utc>,
+    ) -> StoreResult<ConfirmOutcome> {
+        let tries = i64::from(CODE_TRIES);
+        let state: Option<(String, Option<DateTime<Utc>>, i32)> = with_pool!(self, pool => {
+            let confirmed: Option<i64> = sqlx::query_scalar(
+                "update requests set status = 'pending', confirmed_at = $1, confirmed_via = $2,
+                     updated_at = $1, confirm_code_hash = null, confirm_expires_at = null,
+                     confirm_send_at = null
+                 where id = $3 and status = 'unconfirmed' and confirm_code_hash = $4
+                   and confirm_expires_at > $1 and confirm_tries < $5
+                 returning id")
+                .bind(now)
+                .bind(via.as_str())
+                .bind(request_id)
+                .bind(code_hash)
+                .bind(tries)
+                .fetch_optional(pool)
+                .await?;
+            if confirmed.is_some() {
+                return Ok(ConfirmOutcome::Confirmed);
+            }
+            let counted: Option<i32> = sqlx::query_scalar(
+                "update requests set confirm_tries = confirm_tries + 1
+                 where id = $1 and status = 'unconfirmed' and confirm_code_hash is not null
+                   and confirm_expires_at > $2 and confirm_tries < $3
+                 returning confirm_tries")
+                .bind(request_id)
+                .bind(now)
+                .bind(tries)
+                .fetch_optional(pool)
+                .await?;
+            if let Some(used) = counted {
+                let left = u32::try_from(tries - i64::from(used)).unwrap_or(0);
+                return Ok(if left == 0 {
+                    ConfirmOutcome::Locked
+                } else {
+                    ConfirmOutcome::Wrong { tries_left: left }
+                });
+            }
+            sqlx::query_as(
+                "select status, confirm_expires_at, confirm_tries from requests where id = $1")
+                .bind(request_id)
+                .fetch_optional(pool)
+                .await?
+        });
+        let Some((status, expires_at, used)) = state else {
+            return Ok(ConfirmOutcome::NotFound);
+        };
+        let status = parse_status(request_id, &status)?;
+        Ok(match status {
+            RequestStatus::Unconfirmed => {
+                let in_time = expires_at.is_some_and(|expires_at| expires_at > now);
+                if in_time && i64::from(used) >= tries {
+                    ConfirmOutcome::Locked
+                } else {
+                    ConfirmOutcome::Expired
+                }
+            }
+            RequestStatus::Pending | RequestStatus::Scheduled | RequestStatus::Completed => {
+                ConfirmOutcome::AlreadyConfirmed(status)
+            }
+            closed => ConfirmOutcome::Closed(closed),
+        })
+    }
+
+    /// Confirms the unconfirmed request of `phone` because the number replied YES
+    /// to a code text it was sent; the request's id, or `None` when the number has
+    /// no request waiting for such a reply.
+    #[instrument(skip_all)]
+    pub async fn confirm_by_reply(
+        &self,
+        phone: &str,
+        now: DateTime<Utc>,
+    ) -> StoreResult<Option<i64>> {
+        Ok(with_pool!(self, pool => sqlx::query_scalar(
+            "update requests set status = 'pending', confirmed_at = $1, confirmed_via = 'sms',
+                 updated_at = $1, confirm_code_hash = null, confirm_expires_at = null,
+                 confirm_send_at = null
+             where phone = $2 and status = 'unconfirmed' and confirm_expires_at is not null
+             returning id")
+            .bind(now)
+            .bind(phone)
+            .fetch_optional(pool)
+            .await)?)
+    }
+
+    /// Stops texts to `phone` until it opts in again.
+    #[instrument(skip_all)]
+    pub async fn opt_out(
+        &self,
+        phone: &str,
+        source: OptOutSource,
+        now: DateTime<Utc>,
+    ) -> StoreResult<()> {
+        with_pool!(self, pool => sqlx::query(
+            "insert into sms_opt_outs (phone, source, created_at) values ($1, $2, $3)
+             on conflict (phone) do nothing")
+            .bind(phone)
+            .bind(source.as_str())
+            .bind(now)
+            .execute(pool)
+            .await
+            .map(drop))?;
+        Ok(())
+    }
+
+    /// Lets texts go to `phone` again; whether it had opted out.
+    #[instrument(skip_all)]
+    pub async fn opt_in(&self, phone: &str) -> StoreResult<bool> {
+        let done = with_pool!(self, pool => sqlx::query("delete from sms_opt_outs where phone = $1")
+            .bind(phone)
+            .execute(pool)
+            .await
+            .map(|done| done.rows_affected()))?;
+        Ok(done > 0)
+    }
+
+    /// Whether `phone` asked for no texts.
+    #[instrument(skip_all)]
+    pub async fn is_opted_out(&self, phone: &str) -> StoreResult<bool> {
+        let found: Option<i32> = with_pool!(self, pool => sqlx::query_scalar(
+            "select 1 from sms_opt_outs where phone = $1")
+            .bind(phone)
+            .fetch_optional(pool)
+            .await)?;
+        Ok(found.is_some())
+    }
+
+    /// Marks requests still unconfirmed that were made at or before `made_before`
+    /// as `expired`; how many.
+    #[instrument(skip_all)]
+    pub async fn expire_unconfirmed(
+        &self,
+        made_before: DateTime<Utc>,
+        now: DateTime<Utc>,
+    ) -> StoreResult<u64> {
+        Ok(with_pool!(self, pool => sqlx::query(
+            "update requests set status = 'expired', updated_at = $1, confirm_code_hash = null,
+                 confirm_expires_at = null, confirm_send_at = null
+             where status = 'unconfirmed' and created_at <= $2")
+            .bind(now)
+            .bind(made_before)
+            .execute(pool)
+            .await
+            .map(|done| done.rows_affected()))?)
+    }
+
+    /// Up to `limit` finished requests (completed, canceled, unreachable, expired)
+    /// not erased yet whose last change was at or before `finished_before`.
+    #[instrument(skip_all)]
+    pub async fn finished_requests_to_erase(
+        &self,
+        finished_before: DateTime<Utc>,
+        limit: u32,
+    ) -> StoreResult<Vec<i64>> {
+        Ok(with_pool!(self, pool => sqlx::query_scalar(
+            "select id from requests
+             where status in ('completed', 'canceled', 'unreachable', 'expired')
+               and erased_at is null and updated_at <= $1
+             order by updated_at limit $2")
+            .bind(finished_before)
+            .bind(i64::from(limit))
+            .fetch_all(pool)
+            .await)?)
+    }
+
+    /// Erases the seeker's personal data of request `id` for good: name, phone,
+    /// topic, message and availability become empty, the details of its calls'
+    /// events and the seeker leg's provider id go, and texts still waiting for the
+    /// seeker are dropped. Status, attempts, times and the calls' outcomes stay,
+    /// as anonymous counts. An open request must be canceled first.
+    ///
+    /// On SQLite, connections run with `secure_delete` so freed bytes are zeroed,
+    /// and the write-ahead log is checkpointed afterwards so the old row versions
+    /// leave it too.
+    #[instrument(skip_all, fields(request.id = id))]
+    pub async fn erase_request(&self, id: i64, now: DateTime<Utc>) -> StoreResult<EraseOutcome> {
+        let outcome = with_pool!(self, pool => {
+            let mut tx = pool.begin_write().await?;
+            let state: Option<(String, Option<DateTime<Utc>>)> = sqlx::query_as(
+                "select status, erased_at from requests where id = $1")
+                .bind(id)
+                .fetch_optional(&mut *tx)
+                .await?;
+            let Some((status, erased_at)) = state else {
+                return Ok(EraseOutcome::NotFound);
+            };
+            if erased_at.is_some() {
+                return Ok(EraseOutcome::AlreadyErased);
+            }
+            if parse_status(id, &status)?.is_open() {
+                return Ok(EraseOutcome::StillOpen);
+            }
+            sqlx::query(
+                "update requests set name = '', phone = '', topic = '', message = '',
+                     availability = '[]', confirm_code_hash = null, confirm_expires_at = null,
+                     confirm_send_at = null, confirm_send_error = null, erased_at = $2,
+                     updated_at = $2
+                 where id = $1")
+                .bind(id)
+                .bind(now)
+                .execute(&mut *tx)
+                .await?;
+            for statement in ERASE_AROUND_REQUEST {
+                sqlx::query(statement).bind(id).execute(&mut *tx).await?;
+            }
+            tx.commit().await?;
+            EraseOutcome::Erased
+        });
+        if let Store::Sqlite(pool) = self {
+            // Best effort: a checkpoint that finds readers in the way leaves the
+            // rest to SQLite's automatic checkpoints.
+            if let Err(error) = sqlx::query("pragma wal_checkpoint(truncate)")
+                .execute(pool)
+                .await
+            {
+                tracing::warn!(error = %error, "checkpoint after erasure failed");
+            }
+        }
+        Ok(outcome)
+    }
+}
+
+fn parse_status(id: i64, status: &str) -> StoreResult<RequestStatus> {
+    status
+        .parse()
+        .map_err(|_| StoreError::Corrupt(format!("request {id}: status")))
+}
