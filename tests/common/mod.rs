@@ -11,6 +11,7 @@
 
 pub mod browser;
 pub mod fake_twilio;
+pub mod privacy;
 pub mod proxy;
 pub mod served;
 

@@ -82,12 +82,19 @@ pub struct Served {
     child: Option<Child>,
     log: Arc<Mutex<String>>,
     announced: mpsc::Receiver<String>,
+    readers: Vec<std::thread::JoinHandle<()>>,
 }
 
 impl Served {
     /// Starts `command` (the binary with its environment set) as `serve` with
     /// JSON logs; `RIDEALONG_LISTEN` defaults to port 0.
-    pub fn start(mut command: Command) -> Served {
+    pub fn start(command: Command) -> Served {
+        Served::start_logging(command, "info")
+    }
+
+    /// [`Served::start`] with `RUST_LOG` set to `filter`; whatever the process
+    /// prints on stdout is kept in the log too.
+    pub fn start_logging(mut command: Command, filter: &str) -> Served {
         let listens = command
             .get_envs()
             .any(|(name, _)| name == "RIDEALONG_LISTEN");
@@ -97,17 +104,26 @@ impl Served {
         let mut child = command
             .arg("serve")
             .env("RIDEALONG_LOG_FORMAT", "json")
-            .env("RUST_LOG", "info")
+            .env("RUST_LOG", filter)
             .stdin(Stdio::null())
-            .stdout(Stdio::null())
+            .stdout(Stdio::piped())
             .stderr(Stdio::piped())
             .spawn()
             .expect("serve starts");
         let stderr = child.stderr.take().expect("piped stderr");
+        let stdout = child.stdout.take().expect("piped stdout");
         let log = Arc::new(Mutex::new(String::new()));
         let (announce, announced) = mpsc::channel();
         let kept = Arc::clone(&log);
-        std::thread::spawn(move || {
+        let printed = Arc::clone(&log);
+        let stdout_reader = std::thread::spawn(move || {
+            for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+                let mut log = printed.lock().expect("log lock");
+                log.push_str(&line);
+                log.push('\n');
+            }
+        });
+        let stderr_reader = std::thread::spawn(move || {
             for line in BufReader::new(stderr).lines().map_while(Result::ok) {
                 if let Ok(event) = serde_json::from_str::<Value>(&line)
                     && event["message"] == "ridealong is serving"
@@ -124,11 +140,23 @@ impl Served {
             child: Some(child),
             log,
             announced,
+            readers: vec![stdout_reader, stderr_reader],
         }
     }
 
     pub fn log(&self) -> String {
         self.log.lock().expect("log lock").clone()
+    }
+
+    /// Everything the process printed, once it has exited (after
+    /// [`Served::terminate`] or [`Served::wait_for_exit`]): waits for the readers
+    /// to reach the end of its output.
+    pub fn whole_log(&mut self) -> String {
+        assert!(self.child.is_none(), "the process is still running");
+        for reader in self.readers.drain(..) {
+            reader.join().expect("a log reader");
+        }
+        self.log()
     }
 
     pub fn pid(&self) -> u32 {
