@@ -4,11 +4,12 @@
 //! for ridealong's own code and the HTTP layer, JSON lines), and then nothing it
 //! printed, nor `/metrics`, holds either phone number in any format, a token
 //! (admin, mentor API, manage, calendar, session, CSRF, Twilio auth), the sign-in
-//! code, or the seeker's name, topic or message.
+//! code, the confirmation codes, or the seeker's name, topic or message.
 //!
 //! The flow: the operator adds a mentor over the API and signs in on the pages;
 //! the mentor signs in on the web with a texted code, opens the dashboard and
-//! makes a calendar link; a seeker asks for a call;
+//! makes a calendar link; a seeker asks for a call and confirms the number with
+//! the texted code (mistyped once);
 //! the call is booked into a window open now, placed, and played by the fake
 //! Twilio to the end (the mentor presses 1, the seeker talks); both are texted;
 //! the seeker reads the manage page and the API; the mentor reads the API.
@@ -155,35 +156,46 @@ struct Submitted {
     manage_token: String,
 }
 
-/// Submits `body` as a seeker and makes the request pending; every secret it
-/// involves is added to `secrets`.
-///
-/// Today a new request is pending at once. Once phone confirmation is on
-/// (`RIDEALONG_CONFIRM_PHONE`, the default to be) it starts `unconfirmed`: this is
-/// where the code texted to the seeker is read from `_fake`, added to `secrets`
-/// and posted to `/api/v1/requests/{id}/confirm`.
+/// Submits `body` as a seeker and confirms the number the way a seeker does:
+/// the code texted to the number, mistyped once, then right. Every secret it
+/// involves (the manage token, both codes) is added to `secrets`.
 async fn submit_pending_request(
     service: &Service,
-    _fake: &FakeTwilio,
+    fake: &FakeTwilio,
     body: &Value,
     secrets: &mut Secrets,
 ) -> Submitted {
     let (status, created) = service.post("/api/v1/requests", None, body).await;
     assert_eq!(status, StatusCode::CREATED, "{created}");
+    assert_eq!(created["status"], "unconfirmed", "{created}");
+    let id = created["id"].as_i64().expect("request id");
     let manage_token = created["manage_token"]
         .as_str()
         .expect("a manage token")
         .to_owned();
     secrets.text("the manage token", &manage_token);
-    assert_eq!(
-        created["status"], "pending",
-        "a new request is pending at once; if it is unconfirmed now, confirm it \
-         here with the texted code (and look for that code in the log): {created}"
-    );
-    Submitted {
-        id: created["id"].as_i64().expect("request id"),
-        manage_token,
-    }
+    let mut text = None;
+    until("the confirmation code's text", || {
+        let found = fake
+            .messages()
+            .into_iter()
+            .find(|message| message.to == SEEKER_PHONE && message.body.contains("code"));
+        let done = found.is_some();
+        text = found;
+        async move { done }
+    })
+    .await;
+    let code = code_in(&text.expect("the code text").body);
+    secrets.code("the confirmation code", &code);
+    let wrong = if code == "000000" { "111111" } else { "000000" };
+    secrets.code("the mistyped confirmation code", wrong);
+    let confirm = format!("/api/v1/requests/{id}/confirm?token={manage_token}");
+    let (status, refused) = service.post(&confirm, None, &json!({"code": wrong})).await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{refused}");
+    let (status, confirmed) = service.post(&confirm, None, &json!({"code": code})).await;
+    assert_eq!(status, StatusCode::OK, "{confirmed}");
+    assert_eq!(confirmed["status"], "pending", "{confirmed}");
+    Submitted { id, manage_token }
 }
 
 /// Waits, at most [`BOUND`], until `done` holds; polls every 50 ms.
@@ -225,6 +237,8 @@ async fn a_whole_flow_logged_at_debug_and_trace_leaves_no_personal_data_in_logs_
     let port = free_port();
     let base = format!("http://127.0.0.1:{port}");
     let mut command = serve_with_fake_twilio(db.url(), &fake, &base);
+    // The default: the seeker confirms the number with a texted code.
+    command.env("RIDEALONG_CONFIRM_PHONE", "true");
     command.env("RIDEALONG_LISTEN", format!("127.0.0.1:{port}"));
     let mut served = Served::start_logging(command, LOG_FILTER);
     served.listening_address(BOUND).await;

@@ -16,7 +16,9 @@ use super::{ADMIN_TOKEN, SERVICE_NUMBER};
 use ridealong::domain::hours::{CallingHours, SeekerHours};
 
 /// The binary as `serve` against Twilio at `fake`, on `database_url`, with a
-/// clean environment: no minimum notice, no rate limit, the admin token set.
+/// clean environment: no minimum notice, no rate limit, no phone confirmation
+/// (requests are pending at once; tests of confirmation set it back), the admin
+/// token set.
 pub fn serve_with_fake_twilio(database_url: &str, fake: &FakeTwilio, public_url: &str) -> Command {
     let mut command = Command::new(env!("CARGO_BIN_EXE_ridealong"));
     for (name, _) in std::env::vars_os() {
@@ -31,6 +33,7 @@ pub fn serve_with_fake_twilio(database_url: &str, fake: &FakeTwilio, public_url:
         .env("RIDEALONG_ADMIN_TOKEN", ADMIN_TOKEN)
         .env("RIDEALONG_MIN_NOTICE_MINUTES", "0")
         .env("RIDEALONG_RATE_LIMIT_PER_MINUTE", "0")
+        .env("RIDEALONG_CONFIRM_PHONE", "false")
         .env("RIDEALONG_TELEPHONY", "twilio")
         .env("TWILIO_API_BASE", fake.base_url())
         .env("TWILIO_ACCOUNT_SID", fake.account_sid())
