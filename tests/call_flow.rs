@@ -12,7 +12,6 @@ use serde_json::Value;
 use common::fake_twilio::{Failure, FakeTwilio};
 use common::{ADMIN_TOKEN, SERVICE_NUMBER, TestApp, at, mentor_body, request_body};
 use ridealong::telephony::player::{CallScript, MentorScript, PlayReport, SeekerScript};
-use ridealong::telephony::twilio::signature;
 
 const MENTOR_PHONE: &str = "+12015550123";
 const SEEKER_PHONE: &str = "+12015550199";
@@ -304,20 +303,7 @@ async fn post_webhook(
     params: &[(&str, &str)],
     forged: Option<&str>,
 ) -> StatusCode {
-    let url = format!("{}{path}", app.public_url());
-    let owned: Vec<(String, String)> = params
-        .iter()
-        .map(|(key, value)| ((*key).to_owned(), (*value).to_owned()))
-        .collect();
-    let signature = forged.map_or_else(|| signature::sign(token, &url, &owned), str::to_owned);
-    app.http
-        .post(&url)
-        .header("X-Twilio-Signature", signature)
-        .form(&owned)
-        .send()
-        .await
-        .expect("webhook reaches the app")
-        .status()
+    app.post_webhook(token, path, params, forged).await.0
 }
 
 #[tokio::test]

@@ -139,6 +139,7 @@ struct Books {
     scripts: HashMap<String, CallScript>,
     auto_play: bool,
     invalid_numbers: HashSet<String>,
+    unsubscribed: HashSet<String>,
     reports: Vec<PlayReport>,
 }
 
@@ -256,6 +257,12 @@ impl FakeTwilio {
             .books()
             .invalid_numbers
             .insert(number.to_owned());
+    }
+
+    /// Makes texts to `number` fail the way Twilio refuses a number that replied
+    /// STOP: 400 with code 21610.
+    pub fn unsubscribe(&self, number: &str) {
+        self.shared.books().unsubscribed.insert(number.to_owned());
     }
 
     /// Injects `failure` into each of the next `n` requests.
@@ -731,6 +738,13 @@ fn create_message(shared: &Arc<Shared>, request: &RecordedRequest) -> Response {
     let mut books = shared.books();
     if books.invalid_numbers.contains(to) {
         return twilio_error(StatusCode::BAD_REQUEST, 21211, "Invalid 'To' Phone Number");
+    }
+    if books.unsubscribed.contains(to) {
+        return twilio_error(
+            StatusCode::BAD_REQUEST,
+            21610,
+            "Attempt to send to unsubscribed recipient",
+        );
     }
     let message = FakeMessage {
         sid: format!("SM{:032x}", rand::random::<u128>()),

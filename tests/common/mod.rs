@@ -337,6 +337,47 @@ impl TestApp {
             .expect("notifier pass")
     }
 
+    /// Runs one housekeeping pass now (expiry of unconfirmed requests, retention).
+    pub async fn housekeep_now(&self) -> ridealong::scheduler::housekeeping::HousekeepingReport {
+        self.app
+            .as_ref()
+            .expect("running")
+            .housekeep_now()
+            .await
+            .expect("housekeeping pass")
+    }
+
+    /// Sends a form POST to the app's webhook `path`, signed with `auth_token`
+    /// the way Twilio signs (or carrying `forged` as the signature); the answer's
+    /// status and body.
+    pub async fn post_webhook(
+        &self,
+        auth_token: &str,
+        path: &str,
+        params: &[(&str, &str)],
+        forged: Option<&str>,
+    ) -> (StatusCode, String) {
+        let url = format!("{}{path}", self.public_url());
+        let owned: Vec<(String, String)> = params
+            .iter()
+            .map(|(key, value)| ((*key).to_owned(), (*value).to_owned()))
+            .collect();
+        let signature = forged.map_or_else(
+            || ridealong::telephony::twilio::signature::sign(auth_token, &url, &owned),
+            str::to_owned,
+        );
+        let response = self
+            .http
+            .post(&url)
+            .header("X-Twilio-Signature", signature)
+            .form(&owned)
+            .send()
+            .await
+            .expect("webhook reaches the app");
+        let status = response.status();
+        (status, response.text().await.unwrap_or_default())
+    }
+
     /// The URL the provider reaches the app's webhooks at.
     pub fn public_url(&self) -> String {
         self.app.as_ref().expect("running").public_url().to_owned()
