@@ -87,6 +87,10 @@ pub struct QueueDepths {
     pub requests_pending: i64,
     /// SMS notices waiting to be sent (or retried).
     pub notices_pending: i64,
+    /// Requests waiting for the seeker to confirm the number.
+    pub requests_unconfirmed: i64,
+    /// Confirmation-code texts waiting to be sent (or retried).
+    pub code_texts_pending: i64,
 }
 
 /// The process's metrics and the registry that renders them.
@@ -235,6 +239,8 @@ impl Metrics {
             ("calls_scheduled", depths.calls_scheduled),
             ("requests_pending", depths.requests_pending),
             ("notices_pending", depths.notices_pending),
+            ("requests_unconfirmed", depths.requests_unconfirmed),
+            ("code_texts_pending", depths.code_texts_pending),
         ] {
             self.queue_depth
                 .get_or_create(&QueueLabels { queue })
