@@ -725,17 +725,17 @@ fn manage_page(view: &ManageView<'_>) -> Markup {
                 },
                 Banner::Confirmed => div.notice.banner role="status" {
                     h2 { "Thank you, your number is confirmed." }
-                    p { "We are finding a mentor whose drive to work fits your times, and we text you when a call is booked." }
+                    p { "Keep the private link at the bottom of this page to come back." }
                 },
                 Banner::CodeSent | Banner::Erased | Banner::None => {},
+            }
+            @if unconfirmed {
+                (privacy::confirm_section(view))
             }
             section.card.status-card aria-labelledby="status-heading" {
                 h2 #status-heading { "Where it stands" }
                 p { span.status { (status_label(request.status)) } }
                 (status_text(view, live))
-            }
-            @if unconfirmed {
-                (privacy::confirm_section(view))
             }
             section aria-labelledby="asked-heading" {
                 h2 #asked-heading { "What you asked" }
@@ -825,9 +825,8 @@ fn status_text(view: &ManageView<'_>, live: Option<&CallRecord>) -> Markup {
             }
             (RequestStatus::Unconfirmed, _) => {
                 p {
-                    "Nobody will call you until you confirm that this number is yours: "
-                    "enter the code we texted you, or reply YES to that text. "
-                    "Then we start looking for a time."
+                    "Nobody will call you until you confirm that this number is yours, "
+                    "with the code we texted you or a YES reply to that text."
                 }
             }
             (status, _) => {
