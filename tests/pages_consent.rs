@@ -818,3 +818,42 @@ async fn without_confirmation_the_page_has_no_code_step_and_the_operator_reads_n
     );
     app.stop().await;
 }
+
+#[tokio::test]
+async fn the_code_and_erase_buttons_are_rate_limited_per_address() {
+    let (app, _fake) = TestApp::spawn_with_fake_twilio_and(|config| {
+        config.privacy.confirm_phone = true;
+        config.limits.per_ip_per_minute = std::num::NonZeroU32::new(3);
+    })
+    .await;
+    // One post: the request itself.
+    let created = app.create_request(&request_body("Ada", SEEKER_PHONE)).await;
+    let token = created["manage_token"].as_str().expect("token");
+    let mut seeker = Visitor::new(&app);
+    let page = seeker.get(&format!("/r/{token}")).await;
+    let csrf = csrf_of(&page.body);
+    let confirm = format!("/r/{token}/confirm");
+    for _ in 0..2 {
+        let answer = seeker
+            .post(&confirm, &[("csrf", &csrf), ("code", "12")], "same-origin")
+            .await;
+        assert_eq!(answer.status, StatusCode::UNPROCESSABLE_ENTITY);
+    }
+    for path in [
+        confirm,
+        format!("/r/{token}/code"),
+        format!("/r/{token}/erase"),
+    ] {
+        let answer = seeker
+            .post(
+                &path,
+                &[("csrf", &csrf), ("understand", "yes")],
+                "same-origin",
+            )
+            .await;
+        assert_eq!(answer.status, StatusCode::TOO_MANY_REQUESTS, "{path}");
+        assert!(answer.headers.contains_key(header::RETRY_AFTER));
+    }
+    assert!(the_request(&app).await["erased_at"].is_null());
+    app.stop().await;
+}
