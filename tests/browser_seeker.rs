@@ -1,5 +1,6 @@
 //! The seeker's pages in headless Chromium: filling in the form on a phone and on
 //! a laptop, the confirmation with the booked time in the seeker's zone,
+//! confirming the number with the texted code (read from the fake Twilio),
 //! cancelling through the confirm dialog, 44px touch targets, no sideways
 //! scrolling, and a script in a message staying text. Screenshots go to
 //! `target/browser-screenshots/`. Without chromedriver these tests say so and pass.
@@ -10,6 +11,7 @@ use fantoccini::Locator;
 use serde_json::json;
 
 use common::browser::{Browser, LAPTOP, PHONE, Viewport};
+use common::privacy::code_in;
 use common::{TestApp, at, mentor_body};
 use ridealong::web::pages::layout::local_time;
 
@@ -188,6 +190,155 @@ async fn a_seeker_on_a_phone_asks_for_a_call_and_sees_when_it_comes() {
 #[tokio::test]
 async fn a_seeker_on_a_laptop_asks_for_a_call_and_sees_when_it_comes() {
     seeker_asks_for_a_call(LAPTOP, "1280x800").await;
+}
+
+/// The seeker's number as the form has it, in E.164.
+const SEEKER_PHONE: &str = "+12015550199";
+
+/// With confirmation on: the form leads to "Confirm your number"; a wrong code
+/// is explained next to the field; the code from the text confirms the number,
+/// and the matcher then books the call; finally the seeker deletes the request
+/// and the data.
+async fn seeker_confirms_the_number(viewport: Viewport, size: &str) {
+    let (app, fake) =
+        TestApp::spawn_with_fake_twilio_and(|config| config.privacy.confirm_phone = true).await;
+    mentor_with_window(&app).await;
+    let Some(browser) = Browser::launch(viewport).await else {
+        app.stop().await;
+        return;
+    };
+    browser.open(&app.url("/request")).await;
+    fill_and_send(
+        &browser,
+        "I have applied for months and I am stuck.",
+        &format!("seeker-request-confirming-{size}"),
+    )
+    .await;
+    let text = browser.text().await;
+    assert!(text.contains("Confirm your number"), "{text}");
+    assert!(
+        text.contains("Replying YES to it confirms your number too."),
+        "{text}"
+    );
+    let small = browser
+        .eval(
+            "return [...document.querySelectorAll( \
+               'main button, main input[type=text], main .erase-form label')] \
+             .filter((element) => element.getBoundingClientRect().height < 44) \
+             .map((element) => element.id || element.textContent.trim());",
+        )
+        .await;
+    assert_eq!(small, json!([]), "touch targets under 44px at {size}");
+    assert!(
+        !browser.overflows_horizontally().await,
+        "the confirm step scrolls sideways at {size}"
+    );
+    browser.eval("window.scrollTo(0, 0); return true;").await;
+    browser
+        .screenshot(&format!("seeker-confirm-step-{size}"))
+        .await;
+    let manage = browser.client.current_url().await.expect("url");
+
+    app.notify_due().await;
+    let texted = fake
+        .messages()
+        .into_iter()
+        .rfind(|message| message.to == SEEKER_PHONE)
+        .expect("the code was texted");
+    let code = code_in(&texted.body);
+    let wrong = if code == "000000" { "111111" } else { "000000" };
+
+    type_into(&browser, "f-code", wrong).await;
+    click(&browser, "form.code-form button[type=submit]").await;
+    browser
+        .client
+        .wait()
+        .for_element(Locator::Id("f-code-error"))
+        .await
+        .expect("the wrong code's error");
+    let text = browser.text().await;
+    assert!(text.contains("That code is not right."), "{text}");
+    let focused = browser
+        .eval("return document.activeElement.className;")
+        .await;
+    assert_eq!(focused, "error-summary", "focus moves to the summary");
+    let described = browser
+        .eval("return document.getElementById('f-code').getAttribute('aria-describedby');")
+        .await;
+    assert_eq!(described, "f-code-hint f-code-error");
+    assert!(
+        !browser.overflows_horizontally().await,
+        "the refused code scrolls sideways at {size}"
+    );
+    browser
+        .screenshot(&format!("seeker-confirm-wrong-code-{size}"))
+        .await;
+
+    type_into(&browser, "f-code", &code).await;
+    click(&browser, "form.code-form button[type=submit]").await;
+    let confirmed = manage.join("?confirmed=1").expect("confirmed url");
+    browser
+        .client
+        .wait()
+        .for_url(&confirmed)
+        .await
+        .expect("back on the manage page");
+    let text = browser.text().await;
+    assert!(
+        text.contains("Thank you, your number is confirmed."),
+        "{text}"
+    );
+    assert!(!text.contains("The 6-digit code from the text"), "{text}");
+    browser.eval("window.scrollTo(0, 0); return true;").await;
+    browser
+        .screenshot(&format!("seeker-confirmed-{size}"))
+        .await;
+
+    app.settle().await;
+    browser.open(confirmed.as_str()).await;
+    let text = browser.text().await;
+    let local = local_time(at(FIRST_SLOT), chrono_tz::America::New_York);
+    assert!(
+        text.contains(&format!("Grace will call you on {local}")),
+        "{text}"
+    );
+
+    // Delete the request and the data: tick the box, then the button.
+    click(&browser, "label[for=f-understand]").await;
+    browser
+        .screenshot(&format!("seeker-erase-ticked-{size}"))
+        .await;
+    click(&browser, "form.erase-form button[type=submit]").await;
+    let erased = manage.join("?erased=1").expect("erased url");
+    browser
+        .client
+        .wait()
+        .for_url(&erased)
+        .await
+        .expect("the erased page");
+    let text = browser.text().await;
+    assert!(
+        text.contains("Your request and your data are deleted."),
+        "{text}"
+    );
+    assert!(!text.contains("I have applied"), "{text}");
+    assert!(
+        !browser.overflows_horizontally().await,
+        "the erased page scrolls sideways at {size}"
+    );
+    browser.screenshot(&format!("seeker-erased-{size}")).await;
+    browser.close().await;
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn a_seeker_on_a_phone_confirms_the_number_with_the_texted_code() {
+    seeker_confirms_the_number(PHONE, "390x844").await;
+}
+
+#[tokio::test]
+async fn a_seeker_on_a_laptop_confirms_the_number_with_the_texted_code() {
+    seeker_confirms_the_number(LAPTOP, "1280x800").await;
 }
 
 #[tokio::test]

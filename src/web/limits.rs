@@ -27,13 +27,16 @@ use super::pages::error::PageError;
 /// The longest any request may take before it is answered with 503.
 pub const REQUEST_DEADLINE: Duration = Duration::from_secs(30);
 
-/// Routes (method POST, by route pattern) that create requests, send texts or take
-/// secrets, and so are rate-limited per client IP.
+/// Routes (method POST, by route pattern) that create requests, send texts, take
+/// secrets or erase data, and so are rate-limited per client IP.
 pub const LIMITED_ROUTES: &[&str] = &[
     "/api/v1/requests",
     "/api/v1/requests/{id}/confirm",
     "/api/v1/requests/{id}/code",
     "/request",
+    "/r/{token}/confirm",
+    "/r/{token}/code",
+    "/r/{token}/erase",
     "/mentor/sign-in",
     "/mentor/sign-in/code",
     "/operator/sign-in",

@@ -207,7 +207,7 @@ pub fn test_config() -> AppConfig {
             ..LimitSettings::default()
         },
         // Most tests are about what happens after a number is confirmed;
-        // tests/consent.rs turns confirmation on.
+        // tests/consent.rs and tests/pages_consent.rs turn confirmation on.
         privacy: PrivacySettings {
             confirm_phone: false,
             ..PrivacySettings::default()
@@ -257,10 +257,21 @@ impl TestApp {
     /// Starts the app at [`default_now`] with its Twilio client pointed at a fake
     /// Twilio that follows the app's clock.
     pub async fn spawn_with_fake_twilio() -> (TestApp, fake_twilio::FakeTwilio) {
+        TestApp::spawn_with_fake_twilio_and(|_| {}).await
+    }
+
+    /// Like [`TestApp::spawn_with_fake_twilio`], with [`test_config`] also changed
+    /// by `configure` (e.g. to turn phone confirmation on).
+    pub async fn spawn_with_fake_twilio_and(
+        configure: impl FnOnce(&mut AppConfig),
+    ) -> (TestApp, fake_twilio::FakeTwilio) {
         let fake = fake_twilio::FakeTwilio::start().await;
         let client = twilio_client(&fake, ridealong::telephony::REQUEST_TIMEOUT);
-        let app =
-            TestApp::spawn_with(default_now(), |config| config.provider = Arc::new(client)).await;
+        let app = TestApp::spawn_with(default_now(), |config| {
+            config.provider = Arc::new(client);
+            configure(config);
+        })
+        .await;
         fake.use_clock(app.clock.clone());
         (app, fake)
     }

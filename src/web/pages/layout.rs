@@ -210,6 +210,14 @@ fn described_by(id: &str, hint: bool, error: bool) -> Option<String> {
     (!ids.is_empty()).then(|| ids.join(" "))
 }
 
+/// `text`, or "(erased)" when it is empty because the seeker's personal data was
+/// erased (names, topics and messages are never empty otherwise).
+pub fn or_erased(text: &str) -> Markup {
+    html! {
+        @if text.is_empty() { span.muted.erased { "(erased)" } } @else { (text) }
+    }
+}
+
 /// `instant` as a person in `zone` reads it: "Tuesday, December 1, 7:40 AM EST".
 pub fn local_time(instant: DateTime<Utc>, zone: Tz) -> String {
     instant
@@ -242,6 +250,18 @@ mod tests {
         assert_eq!(errors.get("availability"), Some("use HH:MM"));
         assert_eq!(errors.get("avail"), None);
         assert_eq!(field_id("availability[1].start"), "f-availability");
+    }
+
+    #[test]
+    fn erased_text_says_so_and_other_text_is_escaped() {
+        assert_eq!(
+            or_erased("").into_string(),
+            r#"<span class="muted erased">(erased)</span>"#
+        );
+        assert_eq!(
+            or_erased("<b>Ada</b>").into_string(),
+            "&lt;b&gt;Ada&lt;/b&gt;"
+        );
     }
 
     #[test]

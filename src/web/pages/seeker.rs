@@ -5,13 +5,15 @@
 //! Creating and cancelling go through the same functions as the JSON API
 //! (`web::api::requests::{submit, withdraw}`), so a request made here is exactly
 //! one made there. The manage page shows the mentor's first name only, and no
-//! phone number but the service's own.
+//! phone number but the service's own. Confirming the number and erasing the
+//! request are steps of the same page, in [`super::privacy`].
 
 use axum::Router;
 use axum::extract::{Path, RawQuery, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
+use chrono::{DateTime, Utc};
 use maud::{Markup, html};
 use serde::Deserialize;
 
@@ -20,6 +22,7 @@ use super::error::PageError;
 use super::layout::{
     Field, FormErrors, csrf_field, field_id, page, textarea, time_in, zone_select,
 };
+use super::privacy;
 use crate::domain::ValidationError;
 use crate::domain::consent::{ConsentSource, current_wording};
 use crate::domain::hours::CallingHours;
@@ -47,12 +50,14 @@ const DAYS: [(&str, &str); 7] = [
 /// How many from–until time ranges the form offers.
 const TIME_RANGES: usize = 2;
 
-/// `/request`, `/r/{token}` and its cancel button.
+/// `/request`, `/r/{token}` and its buttons: cancel, and (in
+/// [`super::privacy`]) confirm the number, text a new code, erase.
 pub fn router() -> Router<AppState> {
     Router::new()
         .route("/request", get(request_form).post(send_request))
         .route("/r/{token}", get(manage))
         .route("/r/{token}/cancel", post(cancel))
+        .merge(privacy::router())
 }
 
 /// The request form as posted. Every field may be missing: the page says which
@@ -541,7 +546,7 @@ fn consent_field(form: &RequestForm, errors: &FormErrors) -> Markup {
 }
 
 /// The request behind a manage token, or a 404 page.
-async fn by_token(state: &AppState, token: &str) -> Result<RequestRecord, PageError> {
+pub(super) async fn by_token(state: &AppState, token: &str) -> Result<RequestRecord, PageError> {
     state
         .store
         .request_by_manage_token(&tokens::hash(token))
@@ -549,23 +554,36 @@ async fn by_token(state: &AppState, token: &str) -> Result<RequestRecord, PageEr
         .ok_or(PageError::NotFound)
 }
 
-/// Which banner the manage page opens with, from its query string.
-#[derive(Clone, Copy, PartialEq, Eq)]
-enum Banner {
+/// Which banner the manage page opens with, from its query string (set by the
+/// redirect after a post).
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub(super) enum Banner {
+    /// No banner.
     None,
+    /// The request was just made.
     New,
+    /// The request was just canceled.
     Canceled,
+    /// The number was just confirmed.
+    Confirmed,
+    /// A new code was just asked for.
+    CodeSent,
+    /// The request and its data were just erased.
+    Erased,
 }
 
 fn banner_of(query: Option<&str>) -> Banner {
     let pairs: Vec<&str> = query.unwrap_or("").split('&').collect();
-    if pairs.contains(&"new=1") {
-        Banner::New
-    } else if pairs.contains(&"canceled=1") {
-        Banner::Canceled
-    } else {
-        Banner::None
-    }
+    [
+        ("new=1", Banner::New),
+        ("canceled=1", Banner::Canceled),
+        ("confirmed=1", Banner::Confirmed),
+        ("code=sent", Banner::CodeSent),
+        ("erased=1", Banner::Erased),
+    ]
+    .into_iter()
+    .find(|(pair, _)| pairs.contains(pair))
+    .map_or(Banner::None, |(_, banner)| banner)
 }
 
 async fn manage(
@@ -573,35 +591,83 @@ async fn manage(
     Path(token): Path<String>,
     RawQuery(query): RawQuery,
     csrf: CsrfToken,
-) -> Result<Markup, PageError> {
-    let request = by_token(&state, &token).await?;
+) -> Result<Response, PageError> {
+    let banner = banner_of(query.as_deref());
+    manage_response(
+        &state,
+        &token,
+        banner,
+        &Refused::default(),
+        &csrf,
+        StatusCode::OK,
+    )
+    .await
+}
+
+/// What a refused post on the manage page shows next to its form.
+#[derive(Debug, Default)]
+pub(super) struct Refused {
+    /// The code form's error (field `code`).
+    pub confirm: FormErrors,
+    /// Why no new code was texted.
+    pub new_code: Option<String>,
+    /// The erase form's error (field `understand`).
+    pub erase: FormErrors,
+}
+
+/// The manage page of the request behind `token`, as it stands now, with
+/// `banner` and `refused`'s messages, answered with `status`.
+pub(super) async fn manage_response(
+    state: &AppState,
+    token: &str,
+    banner: Banner,
+    refused: &Refused,
+    csrf: &CsrfToken,
+    status: StatusCode,
+) -> Result<Response, PageError> {
+    let request = by_token(state, token).await?;
     let calls = state.store.calls_of_request(request.id).await?;
     let link = format!(
         "{}/r/{token}",
         state.telephony.public_url.trim_end_matches('/')
     );
-    Ok(manage_page(&ManageView {
+    let page = manage_page(&ManageView {
         request: &request,
         calls: &calls,
-        banner: banner_of(query.as_deref()),
-        token: &token,
+        banner,
+        token,
         link: &link,
         service_number: &state.telephony.from_number,
         hours: state.settings.policy.calling_hours,
         csrf: csrf.as_str(),
-    }))
+        now: state.clock.now(),
+        refused,
+    });
+    Ok((status, page).into_response())
 }
 
 /// Everything the manage page shows.
-struct ManageView<'a> {
-    request: &'a RequestRecord,
-    calls: &'a [CallRecord],
-    banner: Banner,
-    token: &'a str,
-    link: &'a str,
-    service_number: &'a str,
-    hours: CallingHours,
-    csrf: &'a str,
+pub(super) struct ManageView<'a> {
+    /// The request.
+    pub request: &'a RequestRecord,
+    /// Its calls, earlier and booked.
+    pub calls: &'a [CallRecord],
+    /// What the page opens with.
+    pub banner: Banner,
+    /// The manage token (the page's own path).
+    pub token: &'a str,
+    /// The full private link.
+    pub link: &'a str,
+    /// The number calls and texts come from.
+    pub service_number: &'a str,
+    /// The deployment's calling hours.
+    pub hours: CallingHours,
+    /// The CSRF token for the page's forms.
+    pub csrf: &'a str,
+    /// Now, to tell an expired code.
+    pub now: DateTime<Utc>,
+    /// Messages of a refused post.
+    pub refused: &'a Refused,
 }
 
 /// The status in a few words, for the badge.
@@ -619,6 +685,9 @@ fn status_label(status: RequestStatus) -> &'static str {
 
 fn manage_page(view: &ManageView<'_>) -> Markup {
     let request = view.request;
+    if request.erased_at.is_some() {
+        return privacy::erased_page(view);
+    }
     let zone = request.timezone;
     let live = view.calls.iter().find(|call| {
         matches!(
@@ -632,20 +701,36 @@ fn manage_page(view: &ManageView<'_>) -> Markup {
         .filter(|call| matches!(call.status, CallStatus::Ended | CallStatus::Canceled))
         .collect();
     let seeker = first_name(&request.name);
+    let unconfirmed = request.status == RequestStatus::Unconfirmed;
     page(
-        "Your request",
+        if unconfirmed {
+            "Confirm your number: your request"
+        } else {
+            "Your request"
+        },
         html! {
             h1 { "Your request" }
             @match view.banner {
                 Banner::New => div.notice.banner role="status" {
                     h2 { "Thank you, " (seeker) ". Your request is in." }
-                    p { "Asking was the hard part. Keep the private link at the bottom of this page to come back." }
+                    @if unconfirmed {
+                        p { "Asking was the hard part. One more step: confirm your number below, so we know it is yours." }
+                    } @else {
+                        p { "Asking was the hard part. Keep the private link at the bottom of this page to come back." }
+                    }
                 },
                 Banner::Canceled => div.notice.banner role="status" {
                     h2 { "Your request is canceled." }
                     p { "Nobody will call you for it. You are welcome to ask again whenever you like." }
                 },
-                Banner::None => {},
+                Banner::Confirmed => div.notice.banner role="status" {
+                    h2 { "Thank you, your number is confirmed." }
+                    p { "Keep the private link at the bottom of this page to come back." }
+                },
+                Banner::CodeSent | Banner::Erased | Banner::None => {},
+            }
+            @if unconfirmed {
+                (privacy::confirm_section(view))
             }
             section.card.status-card aria-labelledby="status-heading" {
                 h2 #status-heading { "Where it stands" }
@@ -693,6 +778,7 @@ fn manage_page(view: &ManageView<'_>) -> Markup {
                     }
                 }
             }
+            (privacy::erase_section(view))
             section.card aria-labelledby="link-heading" {
                 h2 #link-heading { "Keep this private link" }
                 p {
@@ -738,7 +824,10 @@ fn status_text(view: &ManageView<'_>, live: Option<&CallRecord>) -> Markup {
                 p { a href={ "/r/" (view.token) } { "Check again" } }
             }
             (RequestStatus::Unconfirmed, _) => {
-                p { "Reply YES to the text we sent to your phone, and we start looking for a time." }
+                p {
+                    "Nobody will call you until you confirm that this number is yours, "
+                    "with the code we texted you or a YES reply to that text."
+                }
             }
             (status, _) => {
                 p { (closing_words(status)) }
@@ -750,7 +839,7 @@ fn status_text(view: &ManageView<'_>, live: Option<&CallRecord>) -> Markup {
 
 /// The last four digits of an E.164 number: enough for the seeker to recognise
 /// it, not enough to be worth reading off a screen.
-fn last_digits(phone: &str) -> &str {
+pub(super) fn last_digits(phone: &str) -> &str {
     phone.get(phone.len().saturating_sub(4)..).unwrap_or("")
 }
 
@@ -808,7 +897,7 @@ fn outcome_text(call: &CallRecord, rebooked: bool, status: RequestStatus) -> Str
 }
 
 /// The seeker's availability as a sentence.
-fn availability_text(availability: &[WeeklyRange], hours: CallingHours) -> String {
+pub(super) fn availability_text(availability: &[WeeklyRange], hours: CallingHours) -> String {
     let span =
         |start: LocalTime, end: LocalTime| format!("{} to {}", clock_time(start), clock_time(end));
     if availability.is_empty() {

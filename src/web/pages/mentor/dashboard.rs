@@ -32,7 +32,9 @@ use crate::web::api::mentors::{
 use crate::web::error::ApiError;
 use crate::web::pages::csrf::{CsrfForm, CsrfToken};
 use crate::web::pages::error::PageError;
-use crate::web::pages::layout::{Field, FormErrors, csrf_field, page, time_in, zone_select};
+use crate::web::pages::layout::{
+    Field, FormErrors, csrf_field, or_erased, page, time_in, zone_select,
+};
 use crate::web::pages::session::MentorSession;
 
 /// How far ahead the slot preview looks.
@@ -209,10 +211,10 @@ fn upcoming_section(calls: &[MentorCall], zone: Tz) -> Markup {
                 article.card.call {
                     h3 {
                         (time_in(call.call.starts_at, zone))
-                        " · " (call.seeker_first_name)
+                        " · " (or_erased(&call.seeker_first_name))
                     }
-                    p { strong { "Topic: " } (call.topic) }
-                    p.message { (call.message) }
+                    p { strong { "Topic: " } (or_erased(&call.topic)) }
+                    p.message { (or_erased(&call.message)) }
                     @if call.call.status.as_str() != "scheduled" {
                         p { span.status { (call.call.status.as_str().replace('_', " ")) } }
                     }
@@ -444,8 +446,8 @@ fn past_section(calls: &[MentorCall], zone: Tz) -> Markup {
                             @for call in calls {
                                 tr {
                                     td { (time_in(call.call.starts_at, zone)) }
-                                    td { (call.seeker_first_name) }
-                                    td { (call.topic) }
+                                    td { (or_erased(&call.seeker_first_name)) }
+                                    td { (or_erased(&call.topic)) }
                                     td { (outcome_text(call.call.outcome)) }
                                     td { (talk_time(call.call.talk_seconds)) }
                                 }

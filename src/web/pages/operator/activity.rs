@@ -12,7 +12,8 @@ use serde::Deserialize;
 
 use super::super::csrf::CsrfToken;
 use super::super::error::PageError;
-use super::super::layout::{FormErrors, field_id};
+use super::super::layout::{FormErrors, field_id, or_erased};
+use super::request::consent_cell;
 use super::{LIST_LIMIT, Operator, Section, frame, local, path_id, scroll_table, talk_time, utc};
 use crate::domain::ValidationError;
 use crate::domain::status::{CallStatus, RequestStatus};
@@ -147,20 +148,26 @@ fn request_table(requests: &[RequestRecord]) -> Markup {
             p.empty { "No requests match." }
         } @else {
             p.hint { "Newest first" @if requests.len() as u32 >= LIST_LIMIT { "; the newest " (LIST_LIMIT) " are shown" } ". Times in UTC and in the seeker's zone." }
-            (scroll_table("Requests", &["#", "Received", "Seeker", "Topic and message", "Status", "Misses", "Booked call"], html! {
+            (scroll_table("Requests", &["#", "Received", "Seeker", "Topic and message", "Status", "Consent", "Misses", "Booked call"], html! {
                 @for request in requests {
-                    tr data-request=(request.id) {
-                        td { (request.id) }
+                    tr data-request=(request.id) data-erased[request.erased_at.is_some()] {
+                        td { a href={ "/operator/requests/" (request.id) } { (request.id) } }
                         td { (utc(request.created_at)) }
-                        td { (request.name) br; span.muted { (request.timezone.name()) } }
+                        td { (or_erased(&request.name)) br; span.muted { (request.timezone.name()) } }
                         td {
-                            (request.topic)
-                            details {
-                                summary { "Message" }
-                                p.message { (request.message) }
+                            (or_erased(&request.topic))
+                            @if !request.message.is_empty() {
+                                details {
+                                    summary { "Message" }
+                                    p.message { (request.message) }
+                                }
                             }
                         }
-                        td { span.status { (request.status.as_str()) } }
+                        td {
+                            span.status { (request.status.as_str()) }
+                            @if request.erased_at.is_some() { " " span.status.erased { "erased" } }
+                        }
+                        td { (consent_cell(&request.consent)) }
                         td { (request.attempts) }
                         td {
                             @if let Some(call) = &request.call {
@@ -267,8 +274,8 @@ fn call_table(calls: &[CallListing]) -> Markup {
                         td { a href={ "/operator/calls/" (call.id) } { (call.id) } }
                         td { (utc(call.starts_at)) }
                         td { (listing.mentor_name) br; (local(call.starts_at, listing.mentor_zone)) }
-                        td { (listing.seeker_name) br; (local(call.starts_at, listing.seeker_zone)) }
-                        td { (listing.topic) }
+                        td { (or_erased(&listing.seeker_name)) br; (local(call.starts_at, listing.seeker_zone)) }
+                        td { (or_erased(&listing.topic)) }
                         td { span.status { (call.status.as_str()) } }
                         td data-outcome=[call.outcome.map(|outcome| outcome.as_str())] {
                             @match call.outcome { Some(outcome) => { (outcome.as_str()) }, None => { "—" } }
@@ -310,7 +317,11 @@ pub async fn call(
                 }
                 dt { "Seeker" } dd {
                     @if let Some(request) = &request {
-                        (request.name) " (request " (request.id) ", " (request.status.as_str()) ")" br;
+                        (or_erased(&request.name)) " ("
+                        a href={ "/operator/requests/" (request.id) } { "request " (request.id) }
+                        ", " (request.status.as_str())
+                        @if request.erased_at.is_some() { ", erased" }
+                        ")" br;
                         (local(call.starts_at, request.timezone))
                     } @else { "request " (call.request_id) }
                 }

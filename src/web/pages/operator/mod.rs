@@ -1,5 +1,6 @@
 //! The operator's pages, behind the admin token: sign-in, an overview with outcome
-//! counts per week, mentors (create, pause), and requests and calls with filters.
+//! counts per week, mentors (create, pause), requests and calls with filters, and
+//! one request with the consent kept with it.
 //!
 //! Only a browser signed in with the admin token sees them ([`Operator`]); with no
 //! admin token configured they are off. The operator runs the service, so mentors'
@@ -8,6 +9,7 @@
 mod activity;
 mod mentors;
 mod overview;
+mod request;
 mod sign_in;
 
 use axum::Router;
@@ -46,6 +48,7 @@ pub fn router() -> Router<AppState> {
             post(mentors::remove_pause),
         )
         .route("/operator/requests", get(activity::requests))
+        .route("/operator/requests/{id}", get(request::detail))
         .route("/operator/calls", get(activity::calls))
         .route("/operator/calls/{id}", get(activity::call))
 }
