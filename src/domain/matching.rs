@@ -6,7 +6,9 @@
 //! calls in that ISO week (in the mentor's zone), then the lower mentor id so the
 //! result never depends on input order. A mentor never gets two overlapping calls.
 
-use std::collections::HashMap;
+use std::cmp::Reverse;
+use std::collections::{BinaryHeap, HashMap};
+use std::ops::Range;
 
 use chrono::{DateTime, Datelike, DurationRound, IsoWeek, TimeDelta, Utc};
 
@@ -87,26 +89,76 @@ struct Candidate {
     taken: bool,
 }
 
-/// Candidates sharing one start instant: `candidates[range]`, and how many of
-/// them are still free, so runs of fully booked instants are skipped whole.
-struct StartGroup {
-    range: std::ops::Range<usize>,
+/// Candidates sharing one exact slot (start and end): `candidates[range]`, by
+/// mentor id, and how many of them are still free. A seeker's hours give one
+/// verdict for the whole group.
+struct SlotGroup {
+    slot: Slot,
+    range: Range<usize>,
     free: usize,
-    /// The slot every candidate of the group has, when they all have the same
-    /// (the usual case: one call length), so a request whose hours refuse it
-    /// skips the group without looking at its candidates.
-    uniform: Option<Slot>,
+}
+
+/// A heap entry: the mentor's weekly load when the entry was pushed, the
+/// mentor's rank by id, and the candidate's index. Min-ordered through `Reverse`.
+type Entry = Reverse<(u32, u32, u32)>;
+
+/// The free candidates of one slot group ordered for the tie-break: all of them,
+/// and those of each topic a mentor of the group lists (sorted by topic id).
+///
+/// Entries are updated lazily: a load only ever grows, so an entry's stored load
+/// is at most its mentor's current one, and the top entry is the true minimum as
+/// soon as its stored load is current (any other entry's true key is at least its
+/// stored key, which is at least the top's). Taken candidates are dropped when
+/// they surface.
+struct Shelf {
+    all: BinaryHeap<Entry>,
+    by_topic: Vec<(usize, BinaryHeap<Entry>)>,
+}
+
+impl Shelf {
+    fn topic(&mut self, topic: usize) -> Option<&mut BinaryHeap<Entry>> {
+        let at = self
+            .by_topic
+            .binary_search_by_key(&topic, |(listed, _)| *listed)
+            .ok()?;
+        Some(&mut self.by_topic[at].1)
+    }
+}
+
+/// The best free candidate of `heap` with its current key (load, rank).
+fn best_free(
+    heap: &mut BinaryHeap<Entry>,
+    candidates: &[Candidate],
+    weekly_load: &WeeklyLoad,
+) -> Option<(u32, u32, usize)> {
+    while let Some(&Reverse((load, rank, index))) = heap.peek() {
+        let candidate = &candidates[index as usize];
+        if candidate.taken {
+            heap.pop();
+            continue;
+        }
+        let current = weekly_load.get(candidate.mentor, candidate.week);
+        if current != load {
+            heap.pop();
+            heap.push(Reverse((current, rank, index)));
+            continue;
+        }
+        return Some((load, rank, index as usize));
+    }
+    None
 }
 
 /// Plans bookings for `requests` at instant `now`. `booked` holds the calls already
 /// on mentors' calendars, so their slots are not offered again and they count
 /// towards the weekly balance. Requests that fit nowhere are left out.
 ///
-/// Candidate slots are sorted by start and grouped by start instant; each request
-/// walks the groups that still have a free slot, asks its calling hours once per
-/// group and slot length, and picks within the first group it can take. So a
-/// request costs the number of distinct start instants it passes, not the number
-/// of slots already booked before it.
+/// Candidate slots are sorted by start and grouped by exact slot; each group keeps
+/// its free candidates in heaps ordered by (weekly load, mentor id), one over all
+/// of them and one per topic. Requests with the same hours form a class, and each
+/// class keeps a cursor on the first group it may take that still has a free
+/// slot; groups only ever fill up, so a cursor only moves forward. A request then
+/// costs its class's cursor step, a look at the groups of that one start instant
+/// and a heap operation or two: about `n log n` for the whole plan.
 pub fn plan_bookings(
     now: DateTime<Utc>,
     policy: &MatchPolicy,
@@ -127,6 +179,14 @@ pub fn plan_bookings(
     let mut busy: HashMap<i64, Vec<Slot>> = HashMap::new();
     for call in booked {
         busy.entry(call.mentor_id).or_default().push(call.slot);
+    }
+
+    // Mentors ranked by id (then input position), so ties never depend on input order.
+    let mut by_id: Vec<usize> = (0..mentors.len()).collect();
+    by_id.sort_by_key(|&index| (mentors[index].id, index));
+    let mut rank = vec![0u32; mentors.len()];
+    for (position, &index) in by_id.iter().enumerate() {
+        rank[index] = position as u32;
     }
 
     let mut week_numbers: HashMap<IsoWeek, usize> = HashMap::new();
@@ -151,22 +211,19 @@ pub fn plan_bookings(
                 }),
         );
     }
-    candidates.sort_by_key(|candidate| (candidate.slot.starts_at, mentors[candidate.mentor].id));
+    candidates.sort_unstable_by_key(|candidate| (candidate.slot, rank[candidate.mentor]));
 
-    let mut groups: Vec<StartGroup> = Vec::new();
+    let mut groups: Vec<SlotGroup> = Vec::new();
     for (index, candidate) in candidates.iter().enumerate() {
         match groups.last_mut() {
-            Some(group)
-                if candidates[group.range.start].slot.starts_at == candidate.slot.starts_at =>
-            {
+            Some(group) if group.slot == candidate.slot => {
                 group.range.end = index + 1;
                 group.free += 1;
-                group.uniform = group.uniform.filter(|slot| *slot == candidate.slot);
             }
-            _ => groups.push(StartGroup {
+            _ => groups.push(SlotGroup {
+                slot: candidate.slot,
                 range: index..index + 1,
                 free: 1,
-                uniform: Some(candidate.slot),
             }),
         }
     }
@@ -184,14 +241,17 @@ pub fn plan_bookings(
     let topics: Vec<Vec<usize>> = mentors
         .iter()
         .map(|mentor| {
-            mentor
+            let mut ids: Vec<usize> = mentor
                 .topics
                 .iter()
                 .map(|topic| {
                     let next = topic_ids.len();
                     *topic_ids.entry(topic.to_lowercase()).or_insert(next)
                 })
-                .collect()
+                .collect();
+            ids.sort_unstable();
+            ids.dedup();
+            ids
         })
         .collect();
 
@@ -216,43 +276,96 @@ pub fn plan_bookings(
         *weekly_load.get_mut(mentor, week) += 1;
     }
 
+    let mut shelves: Vec<Shelf> = groups
+        .iter()
+        .map(|group| {
+            let mut all = Vec::with_capacity(group.range.len());
+            let mut by_topic: Vec<(usize, Vec<Entry>)> = Vec::new();
+            for index in group.range.clone() {
+                let Candidate { mentor, week, .. } = candidates[index];
+                let entry = Reverse((weekly_load.get(mentor, week), rank[mentor], index as u32));
+                all.push(entry);
+                for &topic in &topics[mentor] {
+                    match by_topic.binary_search_by_key(&topic, |(listed, _)| *listed) {
+                        Ok(at) => by_topic[at].1.push(entry),
+                        Err(at) => by_topic.insert(at, (topic, vec![entry])),
+                    }
+                }
+            }
+            Shelf {
+                all: BinaryHeap::from(all),
+                by_topic: by_topic
+                    .into_iter()
+                    .map(|(topic, entries)| (topic, BinaryHeap::from(entries)))
+                    .collect(),
+            }
+        })
+        .collect();
+
     let mut order: Vec<&OpenRequest> = requests.iter().collect();
     order.sort_by_key(|request| (request.created_at, request.id));
 
-    // Seekers with the same hours get the same verdict on a slot: ask once.
+    // Seekers with the same hours get the same verdict on a slot: ask once, and
+    // keep one cursor per such class.
     let mut hours_class: HashMap<&SeekerHours, usize> = HashMap::new();
+    let mut cursors: Vec<usize> = Vec::new();
     let mut verdicts: HashMap<(usize, usize), bool> = HashMap::new();
 
     let mut bookings = Vec::new();
-    let mut first_group = 0;
+    let mut first_open = 0;
     for request in order {
-        let next_class = hours_class.len();
-        let class = *hours_class.entry(&request.hours).or_insert(next_class);
-        while groups.get(first_group).is_some_and(|group| group.free == 0) {
-            first_group += 1;
+        let class = *hours_class.entry(&request.hours).or_insert_with(|| {
+            cursors.push(0);
+            cursors.len() - 1
+        });
+        while groups.get(first_open).is_some_and(|group| group.free == 0) {
+            first_open += 1;
         }
-        let pick = Pick {
-            request,
-            topic: topic_ids.get(&request.topic.to_lowercase()).copied(),
-            candidates: &candidates,
-            mentors,
-            topics: &topics,
-            weekly_load: &weekly_load,
-        };
-        let Some(chosen) = groups
-            .iter()
-            .enumerate()
-            .skip(first_group)
-            .filter(|(_, group)| group.free > 0)
-            .filter(|(number, group)| {
-                group.uniform.is_none_or(|slot| {
-                    *verdicts
-                        .entry((class, *number))
-                        .or_insert_with(|| request.hours.permits(slot.starts_at, slot.ends_at))
+        let mut may_take = |number: usize| {
+            let group = &groups[number];
+            group.free > 0
+                && *verdicts.entry((class, number)).or_insert_with(|| {
+                    request
+                        .hours
+                        .permits(group.slot.starts_at, group.slot.ends_at)
                 })
-            })
-            .find_map(|(_, group)| pick.best_in(group.range.clone()))
-        else {
+        };
+        let mut at = cursors[class].max(first_open);
+        while at < groups.len() && !may_take(at) {
+            at += 1;
+        }
+        cursors[class] = at;
+        let Some(start) = groups.get(at).map(|group| group.slot.starts_at) else {
+            continue;
+        };
+
+        // The best candidate among the groups of this start instant the request
+        // may take: topic match first, then weekly load, then mentor id.
+        let topic = topic_ids.get(&request.topic.to_lowercase()).copied();
+        let mut best: Option<((bool, u32, u32), usize)> = None;
+        for number in at..groups.len() {
+            if groups[number].slot.starts_at != start {
+                break;
+            }
+            if !may_take(number) {
+                continue;
+            }
+            let shelf = &mut shelves[number];
+            let found = topic
+                .and_then(|topic| shelf.topic(topic))
+                .and_then(|heap| best_free(heap, &candidates, &weekly_load))
+                .map(|(load, rank, index)| ((false, load, rank), index))
+                .or_else(|| {
+                    best_free(&mut shelf.all, &candidates, &weekly_load)
+                        .map(|(load, rank, index)| ((true, load, rank), index))
+                });
+            if let Some(found) = found
+                && best.is_none_or(|best| found.0 < best.0)
+            {
+                best = Some(found);
+            }
+        }
+        let Some((_, chosen)) = best else {
             continue;
         };
         let Candidate {
@@ -288,48 +401,6 @@ impl WeeklyLoad {
 
     fn get_mut(&mut self, mentor: usize, week: usize) -> &mut u32 {
         &mut self.counts[mentor * self.weeks + week]
-    }
-}
-
-/// What choosing a slot for one request looks at.
-struct Pick<'a> {
-    request: &'a OpenRequest,
-    /// The request's topic as a topic id; `None` when no mentor lists it.
-    topic: Option<usize>,
-    candidates: &'a [Candidate],
-    mentors: &'a [MentorSupply],
-    /// Each mentor's topic ids.
-    topics: &'a [Vec<usize>],
-    weekly_load: &'a WeeklyLoad,
-}
-
-impl Pick<'_> {
-    /// The index of the best free slot in `group` (one start instant) that the
-    /// request can take: topic match first, then weekly load, then mentor id.
-    /// The seeker's hours are asked once per distinct slot in the group.
-    fn best_in(&self, group: std::ops::Range<usize>) -> Option<usize> {
-        let mut verdicts: Vec<(Slot, bool)> = Vec::new();
-        let mut permits = |slot: Slot| {
-            if let Some(&(_, verdict)) = verdicts.iter().find(|(checked, _)| *checked == slot) {
-                return verdict;
-            }
-            let verdict = self.request.hours.permits(slot.starts_at, slot.ends_at);
-            verdicts.push((slot, verdict));
-            verdict
-        };
-        group
-            .filter(|&index| {
-                let candidate = &self.candidates[index];
-                !candidate.taken && permits(candidate.slot)
-            })
-            .min_by_key(|&index| {
-                let candidate = &self.candidates[index];
-                let topic_match = self
-                    .topic
-                    .is_some_and(|topic| self.topics[candidate.mentor].contains(&topic));
-                let load = self.weekly_load.get(candidate.mentor, candidate.week);
-                (!topic_match, load, self.mentors[candidate.mentor].id)
-            })
     }
 }
 

@@ -190,6 +190,18 @@ impl Store {
         Ok(())
     }
 
+    /// Copies SQLite's write-ahead log into the database file and empties it
+    /// (`wal_checkpoint(truncate)`); nothing on PostgreSQL. For the benchmarks,
+    /// which write much and then measure reads.
+    pub async fn checkpoint(&self) -> StoreResult<()> {
+        if let Store::Sqlite(pool) = self {
+            sqlx::query("pragma wal_checkpoint(truncate)")
+                .execute(pool)
+                .await?;
+        }
+        Ok(())
+    }
+
     /// The backend's name, for logs.
     pub fn backend(&self) -> &'static str {
         match self {

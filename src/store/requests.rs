@@ -1,5 +1,8 @@
 //! Seekers' requests.
 
+use std::collections::HashMap;
+use std::collections::hash_map::Entry;
+
 use chrono::{DateTime, Utc};
 use chrono_tz::Tz;
 use serde::{Deserialize, Serialize};
@@ -482,13 +485,25 @@ impl Store {
              where status = 'pending' order by created_at, id")
             .fetch_all(pool)
             .await)?;
+        // Most seekers share a zone and an availability with many others: parse
+        // each distinct pair once.
+        let mut parsed: HashMap<(String, String), SeekerHours> = HashMap::new();
         rows.into_iter()
             .map(|(id, created_at, topic, timezone, availability)| {
-                let (zone, availability) = zone_and_availability(id, &timezone, &availability)?;
+                let hours = match parsed.entry((timezone, availability)) {
+                    Entry::Occupied(known) => known.get().clone(),
+                    Entry::Vacant(new) => {
+                        let (timezone, availability) = new.key();
+                        let (zone, availability) =
+                            zone_and_availability(id, timezone, availability)?;
+                        new.insert(SeekerHours::new(zone, availability, calling_hours))
+                            .clone()
+                    }
+                };
                 Ok(OpenRequest {
                     id,
                     created_at,
-                    hours: SeekerHours::new(zone, availability, calling_hours),
+                    hours,
                     topic,
                 })
             })
