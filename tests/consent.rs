@@ -380,8 +380,7 @@ async fn twilio_refusing_an_opted_out_number_is_recorded_and_not_retried() {
     let (app, fake) = app_confirming(|_| {}).await;
     fake.unsubscribe(SEEKER_PHONE);
     let created = app.create_request(&seeker_request()).await;
-    let report = app.notify_due().await;
-    assert_eq!((report.sent, report.failed), (0, 1));
+    app.notify_due().await;
     let id = created["id"].as_i64().unwrap();
     let stored = app.store.request(id).await.unwrap().unwrap();
     assert_eq!(stored.confirmation.send_error.as_deref(), Some("opted_out"));

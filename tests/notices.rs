@@ -56,8 +56,9 @@ fn to(messages: &[FakeMessage], number: &str) -> Vec<FakeMessage> {
 async fn a_booking_texts_both_people_in_their_own_zone_from_the_service_number() {
     let (app, fake) = app_with_twilio().await;
     booked(&app).await;
-    let report = app.notify_due().await;
-    assert_eq!(report.sent, 2);
+    // The notifier's own loop may get there first: count what Twilio received.
+    app.notify_due().await;
+    assert_eq!(fake.messages().len(), 2);
 
     let messages = fake.messages();
     assert!(
@@ -166,11 +167,18 @@ async fn a_number_the_provider_refuses_is_not_texted_again() {
     let (app, fake) = app_with_twilio().await;
     fake.invalid_number(SEEKER_PHONE);
     booked(&app).await;
-    let report = app.notify_due().await;
-    assert_eq!(report.sent, 1);
-    assert_eq!(report.failed, 1);
+    // The notifier's own loop may get there first: count what Twilio received.
+    let sends = |fake: &FakeTwilio| {
+        fake.requests()
+            .iter()
+            .filter(|request| request.path.ends_with("Messages.json"))
+            .count()
+    };
+    app.notify_due().await;
+    assert_eq!(sends(&fake), 2, "one sent, one refused");
+    assert_eq!(fake.messages().len(), 1);
     app.clock.set(at("2026-11-30T13:00:00Z"));
-    let again = app.notify_due().await;
-    assert_eq!((again.sent, again.failed), (0, 0), "given up, not retried");
+    app.notify_due().await;
+    assert_eq!(sends(&fake), 2, "given up, not retried");
     app.stop().await;
 }
