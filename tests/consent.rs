@@ -387,21 +387,15 @@ async fn twilio_refusing_an_opted_out_number_is_recorded_and_not_retried() {
     assert!(!stored.confirmation.text_queued, "given up, not retried");
     assert!(app.store.is_opted_out(SEEKER_PHONE).await.unwrap());
 
-    let sends = |fake: &FakeTwilio| {
-        fake.requests()
-            .iter()
-            .filter(|request| request.path.ends_with("Messages.json"))
-            .count()
-    };
-    let before = sends(&fake);
+    let before = fake.message_posts();
     app.clock.advance(TimeDelta::minutes(10));
     app.notify_due().await;
-    assert_eq!(sends(&fake), before, "no second try");
+    assert_eq!(fake.message_posts(), before, "no second try");
     // Asking for a new code does not text an opted-out number either.
     let new_code_path = confirm_path(&created).replace("/confirm", "/code");
     app.post(&new_code_path, None, &json!({})).await;
     app.notify_due().await;
-    assert_eq!(sends(&fake), before);
+    assert_eq!(fake.message_posts(), before);
     app.stop().await;
 }
 

@@ -168,17 +168,11 @@ async fn a_number_the_provider_refuses_is_not_texted_again() {
     fake.invalid_number(SEEKER_PHONE);
     booked(&app).await;
     // The notifier's own loop may get there first: count what Twilio received.
-    let sends = |fake: &FakeTwilio| {
-        fake.requests()
-            .iter()
-            .filter(|request| request.path.ends_with("Messages.json"))
-            .count()
-    };
     app.notify_due().await;
-    assert_eq!(sends(&fake), 2, "one sent, one refused");
+    assert_eq!(fake.message_posts(), 2, "one sent, one refused");
     assert_eq!(fake.messages().len(), 1);
     app.clock.set(at("2026-11-30T13:00:00Z"));
     app.notify_due().await;
-    assert_eq!(sends(&fake), 2, "given up, not retried");
+    assert_eq!(fake.message_posts(), 2, "given up, not retried");
     app.stop().await;
 }

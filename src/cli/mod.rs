@@ -526,7 +526,10 @@ async fn operate(store: &Store, command: Command, clock: &dyn Clock) -> anyhow::
                 CancelOutcome::AlreadyCanceled | CancelOutcome::Finished(_) => {}
             }
             match store.erase_request(args.id, now).await? {
-                EraseOutcome::Erased => println!("request {}: personal data erased", args.id),
+                EraseOutcome::Erased => {
+                    store.checkpoint_after_erasure().await;
+                    println!("request {}: personal data erased", args.id);
+                }
                 EraseOutcome::AlreadyErased => println!("request {} was erased before", args.id),
                 EraseOutcome::NotFound => bail!("no request {}", args.id),
                 EraseOutcome::StillOpen => {

@@ -80,6 +80,10 @@ impl Housekeeper {
                 break;
             }
         }
+        if report.erased > 0 {
+            // Once per pass, not per erased request.
+            self.store.checkpoint_after_erasure().await;
+        }
         if report != HousekeepingReport::default() {
             info!(
                 housekeeping.expired = report.expired,

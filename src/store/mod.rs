@@ -192,7 +192,7 @@ impl Store {
 
     /// Copies SQLite's write-ahead log into the database file and empties it
     /// (`wal_checkpoint(truncate)`); nothing on PostgreSQL. For the benchmarks,
-    /// which write much and then measure reads.
+    /// which write much and then measure reads, and after erasures.
     pub async fn checkpoint(&self) -> StoreResult<()> {
         if let Store::Sqlite(pool) = self {
             sqlx::query("pragma wal_checkpoint(truncate)")

@@ -417,12 +417,12 @@ impl Store {
     /// seeker are dropped. Status, attempts, times and the calls' outcomes stay,
     /// as anonymous counts. An open request must be canceled first.
     ///
-    /// On SQLite, connections run with `secure_delete` so freed bytes are zeroed,
-    /// and the write-ahead log is checkpointed afterwards so the old row versions
-    /// leave it too.
+    /// On SQLite, connections run with `secure_delete` so freed bytes are zeroed;
+    /// callers then call [`Store::checkpoint_after_erasure`] once (after one
+    /// erasure or a batch) so the old row versions leave the write-ahead log too.
     #[instrument(skip_all, fields(request.id = id))]
     pub async fn erase_request(&self, id: i64, now: DateTime<Utc>) -> StoreResult<EraseOutcome> {
-        let outcome = with_pool!(self, pool => {
+        Ok(with_pool!(self, pool => {
             let mut tx = pool.begin_write().await?;
             let state: Option<(String, Option<DateTime<Utc>>)> = sqlx::query_as(
                 "select status, erased_at from requests where id = $1")
@@ -453,18 +453,16 @@ impl Store {
             }
             tx.commit().await?;
             EraseOutcome::Erased
-        });
-        if let Store::Sqlite(pool) = self {
-            // Best effort: a checkpoint that finds readers in the way leaves the
-            // rest to SQLite's automatic checkpoints.
-            if let Err(error) = sqlx::query("pragma wal_checkpoint(truncate)")
-                .execute(pool)
-                .await
-            {
-                tracing::warn!(error = %error, "checkpoint after erasure failed");
-            }
+        }))
+    }
+
+    /// Moves erased rows' old versions out of SQLite's write-ahead log
+    /// ([`Store::checkpoint`]); best effort: a checkpoint that finds readers in the
+    /// way leaves the rest to SQLite's automatic checkpoints.
+    pub async fn checkpoint_after_erasure(&self) {
+        if let Err(error) = self.checkpoint().await {
+            tracing::warn!(error = %error, "checkpoint after erasure failed");
         }
-        Ok(outcome)
     }
 }
 

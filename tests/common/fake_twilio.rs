@@ -259,6 +259,14 @@ impl FakeTwilio {
             .insert(number.to_owned());
     }
 
+    /// How many send-SMS requests reached the fake, refused ones included.
+    pub fn message_posts(&self) -> usize {
+        self.requests()
+            .iter()
+            .filter(|request| request.path.ends_with("Messages.json"))
+            .count()
+    }
+
     /// Makes texts to `number` fail the way Twilio refuses a number that replied
     /// STOP: 400 with code 21610.
     pub fn unsubscribe(&self, number: &str) {

@@ -359,6 +359,7 @@ pub(crate) async fn erase(state: &AppState, id: i64) -> Result<(), StoreError> {
     withdraw(state, id).await?;
     match state.store.erase_request(id, state.clock.now()).await? {
         EraseOutcome::Erased => {
+            state.store.checkpoint_after_erasure().await;
             tracing::info!(request.id = id, "personal data erased");
             Ok(())
         }
