@@ -349,7 +349,77 @@ async fn matching(args: MatchingArgs) -> anyhow::Result<()> {
         requests.len()
     );
     print_memory("process memory", std::process::id());
+
+    // Every later run reads all of them again.
+    let reloading = Instant::now();
+    let booked = store
+        .booked_calls(now - week, now + policy.horizon + week)
+        .await?;
+    println!(
+        "{:<26} {:.1} ms ({} calls)",
+        "reload (booked calls)",
+        millis(reloading.elapsed()),
+        booked.len()
+    );
     store.close().await;
+    serve_with_booked_calls(&db, args.requests).await
+}
+
+/// Serves the database the matching bench just filled and reports the server's
+/// memory: idle, then after one request makes its matcher load every booked
+/// call, mentor and window.
+async fn serve_with_booked_calls(db: &ScratchDb, requests: usize) -> anyhow::Result<()> {
+    let binary = std::env::current_exe().context("finding this binary")?;
+    let served = Served::start(
+        &binary,
+        &db.url("ridealong.db"),
+        &db.path("serve.log"),
+        &[("RIDEALONG_CONFIRM_PHONE", "false")],
+    )
+    .await?;
+    let pid = served.pid().context("the server exited")?;
+    print_memory("serve memory, idle", pid);
+    let client = reqwest::Client::new();
+    let created: serde_json::Value = client
+        .post(format!("{}/api/v1/requests", served.base))
+        .json(&json!({
+            "name": "Grace Hopper",
+            // Beyond the numbers the seeded people use.
+            "phone": workload::phone_number(requests + 7_000_000),
+            "timezone": "America/Chicago",
+            "topic": "interviews",
+            "message": "One more request, to make the matcher read every booked call.",
+            "consent": true,
+        }))
+        .send()
+        .await?
+        .error_for_status()?
+        .json()
+        .await?;
+    let id = created["id"].as_i64().context("request id")?;
+    let token = created["manage_token"]
+        .as_str()
+        .context("manage token")?
+        .to_owned();
+    let url = format!("{}/api/v1/requests/{id}?token={token}", served.base);
+    let started = Instant::now();
+    loop {
+        let request: serde_json::Value = client.get(&url).send().await?.json().await?;
+        if request["status"] != "pending" {
+            println!(
+                "{:<26} {} after {:.0} ms",
+                "serve matched one more",
+                request["status"].as_str().unwrap_or("?"),
+                millis(started.elapsed())
+            );
+            break;
+        }
+        if started.elapsed() > Duration::from_secs(60) {
+            bail!("the served matcher did not take the request within 60 s");
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    print_memory("serve memory, after", pid);
     Ok(())
 }
 
@@ -434,7 +504,12 @@ struct Served {
 }
 
 impl Served {
-    async fn start(binary: &Path, database_url: &str, log: &Path) -> anyhow::Result<Served> {
+    async fn start(
+        binary: &Path,
+        database_url: &str,
+        log: &Path,
+        env: &[(&str, &str)],
+    ) -> anyhow::Result<Served> {
         let port = std::net::TcpListener::bind("127.0.0.1:0")?
             .local_addr()?
             .port();
@@ -452,6 +527,7 @@ impl Served {
             .arg(format!("127.0.0.1:{port}"))
             .arg("--database-url")
             .arg(database_url)
+            .envs(env.iter().copied())
             .stdin(Stdio::null())
             .stdout(Stdio::null())
             .stderr(log)
@@ -527,7 +603,8 @@ async fn intake(args: IntakeArgs) -> anyhow::Result<()> {
         "bench intake: POST /api/v1/requests, {} connections, {:.1} s (after {:.1} s warm-up), SQLite",
         args.connections, args.duration_secs, args.warmup_secs
     );
-    let served = Served::start(&binary, &db.url("ridealong.db"), &db.path("serve.log")).await?;
+    let served =
+        Served::start(&binary, &db.url("ridealong.db"), &db.path("serve.log"), &[]).await?;
     let pid = served.pid().context("the server exited")?;
     tokio::time::sleep(Duration::from_millis(500)).await;
     print_memory("server memory, idle", pid);

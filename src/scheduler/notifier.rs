@@ -11,6 +11,7 @@
 //! A code is made when its text is sent, and only its hash is stored, so codes
 //! never rest in the database in clear.
 
+use std::collections::HashSet;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -89,13 +90,9 @@ impl Notifier {
             if jobs.is_empty() {
                 break;
             }
-            for job in jobs {
-                if self.send_code(&job).await? {
-                    report.sent += 1;
-                } else {
-                    report.failed += 1;
-                }
-            }
+            let (sent, failed) = self.send_codes(jobs).await?;
+            report.sent += sent;
+            report.failed += failed;
         }
         loop {
             let now = self.clock.now();
@@ -113,70 +110,96 @@ impl Notifier {
         }
     }
 
-    /// Makes a new code for the request, stores its hash, and texts it.
-    async fn send_code(&self, job: &CodeTextJob) -> anyhow::Result<bool> {
-        let id = job.request_id;
-        if self.store.is_opted_out(&job.phone).await? {
-            self.store.code_text_failed(id, "opted_out", None).await?;
-            info!(
-                request.id = id,
-                "code not texted: the number opted out of texts"
-            );
-            return Ok(false);
+    /// Makes a new code for each claimed request, stores their hashes, texts
+    /// them, and records the texts that went out: three statements a batch, as
+    /// intake may queue thousands a second. Returns (sent, failed).
+    async fn send_codes(&self, jobs: Vec<CodeTextJob>) -> anyhow::Result<(usize, usize)> {
+        let mut failed = 0;
+        let mut coded = Vec::with_capacity(jobs.len());
+        for job in jobs {
+            if job.opted_out {
+                self.store
+                    .code_text_failed(job.request_id, "opted_out", None)
+                    .await?;
+                info!(
+                    request.id = job.request_id,
+                    "code not texted: the number opted out of texts"
+                );
+                failed += 1;
+            } else {
+                coded.push((job, new_code()));
+            }
         }
-        let code = new_code();
+        let hashes: Vec<(i64, String)> = coded
+            .iter()
+            .map(|(job, code)| (job.request_id, code_hash(job.request_id, code)))
+            .collect();
         let expires_at = self.clock.now() + CODE_LIFETIME;
-        if !self
+        // Requests confirmed, canceled or expired since they were queued are left out.
+        let stored: HashSet<i64> = self
             .store
-            .store_code(id, &code_hash(id, &code), expires_at)
+            .store_codes(&hashes, expires_at)
             .await?
-        {
-            // Confirmed, canceled or expired since it was queued.
-            return Ok(false);
+            .into_iter()
+            .collect();
+        let mut sent = Vec::with_capacity(stored.len());
+        for (job, code) in coded {
+            if !stored.contains(&job.request_id) {
+                failed += 1;
+            } else if self.text_code(&job, &code).await? {
+                sent.push(job.request_id);
+            } else {
+                failed += 1;
+            }
         }
+        self.store.code_texts_sent(&sent).await?;
+        for request_id in &sent {
+            info!(request.id = request_id, "confirmation code texted");
+        }
+        Ok((sent.len(), failed))
+    }
+
+    /// Texts one code whose hash is stored; a failure is recorded here, a
+    /// success by the caller with the rest of the batch.
+    async fn text_code(&self, job: &CodeTextJob, code: &str) -> anyhow::Result<bool> {
+        let id = job.request_id;
         let sms = NewSms {
             to: job.phone.clone(),
             from: self.from_number.clone(),
-            body: code_text(&code),
+            body: code_text(code),
         };
-        match self.provider.send_sms(&sms).await {
-            Ok(_) => {
-                self.store.code_text_sent(id).await?;
-                info!(request.id = id, "confirmation code texted");
-                Ok(true)
-            }
-            Err(error) => {
-                self.metrics.provider_error("send_sms", &error);
-                let (kind, retry_at) = if error.recipient_opted_out() {
-                    self.store
-                        .opt_out(&job.phone, OptOutSource::Provider, self.clock.now())
-                        .await?;
-                    ("opted_out", None)
-                } else if matches!(
-                    error,
-                    ProviderError::InvalidNumber { .. } | ProviderError::Rejected { .. }
-                ) {
-                    ("invalid_number", None)
-                } else if job.attempts >= MAX_ATTEMPTS {
-                    ("failed", None)
-                } else {
-                    ("failed", Some(self.clock.now() + backoff(job.attempts)))
-                };
-                self.store.code_text_failed(id, kind, retry_at).await?;
-                warn!(
-                    request.id = id,
-                    code.attempts = job.attempts,
-                    code.given_up = retry_at.is_none(),
-                    error = %error,
-                    "confirmation code not texted"
-                );
-                Ok(false)
-            }
-        }
+        let Err(error) = self.provider.send_sms(&sms).await else {
+            return Ok(true);
+        };
+        self.metrics.provider_error("send_sms", &error);
+        let (kind, retry_at) = if error.recipient_opted_out() {
+            self.store
+                .opt_out(&job.phone, OptOutSource::Provider, self.clock.now())
+                .await?;
+            ("opted_out", None)
+        } else if matches!(
+            error,
+            ProviderError::InvalidNumber { .. } | ProviderError::Rejected { .. }
+        ) {
+            ("invalid_number", None)
+        } else if job.attempts >= MAX_ATTEMPTS {
+            ("failed", None)
+        } else {
+            ("failed", Some(self.clock.now() + backoff(job.attempts)))
+        };
+        self.store.code_text_failed(id, kind, retry_at).await?;
+        warn!(
+            request.id = id,
+            code.attempts = job.attempts,
+            code.given_up = retry_at.is_none(),
+            error = %error,
+            "confirmation code not texted"
+        );
+        Ok(false)
     }
 
     async fn send(&self, job: &NoticeJob) -> anyhow::Result<bool> {
-        if self.store.is_opted_out(&job.to_phone).await? {
+        if job.opted_out {
             self.store.notice_failed(job.id, "opted_out", None).await?;
             info!(notice.id = job.id, notice.kind = %job.kind, notice.recipient = %job.recipient,
                 "notice not sent: the number opted out of texts");

@@ -7,7 +7,10 @@ use chrono_tz::Tz;
 use serde::Serialize;
 use tracing::instrument;
 
-use super::{BeginWrite, Store, StoreError, StoreResult, from_json, with_pool};
+use super::{
+    BeginWrite, Markers, Store, StoreError, StoreResult, from_json, packed_select, unpack,
+    with_pool,
+};
 use crate::domain::matching::{BookedCall, Booking};
 use crate::domain::schedule::Slot;
 use crate::domain::status::{CallStatus, Outcome};
@@ -141,26 +144,6 @@ struct EventRow {
 /// and well under both backends' limit on bound parameters.
 pub const BOOK_CHUNK: usize = 500;
 
-/// `count` groups of `width` numbered placeholders from `$first` on:
-/// `($2, $3), ($4, $5)` for groups, `$2, $3` when `width` is 1.
-fn placeholders(count: usize, width: usize, first: usize) -> String {
-    let group = |index: usize| {
-        let first = first + index * width;
-        let names: Vec<String> = (first..first + width).map(|n| format!("${n}")).collect();
-        names.join(", ")
-    };
-    let groups: Vec<String> = (0..count)
-        .map(|index| {
-            if width == 1 {
-                group(index)
-            } else {
-                format!("({})", group(index))
-            }
-        })
-        .collect();
-    groups.join(", ")
-}
-
 const CALL_COLUMNS: &str = "id, request_id, mentor_id, starts_at, ends_at, status, outcome,
     talk_seconds, provider_call_sid, created_at, updated_at";
 
@@ -183,18 +166,21 @@ impl Store {
                 // The call goes in only while its request is pending; a slot or a
                 // request someone else booked meanwhile is skipped by the unique
                 // indexes.
+                let mut markers = Markers::new(self);
                 let sql = format!(
                     "with b (request_id, mentor_id, starts_at, ends_at) as (values {})
                      insert into calls (request_id, mentor_id, starts_at, ends_at, status,
                         created_at, updated_at)
-                     select b.request_id, b.mentor_id, b.starts_at, b.ends_at, 'scheduled', $1, $1
+                     select b.request_id, b.mentor_id, b.starts_at, b.ends_at, 'scheduled', {}, {}
                      from b join requests r on r.id = b.request_id
                      where r.status = 'pending'
                      on conflict do nothing
                      returning id, request_id",
-                    placeholders(chunk.len(), 4, 2)
+                    markers.groups(chunk.len(), 4),
+                    markers.next(),
+                    markers.next()
                 );
-                let mut insert = sqlx::query_as::<_, (i64, i64)>(&sql).bind(now);
+                let mut insert = sqlx::query_as::<_, (i64, i64)>(&sql);
                 for booking in chunk {
                     insert = insert
                         .bind(booking.request_id)
@@ -202,16 +188,18 @@ impl Store {
                         .bind(booking.slot.starts_at)
                         .bind(booking.slot.ends_at);
                 }
-                let inserted = insert.fetch_all(&mut *tx).await?;
+                let inserted = insert.bind(now).bind(now).fetch_all(&mut *tx).await?;
                 if inserted.is_empty() {
                     continue;
                 }
                 // Locks the requests (PostgreSQL); one canceled since the insert
                 // read it stays canceled, and its call is taken back out.
+                let mut markers = Markers::new(self);
                 let sql = format!(
-                    "update requests set status = 'scheduled', updated_at = $1
+                    "update requests set status = 'scheduled', updated_at = {}
                      where status = 'pending' and id in ({}) returning id",
-                    placeholders(inserted.len(), 1, 2)
+                    markers.next(),
+                    markers.list(inserted.len())
                 );
                 let mut update = sqlx::query_scalar::<_, i64>(&sql).bind(now);
                 for (_, request_id) in &inserted {
@@ -222,7 +210,10 @@ impl Store {
                     .into_iter()
                     .partition(|(_, request_id)| claimed.contains(request_id));
                 if !orphaned.is_empty() {
-                    let sql = format!("delete from calls where id in ({})", placeholders(orphaned.len(), 1, 1));
+                    let sql = format!(
+                        "delete from calls where id in ({})",
+                        Markers::new(self).list(orphaned.len())
+                    );
                     let mut delete = sqlx::query(&sql);
                     for (call_id, _) in &orphaned {
                         delete = delete.bind(*call_id);
@@ -232,10 +223,12 @@ impl Store {
                 if kept.is_empty() {
                     continue;
                 }
-                let call_ids = placeholders(kept.len(), 1, 2);
+                let mut markers = Markers::new(self);
                 let sql = format!(
                     "insert into call_events (call_id, kind, detail, created_at)
-                     select id, 'booked', '{{}}', $1 from calls where id in ({call_ids}) order by id"
+                     select id, 'booked', '{{}}', {} from calls where id in ({}) order by id",
+                    markers.next(),
+                    markers.list(kept.len())
                 );
                 let mut events = sqlx::query(&sql).bind(now);
                 for (call_id, _) in &kept {
@@ -243,6 +236,7 @@ impl Store {
                 }
                 events.execute(&mut *tx).await?;
                 // The seeker's notice says "moved" when the request had a call before.
+                let mut markers = Markers::new(self);
                 let sql = format!(
                     "insert into notifications (request_id, call_id, recipient, kind, status,
                         next_attempt_at, created_at)
@@ -250,14 +244,17 @@ impl Store {
                             case when n.recipient = 'seeker' and exists (
                                 select 1 from calls o where o.request_id = c.request_id and o.id <> c.id)
                                  then 'moved' else 'booked' end,
-                            'pending', $1, $1
+                            'pending', {}, {}
                      from calls c
                      cross join (select 1 as position, 'seeker' as recipient
                                  union all select 2, 'mentor') n
-                     where c.id in ({call_ids})
-                     order by c.id, n.position"
+                     where c.id in ({})
+                     order by c.id, n.position",
+                    markers.next(),
+                    markers.next(),
+                    markers.list(kept.len())
                 );
-                let mut notices = sqlx::query(&sql).bind(now);
+                let mut notices = sqlx::query(&sql).bind(now).bind(now);
                 for (call_id, _) in &kept {
                     notices = notices.bind(*call_id);
                 }
@@ -285,13 +282,18 @@ impl Store {
         from: DateTime<Utc>,
         to: DateTime<Utc>,
     ) -> StoreResult<Vec<BookedCall>> {
-        let rows: Vec<(i64, DateTime<Utc>, DateTime<Utc>)> = with_pool!(self, pool => sqlx::query_as(
-            "select mentor_id, starts_at, ends_at from calls
-             where status <> 'canceled' and starts_at < $1 and ends_at > $2")
+        // Every matcher run reads them all (100,000 at scale): packed into one text.
+        let sql = packed_select(
+            self,
+            "mentor_id, starts_at, ends_at",
+            "from calls where status <> 'canceled' and starts_at < $1 and ends_at > $2",
+        );
+        let packed: String = with_pool!(self, pool => sqlx::query_scalar(&sql)
             .bind(to)
             .bind(from)
-            .fetch_all(pool)
+            .fetch_one(pool)
             .await)?;
+        let rows: Vec<(i64, DateTime<Utc>, DateTime<Utc>)> = unpack("booked calls", &packed)?;
         Ok(rows
             .into_iter()
             .map(|(mentor_id, starts_at, ends_at)| BookedCall {

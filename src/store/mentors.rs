@@ -6,7 +6,7 @@ use chrono::{DateTime, NaiveDate, NaiveTime, Utc};
 use chrono_tz::Tz;
 use tracing::instrument;
 
-use super::{Store, StoreError, StoreResult, from_json, with_pool};
+use super::{Store, StoreError, StoreResult, from_json, packed_select, unpack, with_pool};
 use crate::domain::matching::MentorSupply;
 use crate::domain::mentor::NewMentor;
 use crate::domain::pause::Pause;
@@ -63,13 +63,29 @@ pub struct PauseRecord {
 impl MentorRecord {
     /// The mentor's slot supply given their windows and pauses.
     pub fn schedule(&self, windows: &[WindowRecord], pauses: &[PauseRecord]) -> MentorSchedule {
-        MentorSchedule {
-            zone: self.timezone,
-            call_minutes: self.call_minutes,
-            max_calls_per_window: self.max_calls_per_window,
-            windows: windows.iter().map(|window| window.range).collect(),
-            pauses: pauses.iter().map(|pause| pause.pause).collect(),
-        }
+        schedule(
+            self.timezone,
+            self.call_minutes,
+            self.max_calls_per_window,
+            windows,
+            pauses,
+        )
+    }
+}
+
+fn schedule(
+    zone: Tz,
+    call_minutes: u32,
+    max_calls_per_window: Option<u32>,
+    windows: &[WindowRecord],
+    pauses: &[PauseRecord],
+) -> MentorSchedule {
+    MentorSchedule {
+        zone,
+        call_minutes,
+        max_calls_per_window,
+        windows: windows.iter().map(|window| window.range).collect(),
+        pauses: pauses.iter().map(|pause| pause.pause).collect(),
     }
 }
 
@@ -85,7 +101,38 @@ struct MentorRow {
     created_at: DateTime<Utc>,
 }
 
-#[derive(sqlx::FromRow)]
+/// What the matcher reads of a mentor (no name or number): the columns of
+/// [`SUPPLY_COLUMNS`], in order.
+#[derive(serde::Deserialize)]
+struct SupplyRow {
+    id: i64,
+    timezone: String,
+    topics: String,
+    call_minutes: i32,
+    max_calls_per_window: Option<i32>,
+}
+
+impl SupplyRow {
+    fn supply(self, windows: &[WindowRecord], pauses: &[PauseRecord]) -> StoreResult<MentorSupply> {
+        Ok(MentorSupply {
+            id: self.id,
+            topics: from_json("topics", &self.topics)?,
+            schedule: schedule(
+                zone(&self.timezone)?,
+                positive("call_minutes", self.call_minutes)?,
+                self.max_calls_per_window
+                    .map(|cap| positive("max_calls_per_window", cap))
+                    .transpose()?,
+                windows,
+                pauses,
+            ),
+        })
+    }
+}
+
+/// Window and pause rows are read both by sqlx and from a packed text, whose
+/// arrays follow [`WINDOW_COLUMNS`] and [`PAUSE_COLUMNS`] (field order matters).
+#[derive(sqlx::FromRow, serde::Deserialize)]
 struct WindowRow {
     id: i64,
     mentor_id: i64,
@@ -96,7 +143,7 @@ struct WindowRow {
     created_at: DateTime<Utc>,
 }
 
-#[derive(sqlx::FromRow)]
+#[derive(sqlx::FromRow, serde::Deserialize)]
 struct PauseRow {
     id: i64,
     mentor_id: i64,
@@ -183,6 +230,7 @@ const MENTOR_COLUMNS: &str =
     "id, name, phone, timezone, topics, call_minutes, max_calls_per_window, created_at";
 const WINDOW_COLUMNS: &str = "id, mentor_id, weekdays, start_time, end_time, timezone, created_at";
 const PAUSE_COLUMNS: &str = "id, mentor_id, first_day, last_day, created_at";
+const SUPPLY_COLUMNS: &str = "id, timezone, topics, call_minutes, max_calls_per_window";
 
 impl Store {
     /// Registers a mentor whose API token hashes to `token_hash`.
@@ -340,21 +388,33 @@ impl Store {
     /// one transaction so windows and pauses agree with each other.
     #[instrument(skip_all)]
     pub async fn mentor_supply(&self) -> StoreResult<Vec<MentorSupply>> {
-        let mentor_sql = format!(
-            "select {MENTOR_COLUMNS} from mentors
-             where exists (select 1 from commute_windows w where w.mentor_id = mentors.id)
-             order by id"
-        );
-        let window_sql = format!("select {WINDOW_COLUMNS} from commute_windows order by id");
-        let pause_sql = format!("select {PAUSE_COLUMNS} from pauses order by id");
-        let (mentors, windows, pauses): (Vec<MentorRow>, Vec<WindowRow>, Vec<PauseRow>) = with_pool!(self, pool => {
+        // Each table comes packed into one text (see `packed_select`), read in one
+        // transaction so the three agree.
+        let queries = [
+            packed_select(
+                self,
+                SUPPLY_COLUMNS,
+                "from mentors
+                 where exists (select 1 from commute_windows w where w.mentor_id = mentors.id)",
+            ),
+            packed_select(self, WINDOW_COLUMNS, "from commute_windows"),
+            packed_select(self, PAUSE_COLUMNS, "from pauses"),
+        ];
+        let [mentors, windows, pauses]: [String; 3] = with_pool!(self, pool => {
             let mut tx = pool.begin().await?;
-            let mentors = sqlx::query_as(&mentor_sql).fetch_all(&mut *tx).await?;
-            let windows = sqlx::query_as(&window_sql).fetch_all(&mut *tx).await?;
-            let pauses = sqlx::query_as(&pause_sql).fetch_all(&mut *tx).await?;
+            let mut packed = Vec::with_capacity(queries.len());
+            for sql in &queries {
+                packed.push(sqlx::query_scalar(sql).fetch_one(&mut *tx).await?);
+            }
             tx.commit().await?;
-            (mentors, windows, pauses)
+            packed.try_into().expect("one text per query")
         });
+        let mentors: Vec<SupplyRow> = unpack("mentors", &mentors)?;
+        let mut windows: Vec<WindowRow> = unpack("windows", &windows)?;
+        let mut pauses: Vec<PauseRow> = unpack("pauses", &pauses)?;
+        // Oldest first, as everywhere else they are listed.
+        windows.sort_unstable_by_key(|window| window.id);
+        pauses.sort_unstable_by_key(|pause| pause.id);
         let mut windows_by_mentor: HashMap<i64, Vec<WindowRecord>> = HashMap::new();
         for window in convert::<_, WindowRecord>(windows)? {
             windows_by_mentor
@@ -369,17 +429,15 @@ impl Store {
                 .or_default()
                 .push(pause);
         }
-        convert::<_, MentorRecord>(mentors)?
+        let mut supply: Vec<MentorSupply> = mentors
             .into_iter()
             .map(|mentor| {
                 let windows = windows_by_mentor.remove(&mentor.id).unwrap_or_default();
                 let pauses = pauses_by_mentor.remove(&mentor.id).unwrap_or_default();
-                Ok(MentorSupply {
-                    id: mentor.id,
-                    schedule: mentor.schedule(&windows, &pauses),
-                    topics: mentor.topics,
-                })
+                mentor.supply(&windows, &pauses)
             })
-            .collect()
+            .collect::<StoreResult<_>>()?;
+        supply.sort_unstable_by_key(|mentor| mentor.id);
+        Ok(supply)
     }
 }

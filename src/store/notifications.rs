@@ -5,7 +5,7 @@ use chrono::{DateTime, Utc};
 use chrono_tz::Tz;
 use tracing::instrument;
 
-use super::{Store, StoreError, StoreResult, with_pool};
+use super::{Markers, Store, StoreError, StoreResult, with_pool};
 use crate::domain::notices::{NoticeKind, Recipient};
 
 /// Adds the cancellation notices of call `$call_id` to the outbox in `$executor`.
@@ -50,6 +50,8 @@ pub struct NoticeJob {
     pub mentor_zone: Tz,
     /// What the call is about.
     pub topic: String,
+    /// The recipient's number replied STOP (or the provider said so): text nothing.
+    pub opted_out: bool,
 }
 
 #[derive(sqlx::FromRow)]
@@ -66,6 +68,7 @@ struct JobRow {
     mentor_phone: String,
     mentor_zone: String,
     topic: String,
+    opted_out: bool,
 }
 
 impl TryFrom<JobRow> for NoticeJob {
@@ -94,6 +97,7 @@ impl TryFrom<JobRow> for NoticeJob {
                 .parse()
                 .map_err(|_| corrupt("mentor zone"))?,
             topic: row.topic,
+            opted_out: row.opted_out,
         })
     }
 }
@@ -101,7 +105,8 @@ impl TryFrom<JobRow> for NoticeJob {
 impl Store {
     /// Claims up to `limit` due notices in one statement: each claim counts an
     /// attempt and moves the notice's next attempt to `lease_until`, so a notifier
-    /// that dies mid-send leaves it to be retried then.
+    /// that dies mid-send leaves it to be retried then. A second statement reads
+    /// what the texts say, and whether each recipient opted out of texts.
     #[instrument(skip_all)]
     pub async fn claim_notices(
         &self,
@@ -121,24 +126,30 @@ impl Store {
                 .bind(i64::from(limit))
                 .fetch_all(pool)
                 .await?;
-            let mut rows = Vec::with_capacity(claimed.len());
-            for id in claimed {
-                let row = sqlx::query_as(
-                    "select n.id, n.kind, n.recipient, n.attempts, c.starts_at,
-                            r.name as seeker_name, r.phone as seeker_phone, r.timezone as seeker_zone,
-                            m.name as mentor_name, m.phone as mentor_phone, m.timezone as mentor_zone,
-                            r.topic
-                     from notifications n
-                     join calls c on c.id = n.call_id
-                     join requests r on r.id = n.request_id
-                     join mentors m on m.id = c.mentor_id
-                     where n.id = $1")
-                    .bind(id)
-                    .fetch_one(pool)
-                    .await?;
-                rows.push(row);
+            if claimed.is_empty() {
+                return Ok(Vec::new());
             }
-            rows
+            let sql = format!(
+                "select n.id, n.kind, n.recipient, n.attempts, c.starts_at,
+                        r.name as seeker_name, r.phone as seeker_phone, r.timezone as seeker_zone,
+                        m.name as mentor_name, m.phone as mentor_phone, m.timezone as mentor_zone,
+                        r.topic,
+                        exists (select 1 from sms_opt_outs o
+                                where o.phone = case n.recipient when 'seeker' then r.phone
+                                                                 else m.phone end) as opted_out
+                 from notifications n
+                 join calls c on c.id = n.call_id
+                 join requests r on r.id = n.request_id
+                 join mentors m on m.id = c.mentor_id
+                 where n.id in ({})
+                 order by n.id",
+                Markers::new(self).list(claimed.len())
+            );
+            let mut select = sqlx::query_as(&sql);
+            for id in &claimed {
+                select = select.bind(*id);
+            }
+            select.fetch_all(pool).await?
         });
         rows.into_iter().map(NoticeJob::try_from).collect()
     }

@@ -5,7 +5,7 @@
 use chrono::{DateTime, Utc};
 use tracing::instrument;
 
-use super::{BeginWrite, Store, StoreError, StoreResult, with_pool};
+use super::{BeginWrite, Markers, Store, StoreError, StoreResult, with_pool};
 use crate::domain::consent::{CODE_TRIES, ConfirmedVia, MAX_CODE_TEXTS};
 use crate::domain::status::RequestStatus;
 
@@ -18,6 +18,8 @@ pub struct CodeTextJob {
     pub phone: String,
     /// Sends tried for this text, this one included.
     pub attempts: u32,
+    /// The number replied STOP (or the provider said so): text nothing.
+    pub opted_out: bool,
 }
 
 /// What entering a code did.
@@ -102,7 +104,8 @@ impl Store {
     /// Claims up to `limit` due code texts in one statement: each claim counts a
     /// send and moves the text's next try to `lease_until`, so a notifier that
     /// dies mid-send leaves it to be retried then. The outer condition repeats the
-    /// due check so a row two instances both picked is claimed by one.
+    /// due check so a row two instances both picked is claimed by one. Each job
+    /// says whether its number opted out, so the notifier asks nothing more.
     #[instrument(skip_all)]
     pub async fn claim_code_texts(
         &self,
@@ -110,14 +113,15 @@ impl Store {
         lease_until: DateTime<Utc>,
         limit: u32,
     ) -> StoreResult<Vec<CodeTextJob>> {
-        let rows: Vec<(i64, String, i32)> = with_pool!(self, pool => sqlx::query_as(
+        let rows: Vec<(i64, String, i32, bool)> = with_pool!(self, pool => sqlx::query_as(
             "update requests set confirm_send_attempts = confirm_send_attempts + 1,
                  confirm_send_at = $1
              where id in (select id from requests
                           where confirm_send_at <= $2 and status = 'unconfirmed'
                           order by confirm_send_at limit $3)
                and confirm_send_at <= $2 and status = 'unconfirmed'
-             returning id, phone, confirm_send_attempts")
+             returning id, phone, confirm_send_attempts,
+                 exists (select 1 from sms_opt_outs o where o.phone = requests.phone)")
             .bind(lease_until)
             .bind(now)
             .bind(i64::from(limit))
@@ -125,48 +129,67 @@ impl Store {
             .await)?;
         Ok(rows
             .into_iter()
-            .map(|(request_id, phone, attempts)| CodeTextJob {
+            .map(|(request_id, phone, attempts, opted_out)| CodeTextJob {
                 request_id,
                 phone,
                 attempts: u32::try_from(attempts).unwrap_or(0),
+                opted_out,
             })
             .collect())
     }
 
-    /// Makes `code_hash` the request's code, valid until `expires_at`, with no
-    /// wrong tries yet; `false` (and nothing changes) when the request no longer
-    /// waits for one. Stored before the text goes out, so the code works the
-    /// moment it arrives.
-    #[instrument(skip_all, fields(request.id = request_id))]
-    pub async fn store_code(
+    /// Makes each `(request id, code hash)` of `codes` that request's code, valid
+    /// until `expires_at`, with no wrong tries yet, in one statement; returns the
+    /// ids it stored, leaving out requests that no longer wait for a code. Stored
+    /// before the texts go out, so a code works the moment it arrives.
+    #[instrument(skip_all, fields(codes = codes.len()))]
+    pub async fn store_codes(
         &self,
-        request_id: i64,
-        code_hash: &str,
+        codes: &[(i64, String)],
         expires_at: DateTime<Utc>,
-    ) -> StoreResult<bool> {
-        let done = with_pool!(self, pool => sqlx::query(
-            "update requests set confirm_code_hash = $1, confirm_expires_at = $2, confirm_tries = 0
-             where id = $3 and status = 'unconfirmed'")
-            .bind(code_hash)
-            .bind(expires_at)
-            .bind(request_id)
-            .execute(pool)
-            .await
-            .map(|done| done.rows_affected()))?;
-        Ok(done > 0)
+    ) -> StoreResult<Vec<i64>> {
+        if codes.is_empty() {
+            return Ok(Vec::new());
+        }
+        let mut markers = Markers::new(self);
+        let sql = format!(
+            "with v (id, code_hash) as (values {})
+             update requests set confirm_code_hash = v.code_hash, confirm_expires_at = {},
+                 confirm_tries = 0
+             from v where requests.id = v.id and requests.status = 'unconfirmed'
+             returning requests.id",
+            markers.groups(codes.len(), 2),
+            markers.next()
+        );
+        let stored = with_pool!(self, pool => {
+            let mut update = sqlx::query_scalar(&sql);
+            for (request_id, code_hash) in codes {
+                update = update.bind(*request_id).bind(code_hash.as_str());
+            }
+            update.bind(expires_at).fetch_all(pool).await
+        })?;
+        Ok(stored)
     }
 
-    /// Records that the code text of `request_id` went out.
-    #[instrument(skip_all, fields(request.id = request_id))]
-    pub async fn code_text_sent(&self, request_id: i64) -> StoreResult<()> {
-        with_pool!(self, pool => sqlx::query(
+    /// Records that the code texts of `request_ids` went out.
+    #[instrument(skip_all, fields(codes = request_ids.len()))]
+    pub async fn code_texts_sent(&self, request_ids: &[i64]) -> StoreResult<()> {
+        if request_ids.is_empty() {
+            return Ok(());
+        }
+        let sql = format!(
             "update requests set confirm_send_at = null, confirm_send_attempts = 0,
                  confirm_send_error = null
-             where id = $1")
-            .bind(request_id)
-            .execute(pool)
-            .await
-            .map(drop))?;
+             where id in ({})",
+            Markers::new(self).list(request_ids.len())
+        );
+        with_pool!(self, pool => {
+            let mut update = sqlx::query(&sql);
+            for request_id in request_ids {
+                update = update.bind(*request_id);
+            }
+            update.execute(pool).await.map(drop)
+        })?;
         Ok(())
     }
 

@@ -8,7 +8,9 @@ use chrono_tz::Tz;
 use serde::{Deserialize, Serialize};
 use tracing::instrument;
 
-use super::{BeginWrite, Store, StoreError, StoreResult, from_json, with_pool};
+use super::{
+    BeginWrite, Store, StoreError, StoreResult, from_json, packed_select, unpack, with_pool,
+};
 use crate::domain::consent::{ConfirmedVia, ConsentSource, current_wording};
 use crate::domain::hours::{CallingHours, SeekerHours};
 use crate::domain::matching::OpenRequest;
@@ -472,7 +474,8 @@ impl Store {
             .collect()
     }
 
-    /// Pending requests as the matcher sees them, oldest first.
+    /// Pending requests as the matcher sees them, in no particular order (the
+    /// planner serves the oldest first).
     #[instrument(skip_all)]
     pub async fn open_requests(
         &self,
@@ -480,11 +483,16 @@ impl Store {
     ) -> StoreResult<Vec<OpenRequest>> {
         // Only what matching reads: no names, numbers or messages, and no joins (a
         // pending request has no live call).
-        let rows: Vec<(i64, DateTime<Utc>, String, String, String)> = with_pool!(self, pool => sqlx::query_as(
-            "select id, created_at, topic, timezone, availability from requests
-             where status = 'pending' order by created_at, id")
-            .fetch_all(pool)
-            .await)?;
+        // The planner orders them itself; the rows come packed into one text.
+        let sql = packed_select(
+            self,
+            "id, created_at, topic, timezone, availability",
+            "from requests where status = 'pending'",
+        );
+        let packed: String =
+            with_pool!(self, pool => sqlx::query_scalar(&sql).fetch_one(pool).await)?;
+        let rows: Vec<(i64, DateTime<Utc>, String, String, String)> =
+            unpack("pending requests", &packed)?;
         // Most seekers share a zone and an availability with many others: parse
         // each distinct pair once.
         let mut parsed: HashMap<(String, String), SeekerHours> = HashMap::new();
