@@ -21,7 +21,7 @@ use crate::scheduler::dispatcher::{self, DispatchReport, DispatchSettings, Dispa
 use crate::scheduler::housekeeping::{self, Housekeeper, HousekeepingReport};
 use crate::scheduler::matcher::{self, Matcher, MatcherHandle};
 use crate::scheduler::notifier::{self, Notifier, NotifyReport};
-use crate::store::Store;
+use crate::store::{RequestIntake, Store, WriteTurns};
 use crate::telephony::Provider;
 use crate::telephony::breaker::{BreakerPolicy, CircuitBreaker};
 use crate::web::limits::{LimitSettings, Limits};
@@ -118,17 +118,20 @@ impl App {
         .with_metrics(Arc::clone(&metrics))
         .stopping_on(shutdown.clone());
         let (_, dispatcher_task) = dispatcher::spawn(dispatcher.clone(), shutdown.clone());
+        let write_turns = WriteTurns::for_store(&store);
         let notifier = Notifier::new(
             store.clone(),
             Arc::clone(&provider),
             clock.clone(),
             telephony.from_number.clone(),
         )
-        .with_metrics(Arc::clone(&metrics));
+        .with_metrics(Arc::clone(&metrics))
+        .with_write_turns(write_turns.clone());
         let notifier_task = notifier::spawn(notifier.clone(), shutdown.clone());
         let housekeeper = Housekeeper::new(store.clone(), clock.clone(), config.privacy.retention);
         let housekeeper_task = housekeeping::spawn(housekeeper.clone(), shutdown.clone());
         let state = AppState {
+            intake: RequestIntake::start(store.clone(), write_turns),
             store,
             clock,
             settings: Arc::new(Settings {

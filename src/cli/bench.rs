@@ -102,6 +102,12 @@ pub struct DispatchArgs {
     /// Seconds from booking to the calls' start, for the service to settle.
     #[arg(long, default_value_t = 5.0)]
     pub lead_secs: f64,
+    /// Dial an outside stand-in for Twilio at this base URL instead of the
+    /// built-in fake, and read when each call reached it from its `GET
+    /// /arrivals` (see benches/standin/twilio_calls.py); `--latency-ms` is then
+    /// the stand-in's.
+    #[arg(long)]
+    pub provider_url: Option<String>,
 }
 
 /// Runs a bench command.
@@ -735,9 +741,15 @@ async fn dispatch(args: DispatchArgs) -> anyhow::Result<()> {
             post(fake_send_sms),
         )
         .with_state(fake.clone());
-    let listener = TcpListener::bind("127.0.0.1:0").await?;
-    let fake_base = format!("http://{}", listener.local_addr()?);
-    let fake_server = tokio::spawn(async move { axum::serve(listener, router).await });
+    let (api_base, fake_server) = match &args.provider_url {
+        Some(url) => (url.trim_end_matches('/').to_owned(), None),
+        None => {
+            let listener = TcpListener::bind("127.0.0.1:0").await?;
+            let fake_base = format!("http://{}", listener.local_addr()?);
+            let server = tokio::spawn(async move { axum::serve(listener, router).await });
+            (fake_base, Some(server))
+        }
+    };
 
     let db = ScratchDb::new()?;
     let store = db.store().await?;
@@ -761,11 +773,12 @@ async fn dispatch(args: DispatchArgs) -> anyhow::Result<()> {
             slot,
         })
         .collect();
-    let booked = store.book(&bookings, Utc::now()).await?;
+    let booked_at = Utc::now();
+    let booked = store.book(&bookings, booked_at).await?;
     let due = Instant::now() + (starts_at - Utc::now()).to_std().unwrap_or_default();
 
     let provider = TwilioClient::new(TwilioConfig {
-        api_base: fake_base,
+        api_base: api_base.clone(),
         account_sid: ACCOUNT_SID.to_owned(),
         auth_token: Secret::new("bench-auth-token"),
     })?;
@@ -805,17 +818,65 @@ async fn dispatch(args: DispatchArgs) -> anyhow::Result<()> {
             }
         }
     };
-    let finished = tokio::time::timeout(window, waiting).await.is_ok();
+    let finished = if fake_server.is_some() {
+        tokio::time::timeout(window, waiting).await.is_ok()
+    } else {
+        // The stand-in is asked afterwards; wait out the burst's paced length.
+        drop(waiting);
+        tokio::time::sleep(window - Duration::from_secs(25)).await;
+        true
+    };
     bar.finish_and_clear();
     // Let in-flight placements answer, so a doubled dial would show up too.
     tokio::time::sleep(Duration::from_millis(args.latency_ms) + pacing * 5).await;
     print_memory("process memory", std::process::id());
     app.stop().await;
-    fake_server.abort();
 
-    let arrivals = std::mem::take(&mut fake.arrivals.lock().expect("arrivals lock").calls);
+    let arrivals = match fake_server {
+        Some(server) => {
+            server.abort();
+            std::mem::take(&mut fake.arrivals.lock().expect("arrivals lock").calls)
+        }
+        None => standin_arrivals(&api_base, booked_at, starts_at, due).await?,
+    };
     report_dispatch(&arrivals, due, pacing, expected, finished);
     Ok(())
+}
+
+/// What an outside stand-in recorded since `booked_at`: its arrival times (Unix
+/// seconds on this machine's clock) placed on this process's monotonic clock
+/// by their distance from `starts_at`, which is `due`.
+async fn standin_arrivals(
+    base: &str,
+    booked_at: chrono::DateTime<Utc>,
+    starts_at: chrono::DateTime<Utc>,
+    due: Instant,
+) -> anyhow::Result<Vec<(Instant, String)>> {
+    #[derive(serde::Deserialize)]
+    struct Arrival {
+        at: f64,
+        url: String,
+    }
+    let recorded: Vec<Arrival> = reqwest::get(format!("{base}/arrivals"))
+        .await?
+        .error_for_status()?
+        .json()
+        .await
+        .context("reading the stand-in's /arrivals")?;
+    let seconds = |instant: chrono::DateTime<Utc>| instant.timestamp_micros() as f64 / 1e6;
+    Ok(recorded
+        .into_iter()
+        .filter(|arrival| arrival.at >= seconds(booked_at))
+        .map(|arrival| {
+            let offset = arrival.at - seconds(starts_at);
+            let at = if offset >= 0.0 {
+                due + Duration::from_secs_f64(offset)
+            } else {
+                due - Duration::from_secs_f64(-offset)
+            };
+            (at, arrival.url)
+        })
+        .collect())
 }
 
 fn report_dispatch(

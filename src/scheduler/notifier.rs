@@ -11,7 +11,7 @@
 //! A code is made when its text is sent, and only its hash is stored, so codes
 //! never rest in the database in clear.
 
-use std::collections::HashSet;
+use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -23,15 +23,17 @@ use crate::clock::Clock;
 use crate::domain::consent::{CODE_LIFETIME, code_hash, code_text, new_code};
 use crate::domain::notices::{NoticeFacts, notice_text};
 use crate::metrics::Metrics;
-use crate::store::{CodeTextJob, NoticeJob, OptOutSource, Store};
+use crate::store::{CodeTextJob, NoticeJob, OptOutSource, Store, WriteTurns};
 use crate::telephony::{NewSms, Provider, ProviderError};
 
 /// Sends tried before a notice is given up.
 pub const MAX_ATTEMPTS: u32 = 5;
 /// How long a claimed notice is left alone before it counts as abandoned.
 const LEASE: TimeDelta = TimeDelta::minutes(2);
-/// Notices sent per pass.
-const BATCH: u32 = 20;
+/// Notices and code texts claimed at a time: each claim, and each batch's
+/// bookkeeping, takes SQLite's write lock once, so larger batches leave it to
+/// intake more often. A batch's texts go out one by one within the lease.
+const BATCH: u32 = 100;
 /// Time between passes.
 const INTERVAL: Duration = Duration::from_secs(1);
 
@@ -52,6 +54,8 @@ pub struct Notifier {
     clock: Arc<dyn Clock>,
     from_number: String,
     metrics: Arc<Metrics>,
+    /// Taken around the busiest writes (claims and a batch's bookkeeping).
+    turns: WriteTurns,
     /// Held for a whole pass, so passes never overlap.
     pass: Arc<tokio::sync::Mutex<()>>,
 }
@@ -70,6 +74,7 @@ impl Notifier {
             clock,
             from_number,
             metrics: Arc::default(),
+            turns: WriteTurns::default(),
             pass: Arc::new(tokio::sync::Mutex::new(())),
         }
     }
@@ -79,27 +84,35 @@ impl Notifier {
         Notifier { metrics, ..self }
     }
 
+    /// This notifier, taking `turns` with the other busy writers (intake).
+    pub fn with_write_turns(self, turns: WriteTurns) -> Notifier {
+        Notifier { turns, ..self }
+    }
+
     /// Sends every due code text and notice.
     #[instrument(skip_all, name = "notifier.run")]
     pub async fn run_once(&self) -> anyhow::Result<NotifyReport> {
         let _pass = self.pass.lock().await;
         let mut report = NotifyReport::default();
         loop {
-            let now = self.clock.now();
-            let jobs = self.store.claim_code_texts(now, now + LEASE, BATCH).await?;
-            if jobs.is_empty() {
+            let due = self.store.due_code_texts(self.clock.now(), BATCH).await?;
+            let more = due.len() == BATCH as usize;
+            if !due.is_empty() {
+                let (sent, failed) = self.send_codes(&due).await?;
+                report.sent += sent;
+                report.failed += failed;
+            }
+            if !more {
                 break;
             }
-            let (sent, failed) = self.send_codes(jobs).await?;
-            report.sent += sent;
-            report.failed += failed;
         }
         loop {
             let now = self.clock.now();
-            let jobs = self.store.claim_notices(now, now + LEASE, BATCH).await?;
-            if jobs.is_empty() {
-                return Ok(report);
-            }
+            let jobs = {
+                let _turn = self.turns.take().await;
+                self.store.claim_notices(now, now + LEASE, BATCH).await?
+            };
+            let more = jobs.len() == BATCH as usize;
             for job in jobs {
                 if self.send(&job).await? {
                     report.sent += 1;
@@ -107,16 +120,37 @@ impl Notifier {
                     report.failed += 1;
                 }
             }
+            if !more {
+                return Ok(report);
+            }
         }
     }
 
-    /// Makes a new code for each claimed request, stores their hashes, texts
-    /// them, and records the texts that went out: three statements a batch, as
-    /// intake may queue thousands a second. Returns (sent, failed).
-    async fn send_codes(&self, jobs: Vec<CodeTextJob>) -> anyhow::Result<(usize, usize)> {
+    /// Makes a new code for each of the requests `due`, claims their texts with
+    /// the codes' hashes, texts them, and records the texts that went out: two
+    /// writes a batch, as intake may queue thousands a second. Returns (sent,
+    /// failed).
+    async fn send_codes(&self, due: &[i64]) -> anyhow::Result<(usize, usize)> {
+        let mut codes: HashMap<i64, String> = due.iter().map(|id| (*id, new_code())).collect();
+        let hashes: Vec<(i64, String)> = codes
+            .iter()
+            .map(|(id, code)| (*id, code_hash(*id, code)))
+            .collect();
+        let now = self.clock.now();
+        // Requests another instance claimed, or that were confirmed, canceled or
+        // expired since they were read, are left out.
+        let jobs = {
+            let _turn = self.turns.take().await;
+            self.store
+                .claim_code_texts(&hashes, now, now + LEASE, now + CODE_LIFETIME)
+                .await?
+        };
         let mut failed = 0;
-        let mut coded = Vec::with_capacity(jobs.len());
+        let mut sent = Vec::with_capacity(jobs.len());
         for job in jobs {
+            let Some(code) = codes.remove(&job.request_id) else {
+                continue;
+            };
             if job.opted_out {
                 self.store
                     .code_text_failed(job.request_id, "opted_out", None)
@@ -126,33 +160,16 @@ impl Notifier {
                     "code not texted: the number opted out of texts"
                 );
                 failed += 1;
-            } else {
-                coded.push((job, new_code()));
-            }
-        }
-        let hashes: Vec<(i64, String)> = coded
-            .iter()
-            .map(|(job, code)| (job.request_id, code_hash(job.request_id, code)))
-            .collect();
-        let expires_at = self.clock.now() + CODE_LIFETIME;
-        // Requests confirmed, canceled or expired since they were queued are left out.
-        let stored: HashSet<i64> = self
-            .store
-            .store_codes(&hashes, expires_at)
-            .await?
-            .into_iter()
-            .collect();
-        let mut sent = Vec::with_capacity(stored.len());
-        for (job, code) in coded {
-            if !stored.contains(&job.request_id) {
-                failed += 1;
             } else if self.text_code(&job, &code).await? {
                 sent.push(job.request_id);
             } else {
                 failed += 1;
             }
         }
-        self.store.code_texts_sent(&sent).await?;
+        {
+            let _turn = self.turns.take().await;
+            self.store.code_texts_sent(&sent).await?;
+        }
         for request_id in &sent {
             info!(request.id = request_id, "confirmation code texted");
         }
@@ -221,9 +238,12 @@ impl Notifier {
         };
         match self.provider.send_sms(&sms).await {
             Ok(sid) => {
-                self.store
-                    .notice_sent(job.id, &sid, self.clock.now())
-                    .await?;
+                {
+                    let _turn = self.turns.take().await;
+                    self.store
+                        .notice_sent(job.id, &sid, self.clock.now())
+                        .await?;
+                }
                 info!(notice.id = job.id, notice.kind = %job.kind, notice.recipient = %job.recipient, "notice sent");
                 Ok(true)
             }

@@ -33,6 +33,7 @@ macro_rules! insert_event {
 }
 
 mod calls;
+mod intake;
 mod locks;
 mod mentor_account;
 mod mentors;
@@ -52,13 +53,15 @@ use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqliteSy
 use sqlx::{Pool, Postgres, Sqlite, Transaction};
 
 pub use calls::{CallDetail, CallEvent, CallFilter, CallListing, CallRecord, CallSummary};
+pub use intake::{RequestIntake, WriteTurns};
 pub use locks::MatcherLock;
 pub use mentor_account::{MentorCall, MentorCalls, NewSignInCode};
 pub use mentors::{MentorRecord, PauseRecord, WindowRecord};
 pub use notifications::NoticeJob;
 pub use privacy::{CodeTextJob, ConfirmOutcome, EraseOutcome, NewCodeOutcome, OptOutSource};
 pub use requests::{
-    CancelOutcome, CanceledCall, Confirmation, ConsentRecord, Intake, RequestFilter, RequestRecord,
+    CancelOutcome, CanceledCall, Confirmation, ConsentRecord, Intake, OwnedIntake, RequestFilter,
+    RequestRecord,
 };
 pub use sessions::SessionSubject;
 pub use telephony::{CallContext, CallEnded, DialTarget, DueCall, InDoubtDial, UnsettledCall};

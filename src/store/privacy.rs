@@ -101,32 +101,63 @@ const ERASE_AROUND_REQUEST: &[&str] = &[
 ];
 
 impl Store {
-    /// Claims up to `limit` due code texts in one statement: each claim counts a
-    /// send and moves the text's next try to `lease_until`, so a notifier that
-    /// dies mid-send leaves it to be retried then. The outer condition repeats the
-    /// due check so a row two instances both picked is claimed by one. Each job
-    /// says whether its number opted out, so the notifier asks nothing more.
+    /// Ids of up to `limit` requests whose code text is due, longest due first.
+    /// Only a read: [`Store::claim_code_texts`] claims them.
     #[instrument(skip_all)]
-    pub async fn claim_code_texts(
-        &self,
-        now: DateTime<Utc>,
-        lease_until: DateTime<Utc>,
-        limit: u32,
-    ) -> StoreResult<Vec<CodeTextJob>> {
-        let rows: Vec<(i64, String, i32, bool)> = with_pool!(self, pool => sqlx::query_as(
-            "update requests set confirm_send_attempts = confirm_send_attempts + 1,
-                 confirm_send_at = $1
-             where id in (select id from requests
-                          where confirm_send_at <= $2 and status = 'unconfirmed'
-                          order by confirm_send_at limit $3)
-               and confirm_send_at <= $2 and status = 'unconfirmed'
-             returning id, phone, confirm_send_attempts,
-                 exists (select 1 from sms_opt_outs o where o.phone = requests.phone)")
-            .bind(lease_until)
+    pub async fn due_code_texts(&self, now: DateTime<Utc>, limit: u32) -> StoreResult<Vec<i64>> {
+        let ids = with_pool!(self, pool => sqlx::query_scalar(
+            "select id from requests
+             where confirm_send_at <= $1 and status = 'unconfirmed'
+             order by confirm_send_at limit $2")
             .bind(now)
             .bind(i64::from(limit))
             .fetch_all(pool)
             .await)?;
+        Ok(ids)
+    }
+
+    /// Claims the code texts of `codes` (request id, hash of the new code) that
+    /// are still due, in one statement, and makes each new code the request's,
+    /// valid until `expires_at` with no wrong tries yet: stored before the text
+    /// goes out, so it works the moment it arrives. Each claim counts a send and
+    /// moves the next try to `lease_until`, so a notifier that dies mid-send
+    /// leaves it to be retried then; a text another instance claimed first, or a
+    /// request confirmed, canceled or expired meanwhile, is left out. Each job
+    /// says whether its number opted out, so the notifier asks nothing more.
+    #[instrument(skip_all, fields(codes = codes.len()))]
+    pub async fn claim_code_texts(
+        &self,
+        codes: &[(i64, String)],
+        now: DateTime<Utc>,
+        lease_until: DateTime<Utc>,
+        expires_at: DateTime<Utc>,
+    ) -> StoreResult<Vec<CodeTextJob>> {
+        if codes.is_empty() {
+            return Ok(Vec::new());
+        }
+        let mut markers = Markers::new(self);
+        let sql = format!(
+            "with v (id, code_hash) as (values {})
+             update requests set confirm_send_attempts = confirm_send_attempts + 1,
+                 confirm_send_at = {}, confirm_code_hash = v.code_hash,
+                 confirm_expires_at = {}, confirm_tries = 0
+             from v
+             where requests.id = v.id and requests.confirm_send_at <= {}
+               and requests.status = 'unconfirmed'
+             returning requests.id, requests.phone, requests.confirm_send_attempts,
+                 exists (select 1 from sms_opt_outs o where o.phone = requests.phone)",
+            markers.groups(codes.len(), 2),
+            markers.next(),
+            markers.next(),
+            markers.next()
+        );
+        let rows: Vec<(i64, String, i32, bool)> = with_pool!(self, pool => {
+            let mut claim = sqlx::query_as(&sql);
+            for (request_id, code_hash) in codes {
+                claim = claim.bind(*request_id).bind(code_hash.as_str());
+            }
+            claim.bind(lease_until).bind(expires_at).bind(now).fetch_all(pool).await
+        })?;
         Ok(rows
             .into_iter()
             .map(|(request_id, phone, attempts, opted_out)| CodeTextJob {
@@ -136,39 +167,6 @@ impl Store {
                 opted_out,
             })
             .collect())
-    }
-
-    /// Makes each `(request id, code hash)` of `codes` that request's code, valid
-    /// until `expires_at`, with no wrong tries yet, in one statement; returns the
-    /// ids it stored, leaving out requests that no longer wait for a code. Stored
-    /// before the texts go out, so a code works the moment it arrives.
-    #[instrument(skip_all, fields(codes = codes.len()))]
-    pub async fn store_codes(
-        &self,
-        codes: &[(i64, String)],
-        expires_at: DateTime<Utc>,
-    ) -> StoreResult<Vec<i64>> {
-        if codes.is_empty() {
-            return Ok(Vec::new());
-        }
-        let mut markers = Markers::new(self);
-        let sql = format!(
-            "with v (id, code_hash) as (values {})
-             update requests set confirm_code_hash = v.code_hash, confirm_expires_at = {},
-                 confirm_tries = 0
-             from v where requests.id = v.id and requests.status = 'unconfirmed'
-             returning requests.id",
-            markers.groups(codes.len(), 2),
-            markers.next()
-        );
-        let stored = with_pool!(self, pool => {
-            let mut update = sqlx::query_scalar(&sql);
-            for (request_id, code_hash) in codes {
-                update = update.bind(*request_id).bind(code_hash.as_str());
-            }
-            update.bind(expires_at).fetch_all(pool).await
-        })?;
-        Ok(stored)
     }
 
     /// Records that the code texts of `request_ids` went out.

@@ -9,7 +9,8 @@ use serde::{Deserialize, Serialize};
 use tracing::instrument;
 
 use super::{
-    BeginWrite, Store, StoreError, StoreResult, from_json, packed_select, unpack, with_pool,
+    BeginWrite, Markers, Store, StoreError, StoreResult, from_json, packed_select, unpack,
+    with_pool,
 };
 use crate::domain::consent::{ConfirmedVia, ConsentSource, current_wording};
 use crate::domain::hours::{CallingHours, SeekerHours};
@@ -202,6 +203,117 @@ fn zone_and_availability(
     Ok((zone, ranges))
 }
 
+/// Binds a new request's 16 values in the order of [`insert_within_cap_sql`] to
+/// `$query`: from an [`OwnedIntake`], or from a request, an [`Intake`], the
+/// cap's start and the cap. A macro so it serves both backends' query types.
+macro_rules! bind_intake {
+    ($query:expr, $owned:expr) => {{
+        let owned: &OwnedIntake = $owned;
+        bind_intake!(
+            $query,
+            &owned.request,
+            owned.intake(),
+            owned.since,
+            owned.cap
+        )
+    }};
+    ($query:expr, $request:expr, $intake:expr, $since:expr, $cap:expr) => {{
+        let (request, intake): (&NewRequest, Intake<'_>) = ($request, $intake);
+        let (status, confirmed_via, send_at, codes) = intake_state(&intake);
+        $query
+            .bind(&request.name)
+            .bind(request.phone.as_str())
+            .bind(request.zone.name())
+            .bind(&request.topic)
+            .bind(&request.message)
+            .bind(stored_availability(request))
+            .bind(status.as_str())
+            .bind(intake.manage_token_hash)
+            .bind(intake.now)
+            .bind($since)
+            .bind($cap)
+            .bind(current_wording().version)
+            .bind(intake.consent_source.as_str())
+            .bind(confirmed_via)
+            .bind(send_at)
+            .bind(codes)
+    }};
+}
+/// The insert of [`Store::insert_request_within_cap`]: `$1`–`$16` are the name,
+/// phone, zone, topic, message, availability, status, manage token hash, now,
+/// since, cap, consent version, consent source, confirmed via, code text due
+/// and code texts queued.
+fn insert_within_cap_sql() -> String {
+    format!(
+        "insert into requests (name, phone, timezone, topic, message, availability, status,
+            manage_token_hash, consented_at, created_at, updated_at, consent_version,
+            consent_source, confirmed_via, confirm_send_at, confirm_codes_sent)
+         select $1, $2, $3, $4, $5, $6, $7, $8, $9, $9, $9, $12, $13, $14, $15, $16
+         where (select count(*) from requests where phone = $2 and created_at > $10) < $11
+         {INSERT_RETURNING}"
+    )
+}
+
+/// A new request's status, how its number counts as confirmed, when its first
+/// code text is due and how many it has had, as `intake` says.
+fn intake_state(
+    intake: &Intake<'_>,
+) -> (
+    RequestStatus,
+    Option<&'static str>,
+    Option<DateTime<Utc>>,
+    i32,
+) {
+    if intake.confirm_phone {
+        (RequestStatus::Unconfirmed, None, Some(intake.now), 1)
+    } else {
+        (
+            RequestStatus::Pending,
+            Some(ConfirmedVia::NotRequired.as_str()),
+            None,
+            0,
+        )
+    }
+}
+
+/// A new request with everything [`Store::insert_request_within_cap`] takes,
+/// owned, so it can wait in [`super::RequestIntake`]'s queue.
+#[derive(Clone, Debug)]
+pub struct OwnedIntake {
+    /// The request.
+    pub request: NewRequest,
+    /// SHA-256 of the manage token handed to the seeker.
+    pub manage_token_hash: String,
+    /// Where the seeker consented.
+    pub consent_source: ConsentSource,
+    /// Whether the number must be confirmed first.
+    pub confirm_phone: bool,
+    /// Now.
+    pub now: DateTime<Utc>,
+    /// The number's cap of requests since `since`.
+    pub cap: i64,
+    /// Start of the cap's period.
+    pub since: DateTime<Utc>,
+}
+
+impl OwnedIntake {
+    fn intake(&self) -> Intake<'_> {
+        Intake {
+            manage_token_hash: &self.manage_token_hash,
+            consent_source: self.consent_source,
+            confirm_phone: self.confirm_phone,
+            now: self.now,
+        }
+    }
+
+    /// Stores it on its own.
+    pub(super) async fn insert_into(&self, store: &Store) -> StoreResult<Option<RequestRecord>> {
+        store
+            .insert_request_within_cap(&self.request, self.intake(), self.cap, self.since)
+            .await
+    }
+}
+
 /// Which requests an operator lists.
 #[derive(Clone, Copy, Debug, Default)]
 pub struct RequestFilter {
@@ -322,6 +434,80 @@ impl Store {
         row.try_into()
     }
 
+    /// Stores each of `intakes` as [`Store::insert_request_within_cap`] would, in
+    /// one transaction on SQLite (see [`super::RequestIntake`]): one commit for
+    /// all of them. A request refused by a unique index is that request's
+    /// [`StoreError::Conflict`] and the others go on, as SQLite undoes only the
+    /// refused statement. Any other failure undoes the whole batch and is the
+    /// `Err`. On PostgreSQL, where a refused statement would abort the whole
+    /// transaction, each is stored on its own.
+    #[instrument(skip_all, fields(requests = intakes.len()))]
+    pub async fn insert_requests_together(
+        &self,
+        intakes: &[OwnedIntake],
+    ) -> StoreResult<Vec<StoreResult<Option<RequestRecord>>>> {
+        let Store::Sqlite(pool) = self else {
+            let mut stored = Vec::with_capacity(intakes.len());
+            for intake in intakes {
+                stored.push(intake.insert_into(self).await);
+            }
+            return Ok(stored);
+        };
+        let mut tx = pool.begin_write().await?;
+        // One statement for the batch: one round trip to SQLite's thread, one
+        // pass over the indexes' pages.
+        let mut markers = Markers::new(self);
+        let sql = format!(
+            "with b (name, phone, timezone, topic, message, availability, status,
+                manage_token_hash, now, since, cap, consent_version, consent_source,
+                confirmed_via, confirm_send_at, confirm_codes_sent) as (values {})
+             insert into requests (name, phone, timezone, topic, message, availability, status,
+                manage_token_hash, consented_at, created_at, updated_at, consent_version,
+                consent_source, confirmed_via, confirm_send_at, confirm_codes_sent)
+             select name, phone, timezone, topic, message, availability, status,
+                manage_token_hash, now, now, now, consent_version, consent_source,
+                confirmed_via, confirm_send_at, confirm_codes_sent
+             from b
+             where (select count(*) from requests r
+                    where r.phone = b.phone and r.created_at > b.since) < b.cap
+             on conflict do nothing
+             {INSERT_RETURNING}",
+            markers.groups(intakes.len(), 16)
+        );
+        let mut insert = sqlx::query_as::<_, RequestRow>(&sql);
+        for owned in intakes {
+            insert = bind_intake!(insert, owned);
+        }
+        let mut inserted: HashMap<String, RequestRow> = insert
+            .fetch_all(&mut *tx)
+            .await?
+            .into_iter()
+            .map(|row| (row.manage_token_hash.clone(), row))
+            .collect();
+        // A request left out reached its number's cap, or a unique index refused
+        // it (say, two for one number in this batch): its own statement says which.
+        let single = insert_within_cap_sql();
+        let mut stored = Vec::with_capacity(intakes.len());
+        for owned in intakes {
+            if let Some(row) = inserted.remove(&owned.manage_token_hash) {
+                stored.push(row.try_into().map(Some));
+                continue;
+            }
+            let row: Result<Option<RequestRow>, _> = bind_intake!(sqlx::query_as(&single), owned)
+                .fetch_optional(&mut *tx)
+                .await;
+            stored.push(match row {
+                Ok(row) => row.map(TryInto::try_into).transpose(),
+                Err(sqlx::Error::Database(error)) if error.is_unique_violation() => Err(
+                    StoreError::Conflict("this phone number already has an open request"),
+                ),
+                Err(error) => return Err(error.into()),
+            });
+        }
+        tx.commit().await?;
+        Ok(stored)
+    }
+
     /// Stores a new request as `intake` says, with the current consent wording,
     /// unless its phone number already made `cap` requests after `since` (then
     /// `None`). A second open request for the number is [`StoreError::Conflict`].
@@ -336,41 +522,11 @@ impl Store {
         cap: i64,
         since: DateTime<Utc>,
     ) -> StoreResult<Option<RequestRecord>> {
-        let (status, confirmed_via, send_at, codes) = if intake.confirm_phone {
-            (RequestStatus::Unconfirmed, None, Some(intake.now), 1)
-        } else {
-            (
-                RequestStatus::Pending,
-                Some(ConfirmedVia::NotRequired.as_str()),
-                None,
-                0,
-            )
-        };
-        let row: Option<RequestRow> = with_pool!(self, pool => sqlx::query_as(&format!(
-            "insert into requests (name, phone, timezone, topic, message, availability, status,
-                manage_token_hash, consented_at, created_at, updated_at, consent_version,
-                consent_source, confirmed_via, confirm_send_at, confirm_codes_sent)
-             select $1, $2, $3, $4, $5, $6, $7, $8, $9, $9, $9, $12, $13, $14, $15, $16
-             where (select count(*) from requests where phone = $2 and created_at > $10) < $11
-             {INSERT_RETURNING}"))
-            .bind(&request.name)
-            .bind(request.phone.as_str())
-            .bind(request.zone.name())
-            .bind(&request.topic)
-            .bind(&request.message)
-            .bind(stored_availability(request))
-            .bind(status.as_str())
-            .bind(intake.manage_token_hash)
-            .bind(intake.now)
-            .bind(since)
-            .bind(cap)
-            .bind(current_wording().version)
-            .bind(intake.consent_source.as_str())
-            .bind(confirmed_via)
-            .bind(send_at)
-            .bind(codes)
-            .fetch_optional(pool)
-            .await)
+        let sql = insert_within_cap_sql();
+        let row: Option<RequestRow> = with_pool!(self, pool =>
+            bind_intake!(sqlx::query_as(&sql), request, intake, since, cap)
+                .fetch_optional(pool)
+                .await)
         .map_err(StoreError::conflict_as(
             "this phone number already has an open request",
         ))?;

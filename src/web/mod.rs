@@ -27,7 +27,7 @@ use crate::domain::matching::MatchPolicy;
 use crate::metrics::Metrics;
 use crate::scheduler::dispatcher::DispatchSettings;
 use crate::scheduler::matcher::MatcherHandle;
-use crate::store::Store;
+use crate::store::{RequestIntake, Store};
 use crate::telephony::Provider;
 use error::{ApiError, BODY_LIMIT_BYTES};
 
@@ -51,6 +51,8 @@ pub struct Settings {
 pub struct AppState {
     /// The database.
     pub store: Store,
+    /// Stores new requests (batched into one transaction on SQLite).
+    pub intake: RequestIntake,
     /// The source of "now".
     pub clock: Arc<dyn Clock>,
     /// Settings.

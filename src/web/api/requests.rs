@@ -13,8 +13,8 @@ use crate::domain::request::{NewRequest, RequestInput};
 use crate::domain::status::RequestStatus;
 use crate::domain::status::{CallStatus, Outcome};
 use crate::store::{
-    CallSummary, CancelOutcome, CanceledCall, ConsentRecord, EraseOutcome, Intake, RequestFilter,
-    RequestRecord, StoreError,
+    CallSummary, CancelOutcome, CanceledCall, ConsentRecord, EraseOutcome, OwnedIntake,
+    RequestFilter, RequestRecord, StoreError,
 };
 use crate::telephony::CallUpdate;
 use crate::tokens;
@@ -418,18 +418,16 @@ pub(crate) async fn submit(
     let manage_token = tokens::generate(tokens::MANAGE_PREFIX);
     let cap = i64::try_from(REQUESTS_PER_PHONE_PER_DAY).unwrap_or(i64::MAX);
     let stored = state
-        .store
-        .insert_request_within_cap(
-            request,
-            Intake {
-                manage_token_hash: &tokens::hash(&manage_token),
-                consent_source: source,
-                confirm_phone: state.settings.confirm_phone,
-                now,
-            },
+        .intake
+        .insert(OwnedIntake {
+            request: request.clone(),
+            manage_token_hash: tokens::hash(&manage_token),
+            consent_source: source,
+            confirm_phone: state.settings.confirm_phone,
+            now,
             cap,
-            now - day,
-        )
+            since: now - day,
+        })
         .await?;
     let Some(record) = stored else {
         let recent = state

@@ -1,0 +1,120 @@
+//! Group commit for new requests.
+//!
+//! SQLite has one write lock. Intake's concurrent inserts, each its own
+//! transaction on its own pooled connection, queued for it in SQLite's busy
+//! handler, which sleeps (1, 2, 5, 10 ms … 100 ms) between tries: that was the
+//! intake route's tail latency, and each commit wrote the request's table and
+//! index pages to the log again. [`RequestIntake`] instead hands new requests to
+//! one writer task, which stores every request waiting at that moment in one
+//! transaction and answers each caller. Nothing waits on a timer: a lone
+//! request is written at once, and the ones arriving while a batch commits form
+//! the next batch. On PostgreSQL, which takes concurrent writers well, callers
+//! write directly.
+
+use std::sync::Arc;
+
+use tokio::sync::{Mutex, OwnedMutexGuard, mpsc, oneshot};
+use tracing::warn;
+
+use super::{OwnedIntake, RequestRecord, Store, StoreError, StoreResult};
+
+/// Most requests one transaction stores.
+const MAX_BATCH: usize = 128;
+/// Requests that may wait for the writer before callers wait to queue.
+const QUEUE: usize = 1024;
+
+type Reply = oneshot::Sender<StoreResult<Option<RequestRecord>>>;
+
+/// Turns at SQLite's write lock for the process's busiest writers: the intake
+/// writer and the notifier, whose code texts follow every new request. Taking
+/// turns here, in an async FIFO, keeps them out of SQLite's busy handler, whose
+/// sleeps (up to 100 ms each) made intake's worst latencies. Other writers are
+/// rare and still meet them in the busy handler. On PostgreSQL there are no
+/// turns to take.
+#[derive(Clone, Debug, Default)]
+pub struct WriteTurns(Option<Arc<Mutex<()>>>);
+
+impl WriteTurns {
+    /// Turns for writers of `store`.
+    pub fn for_store(store: &Store) -> WriteTurns {
+        WriteTurns(matches!(store, Store::Sqlite(_)).then(Arc::default))
+    }
+
+    /// Waits for this writer's turn; it lasts until the guard is dropped, so
+    /// hold it around one statement or transaction, never around a network call.
+    pub async fn take(&self) -> Option<OwnedMutexGuard<()>> {
+        match &self.0 {
+            Some(turns) => Some(Arc::clone(turns).lock_owned().await),
+            None => None,
+        }
+    }
+}
+
+/// Stores new requests, batching concurrent ones into one SQLite transaction.
+#[derive(Clone, Debug)]
+pub struct RequestIntake {
+    store: Store,
+    queue: Option<mpsc::Sender<(OwnedIntake, Reply)>>,
+}
+
+impl RequestIntake {
+    /// Intake over `store`; on SQLite this spawns the writer task, which writes
+    /// in `turns` and ends when the last handle is dropped.
+    pub fn start(store: Store, turns: WriteTurns) -> RequestIntake {
+        let queue = matches!(store, Store::Sqlite(_)).then(|| {
+            let (sender, receiver) = mpsc::channel(QUEUE);
+            tokio::spawn(write_batches(store.clone(), turns, receiver));
+            sender
+        });
+        RequestIntake { store, queue }
+    }
+
+    /// Stores `intake` as [`Store::insert_request_within_cap`] does (`None` when
+    /// the number's cap is reached), possibly in one transaction with others.
+    pub async fn insert(&self, intake: OwnedIntake) -> StoreResult<Option<RequestRecord>> {
+        let Some(queue) = &self.queue else {
+            return intake.insert_into(&self.store).await;
+        };
+        let (reply, answer) = oneshot::channel();
+        if let Err(mpsc::error::SendError((intake, _))) = queue.send((intake, reply)).await {
+            // The writer is gone (shutting down): write this one directly.
+            return intake.insert_into(&self.store).await;
+        }
+        answer.await.unwrap_or_else(|_| {
+            Err(StoreError::Corrupt(
+                "the intake writer stopped before answering".to_owned(),
+            ))
+        })
+    }
+}
+
+async fn write_batches(
+    store: Store,
+    turns: WriteTurns,
+    mut queue: mpsc::Receiver<(OwnedIntake, Reply)>,
+) {
+    let mut batch = Vec::with_capacity(MAX_BATCH);
+    while queue.recv_many(&mut batch, MAX_BATCH).await > 0 {
+        let (intakes, replies): (Vec<OwnedIntake>, Vec<Reply>) = batch.drain(..).unzip();
+        let turn = turns.take().await;
+        let stored = store.insert_requests_together(&intakes).await;
+        drop(turn);
+        match stored {
+            Ok(stored) => {
+                for (reply, result) in replies.into_iter().zip(stored) {
+                    // A caller that gave up (its request timed out) is not waiting.
+                    let _ = reply.send(result);
+                }
+            }
+            Err(error) => {
+                // Nothing of the batch is stored; each is tried on its own, so each
+                // caller gets its own answer (and one bad request cannot sink the rest).
+                warn!(error = %error, requests = intakes.len(),
+                    "batched intake failed; storing the requests one by one");
+                for (reply, intake) in replies.into_iter().zip(intakes) {
+                    let _ = reply.send(intake.insert_into(&store).await);
+                }
+            }
+        }
+    }
+}
