@@ -1,5 +1,5 @@
 -- wrk script for an independent intake run against `ridealong serve`:
---   wrk -t2 -c32 -d10s -s benches/wrk/intake.lua http://127.0.0.1:8080
+--   wrk -t2 -c32 -d10s -s benches/wrk/intake.lua http://127.0.0.1:8080 [-- OFFSET]
 -- Each request is a valid new request from its own US number (the scheme of
 -- src/bench/workload.rs: +1 201 EEE LLLL), so the per-number daily cap and the
 -- one-open-request rule never refuse one. Serve with --rate-limit-per-minute 0:
@@ -14,7 +14,9 @@ function setup(thread)
 end
 
 function init(args)
-  counter = first
+  -- A run against a database that already holds an earlier run's requests
+  -- needs numbers of its own: pass an offset, e.g. `-- 5000000`.
+  counter = first + (tonumber(args[1]) or 0)
   wrk.method = "POST"
   wrk.headers["Content-Type"] = "application/json"
 end

@@ -39,7 +39,8 @@ const GIVE_UP_AFTER: TimeDelta = TimeDelta::minutes(2);
 /// How long past its slot (and time-limit grace) a call may go without an
 /// outcome before it is settled from the provider's own record.
 const SETTLE_AFTER: TimeDelta = TimeDelta::minutes(10);
-/// Most due calls one pass claims.
+/// Due calls claimed between two reconciliations within a pass (10 s at 50
+/// calls a second), so a long burst does not hold back in-doubt dials.
 const PASS_LIMIT: u32 = 500;
 /// Longest the idle loop waits before looking again.
 const IDLE_WAIT: Duration = Duration::from_secs(1);
@@ -81,6 +82,20 @@ pub struct DispatchReport {
     /// Calls the provider could not take now, kept to be dialed again within
     /// their slot.
     pub retrying: usize,
+}
+
+impl DispatchReport {
+    /// Counts one placement's result.
+    fn count(&mut self, placement: anyhow::Result<Placement>) {
+        match placement {
+            Ok(Placement::Placed) => self.placed += 1,
+            Ok(Placement::Failed) => self.failed += 1,
+            Ok(Placement::InDoubt) => self.in_doubt += 1,
+            Ok(Placement::Retrying) => self.retrying += 1,
+            Ok(Placement::Skipped) => {}
+            Err(error) => warn!(error = format!("{error:#}"), "placing a call failed"),
+        }
+    }
 }
 
 /// Places due calls through a provider.
@@ -190,31 +205,34 @@ impl Dispatcher {
                 report.failed += 1;
             }
         }
+        // Claims go on while calls are due, paced by their reserved send times,
+        // and never wait for earlier create-calls to answer: waiting after every
+        // 500 put the 501st call one provider round trip behind its time.
         let mut placements = JoinSet::new();
-        for _ in 0..PASS_LIMIT {
-            if self.stopping.is_cancelled() {
-                break;
+        'burst: loop {
+            for _ in 0..PASS_LIMIT {
+                if self.stopping.is_cancelled() {
+                    break 'burst;
+                }
+                let Some(target) = self.store.claim_next_due(self.clock.now(), spacing).await?
+                else {
+                    break 'burst;
+                };
+                // Wait for the send time this claim reserved (cluster-wide pacing).
+                let wait = (target.send_at - self.clock.now())
+                    .to_std()
+                    .unwrap_or_default();
+                tokio::time::sleep(wait).await;
+                let dispatcher = self.clone();
+                placements.spawn(async move { dispatcher.place(target).await });
+                while let Some(joined) = placements.try_join_next() {
+                    report.count(joined.context("placing a call")?);
+                }
             }
-            let Some(target) = self.store.claim_next_due(self.clock.now(), spacing).await? else {
-                break;
-            };
-            // Wait for the send time this claim reserved (cluster-wide pacing).
-            let wait = (target.send_at - self.clock.now())
-                .to_std()
-                .unwrap_or_default();
-            tokio::time::sleep(wait).await;
-            let dispatcher = self.clone();
-            placements.spawn(async move { dispatcher.place(target).await });
+            report.adopted += self.reconcile().await?;
         }
         while let Some(joined) = placements.join_next().await {
-            match joined.context("placing a call")? {
-                Ok(Placement::Placed) => report.placed += 1,
-                Ok(Placement::Failed) => report.failed += 1,
-                Ok(Placement::InDoubt) => report.in_doubt += 1,
-                Ok(Placement::Retrying) => report.retrying += 1,
-                Ok(Placement::Skipped) => {}
-                Err(error) => warn!(error = format!("{error:#}"), "placing a call failed"),
-            }
+            report.count(joined.context("placing a call")?);
         }
         if report.failed > 0 {
             self.matcher.nudge();
