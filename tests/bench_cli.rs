@@ -62,19 +62,20 @@ fn bench_intake_serves_drives_and_compares_with_bare_sqlite() {
 
 #[test]
 fn bench_dispatch_places_every_call_once_and_none_early() {
+    // More calls than one round of claims (500) between reconciliations.
     let out = bench(&[
         "dispatch",
         "--calls",
-        "5",
+        "520",
         "--cps",
-        "50",
+        "1000",
         "--latency-ms",
         "5",
         "--lead-secs",
-        "1",
+        "2",
     ]);
     for line in [
-        "calls reached provider     5 of 5\n",
+        "calls reached provider     520 of 520\n",
         "lateness                   p50",
         "early                      0\n",
         "doubled                    0\n",

@@ -239,6 +239,7 @@ macro_rules! bind_intake {
             .bind(codes)
     }};
 }
+
 /// The insert of [`Store::insert_request_within_cap`]: `$1`–`$16` are the name,
 /// phone, zone, topic, message, availability, status, manage token hash, now,
 /// since, cap, consent version, consent source, confirmed via, code text due
