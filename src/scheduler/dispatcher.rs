@@ -40,7 +40,8 @@ const GIVE_UP_AFTER: TimeDelta = TimeDelta::minutes(2);
 /// outcome before it is settled from the provider's own record.
 const SETTLE_AFTER: TimeDelta = TimeDelta::minutes(10);
 /// Due calls claimed between two reconciliations within a pass (10 s at 50
-/// calls a second), so a long burst does not hold back in-doubt dials.
+/// calls a second), so a long burst does not hold back in-doubt dials or
+/// silent calls.
 const PASS_LIMIT: u32 = 500;
 /// Longest the idle loop waits before looking again.
 const IDLE_WAIT: Duration = Duration::from_secs(1);
@@ -229,7 +230,9 @@ impl Dispatcher {
                     report.count(joined.context("placing a call")?);
                 }
             }
+            // A long burst: look after earlier dials, as a pass starts by doing.
             report.adopted += self.reconcile().await?;
+            report.settled += self.settle_silent_calls().await?;
         }
         while let Some(joined) = placements.join_next().await {
             report.count(joined.context("placing a call")?);
