@@ -20,7 +20,6 @@ use common::served::Served;
 use common::{TestDb, default_now};
 use ridealong::clock::ManualClock;
 use ridealong::domain::matching::MatchPolicy;
-use ridealong::domain::request::{NewRequest, RequestInput};
 use ridealong::domain::status::RequestStatus;
 use ridealong::scheduler::matcher::Matcher;
 use ridealong::store::{CancelOutcome, Store};
@@ -155,19 +154,7 @@ async fn add_window(database_url: &str, mentor_id: i64) -> Value {
 /// Stores a pending New York request with `phone`, made at `created_at`; returns
 /// its id.
 async fn add_request(store: &Store, name: &str, phone: &str, created_at: DateTime<Utc>) -> i64 {
-    let request = NewRequest::parse(
-        RequestInput {
-            name,
-            phone,
-            timezone: "America/New_York",
-            topic: "interviews",
-            message: "I have applied for months and I am stuck.",
-            availability: Vec::new(),
-            consent: true,
-        },
-        None,
-    )
-    .expect("valid request");
+    let request = common::new_request(name, phone);
     let manage_token = tokens::generate(tokens::MANAGE_PREFIX);
     store
         .insert_request(

@@ -22,7 +22,6 @@ use common::{TestDb, at, default_now};
 use ridealong::clock::ManualClock;
 use ridealong::domain::matching::{Booking, MatchPolicy};
 use ridealong::domain::mentor::{MentorInput, NewMentor, RangeInput, parse_window};
-use ridealong::domain::request::{NewRequest, RequestInput};
 use ridealong::domain::schedule::Slot;
 use ridealong::domain::status::{CallStatus, Outcome, RequestStatus};
 use ridealong::scheduler::matcher::{MatchReport, Matcher};
@@ -94,19 +93,7 @@ async fn add_window(store: &Store, mentor_id: i64, weekdays: &[&str], start: &st
 /// Stores a pending New York request with no stated availability, made at
 /// `created_at`; returns the id.
 async fn add_request(store: &Store, phone: &str, created_at: DateTime<Utc>) -> i64 {
-    let request = NewRequest::parse(
-        RequestInput {
-            name: "Ada",
-            phone,
-            timezone: "America/New_York",
-            topic: "interviews",
-            message: "I have applied for months and I am stuck.",
-            availability: Vec::new(),
-            consent: true,
-        },
-        None,
-    )
-    .expect("valid request");
+    let request = common::new_request("Ada", phone);
     let token = tokens::generate(tokens::MANAGE_PREFIX);
     store
         .insert_request(

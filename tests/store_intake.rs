@@ -10,33 +10,16 @@ use chrono::{TimeDelta, Utc};
 
 use common::TestDb;
 use ridealong::domain::consent::ConsentSource;
-use ridealong::domain::request::{NewRequest, RequestInput};
 use ridealong::domain::status::RequestStatus;
 use ridealong::store::{OwnedIntake, RequestIntake, Store, StoreError, WriteTurns};
 use ridealong::tokens;
 
 const CAP: i64 = 3;
 
-fn new_request(phone: &str) -> NewRequest {
-    NewRequest::parse(
-        RequestInput {
-            name: "Ada Lovelace",
-            phone,
-            timezone: "America/New_York",
-            topic: "interviews",
-            message: "I have applied for months and I am stuck.",
-            availability: Vec::new(),
-            consent: true,
-        },
-        None,
-    )
-    .expect("valid request")
-}
-
 fn intake(phone: &str, confirm_phone: bool) -> OwnedIntake {
     let now = Utc::now();
     OwnedIntake {
-        request: new_request(phone),
+        request: common::new_request("Ada Lovelace", phone),
         manage_token_hash: tokens::hash(&tokens::generate(tokens::MANAGE_PREFIX)),
         consent_source: ConsentSource::Api,
         confirm_phone,
@@ -70,7 +53,7 @@ async fn a_batch_answers_each_request_as_storing_it_alone_would() {
         let token = tokens::hash(&tokens::generate(tokens::MANAGE_PREFIX));
         store
             .insert_request(
-                &new_request(capped),
+                &common::new_request("Ada Lovelace", capped),
                 RequestStatus::Canceled,
                 &token,
                 Utc::now() - TimeDelta::hours(hours),

@@ -27,6 +27,7 @@ use ridealong::clock::ManualClock;
 use ridealong::config::PrivacySettings;
 use ridealong::config::Secret;
 use ridealong::domain::matching::MatchPolicy;
+use ridealong::domain::request::{NewRequest, RequestInput};
 use ridealong::scheduler::matcher::MatchReport;
 use ridealong::store::Store;
 use ridealong::telephony::player::Pace;
@@ -490,6 +491,24 @@ pub fn mentor_body(name: &str, phone: &str) -> Value {
         "timezone": "America/New_York",
         "topics": ["Data analysis", "Interviews"],
     })
+}
+
+/// A parsed request from `name` at `phone`, in New York, about interviews, no
+/// stated availability: for tests that store requests without the API.
+pub fn new_request(name: &str, phone: &str) -> NewRequest {
+    NewRequest::parse(
+        RequestInput {
+            name,
+            phone,
+            timezone: "America/New_York",
+            topic: "interviews",
+            message: "I have applied for months and I am stuck.",
+            availability: Vec::new(),
+            consent: true,
+        },
+        None,
+    )
+    .expect("valid request")
 }
 
 /// A valid request body with `phone`, in New York, no stated availability.
