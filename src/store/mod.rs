@@ -244,6 +244,14 @@ impl Markers {
         }
     }
 
+    /// SQLite's anonymous markers.
+    pub(crate) fn anonymous() -> Markers {
+        Markers {
+            numbered: false,
+            issued: 0,
+        }
+    }
+
     /// The next marker.
     pub(crate) fn next(&mut self) -> String {
         self.issued += 1;

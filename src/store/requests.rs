@@ -6,6 +6,7 @@ use std::collections::hash_map::Entry;
 use chrono::{DateTime, Utc};
 use chrono_tz::Tz;
 use serde::{Deserialize, Serialize};
+use sqlx::{Connection as _, SqliteConnection};
 use tracing::instrument;
 
 use super::{
@@ -454,59 +455,7 @@ impl Store {
             }
             return Ok(stored);
         };
-        let mut tx = pool.begin_write().await?;
-        // One statement for the batch: one round trip to SQLite's thread, one
-        // pass over the indexes' pages.
-        let mut markers = Markers::new(self);
-        let sql = format!(
-            "with b (name, phone, timezone, topic, message, availability, status,
-                manage_token_hash, now, since, cap, consent_version, consent_source,
-                confirmed_via, confirm_send_at, confirm_codes_sent) as (values {})
-             insert into requests (name, phone, timezone, topic, message, availability, status,
-                manage_token_hash, consented_at, created_at, updated_at, consent_version,
-                consent_source, confirmed_via, confirm_send_at, confirm_codes_sent)
-             select name, phone, timezone, topic, message, availability, status,
-                manage_token_hash, now, now, now, consent_version, consent_source,
-                confirmed_via, confirm_send_at, confirm_codes_sent
-             from b
-             where (select count(*) from requests r
-                    where r.phone = b.phone and r.created_at > b.since) < b.cap
-             on conflict do nothing
-             {INSERT_RETURNING}",
-            markers.groups(intakes.len(), 16)
-        );
-        let mut insert = sqlx::query_as::<_, RequestRow>(&sql);
-        for owned in intakes {
-            insert = bind_intake!(insert, owned);
-        }
-        let mut inserted: HashMap<String, RequestRow> = insert
-            .fetch_all(&mut *tx)
-            .await?
-            .into_iter()
-            .map(|row| (row.manage_token_hash.clone(), row))
-            .collect();
-        // A request left out reached its number's cap, or a unique index refused
-        // it (say, two for one number in this batch): its own statement says which.
-        let single = insert_within_cap_sql();
-        let mut stored = Vec::with_capacity(intakes.len());
-        for owned in intakes {
-            if let Some(row) = inserted.remove(&owned.manage_token_hash) {
-                stored.push(row.try_into().map(Some));
-                continue;
-            }
-            let row: Result<Option<RequestRow>, _> = bind_intake!(sqlx::query_as(&single), owned)
-                .fetch_optional(&mut *tx)
-                .await;
-            stored.push(match row {
-                Ok(row) => row.map(TryInto::try_into).transpose(),
-                Err(sqlx::Error::Database(error)) if error.is_unique_violation() => Err(
-                    StoreError::Conflict("this phone number already has an open request"),
-                ),
-                Err(error) => return Err(error.into()),
-            });
-        }
-        tx.commit().await?;
-        Ok(stored)
+        insert_batch_on(&mut *pool.acquire().await?, intakes).await
     }
 
     /// Stores a new request as `intake` says, with the current consent wording,
@@ -730,4 +679,65 @@ impl Store {
             Ok(CancelOutcome::Canceled { call })
         })
     }
+}
+
+/// The SQLite side of [`Store::insert_requests_together`], on `connection`:
+/// the intake writer passes the connection it keeps for itself.
+pub(crate) async fn insert_batch_on(
+    connection: &mut SqliteConnection,
+    intakes: &[OwnedIntake],
+) -> StoreResult<Vec<StoreResult<Option<RequestRecord>>>> {
+    let mut tx = connection.begin_with("begin immediate").await?;
+    // One statement for the batch: one round trip to SQLite's thread, one
+    // pass over the indexes' pages.
+    let mut markers = Markers::anonymous();
+    let sql = format!(
+        "with b (name, phone, timezone, topic, message, availability, status,
+            manage_token_hash, now, since, cap, consent_version, consent_source,
+            confirmed_via, confirm_send_at, confirm_codes_sent) as (values {})
+         insert into requests (name, phone, timezone, topic, message, availability, status,
+            manage_token_hash, consented_at, created_at, updated_at, consent_version,
+            consent_source, confirmed_via, confirm_send_at, confirm_codes_sent)
+         select name, phone, timezone, topic, message, availability, status,
+            manage_token_hash, now, now, now, consent_version, consent_source,
+            confirmed_via, confirm_send_at, confirm_codes_sent
+         from b
+         where (select count(*) from requests r
+                where r.phone = b.phone and r.created_at > b.since) < b.cap
+         on conflict do nothing
+         {INSERT_RETURNING}",
+        markers.groups(intakes.len(), 16)
+    );
+    let mut insert = sqlx::query_as::<_, RequestRow>(&sql);
+    for owned in intakes {
+        insert = bind_intake!(insert, owned);
+    }
+    let mut inserted: HashMap<String, RequestRow> = insert
+        .fetch_all(&mut *tx)
+        .await?
+        .into_iter()
+        .map(|row| (row.manage_token_hash.clone(), row))
+        .collect();
+    // A request left out reached its number's cap, or a unique index refused
+    // it (say, two for one number in this batch): its own statement says which.
+    let single = insert_within_cap_sql();
+    let mut stored = Vec::with_capacity(intakes.len());
+    for owned in intakes {
+        if let Some(row) = inserted.remove(&owned.manage_token_hash) {
+            stored.push(row.try_into().map(Some));
+            continue;
+        }
+        let row: Result<Option<RequestRow>, _> = bind_intake!(sqlx::query_as(&single), owned)
+            .fetch_optional(&mut *tx)
+            .await;
+        stored.push(match row {
+            Ok(row) => row.map(TryInto::try_into).transpose(),
+            Err(sqlx::Error::Database(error)) if error.is_unique_violation() => Err(
+                StoreError::Conflict("this phone number already has an open request"),
+            ),
+            Err(error) => return Err(error.into()),
+        });
+    }
+    tx.commit().await?;
+    Ok(stored)
 }
