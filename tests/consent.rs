@@ -234,6 +234,24 @@ async fn at_most_five_codes_are_texted_for_one_request() {
 }
 
 #[tokio::test]
+async fn code_texts_go_out_several_at_a_time() {
+    // The fake answers no text until this many wait at once: a notifier texting
+    // one at a time would see each of its requests time out.
+    const AT_ONCE: usize = 8;
+    let (app, fake) = app_confirming(|_| {}).await;
+    fake.hold_texts_until(AT_ONCE);
+    for i in 0..AT_ONCE {
+        let mut request = seeker_request();
+        request["phone"] = json!(format!("020 7946 09{i:02}"));
+        app.create_request(&request).await;
+    }
+    let report = app.notify_due().await;
+    assert_eq!((report.sent, report.failed), (AT_ONCE, 0), "{report:?}");
+    assert_eq!(fake.messages().len(), AT_ONCE);
+    app.stop().await;
+}
+
+#[tokio::test]
 async fn a_code_lasts_thirty_minutes_and_an_unconfirmed_request_expires_after_a_day() {
     let (app, fake) = app_confirming(|_| {}).await;
     let created = app.create_request(&seeker_request()).await;

@@ -568,6 +568,41 @@ impl Served {
     }
 }
 
+/// How far the server's notifier is behind on code texts when the load ends,
+/// and how long it takes to text every one: each request's code text is due
+/// when the request is stored (nothing when confirmation is off).
+async fn report_code_texts(path: &Path) -> anyhow::Result<()> {
+    const GIVE_UP: Duration = Duration::from_secs(300);
+    let mut connection = SqliteConnectOptions::new()
+        .filename(path)
+        .read_only(true)
+        .connect()
+        .await?;
+    let ended = Instant::now();
+    const WAITING: &str = "select count(*) from requests
+        where status = 'unconfirmed' and confirm_send_at is not null";
+    let backlog: i64 = sqlx::query_scalar(WAITING)
+        .fetch_one(&mut connection)
+        .await?;
+    let mut left = backlog;
+    while left > 0 && ended.elapsed() < GIVE_UP {
+        tokio::time::sleep(Duration::from_millis(50)).await;
+        left = sqlx::query_scalar(WAITING)
+            .fetch_one(&mut connection)
+            .await?;
+    }
+    connection.close().await?;
+    if left > 0 {
+        bail!("{left} code texts were still waiting {GIVE_UP:?} after the load");
+    }
+    println!(
+        "{:<26} {backlog} waiting when the load ended; all texted {:.1} s later",
+        "code texts",
+        ended.elapsed().as_secs_f64()
+    );
+    Ok(())
+}
+
 async fn bare_sqlite_loop(path: &Path, duration: Duration) -> anyhow::Result<usize> {
     let mut connection = SqliteConnectOptions::new()
         .filename(path)
@@ -646,6 +681,7 @@ async fn intake(args: IntakeArgs) -> anyhow::Result<()> {
     println!("{:<26} {rate:.0} req/s", "throughput");
     print_percentiles("latency", &mut tally.latencies_ms);
     print_memory("server memory, after load", pid);
+    report_code_texts(&db.path("ridealong.db")).await?;
     drop(served);
 
     let bar = seconds_bar(args.duration_secs, "bare SQLite");

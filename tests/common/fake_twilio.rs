@@ -134,6 +134,7 @@ pub struct FakeMessage {
 struct Books {
     requests: Vec<RecordedRequest>,
     failures: VecDeque<Failure>,
+    hold_texts_until: Option<usize>,
     calls: Vec<FakeCall>,
     messages: Vec<FakeMessage>,
     scripts: HashMap<String, CallScript>,
@@ -143,6 +144,13 @@ struct Books {
     reports: Vec<PlayReport>,
 }
 
+/// Send-SMS requests held, and whether enough were held at once to let all go.
+#[derive(Default)]
+struct TextGate {
+    held: usize,
+    open: bool,
+}
+
 struct Shared {
     account_sid: String,
     auth_token: String,
@@ -150,6 +158,8 @@ struct Shared {
     books: Mutex<Books>,
     plays: watch::Sender<usize>,
     creates: watch::Sender<usize>,
+    /// Send-SMS requests held now (see [`FakeTwilio::hold_texts_until`]).
+    text_gate: watch::Sender<TextGate>,
     clock: Mutex<Arc<dyn Clock>>,
 }
 
@@ -194,6 +204,7 @@ impl FakeTwilio {
             books: Mutex::new(Books::default()),
             plays: watch::channel(0).0,
             creates: watch::channel(0).0,
+            text_gate: watch::channel(TextGate::default()).0,
             clock: Mutex::new(Arc::new(SystemClock)),
         });
         let listener = TcpListener::bind("127.0.0.1:0")
@@ -271,6 +282,13 @@ impl FakeTwilio {
     /// STOP: 400 with code 21610.
     pub fn unsubscribe(&self, number: &str) {
         self.shared.books().unsubscribed.insert(number.to_owned());
+    }
+
+    /// Holds the answer to every send-SMS request until `n` of them are waiting
+    /// at the same moment, then answers them all and the rest at once: a client
+    /// sending one text at a time never gets an answer (its requests time out).
+    pub fn hold_texts_until(&self, n: usize) {
+        self.shared.books().hold_texts_until = Some(n);
     }
 
     /// Injects `failure` into each of the next `n` requests.
@@ -379,11 +397,21 @@ async fn handle(
         status: 0,
         at: Instant::now(),
     };
-    let (index, failure) = {
+    let (index, failure, hold_until) = {
         let mut books = shared.books();
         books.requests.push(request.clone());
-        (books.requests.len() - 1, books.failures.pop_front())
+        let hold_until = books
+            .hold_texts_until
+            .filter(|_| request.path.ends_with("Messages.json"));
+        (
+            books.requests.len() - 1,
+            books.failures.pop_front(),
+            hold_until,
+        )
     };
+    if let Some(n) = hold_until {
+        hold_text(&shared, n).await;
+    }
     let response = match &failure {
         Some(Failure::RateLimited) => {
             twilio_error(StatusCode::TOO_MANY_REQUESTS, 20429, "Too Many Requests")
@@ -411,6 +439,24 @@ async fn handle(
     };
     shared.books().requests[index].status = status;
     response
+}
+
+/// Waits until `n` send-SMS requests are held at once; from then on the gate
+/// stays open. A request whose client gave up before stops counting.
+async fn hold_text(shared: &Arc<Shared>, n: usize) {
+    /// Counts a held request while it waits.
+    struct Held<'a>(&'a watch::Sender<TextGate>);
+    impl Drop for Held<'_> {
+        fn drop(&mut self) {
+            self.0.send_modify(|gate| gate.held -= 1);
+        }
+    }
+    let mut gate = shared.text_gate.subscribe();
+    shared.text_gate.send_modify(|gate| gate.held += 1);
+    let held = Held(&shared.text_gate);
+    let _ = gate.wait_for(|gate| gate.open || gate.held >= n).await;
+    shared.text_gate.send_modify(|gate| gate.open = true);
+    drop(held);
 }
 
 fn route(shared: &Arc<Shared>, request: &RecordedRequest) -> Response {
