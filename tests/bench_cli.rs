@@ -53,6 +53,8 @@ fn bench_intake_serves_drives_and_compares_with_bare_sqlite() {
         " 0 errors",
         "throughput",
         "latency                    p50",
+        "code texts",
+        "later",
         "bare SQLite loop",
         "ratio",
     ] {
