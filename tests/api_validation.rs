@@ -5,8 +5,9 @@
 
 mod common;
 
-use common::{ADMIN_TOKEN, TestApp, mentor_body, request_body};
+use common::{ADMIN_TOKEN, TestApp, default_now, mentor_body, request_body};
 use reqwest::{Method, StatusCode};
+use ridealong::domain::hours::CallingHours;
 use serde_json::{Value, json};
 
 /// Asserts the `{"error": {"code", "message"}}` shape.
@@ -689,6 +690,42 @@ async fn bad_availability_is_refused() {
         UNPROCESSABLE,
     )
     .await;
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn availability_wholly_outside_calling_hours_is_refused() {
+    // A deployment that narrowed calling hours to 09:00-20:00.
+    let app = TestApp::spawn_with(default_now(), |config| {
+        config.policy.calling_hours = CallingHours::parse("09:00-20:00").expect("hours");
+    })
+    .await;
+    let fits = json!({"weekdays": ["tue"], "start": "09:00", "end": "17:00"});
+    for (start, end) in [("20:00", "23:00"), ("06:00", "09:00"), ("21:00", "08:30")] {
+        let outside = json!({"weekdays": ["sat"], "start": start, "end": end});
+        let body = request_with("availability", json!([fits, outside]));
+        let before = stored(&app).await;
+        let (status, answer) = app
+            .send(Method::POST, "/api/v1/requests", None, Some(&body))
+            .await;
+        assert_eq!(status, UNPROCESSABLE, "{body}: {answer}");
+        assert_error_shape(&answer);
+        assert_eq!(answer["error"]["field"], "availability[1]", "{answer}");
+        let message = answer["error"]["message"].as_str().unwrap_or_default();
+        assert!(message.contains("09:00-20:00"), "{message}");
+        assert_eq!(stored(&app).await, before, "{body} changed what is stored");
+    }
+    // A range that reaches into calling hours, even across midnight, is taken.
+    let evening = json!({"weekdays": ["fri"], "start": "19:30", "end": "01:00"});
+    let (status, answer) = app
+        .send(
+            Method::POST,
+            "/api/v1/requests",
+            None,
+            Some(&request_with("availability", json!([evening]))),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{answer}");
     app.stop().await;
 }
 

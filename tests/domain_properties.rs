@@ -653,6 +653,26 @@ proptest! {
     }
 
     #[test]
+    fn a_daily_range_overlaps_calling_hours_exactly_when_they_share_a_minute(
+        (open, close) in (8 * 60..21 * 60u32).prop_flat_map(|open| (Just(open), open + 1..=21 * 60)),
+        start in 0..24 * 60u32,
+        end in 0..24 * 60u32,
+    ) {
+        prop_assume!(start != end);
+        let time = |minutes: u32| LocalTime::from_hm(minutes / 60, minutes % 60).expect("a time");
+        let hours = CallingHours::new(time(open), time(close)).expect("hours inside 08:00-21:00");
+        // Minute by minute: in the range (wrapping past midnight when end < start)
+        // and in calling hours.
+        let in_range = |minute: u32| if start < end {
+            (start..end).contains(&minute)
+        } else {
+            minute >= start || minute < end
+        };
+        let shared = (0..24 * 60).any(|minute| in_range(minute) && (open..close).contains(&minute));
+        prop_assert_eq!(hours.overlaps(time(start), time(end)), shared);
+    }
+
+    #[test]
     fn seeker_hours_permit_exactly_the_calls_the_oracle_permits(
         (seeker, calls) in seeker_case()
     ) {

@@ -102,6 +102,7 @@ pub async fn seed(store: &Store, now: DateTime<Utc>) -> anyhow::Result<Demo> {
                 timezone: None,
             }],
             consent: true,
+            calling_hours: CallingHours::WIDEST,
         },
         None,
     )?;

@@ -55,6 +55,26 @@ impl CallingHours {
         self.end
     }
 
+    /// Whether the daily range `start`–`end` (crossing midnight when `end` is
+    /// earlier, a whole day when they are equal) shares any time with these
+    /// hours. A seeker's range that does not could never be given a call.
+    pub fn overlaps(&self, start: LocalTime, end: LocalTime) -> bool {
+        const DAY: i64 = 24 * 60;
+        let (open, close) = (
+            self.start.minutes_from_midnight(),
+            self.end.minutes_from_midnight(),
+        );
+        let (start, end) = (start.minutes_from_midnight(), end.minutes_from_midnight());
+        let pieces: &[(i64, i64)] = if start < end {
+            &[(start, end)]
+        } else {
+            &[(start, DAY), (0, end)]
+        };
+        pieces
+            .iter()
+            .any(|&(from, until)| from < close && until > open)
+    }
+
     fn every_day_in(&self, zone: Tz) -> WeeklyRange {
         WeeklyRange::new(Weekdays::ALL, self.start, self.end, zone)
             .expect("calling hours never start and end at the same time")
@@ -125,6 +145,28 @@ mod tests {
         assert!(CallingHours::parse("08:00-21:30").is_err());
         assert!(CallingHours::parse("12:00-09:00").is_err());
         assert!(CallingHours::parse("09:00-20:00").is_ok());
+    }
+
+    #[test]
+    fn a_range_overlaps_calling_hours_when_it_shares_a_minute_with_them() {
+        let hours = CallingHours::parse("09:00-20:00").unwrap();
+        let overlaps = |start: &str, end: &str| {
+            hours.overlaps(
+                LocalTime::parse("start", start).unwrap(),
+                LocalTime::parse("end", end).unwrap(),
+            )
+        };
+        assert!(overlaps("08:00", "09:01"));
+        assert!(overlaps("19:59", "23:00"));
+        assert!(overlaps("12:00", "13:00"));
+        // Crossing midnight: 19:00–02:00 covers 19:00–20:00.
+        assert!(overlaps("19:00", "02:00"));
+        assert!(overlaps("23:00", "09:30"));
+        // Touching is not sharing.
+        assert!(!overlaps("06:00", "09:00"));
+        assert!(!overlaps("20:00", "23:30"));
+        assert!(!overlaps("21:00", "08:00"));
+        assert!(!overlaps("20:00", "09:00"));
     }
 
     #[test]

@@ -3,6 +3,7 @@
 use chrono_tz::Tz;
 
 use super::ValidationError;
+use super::hours::CallingHours;
 use super::mentor::{RangeInput, parse_range};
 use super::phone::PhoneNumber;
 use super::text::{MESSAGE_MAX, SHORT_TEXT_MAX, person_name, required_text};
@@ -45,6 +46,9 @@ pub struct RequestInput<'a> {
     pub availability: Vec<RangeInput<'a>>,
     /// Whether the seeker agreed to be called and texted.
     pub consent: bool,
+    /// The deployment's calling hours: a range wholly outside them is refused,
+    /// as no call could ever be placed in it.
+    pub calling_hours: CallingHours,
 }
 
 impl NewRequest {
@@ -95,6 +99,7 @@ impl NewRequest {
             ));
         } else {
             for (index, range) in input.availability.into_iter().enumerate() {
+                let field = format!("availability[{index}]");
                 let parsed = parse_range(
                     RangeInput {
                         timezone: None,
@@ -102,7 +107,8 @@ impl NewRequest {
                     },
                     zone.unwrap_or(Tz::UTC),
                 )
-                .map_err(|error| error.within(&format!("availability[{index}]")));
+                .map_err(|error| error.within(&field))
+                .and_then(|range| within_calling_hours(range, input.calling_hours, field));
                 availability.extend(keep(&mut errors, parsed));
             }
         }
@@ -132,6 +138,26 @@ impl NewRequest {
     }
 }
 
+/// `range` (the request's `field`) when calls could be placed in it, else why not.
+fn within_calling_hours(
+    range: WeeklyRange,
+    hours: CallingHours,
+    field: String,
+) -> Result<WeeklyRange, ValidationError> {
+    if hours.overlaps(range.start(), range.end()) {
+        return Ok(range);
+    }
+    Err(ValidationError::new(
+        field,
+        format!(
+            "is wholly outside calling hours ({}-{} in the seeker's zone): no call could \
+             ever be placed in it",
+            hours.start(),
+            hours.end()
+        ),
+    ))
+}
+
 /// `result`'s value, or `None` with its error added to `errors`.
 fn keep<T>(errors: &mut Vec<ValidationError>, result: Result<T, ValidationError>) -> Option<T> {
     result.map_err(|error| errors.push(error)).ok()
@@ -150,6 +176,7 @@ mod tests {
             message: "I have sent 80 applications and heard nothing back.",
             availability: vec![],
             consent: true,
+            calling_hours: CallingHours::WIDEST,
         }
     }
 
@@ -170,6 +197,41 @@ mod tests {
         )
         .unwrap_err();
         assert_eq!(error.field, "consent");
+    }
+
+    #[test]
+    fn a_range_wholly_outside_calling_hours_is_refused_by_name() {
+        let days = ["sat".to_owned()];
+        let range = |start: &'static str, end: &'static str| RangeInput {
+            weekdays: &days,
+            start,
+            end,
+            timezone: None,
+        };
+        let hours = CallingHours::parse("09:00-20:00").unwrap();
+        let error = NewRequest::parse(
+            RequestInput {
+                availability: vec![range("10:00", "12:00"), range("20:00", "23:00")],
+                calling_hours: hours,
+                ..input()
+            },
+            None,
+        )
+        .unwrap_err();
+        assert_eq!(error.field, "availability[1]");
+        assert!(error.message.contains("09:00-20:00"), "{}", error.message);
+        // Overlapping them by a little is enough: the call fits the overlap or not
+        // at matching time, like any other range.
+        let request = NewRequest::parse(
+            RequestInput {
+                availability: vec![range("19:00", "23:00")],
+                calling_hours: hours,
+                ..input()
+            },
+            None,
+        )
+        .unwrap();
+        assert_eq!(request.availability.len(), 1);
     }
 
     #[test]

@@ -26,6 +26,7 @@ use ridealong::app::{App, AppConfig};
 use ridealong::clock::ManualClock;
 use ridealong::config::PrivacySettings;
 use ridealong::config::Secret;
+use ridealong::domain::hours::CallingHours;
 use ridealong::domain::matching::MatchPolicy;
 use ridealong::domain::request::{NewRequest, RequestInput};
 use ridealong::scheduler::matcher::MatchReport;
@@ -505,6 +506,7 @@ pub fn new_request(name: &str, phone: &str) -> NewRequest {
             message: "I have applied for months and I am stuck.",
             availability: Vec::new(),
             consent: true,
+            calling_hours: CallingHours::WIDEST,
         },
         None,
     )

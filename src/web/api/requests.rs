@@ -50,7 +50,8 @@ pub struct CreateRequest {
     /// What the seeker could use help with, 1–4,000 characters.
     pub message: String,
     /// When the seeker can take calls; empty or absent means weekdays within
-    /// calling hours.
+    /// calling hours. A range wholly outside calling hours is refused (422), as
+    /// no call could be placed in it.
     #[serde(default)]
     pub availability: Vec<AvailabilityRange>,
     /// Must be `true`: the seeker states the number is theirs and agrees to be
@@ -244,6 +245,7 @@ pub async fn create_request(
             message: &body.message,
             availability,
             consent: body.consent,
+            calling_hours: state.settings.policy.calling_hours,
         },
         state.settings.default_region.as_deref(),
     )?;

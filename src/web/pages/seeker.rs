@@ -166,29 +166,17 @@ fn plan_availability(
     ranges
 }
 
-/// Whether the daily range `from`–`until` (crossing midnight when `until` is
-/// earlier) misses calling hours entirely, so a request limited to it could never
-/// be booked. Times that do not parse are left to the domain to report.
+/// Whether the daily range `from`–`until` misses calling hours entirely (see
+/// [`CallingHours::overlaps`]), said here in the form's words before the domain
+/// says it in the API's. Times that do not parse are left to the domain to report.
 fn outside_calling_hours(from: &str, until: &str, hours: CallingHours) -> bool {
-    let (Ok(from), Ok(until)) = (
+    match (
         LocalTime::parse("from", from),
         LocalTime::parse("until", until),
-    ) else {
-        return false;
-    };
-    let (open, close) = (
-        hours.start().minutes_from_midnight(),
-        hours.end().minutes_from_midnight(),
-    );
-    let (from, until) = (from.minutes_from_midnight(), until.minutes_from_midnight());
-    let pieces = if from < until {
-        vec![(from, until)]
-    } else {
-        vec![(from, 24 * 60), (0, until)]
-    };
-    !pieces
-        .iter()
-        .any(|&(start, end)| start < close && end > open)
+    ) {
+        (Ok(from), Ok(until)) => !hours.overlaps(from, until),
+        _ => false,
+    }
 }
 
 /// Whether `days` are exactly Monday to Friday: no stated availability means that.
@@ -325,6 +313,7 @@ async fn send_request(
             message: &form.message,
             availability,
             consent: form.consent.is_some(),
+            calling_hours: hours,
         },
         state.settings.default_region.as_deref(),
     );
