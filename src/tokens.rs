@@ -28,6 +28,13 @@ pub fn hash(token: &str) -> String {
     digest.iter().map(|byte| format!("{byte:02x}")).collect()
 }
 
+/// The fingerprint of the admin token kept with each operator session, so that
+/// changing the token ends the sessions it signed in. Domain-separated, so it is
+/// not the hash an API bearer token would be stored under.
+pub fn admin_key(admin_token: &str) -> String {
+    hash(&format!("ridealong operator session\n{admin_token}"))
+}
+
 /// Compares two secrets without leaking where they differ through timing.
 pub fn same_secret(given: &str, expected: &str) -> bool {
     given.as_bytes().ct_eq(expected.as_bytes()).into()

@@ -12,6 +12,7 @@ use serde_json::{Value, json};
 
 use common::fake_twilio::FakeTwilio;
 use common::{ADMIN_TOKEN, TestApp, at, mentor_body, request_body};
+use ridealong::config::Secret;
 use ridealong::telephony::player::{CallScript, MentorScript, SeekerScript};
 
 const MENTOR_PHONE: &str = "+12015550123";
@@ -211,6 +212,49 @@ async fn a_wrong_admin_token_is_refused_inline_and_signs_nobody_in() {
     assert!(!visitor.cookies.contains_key("ridealong_session"));
     let answer = visitor.get("/operator").await;
     assert_eq!(answer.status, StatusCode::SEE_OTHER);
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn changing_the_admin_token_signs_the_operator_out() {
+    let app = TestApp::spawn().await;
+    let mut operator = signed_in(&app).await;
+    assert_eq!(operator.get("/operator").await.status, StatusCode::OK);
+
+    // The same token after a restart: still signed in.
+    let app = app.restart_with(|_| {}).await;
+    operator.base = app.url("");
+    assert_eq!(operator.get("/operator").await.status, StatusCode::OK);
+
+    // A new token: the session it did not sign in is over, and the old token
+    // signs nobody in any more; the new one does.
+    let new_token = "a-new-admin-token-after-a-volunteer-left";
+    let app = app
+        .restart_with(|config| config.admin_token = Some(Secret::new(new_token)))
+        .await;
+    operator.base = app.url("");
+    let answer = operator.get("/operator").await;
+    assert_eq!(answer.status, StatusCode::SEE_OTHER);
+    assert_eq!(answer.location.as_deref(), Some("/operator/sign-in"));
+    let form = operator.get("/operator/sign-in").await;
+    let csrf = csrf_token(&form.body);
+    let refused = operator
+        .post(
+            "/operator/sign-in",
+            &[("csrf", &csrf), ("token", ADMIN_TOKEN)],
+        )
+        .await;
+    assert_ne!(refused.status, StatusCode::SEE_OTHER, "{}", refused.body);
+    let form = operator.get("/operator/sign-in").await;
+    let csrf = csrf_token(&form.body);
+    let answer = operator
+        .post(
+            "/operator/sign-in",
+            &[("csrf", &csrf), ("token", new_token)],
+        )
+        .await;
+    assert_eq!(answer.location.as_deref(), Some("/operator"));
+    assert_eq!(operator.get("/operator").await.status, StatusCode::OK);
     app.stop().await;
 }
 

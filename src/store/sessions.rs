@@ -16,19 +16,22 @@ pub enum SessionSubject {
 }
 
 impl Store {
-    /// Stores a session for `subject` under `token_hash`, valid until `expires_at`.
+    /// Stores a session for `subject` under `token_hash`, valid until `expires_at`;
+    /// an operator's keeps `admin_key`, the fingerprint of the admin token that
+    /// signed them in ([`crate::tokens::admin_key`]; a mentor's keeps none).
     /// Expired sessions are swept in the same write.
     #[instrument(skip_all)]
     pub async fn create_session(
         &self,
         token_hash: &str,
         subject: SessionSubject,
+        admin_key: Option<&str>,
         now: DateTime<Utc>,
         expires_at: DateTime<Utc>,
     ) -> StoreResult<()> {
-        let (mentor_id, operator) = match subject {
-            SessionSubject::Mentor(id) => (Some(id), false),
-            SessionSubject::Operator => (None, true),
+        let (mentor_id, operator, admin_key) = match subject {
+            SessionSubject::Mentor(id) => (Some(id), false, None),
+            SessionSubject::Operator => (None, true, admin_key),
         };
         with_pool!(self, pool => {
             let mut tx = pool.begin_write().await?;
@@ -37,11 +40,13 @@ impl Store {
                 .execute(&mut *tx)
                 .await?;
             sqlx::query(
-                "insert into web_sessions (token_hash, mentor_id, operator, created_at, expires_at)
-                 values ($1, $2, $3, $4, $5)")
+                "insert into web_sessions
+                     (token_hash, mentor_id, operator, admin_key, created_at, expires_at)
+                 values ($1, $2, $3, $4, $5, $6)")
                 .bind(token_hash)
                 .bind(mentor_id)
                 .bind(operator)
+                .bind(admin_key)
                 .bind(now)
                 .bind(expires_at)
                 .execute(&mut *tx)
@@ -51,24 +56,35 @@ impl Store {
         })
     }
 
-    /// Who the session under `token_hash` signs in, if it exists and has not expired.
+    /// Who the session under `token_hash` signs in, if it exists and has not
+    /// expired. An operator's counts only while the admin token is the one that
+    /// signed them in (`admin_key`, its fingerprint; `None` when the deployment
+    /// has no admin token, and then no operator session counts).
     #[instrument(skip_all)]
     pub async fn session(
         &self,
         token_hash: &str,
+        admin_key: Option<&str>,
         now: DateTime<Utc>,
     ) -> StoreResult<Option<SessionSubject>> {
-        let row: Option<(Option<i64>, bool)> = with_pool!(self, pool => sqlx::query_as(
-            "select mentor_id, operator from web_sessions
+        let row: Option<(Option<i64>, bool, Option<String>)> = with_pool!(self, pool => sqlx::query_as(
+            "select mentor_id, operator, admin_key from web_sessions
              where token_hash = $1 and expires_at > $2")
             .bind(token_hash)
             .bind(now)
             .fetch_optional(pool)
             .await)?;
-        Ok(row.map(|(mentor_id, operator)| match mentor_id {
-            Some(id) if !operator => SessionSubject::Mentor(id),
-            _ => SessionSubject::Operator,
-        }))
+        Ok(
+            row.and_then(|(mentor_id, operator, signed_in_with)| match mentor_id {
+                Some(id) if !operator => Some(SessionSubject::Mentor(id)),
+                _ => {
+                    let current = signed_in_with.zip(admin_key);
+                    current
+                        .is_some_and(|(signed_in_with, admin_key)| signed_in_with == admin_key)
+                        .then_some(SessionSubject::Operator)
+                }
+            }),
+        )
     }
 
     /// Ends the session under `token_hash` (sign-out); nothing if there is none.

@@ -23,7 +23,7 @@ use reqwest::StatusCode;
 use serde_json::{Value, json};
 
 use ridealong::app::{App, AppConfig};
-use ridealong::clock::ManualClock;
+use ridealong::clock::{Clock, ManualClock};
 use ridealong::config::PrivacySettings;
 use ridealong::config::Secret;
 use ridealong::domain::hours::CallingHours;
@@ -473,6 +473,18 @@ impl TestApp {
         let (status, request) = self.get(&path, None).await;
         assert_eq!(status, StatusCode::OK, "{request}");
         request
+    }
+
+    /// Stops the app and starts it again on the same database at the same time,
+    /// with [`test_config`] changed by `configure`: a redeploy with a new
+    /// configuration. The app listens on a new port.
+    pub async fn restart_with(mut self, configure: impl FnOnce(&mut AppConfig)) -> TestApp {
+        if let Some(app) = self.app.take() {
+            app.stop().await;
+        }
+        self.store.close().await;
+        let store = self.db.connect().await;
+        TestApp::spawn_on(self.db, store, self.clock.now(), configure).await
     }
 
     /// Stops the app and closes the pools.

@@ -37,7 +37,13 @@ pub async fn sign_in(
     };
     state
         .store
-        .create_session(&tokens::hash(&token), subject, now, now + lifetime)
+        .create_session(
+            &tokens::hash(&token),
+            subject,
+            admin_key(state).as_deref(),
+            now,
+            now + lifetime,
+        )
         .await?;
     let cookie = Cookie::build((COOKIE, token))
         .path("/")
@@ -70,8 +76,22 @@ pub async fn current(
     };
     Ok(state
         .store
-        .session(&tokens::hash(cookie.value()), state.clock.now())
+        .session(
+            &tokens::hash(cookie.value()),
+            admin_key(state).as_deref(),
+            state.clock.now(),
+        )
         .await?)
+}
+
+/// The fingerprint of the deployment's admin token, kept with operator sessions
+/// so that changing the token signs the operator out.
+fn admin_key(state: &AppState) -> Option<String> {
+    state
+        .settings
+        .admin_token
+        .as_ref()
+        .map(|token| tokens::admin_key(token.expose()))
 }
 
 /// A signed-in mentor; anyone else is sent to the mentor sign-in page.
