@@ -236,22 +236,13 @@ async fn changing_the_admin_token_signs_the_operator_out() {
     let answer = operator.get("/operator").await;
     assert_eq!(answer.status, StatusCode::SEE_OTHER);
     assert_eq!(answer.location.as_deref(), Some("/operator/sign-in"));
-    let form = operator.get("/operator/sign-in").await;
-    let csrf = csrf_token(&form.body);
+    let sign_in = "/operator/sign-in";
     let refused = operator
-        .post(
-            "/operator/sign-in",
-            &[("csrf", &csrf), ("token", ADMIN_TOKEN)],
-        )
+        .submit(sign_in, sign_in, &[("token", ADMIN_TOKEN)])
         .await;
     assert_ne!(refused.status, StatusCode::SEE_OTHER, "{}", refused.body);
-    let form = operator.get("/operator/sign-in").await;
-    let csrf = csrf_token(&form.body);
     let answer = operator
-        .post(
-            "/operator/sign-in",
-            &[("csrf", &csrf), ("token", new_token)],
-        )
+        .submit(sign_in, sign_in, &[("token", new_token)])
         .await;
     assert_eq!(answer.location.as_deref(), Some("/operator"));
     assert_eq!(operator.get("/operator").await.status, StatusCode::OK);
