@@ -79,8 +79,8 @@ async fn mentor_journey(viewport: Viewport, size: &str) {
     )
     .await;
     wait_for(&browser, "#f-code").await;
-    let messages = fake.messages();
-    assert_eq!(messages.len(), 1, "{messages:?}");
+    let messages = fake.wait_for_texts_to(MENTOR_PHONE, 1).await;
+    assert_eq!(fake.messages().len(), 1, "{messages:?}");
     assert_eq!(messages[0].to, MENTOR_PHONE);
     fill(&browser, "#f-code", &code_in(&messages[0].body)).await;
     click(

@@ -6,7 +6,8 @@
 mod common;
 
 use std::collections::BTreeMap;
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
 
 use chrono::{DateTime, NaiveDateTime, TimeDelta, Utc};
 use reqwest::header;
@@ -14,7 +15,9 @@ use reqwest::{Response, StatusCode};
 use serde_json::{Value, json};
 
 use common::fake_twilio::FakeTwilio;
-use common::{ADMIN_TOKEN, SERVICE_NUMBER, TestApp, mentor_body, request_body};
+use common::{
+    ADMIN_TOKEN, SERVICE_NUMBER, TestApp, default_now, mentor_body, request_body, twilio_client,
+};
 
 const MENTOR_PHONE: &str = "+12015550123";
 const SEEKER_PHONE: &str = "+12015550199";
@@ -168,7 +171,7 @@ async fn signed_in_mentor(app: &TestApp, fake: &FakeTwilio) -> (i64, String, Vis
     let visitor = Visitor::new(app);
     let sent_before = fake.messages().len();
     ask_for_code(&visitor, MENTOR_PHONE).await;
-    let messages = fake.messages();
+    let messages = fake.wait_for_texts_to(MENTOR_PHONE, sent_before + 1).await;
     assert_eq!(messages.len(), sent_before + 1, "one text with the code");
     let code = code_in(&messages.last().expect("a text").body);
     let response = enter_code(&visitor, MENTOR_PHONE, &code).await;
@@ -194,8 +197,8 @@ async fn a_mentor_signs_in_with_the_code_texted_to_their_phone() {
         html.contains("If this number belongs to a mentor"),
         "{html}"
     );
-    let messages = fake.messages();
-    assert_eq!(messages.len(), 1, "{messages:?}");
+    let messages = fake.wait_for_texts_to(MENTOR_PHONE, 1).await;
+    assert_eq!(fake.messages().len(), 1, "{messages:?}");
     assert_eq!(messages[0].to, MENTOR_PHONE);
     assert_eq!(messages[0].from, SERVICE_NUMBER);
     let code = code_in(&messages[0].body);
@@ -244,6 +247,7 @@ async fn an_unknown_phone_gets_the_same_page_and_no_text() {
     let known = ask_for_code(&Visitor::new(&app), MENTOR_PHONE).await;
     let unknown = ask_for_code(&Visitor::new(&app), "+12015550100").await;
     assert_eq!(known.0, unknown.0);
+    fake.wait_for_texts_to(MENTOR_PHONE, 1).await;
     let notice = |html: &str| {
         let start = html.find("<p class=\"notice\">").expect("the notice");
         let end = html[start..].find("</p>").expect("its end");
@@ -255,6 +259,42 @@ async fn an_unknown_phone_gets_the_same_page_and_no_text() {
         1,
         "only the mentor's phone got a text"
     );
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn the_sign_in_page_answers_without_waiting_for_the_text() {
+    // Twilio holds every text until the test lets them go, and the app's client
+    // would wait minutes for it: a page that waited for its text would answer a
+    // mentor's phone that much later than any other, and tell them apart.
+    let fake = FakeTwilio::start().await;
+    let client = twilio_client(&fake, Duration::from_secs(300));
+    let app = TestApp::spawn_with(default_now(), |config| {
+        config.provider = Arc::new(client);
+    })
+    .await;
+    fake.use_clock(app.clock.clone());
+    app.create_mentor(&mentor_body("Grace Hopper", MENTOR_PHONE))
+        .await;
+    fake.hold_texts_until(usize::MAX);
+    let visitor = Visitor::new(&app);
+    let (status, html) = tokio::time::timeout(
+        Duration::from_secs(60),
+        ask_for_code(&visitor, MENTOR_PHONE),
+    )
+    .await
+    .expect("the page answers while its text is held");
+    assert_eq!(status, StatusCode::OK);
+    assert!(
+        html.contains("If this number belongs to a mentor"),
+        "{html}"
+    );
+    fake.wait_for_held_texts(1).await;
+    assert!(fake.messages().is_empty(), "the text is still held");
+    fake.release_texts();
+    let texts = fake.wait_for_texts_to(MENTOR_PHONE, 1).await;
+    let response = enter_code(&visitor, MENTOR_PHONE, &code_in(&texts[0].body)).await;
+    assert_eq!(response.status(), StatusCode::SEE_OTHER);
     app.stop().await;
 }
 
@@ -277,7 +317,7 @@ async fn five_wrong_codes_void_the_code() {
         .await;
     let visitor = Visitor::new(&app);
     ask_for_code(&visitor, MENTOR_PHONE).await;
-    let code = code_in(&fake.messages()[0].body);
+    let code = code_in(&fake.wait_for_texts_to(MENTOR_PHONE, 1).await[0].body);
     let wrong = if code == "000000" { "111111" } else { "000000" };
     for _ in 0..5 {
         let response = enter_code(&visitor, MENTOR_PHONE, wrong).await;
@@ -298,15 +338,15 @@ async fn an_expired_code_is_refused_and_a_new_code_replaces_the_old() {
         .await;
     let visitor = Visitor::new(&app);
     ask_for_code(&visitor, MENTOR_PHONE).await;
-    let expired = code_in(&fake.messages()[0].body);
+    let expired = code_in(&fake.wait_for_texts_to(MENTOR_PHONE, 1).await[0].body);
     app.clock.advance(TimeDelta::minutes(10));
     let response = enter_code(&visitor, MENTOR_PHONE, &expired).await;
     assert_eq!(response.status(), StatusCode::UNPROCESSABLE_ENTITY);
 
     ask_for_code(&visitor, MENTOR_PHONE).await;
-    let first = code_in(&fake.messages()[1].body);
+    let first = code_in(&fake.wait_for_texts_to(MENTOR_PHONE, 2).await[1].body);
     ask_for_code(&visitor, MENTOR_PHONE).await;
-    let second = code_in(&fake.messages()[2].body);
+    let second = code_in(&fake.wait_for_texts_to(MENTOR_PHONE, 3).await[2].body);
     if first != second {
         let response = enter_code(&visitor, MENTOR_PHONE, &first).await;
         assert_eq!(response.status(), StatusCode::UNPROCESSABLE_ENTITY);
@@ -327,9 +367,12 @@ async fn the_sign_in_form_cannot_flood_a_phone_with_texts() {
         let (status, _) = ask_for_code(&visitor, MENTOR_PHONE).await;
         assert_eq!(status, StatusCode::OK);
     }
+    // The cap is decided before a text is sent: five were sent, no more are coming.
+    fake.wait_for_texts_to(MENTOR_PHONE, 5).await;
     assert_eq!(fake.messages().len(), 5, "five texts an hour at most");
     app.clock.advance(TimeDelta::minutes(61));
     ask_for_code(&visitor, MENTOR_PHONE).await;
+    fake.wait_for_texts_to(MENTOR_PHONE, 6).await;
     assert_eq!(fake.messages().len(), 6);
     app.stop().await;
 }

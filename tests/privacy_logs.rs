@@ -306,11 +306,12 @@ async fn a_whole_flow_logged_at_debug_and_trace_leaves_no_personal_data_in_logs_
     let browser = Browser::new(&base);
     let (status, _) = browser.get("/mentor/sign-in").await;
     assert_eq!(status, StatusCode::OK);
+    let texts_before = fake.texts_to(MENTOR_PHONE).len();
     let (status, _, _) = browser
         .submit("/mentor/sign-in", &[("phone", MENTOR_PHONE_TYPED)])
         .await;
     assert_eq!(status, StatusCode::OK);
-    let texts = fake.messages();
+    let texts = fake.wait_for_texts_to(MENTOR_PHONE, texts_before + 1).await;
     let code = code_in(&texts.last().expect("the code was texted").body);
     secrets.code("the sign-in code", &code);
     // A slip of the finger first: refused, and not logged either.

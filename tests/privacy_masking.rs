@@ -137,11 +137,13 @@ async fn signed_in_mentor(app: &TestApp, fake: &FakeTwilio) -> (i64, String, Bro
     .await;
     let browser = Browser::new(&app.base);
     browser.get("/mentor/sign-in").await;
+    let texts_before = fake.texts_to(MENTOR_PHONE).len();
     let (status, _, _) = browser
         .submit("/mentor/sign-in", &[("phone", "+1 415 555 0123")])
         .await;
     assert_eq!(status, StatusCode::OK);
-    let code = code_in(&fake.messages().last().expect("the code was texted").body);
+    let texts = fake.wait_for_texts_to(MENTOR_PHONE, texts_before + 1).await;
+    let code = code_in(&texts.last().expect("the code was texted").body);
     let (status, _, _) = browser
         .submit(
             "/mentor/sign-in/code",

@@ -42,6 +42,8 @@ use ridealong::telephony::player::{
 
 /// How long [`FakeTwilio::wait_for_plays`] waits before failing the test.
 const PLAY_WAIT_LIMIT: Duration = Duration::from_secs(30);
+/// The longest [`FakeTwilio::wait_for_texts_to`] waits.
+const TEXT_WAIT_LIMIT: Duration = Duration::from_secs(30);
 
 /// A failure injected into one request, before it is otherwise handled.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -158,6 +160,8 @@ struct Shared {
     books: Mutex<Books>,
     plays: watch::Sender<usize>,
     creates: watch::Sender<usize>,
+    /// Messages accepted so far.
+    messages: watch::Sender<usize>,
     /// Send-SMS requests held now (see [`FakeTwilio::hold_texts_until`]).
     text_gate: watch::Sender<TextGate>,
     clock: Mutex<Arc<dyn Clock>>,
@@ -204,6 +208,7 @@ impl FakeTwilio {
             books: Mutex::new(Books::default()),
             plays: watch::channel(0).0,
             creates: watch::channel(0).0,
+            messages: watch::channel(0).0,
             text_gate: watch::channel(TextGate::default()).0,
             clock: Mutex::new(Arc::new(SystemClock)),
         });
@@ -343,6 +348,44 @@ impl FakeTwilio {
             .await
             .unwrap_or_else(|_| panic!("{n} calls not created within {bound:?}"))
             .expect("the fake is running");
+    }
+
+    /// Waits until `n` messages to `to` have been accepted (at most
+    /// [`TEXT_WAIT_LIMIT`]), and returns every message to `to`, oldest first:
+    /// for texts sent in the background, such as mentor sign-in codes.
+    pub async fn wait_for_texts_to(&self, to: &str, n: usize) -> Vec<FakeMessage> {
+        let mut accepted = self.shared.messages.subscribe();
+        tokio::time::timeout(
+            TEXT_WAIT_LIMIT,
+            accepted.wait_for(|_| self.texts_to(to).len() >= n),
+        )
+        .await
+        .unwrap_or_else(|_| panic!("{n} texts to {to} not accepted within {TEXT_WAIT_LIMIT:?}"))
+        .expect("the fake is running");
+        self.texts_to(to)
+    }
+
+    /// Every message accepted so far to `to`, oldest first.
+    pub fn texts_to(&self, to: &str) -> Vec<FakeMessage> {
+        self.messages()
+            .into_iter()
+            .filter(|message| message.to == to)
+            .collect()
+    }
+
+    /// Waits until `n` send-SMS requests are held at once (see
+    /// [`FakeTwilio::hold_texts_until`]), at most [`TEXT_WAIT_LIMIT`].
+    pub async fn wait_for_held_texts(&self, n: usize) {
+        let mut gate = self.shared.text_gate.subscribe();
+        tokio::time::timeout(TEXT_WAIT_LIMIT, gate.wait_for(|gate| gate.held >= n))
+            .await
+            .unwrap_or_else(|_| panic!("{n} texts not held at once within {TEXT_WAIT_LIMIT:?}"))
+            .expect("the fake is running");
+    }
+
+    /// Answers the texts held now, and every text after them at once.
+    pub fn release_texts(&self) {
+        self.shared.text_gate.send_modify(|gate| gate.open = true);
     }
 
     /// Waits until `n` calls have been played, and returns all reports.
@@ -826,6 +869,9 @@ fn create_message(shared: &Arc<Shared>, request: &RecordedRequest) -> Response {
         "uri": format!("/2010-04-01/Accounts/{}/Messages/{}.json", shared.account_sid, message.sid),
     });
     books.messages.push(message);
+    let accepted = books.messages.len();
+    drop(books);
+    shared.messages.send_replace(accepted);
     (StatusCode::CREATED, axum::Json(json)).into_response()
 }
 

@@ -2,10 +2,13 @@
 //!
 //! `/mentor/sign-in` asks for the phone number. If a mentor has that number, a
 //! 6-digit code is texted to it from the service number; either way the next page
-//! says the same thing, so the form does not tell who is a mentor. Codes are stored
+//! says the same thing, as fast (the text goes out in the background), so the form
+//! does not tell who is a mentor. Codes are stored
 //! hashed, work for [`CODE_LIFETIME`], allow [`MAX_ATTEMPTS`] wrong tries, and a
 //! new code replaces the old one; at most [`MAX_SENDS_PER_HOUR`] are sent to one
 //! phone an hour. A right code starts a session and opens the dashboard.
+
+use std::sync::Arc;
 
 use axum::Router;
 use axum::extract::State;
@@ -206,13 +209,20 @@ async fn text_a_code(
             CODE_LIFETIME.num_minutes()
         ),
     };
-    match state.provider.send_sms(&sms).await {
-        Ok(_) => tracing::info!(mentor.id = mentor_id, "sign-in code sent"),
-        // The page says the same either way; the mentor can ask for a new code.
-        Err(error) => {
-            tracing::error!(mentor.id = mentor_id, error = %error, "sign-in code could not be sent")
+    // Sent in the background: the page answers a mentor's phone as fast as any
+    // other, so how long it takes does not tell who is a mentor.
+    let provider = Arc::clone(&state.provider);
+    tokio::spawn(async move {
+        match provider.send_sms(&sms).await {
+            Ok(_) => tracing::info!(mentor.id = mentor_id, "sign-in code sent"),
+            // The page says the same either way; the mentor can ask for a new code.
+            Err(error) => tracing::error!(
+                mentor.id = mentor_id,
+                error = %error,
+                "sign-in code could not be sent"
+            ),
         }
-    }
+    });
     Ok(())
 }
 
