@@ -45,6 +45,11 @@ const BATCH: u32 = 500;
 /// below the account's limit on concurrent requests (a 429, retried by the
 /// client), which the dispatcher's create-calls share.
 const SENDS_AT_ONCE: usize = 16;
+/// Code texts recorded as sent at a time, as they go out. A notifier that dies
+/// mid-batch leaves the texts it sent but did not record to go out again when
+/// their claim runs out, with new codes that void the ones received: recording
+/// every hundred keeps that to the last hundred or so, at one more write each.
+const RECORD_SENT_EVERY: usize = 100;
 /// Time between passes.
 const INTERVAL: Duration = Duration::from_secs(1);
 
@@ -142,7 +147,8 @@ impl Notifier {
     }
 
     /// Makes a new code for each of the requests `due`, claims their texts with
-    /// the codes' hashes, texts them, and records the texts that went out: two
+    /// the codes' hashes in one write, texts them [`SENDS_AT_ONCE`] at a time,
+    /// and records the texts that went out, [`RECORD_SENT_EVERY`] a write: few
     /// writes a batch, as intake may queue thousands a second. Returns (sent,
     /// failed).
     async fn send_codes(&self, due: &[i64]) -> anyhow::Result<(usize, usize)> {
@@ -164,17 +170,17 @@ impl Notifier {
             .into_iter()
             .filter_map(|job| codes.remove(&job.request_id).map(|code| (job, code)))
             .collect();
-        let sends = claimed
+        let sends: Vec<_> = claimed
             .iter()
             .map(|(job, code)| async move { (job.request_id, self.deliver_code(job, code).await) })
             .collect();
-        let outcomes = all_over(sends).await;
-        let mut failed = 0;
-        let mut sent = Vec::with_capacity(outcomes.len());
+        let mut outcomes = stream::iter(sends).buffer_unordered(SENDS_AT_ONCE);
+        let (mut sent, mut failed) = (0, 0);
+        let mut unrecorded = Vec::with_capacity(RECORD_SENT_EVERY);
         let mut first_error = None;
-        for (request_id, outcome) in outcomes {
+        while let Some((request_id, outcome)) = outcomes.next().await {
             match outcome {
-                Ok(true) => sent.push(request_id),
+                Ok(true) => unrecorded.push(request_id),
                 Ok(false) => failed += 1,
                 // Not texted: its failure could not be recorded, so it is
                 // retried when its claim runs out.
@@ -183,20 +189,32 @@ impl Notifier {
                     first_error.get_or_insert(error);
                 }
             }
+            if unrecorded.len() == RECORD_SENT_EVERY {
+                sent += self.record_codes_sent(&mut unrecorded).await?;
+            }
         }
         // The texts that went out are recorded even when another one's
         // bookkeeping failed: otherwise they would go out again, with new codes.
-        {
-            let _turn = self.turns.take().await;
-            self.store.code_texts_sent(&sent).await?;
-        }
-        for request_id in &sent {
-            info!(request.id = request_id, "confirmation code texted");
-        }
+        sent += self.record_codes_sent(&mut unrecorded).await?;
         match first_error {
             Some(error) => Err(error),
-            None => Ok((sent.len(), failed)),
+            None => Ok((sent, failed)),
         }
+    }
+
+    /// Records that the code texts of `request_ids` went out, and empties it;
+    /// how many.
+    async fn record_codes_sent(&self, request_ids: &mut Vec<i64>) -> anyhow::Result<usize> {
+        {
+            let _turn = self.turns.take().await;
+            self.store.code_texts_sent(request_ids).await?;
+        }
+        for request_id in request_ids.iter() {
+            info!(request.id = request_id, "confirmation code texted");
+        }
+        let recorded = request_ids.len();
+        request_ids.clear();
+        Ok(recorded)
     }
 
     /// Texts `code` for `job` unless its number opted out; whether it went out.
