@@ -322,7 +322,11 @@ async fn replying_yes_confirms_and_a_forged_reply_changes_nothing() {
         "{twiml}"
     );
     let request = app.request_as_seeker(&created).await;
-    assert_eq!(request["status"], "pending");
+    // Confirming nudged the matcher, which may have booked it already.
+    assert!(
+        ["pending", "scheduled"].contains(&request["status"].as_str().unwrap_or_default()),
+        "{request}"
+    );
     assert_eq!(request["consent"]["confirmed_via"], "sms");
     app.settle().await;
     assert_eq!(app.request_as_seeker(&created).await["status"], "scheduled");

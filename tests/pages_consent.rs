@@ -228,7 +228,6 @@ fn wrong(code: &str) -> &'static str {
 async fn the_form_leads_to_the_confirm_step_and_the_right_code_makes_the_request_pending_then_booked()
  {
     let (app, fake) = confirming_app().await;
-    mentor_with_window(&app).await;
     let (mut seeker, location, token) = ask_on_the_form(&app).await;
     assert!(location.ends_with("?new=1"), "{location}");
     assert_eq!(the_request(&app).await["status"], "unconfirmed");
@@ -281,6 +280,9 @@ async fn the_form_leads_to_the_confirm_step_and_the_right_code_makes_the_request
     assert!(page.body.contains("Thank you, your number is confirmed."));
     assert!(!page.body.contains("f-code"), "no code form any more");
 
+    // A mentor only now, so that no matcher run could book the request before
+    // it was seen pending.
+    mentor_with_window(&app).await;
     app.settle().await;
     assert_eq!(the_request(&app).await["status"], "scheduled");
     let page = seeker.get(&format!("/r/{token}")).await;

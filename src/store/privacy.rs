@@ -124,6 +124,10 @@ impl Store {
     /// leaves it to be retried then; a text another instance claimed first, or a
     /// request confirmed, canceled or expired meanwhile, is left out. Each job
     /// says whether its number opted out, so the notifier asks nothing more.
+    ///
+    /// A text claimed again because its earlier claim ran out (sent but not
+    /// recorded, or failed and retried) keeps the earlier code valid until its
+    /// own expiry, beside the new one: it may have reached the seeker.
     #[instrument(skip_all, fields(codes = codes.len()))]
     pub async fn claim_code_texts(
         &self,
@@ -139,14 +143,20 @@ impl Store {
         let sql = format!(
             "with v (id, code_hash) as (values {})
              update requests set confirm_send_attempts = confirm_send_attempts + 1,
-                 confirm_send_at = {}, confirm_code_hash = v.code_hash,
-                 confirm_expires_at = {}, confirm_tries = 0
+                 confirm_send_at = {},
+                 confirm_prev_code_hash = case when requests.confirm_send_attempts > 0
+                     and requests.confirm_expires_at > {} then requests.confirm_code_hash end,
+                 confirm_prev_expires_at = case when requests.confirm_send_attempts > 0
+                     and requests.confirm_expires_at > {} then requests.confirm_expires_at end,
+                 confirm_code_hash = v.code_hash, confirm_expires_at = {}, confirm_tries = 0
              from v
              where requests.id = v.id and requests.confirm_send_at <= {}
                and requests.status = 'unconfirmed'
              returning requests.id, requests.phone, requests.confirm_send_attempts,
                  exists (select 1 from sms_opt_outs o where o.phone = requests.phone)",
             markers.groups(codes.len(), 2),
+            markers.next(),
+            markers.next(),
             markers.next(),
             markers.next(),
             markers.next()
@@ -156,7 +166,14 @@ impl Store {
             for (request_id, code_hash) in codes {
                 claim = claim.bind(*request_id).bind(code_hash.as_str());
             }
-            claim.bind(lease_until).bind(expires_at).bind(now).fetch_all(pool).await
+            claim
+                .bind(lease_until)
+                .bind(now)
+                .bind(now)
+                .bind(expires_at)
+                .bind(now)
+                .fetch_all(pool)
+                .await
         })?;
         Ok(rows
             .into_iter()
@@ -273,9 +290,11 @@ impl Store {
             let confirmed: Option<i64> = sqlx::query_scalar(
                 "update requests set status = 'pending', confirmed_at = $1, confirmed_via = $2,
                      updated_at = $1, confirm_code_hash = null, confirm_expires_at = null,
+                     confirm_prev_code_hash = null, confirm_prev_expires_at = null,
                      confirm_send_at = null
-                 where id = $3 and status = 'unconfirmed' and confirm_code_hash = $4
-                   and confirm_expires_at > $1 and confirm_tries < $5
+                 where id = $3 and status = 'unconfirmed' and confirm_tries < $5
+                   and ((confirm_code_hash = $4 and confirm_expires_at > $1)
+                     or (confirm_prev_code_hash = $4 and confirm_prev_expires_at > $1))
                  returning id")
                 .bind(now)
                 .bind(via.as_str())
@@ -343,6 +362,7 @@ impl Store {
         Ok(with_pool!(self, pool => sqlx::query_scalar(
             "update requests set status = 'pending', confirmed_at = $1, confirmed_via = 'sms',
                  updated_at = $1, confirm_code_hash = null, confirm_expires_at = null,
+                 confirm_prev_code_hash = null, confirm_prev_expires_at = null,
                  confirm_send_at = null
              where phone = $2 and status = 'unconfirmed' and confirm_expires_at is not null
              returning id")
@@ -404,7 +424,8 @@ impl Store {
     ) -> StoreResult<u64> {
         Ok(with_pool!(self, pool => sqlx::query(
             "update requests set status = 'expired', updated_at = $1, confirm_code_hash = null,
-                 confirm_expires_at = null, confirm_send_at = null
+                 confirm_expires_at = null, confirm_prev_code_hash = null,
+                 confirm_prev_expires_at = null, confirm_send_at = null
              where status = 'unconfirmed' and created_at <= $2")
             .bind(now)
             .bind(made_before)
@@ -462,6 +483,7 @@ impl Store {
             sqlx::query(
                 "update requests set name = '', phone = '', topic = '', message = '',
                      availability = '[]', confirm_code_hash = null, confirm_expires_at = null,
+                     confirm_prev_code_hash = null, confirm_prev_expires_at = null,
                      confirm_send_at = null, confirm_send_error = null, erased_at = $2,
                      updated_at = $2
                  where id = $1")
