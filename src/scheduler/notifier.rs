@@ -47,8 +47,9 @@ const BATCH: u32 = 500;
 const SENDS_AT_ONCE: usize = 16;
 /// Code texts recorded as sent at a time, as they go out. A notifier that dies
 /// mid-batch leaves the texts it sent but did not record to go out again when
-/// their claim runs out, with new codes that void the ones received: recording
-/// every hundred keeps that to the last hundred or so, at one more write each.
+/// their claim runs out, each with a second code (the first keeps working):
+/// recording every hundred keeps those doubled texts to the last hundred or so,
+/// at one more write each.
 const RECORD_SENT_EVERY: usize = 100;
 /// Time between passes.
 const INTERVAL: Duration = Duration::from_secs(1);
