@@ -77,12 +77,9 @@ impl Store {
         Ok(
             row.and_then(|(mentor_id, operator, signed_in_with)| match mentor_id {
                 Some(id) if !operator => Some(SessionSubject::Mentor(id)),
-                _ => {
-                    let current = signed_in_with.zip(admin_key);
-                    current
-                        .is_some_and(|(signed_in_with, admin_key)| signed_in_with == admin_key)
-                        .then_some(SessionSubject::Operator)
-                }
+                // Signed in with the admin token the deployment has now.
+                _ => (signed_in_with.is_some() && signed_in_with.as_deref() == admin_key)
+                    .then_some(SessionSubject::Operator),
             }),
         )
     }
