@@ -14,7 +14,7 @@ use chrono::TimeDelta;
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 
-use common::fake_twilio::{FakeMessage, FakeTwilio};
+use common::fake_twilio::FakeTwilio;
 use common::privacy::code_in;
 use common::{ADMIN_TOKEN, SERVICE_NUMBER, TestApp, default_now, mentor_body, twilio_client};
 use ridealong::domain::consent::current_wording;
@@ -66,17 +66,10 @@ fn seeker_request() -> Value {
     })
 }
 
-fn texts_to(fake: &FakeTwilio, number: &str) -> Vec<FakeMessage> {
-    fake.messages()
-        .into_iter()
-        .filter(|message| message.to == number)
-        .collect()
-}
-
 /// Sends due texts and returns the code of the latest code text to the seeker.
 async fn texted_code(app: &TestApp, fake: &FakeTwilio) -> String {
     app.notify_due().await;
-    let texts = texts_to(fake, SEEKER_PHONE);
+    let texts = fake.texts_to(SEEKER_PHONE);
     let text = texts
         .iter()
         .rev()
@@ -118,7 +111,7 @@ async fn a_new_request_waits_unconfirmed_until_the_texted_code_confirms_it_and_t
     assert_eq!(request["consent"]["confirmed_at"], Value::Null);
 
     let code = texted_code(&app, &fake).await;
-    let text = &texts_to(&fake, SEEKER_PHONE)[0].body;
+    let text = &fake.texts_to(SEEKER_PHONE)[0].body;
     assert!(text.contains("reply YES"), "{text}");
     assert!(!text.contains(MENTOR_PHONE), "{text}");
 
@@ -193,7 +186,7 @@ async fn five_wrong_codes_void_the_code_until_a_new_one_is_texted() {
     let (status, _) = app.post(&new_code_path, None, &json!({})).await;
     assert_eq!(status, StatusCode::ACCEPTED);
     let fresh = texted_code(&app, &fake).await;
-    assert_eq!(texts_to(&fake, SEEKER_PHONE).len(), 2);
+    assert_eq!(fake.texts_to(SEEKER_PHONE).len(), 2);
     if fresh != code {
         let (status, _) = app.post(&path, None, &json!({"code": code})).await;
         assert_eq!(
@@ -229,7 +222,7 @@ async fn at_most_five_codes_are_texted_for_one_request() {
     assert_eq!(status, StatusCode::TOO_MANY_REQUESTS, "{refused}");
     assert_eq!(refused["error"]["code"], "too_many_codes");
     app.notify_due().await;
-    assert_eq!(texts_to(&fake, SEEKER_PHONE).len(), 5);
+    assert_eq!(fake.texts_to(SEEKER_PHONE).len(), 5);
     app.stop().await;
 }
 
@@ -365,12 +358,12 @@ async fn stop_silences_every_text_to_the_number_until_start() {
     app.settle().await;
     app.notify_due().await;
     assert_eq!(
-        texts_to(&fake, SEEKER_PHONE).len(),
+        fake.texts_to(SEEKER_PHONE).len(),
         1,
         "only the code, before STOP"
     );
     assert_eq!(
-        texts_to(&fake, MENTOR_PHONE).len(),
+        fake.texts_to(MENTOR_PHONE).len(),
         1,
         "the mentor is still told"
     );
@@ -391,7 +384,7 @@ async fn stop_silences_every_text_to_the_number_until_start() {
         .await;
     assert_eq!(status, StatusCode::NO_CONTENT);
     app.notify_due().await;
-    let texts = texts_to(&fake, SEEKER_PHONE);
+    let texts = fake.texts_to(SEEKER_PHONE);
     assert_eq!(texts.len(), 2, "texts flow again after START: {texts:?}");
     assert!(texts[1].body.contains("canceled"), "{texts:?}");
     app.stop().await;
@@ -429,7 +422,7 @@ async fn with_confirmation_off_a_request_is_pending_at_once_and_says_so() {
     let request = app.request_as_seeker(&created).await;
     assert_eq!(request["consent"]["confirmed_via"], "not_required");
     app.notify_due().await;
-    let texts = texts_to(&fake, SEEKER_PHONE);
+    let texts = fake.texts_to(SEEKER_PHONE);
     assert!(
         texts.iter().all(|text| !text.body.contains("code")),
         "no code is texted: {texts:?}"
@@ -600,11 +593,11 @@ async fn erasing_a_booked_request_cancels_the_call_and_tells_only_the_mentor() {
     assert_eq!(request["call"], Value::Null);
     app.notify_due().await;
     assert_eq!(
-        texts_to(&fake, SEEKER_PHONE).len(),
+        fake.texts_to(SEEKER_PHONE).len(),
         1,
         "only the booking text"
     );
-    let mentor = texts_to(&fake, MENTOR_PHONE);
+    let mentor = fake.texts_to(MENTOR_PHONE);
     assert_eq!(mentor.len(), 2, "{mentor:?}");
     assert!(
         mentor[1].body.contains("with the seeker is canceled"),

@@ -185,19 +185,10 @@ async fn ask_on_the_form(app: &TestApp) -> (Visitor, String, String) {
 async fn texted_code(app: &TestApp, fake: &FakeTwilio) -> String {
     app.notify_due().await;
     let text = fake
-        .messages()
-        .into_iter()
-        .rfind(|message| message.to == SEEKER_PHONE)
+        .texts_to(SEEKER_PHONE)
+        .pop()
         .expect("a text to the seeker");
     code_in(&text.body)
-}
-
-/// How many texts the seeker got.
-fn texts_to_seeker(fake: &FakeTwilio) -> usize {
-    fake.messages()
-        .iter()
-        .filter(|message| message.to == SEEKER_PHONE)
-        .count()
 }
 
 /// The only request, as the admin sees it through the API.
@@ -373,7 +364,7 @@ async fn five_wrong_codes_lock_the_code_and_a_new_code_works() {
     );
 
     let new_code = texted_code(&app, &fake).await;
-    assert_eq!(texts_to_seeker(&fake), 2);
+    assert_eq!(fake.texts_to(SEEKER_PHONE).len(), 2);
     let answer = enter_code(&mut seeker, &token, &new_code).await;
     assert_eq!(answer.status, StatusCode::SEE_OTHER, "{}", answer.body);
     assert_eq!(the_request(&app).await["status"], "pending");
@@ -392,7 +383,7 @@ async fn new_codes_stop_at_five_and_the_page_says_so() {
         assert_eq!(answer.status, StatusCode::SEE_OTHER, "{}", answer.body);
     }
     app.notify_due().await;
-    assert_eq!(texts_to_seeker(&fake), 5);
+    assert_eq!(fake.texts_to(SEEKER_PHONE).len(), 5);
 
     let page = seeker.get(&manage).await;
     assert!(!page.body.contains("Text me a new code"), "{}", page.body);
@@ -411,7 +402,7 @@ async fn new_codes_stop_at_five_and_the_page_says_so() {
         r#"<p class="error" id="new-code-error" role="alert">We have sent this request 5 codes"#
     ));
     app.notify_due().await;
-    assert_eq!(texts_to_seeker(&fake), 5, "no sixth text");
+    assert_eq!(fake.texts_to(SEEKER_PHONE).len(), 5, "no sixth text");
 
     // The last code still works.
     let code = texted_code(&app, &fake).await;
@@ -451,7 +442,7 @@ async fn a_number_that_opted_out_or_cannot_get_texts_is_told_why_no_code_came() 
     let (mut seeker, _, token) = ask_on_the_form(&app).await;
     app.notify_due().await;
     assert_eq!(
-        texts_to_seeker(&fake),
+        fake.texts_to(SEEKER_PHONE).len(),
         0,
         "no text to a number that said STOP"
     );
@@ -534,7 +525,11 @@ async fn posts_to_the_new_routes_without_the_token_or_from_another_site_are_refu
     assert_eq!(request["name"], "Ada Lovelace");
     assert!(request["erased_at"].is_null());
     app.notify_due().await;
-    assert_eq!(texts_to_seeker(&fake), 1, "no new code was texted");
+    assert_eq!(
+        fake.texts_to(SEEKER_PHONE).len(),
+        1,
+        "no new code was texted"
+    );
 
     // The same posts from the page go through.
     let answer = seeker

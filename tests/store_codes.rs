@@ -11,7 +11,7 @@ use chrono::{DateTime, TimeDelta, Utc};
 
 use common::TestDb;
 use ridealong::domain::consent::{CODE_LIFETIME, ConfirmedVia, ConsentSource, code_hash};
-use ridealong::store::{ConfirmOutcome, NewCodeOutcome, OwnedIntake, Store};
+use ridealong::store::{ConfirmOutcome, Intake, NewCodeOutcome, Store};
 use ridealong::tokens;
 
 const LEASE: TimeDelta = TimeDelta::minutes(2);
@@ -25,7 +25,7 @@ async fn unconfirmed_request() -> (TestDb, Store, i64, DateTime<Utc>) {
     let store = db.connect().await;
     store.migrate().await.expect("migrations apply");
     let now = Utc::now();
-    let intake = OwnedIntake {
+    let intake = Intake {
         request: common::new_request("Ada Lovelace", "+12025550143"),
         manage_token_hash: tokens::hash(&tokens::generate(tokens::MANAGE_PREFIX)),
         consent_source: ConsentSource::Api,
@@ -67,6 +67,18 @@ async fn confirm(store: &Store, id: i64, code: &str, now: DateTime<Utc>) -> Conf
         .expect("code checked")
 }
 
+/// At `at`, the first code is refused as wrong and the second confirms.
+async fn only_the_second_code_confirms(store: &Store, id: i64, at: DateTime<Utc>) {
+    assert!(matches!(
+        confirm(store, id, FIRST, at).await,
+        ConfirmOutcome::Wrong { .. }
+    ));
+    assert_eq!(
+        confirm(store, id, SECOND, at).await,
+        ConfirmOutcome::Confirmed
+    );
+}
+
 #[tokio::test]
 async fn a_code_sent_before_its_claim_ran_out_keeps_working_beside_the_new_one() {
     for confirm_with in [FIRST, SECOND] {
@@ -98,14 +110,7 @@ async fn the_earlier_code_still_ends_at_its_own_expiry() {
     let later = t0 + LEASE + TimeDelta::minutes(1);
     claim(&store, id, SECOND, later).await;
     let after_first_expired = t0 + CODE_LIFETIME + TimeDelta::minutes(1);
-    assert!(matches!(
-        confirm(&store, id, FIRST, after_first_expired).await,
-        ConfirmOutcome::Wrong { .. }
-    ));
-    assert_eq!(
-        confirm(&store, id, SECOND, after_first_expired).await,
-        ConfirmOutcome::Confirmed
-    );
+    only_the_second_code_confirms(&store, id, after_first_expired).await;
 }
 
 #[tokio::test]
@@ -119,12 +124,5 @@ async fn a_new_code_the_seeker_asks_for_replaces_the_old() {
         NewCodeOutcome::Queued
     );
     claim(&store, id, SECOND, asked).await;
-    assert!(matches!(
-        confirm(&store, id, FIRST, asked).await,
-        ConfirmOutcome::Wrong { .. }
-    ));
-    assert_eq!(
-        confirm(&store, id, SECOND, asked).await,
-        ConfirmOutcome::Confirmed
-    );
+    only_the_second_code_confirms(&store, id, asked).await;
 }

@@ -11,14 +11,16 @@ use chrono::{TimeDelta, Utc};
 use common::TestDb;
 use ridealong::domain::consent::ConsentSource;
 use ridealong::domain::status::RequestStatus;
-use ridealong::store::{OwnedIntake, RequestIntake, Store, StoreError, WriteTurns};
+use ridealong::store::{
+    Intake, RequestIntake, RequestRecord, Store, StoreError, StoreResult, WriteTurns,
+};
 use ridealong::tokens;
 
 const CAP: i64 = 3;
 
-fn intake(phone: &str, confirm_phone: bool) -> OwnedIntake {
+fn intake(phone: &str, confirm_phone: bool) -> Intake {
     let now = Utc::now();
-    OwnedIntake {
+    Intake {
         request: common::new_request("Ada Lovelace", phone),
         manage_token_hash: tokens::hash(&tokens::generate(tokens::MANAGE_PREFIX)),
         consent_source: ConsentSource::Api,
@@ -75,18 +77,18 @@ async fn a_batch_answers_each_request_as_storing_it_alone_would() {
         .expect("the batch commits");
 
     assert_eq!(answers.len(), batch.len());
-    let first = answers[0]
-        .as_ref()
-        .expect("stored")
-        .as_ref()
-        .expect("under the cap");
+    let stored = |answer: &StoreResult<Option<RequestRecord>>| {
+        answer
+            .as_ref()
+            .expect("stored")
+            .as_ref()
+            .expect("under the cap")
+            .clone()
+    };
+    let first = stored(&answers[0]);
     assert_eq!(first.status, RequestStatus::Unconfirmed);
     assert_eq!(first.manage_token_hash, batch[0].manage_token_hash);
-    let second = answers[1]
-        .as_ref()
-        .expect("stored")
-        .as_ref()
-        .expect("under the cap");
+    let second = stored(&answers[1]);
     assert_eq!(second.status, RequestStatus::Pending);
     assert!(
         matches!(answers[2], Err(StoreError::Conflict(_))),

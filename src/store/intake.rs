@@ -19,7 +19,7 @@ use tokio::sync::{Mutex, OwnedMutexGuard, mpsc, oneshot};
 use tracing::warn;
 
 use super::requests::insert_batch_on;
-use super::{OwnedIntake, RequestRecord, Store, StoreError, StoreResult};
+use super::{Intake, RequestRecord, Store, StoreError, StoreResult};
 
 /// Most requests one transaction stores.
 const MAX_BATCH: usize = 128;
@@ -57,7 +57,7 @@ impl WriteTurns {
 #[derive(Clone, Debug)]
 pub struct RequestIntake {
     store: Store,
-    queue: Option<mpsc::Sender<(OwnedIntake, Reply)>>,
+    queue: Option<mpsc::Sender<(Intake, Reply)>>,
 }
 
 impl RequestIntake {
@@ -77,14 +77,14 @@ impl RequestIntake {
 
     /// Stores `intake` as [`Store::insert_request_within_cap`] does (`None` when
     /// the number's cap is reached), possibly in one transaction with others.
-    pub async fn insert(&self, intake: OwnedIntake) -> StoreResult<Option<RequestRecord>> {
+    pub async fn insert(&self, intake: Intake) -> StoreResult<Option<RequestRecord>> {
         let Some(queue) = &self.queue else {
-            return intake.insert_into(&self.store).await;
+            return self.store.insert_request_within_cap(&intake).await;
         };
         let (reply, answer) = oneshot::channel();
         if let Err(mpsc::error::SendError((intake, _))) = queue.send((intake, reply)).await {
             // The writer is gone (shutting down): write this one directly.
-            return intake.insert_into(&self.store).await;
+            return self.store.insert_request_within_cap(&intake).await;
         }
         answer.await.unwrap_or_else(|_| {
             Err(StoreError::Corrupt(
@@ -98,12 +98,12 @@ async fn write_batches(
     store: Store,
     pool: SqlitePool,
     turns: WriteTurns,
-    mut queue: mpsc::Receiver<(OwnedIntake, Reply)>,
+    mut queue: mpsc::Receiver<(Intake, Reply)>,
 ) {
     let mut connection = None;
     let mut batch = Vec::with_capacity(MAX_BATCH);
     while queue.recv_many(&mut batch, MAX_BATCH).await > 0 {
-        let (intakes, replies): (Vec<OwnedIntake>, Vec<Reply>) = batch.drain(..).unzip();
+        let (intakes, replies): (Vec<Intake>, Vec<Reply>) = batch.drain(..).unzip();
         let turn = turns.take().await;
         let stored = match own_connection(&mut connection, &pool).await {
             Some(connection) => insert_batch_on(connection, &intakes).await,
@@ -125,7 +125,7 @@ async fn write_batches(
                 warn!(error = %error, requests = intakes.len(),
                     "batched intake failed; storing the requests one by one");
                 for (reply, intake) in replies.into_iter().zip(intakes) {
-                    let _ = reply.send(intake.insert_into(&store).await);
+                    let _ = reply.send(store.insert_request_within_cap(&intake).await);
                 }
             }
         }

@@ -60,8 +60,7 @@ pub use mentors::{MentorRecord, PauseRecord, WindowRecord};
 pub use notifications::NoticeJob;
 pub use privacy::{CodeTextJob, ConfirmOutcome, EraseOutcome, NewCodeOutcome, OptOutSource};
 pub use requests::{
-    CancelOutcome, CanceledCall, Confirmation, ConsentRecord, Intake, OwnedIntake, RequestFilter,
-    RequestRecord,
+    CancelOutcome, CanceledCall, Confirmation, ConsentRecord, Intake, RequestFilter, RequestRecord,
 };
 pub use sessions::SessionSubject;
 pub use telephony::{CallContext, CallEnded, DialTarget, DueCall, InDoubtDial, UnsettledCall};

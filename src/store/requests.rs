@@ -204,23 +204,12 @@ fn zone_and_availability(
     Ok((zone, ranges))
 }
 
-/// Binds a new request's 16 values in the order of [`insert_within_cap_sql`] to
-/// `$query`: from an [`OwnedIntake`], or from a request, an [`Intake`], the
-/// cap's start and the cap. A macro so it serves both backends' query types.
-macro_rules! bind_intake {
-    ($query:expr, $owned:expr) => {{
-        let owned: &OwnedIntake = $owned;
-        bind_intake!(
-            $query,
-            &owned.request,
-            owned.intake(),
-            owned.since,
-            owned.cap
-        )
-    }};
-    ($query:expr, $request:expr, $intake:expr, $since:expr, $cap:expr) => {{
-        let (request, intake): (&NewRequest, Intake<'_>) = ($request, $intake);
-        let (status, confirmed_via, send_at, codes) = intake_state(&intake);
+/// Binds a new request's own six values (name, phone, zone, topic, message,
+/// availability) to `$query`, for every insert of a new request. A macro so it
+/// serves both backends' query types.
+macro_rules! bind_request {
+    ($query:expr, $request:expr) => {{
+        let request: &NewRequest = $request;
         $query
             .bind(&request.name)
             .bind(request.phone.as_str())
@@ -228,11 +217,21 @@ macro_rules! bind_intake {
             .bind(&request.topic)
             .bind(&request.message)
             .bind(stored_availability(request))
+    }};
+}
+
+/// Binds an [`Intake`]'s 16 values in the order of [`insert_within_cap_sql`] to
+/// `$query`.
+macro_rules! bind_intake {
+    ($query:expr, $intake:expr) => {{
+        let intake: &Intake = $intake;
+        let (status, confirmed_via, send_at, codes) = intake_state(intake);
+        bind_request!($query, &intake.request)
             .bind(status.as_str())
-            .bind(intake.manage_token_hash)
+            .bind(intake.manage_token_hash.as_str())
             .bind(intake.now)
-            .bind($since)
-            .bind($cap)
+            .bind(intake.since)
+            .bind(intake.cap)
             .bind(current_wording().version)
             .bind(intake.consent_source.as_str())
             .bind(confirmed_via)
@@ -259,7 +258,7 @@ fn insert_within_cap_sql() -> String {
 /// A new request's status, how its number counts as confirmed, when its first
 /// code text is due and how many it has had, as `intake` says.
 fn intake_state(
-    intake: &Intake<'_>,
+    intake: &Intake,
 ) -> (
     RequestStatus,
     Option<&'static str>,
@@ -278,17 +277,19 @@ fn intake_state(
     }
 }
 
-/// A new request with everything [`Store::insert_request_within_cap`] takes,
-/// owned, so it can wait in [`super::RequestIntake`]'s queue.
+/// A new request with how it enters the store: everything
+/// [`Store::insert_request_within_cap`] takes, owned, so it can wait in
+/// [`super::RequestIntake`]'s queue.
 #[derive(Clone, Debug)]
-pub struct OwnedIntake {
+pub struct Intake {
     /// The request.
     pub request: NewRequest,
     /// SHA-256 of the manage token handed to the seeker.
     pub manage_token_hash: String,
-    /// Where the seeker consented.
+    /// Where the seeker consented (to the current wording).
     pub consent_source: ConsentSource,
-    /// Whether the number must be confirmed first.
+    /// Whether the number must be confirmed first: the request is then
+    /// `unconfirmed` and its first code text is queued; otherwise it is `pending`.
     pub confirm_phone: bool,
     /// Now.
     pub now: DateTime<Utc>,
@@ -296,24 +297,6 @@ pub struct OwnedIntake {
     pub cap: i64,
     /// Start of the cap's period.
     pub since: DateTime<Utc>,
-}
-
-impl OwnedIntake {
-    fn intake(&self) -> Intake<'_> {
-        Intake {
-            manage_token_hash: &self.manage_token_hash,
-            consent_source: self.consent_source,
-            confirm_phone: self.confirm_phone,
-            now: self.now,
-        }
-    }
-
-    /// Stores it on its own.
-    pub(super) async fn insert_into(&self, store: &Store) -> StoreResult<Option<RequestRecord>> {
-        store
-            .insert_request_within_cap(&self.request, self.intake(), self.cap, self.since)
-            .await
-    }
 }
 
 /// Which requests an operator lists.
@@ -390,20 +373,6 @@ const REQUEST_SELECT: &str = "
         and c.status in ('scheduled', 'dialing', 'in_progress')
     left join mentors m on m.id = c.mentor_id";
 
-/// How a new request enters the store.
-#[derive(Clone, Copy, Debug)]
-pub struct Intake<'a> {
-    /// SHA-256 of the manage token handed to the seeker.
-    pub manage_token_hash: &'a str,
-    /// Where the seeker consented (to the current wording).
-    pub consent_source: ConsentSource,
-    /// Whether the number must be confirmed first: the request is then
-    /// `unconfirmed` and its first code text is queued; otherwise it is `pending`.
-    pub confirm_phone: bool,
-    /// Now.
-    pub now: DateTime<Utc>,
-}
-
 impl Store {
     /// Stores a new `status` request whatever its number asked before and with no
     /// consent source: for the operator's tools and seeding.
@@ -414,17 +383,13 @@ impl Store {
         manage_token_hash: &str,
         now: DateTime<Utc>,
     ) -> StoreResult<RequestRecord> {
-        let row: RequestRow = with_pool!(self, pool => sqlx::query_as(&format!(
+        let sql = format!(
             "insert into requests (name, phone, timezone, topic, message, availability, status,
                 manage_token_hash, consented_at, created_at, updated_at)
              values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $9, $9)
-             {INSERT_RETURNING}"))
-            .bind(&request.name)
-            .bind(request.phone.as_str())
-            .bind(request.zone.name())
-            .bind(&request.topic)
-            .bind(&request.message)
-            .bind(stored_availability(request))
+             {INSERT_RETURNING}"
+        );
+        let row: RequestRow = with_pool!(self, pool => bind_request!(sqlx::query_as(&sql), request)
             .bind(status.as_str())
             .bind(manage_token_hash)
             .bind(now)
@@ -446,12 +411,12 @@ impl Store {
     #[instrument(skip_all, fields(requests = intakes.len()))]
     pub async fn insert_requests_together(
         &self,
-        intakes: &[OwnedIntake],
+        intakes: &[Intake],
     ) -> StoreResult<Vec<StoreResult<Option<RequestRecord>>>> {
         let Store::Sqlite(pool) = self else {
             let mut stored = Vec::with_capacity(intakes.len());
             for intake in intakes {
-                stored.push(intake.insert_into(self).await);
+                stored.push(self.insert_request_within_cap(intake).await);
             }
             return Ok(stored);
         };
@@ -459,22 +424,19 @@ impl Store {
     }
 
     /// Stores a new request as `intake` says, with the current consent wording,
-    /// unless its phone number already made `cap` requests after `since` (then
-    /// `None`). A second open request for the number is [`StoreError::Conflict`].
+    /// unless its phone number already made `intake.cap` requests after
+    /// `intake.since` (then `None`). A second open request for the number is [`StoreError::Conflict`].
     /// One statement, which returns the stored row as the request view reads it
     /// (a new request has no call yet); a code text, when one is due, is queued
     /// in the row itself for the notifier.
     #[instrument(skip_all)]
     pub async fn insert_request_within_cap(
         &self,
-        request: &NewRequest,
-        intake: Intake<'_>,
-        cap: i64,
-        since: DateTime<Utc>,
+        intake: &Intake,
     ) -> StoreResult<Option<RequestRecord>> {
         let sql = insert_within_cap_sql();
         let row: Option<RequestRow> = with_pool!(self, pool =>
-            bind_intake!(sqlx::query_as(&sql), request, intake, since, cap)
+            bind_intake!(sqlx::query_as(&sql), intake)
                 .fetch_optional(pool)
                 .await)
         .map_err(StoreError::conflict_as(
@@ -685,7 +647,7 @@ impl Store {
 /// the intake writer passes the connection it keeps for itself.
 pub(crate) async fn insert_batch_on(
     connection: &mut SqliteConnection,
-    intakes: &[OwnedIntake],
+    intakes: &[Intake],
 ) -> StoreResult<Vec<StoreResult<Option<RequestRecord>>>> {
     let mut tx = connection.begin_with("begin immediate").await?;
     // One statement for the batch: one round trip to SQLite's thread, one

@@ -13,8 +13,8 @@ use crate::domain::request::{NewRequest, RequestInput};
 use crate::domain::status::RequestStatus;
 use crate::domain::status::{CallStatus, Outcome};
 use crate::store::{
-    CallSummary, CancelOutcome, CanceledCall, ConsentRecord, EraseOutcome, OwnedIntake,
-    RequestFilter, RequestRecord, StoreError,
+    CallSummary, CancelOutcome, CanceledCall, ConsentRecord, EraseOutcome, Intake, RequestFilter,
+    RequestRecord, StoreError,
 };
 use crate::telephony::CallUpdate;
 use crate::tokens;
@@ -421,7 +421,7 @@ pub(crate) async fn submit(
     let cap = i64::try_from(REQUESTS_PER_PHONE_PER_DAY).unwrap_or(i64::MAX);
     let stored = state
         .intake
-        .insert(OwnedIntake {
+        .insert(Intake {
             request: request.clone(),
             manage_token_hash: tokens::hash(&manage_token),
             consent_source: source,
