@@ -294,6 +294,7 @@ impl FakeTwilio {
     /// sending one text at a time never gets an answer (its requests time out).
     pub fn hold_texts_until(&self, n: usize) {
         self.shared.books().hold_texts_until = Some(n);
+        self.shared.text_gate.send_modify(|gate| gate.open = false);
     }
 
     /// Injects `failure` into each of the next `n` requests.
