@@ -21,6 +21,7 @@ use crate::scheduler::dispatcher::{self, DispatchReport, DispatchSettings, Dispa
 use crate::scheduler::housekeeping::{self, Housekeeper, HousekeepingReport};
 use crate::scheduler::matcher::{self, Matcher, MatcherHandle};
 use crate::scheduler::notifier::{self, Notifier, NotifyReport};
+use crate::scheduler::reconciler::{self, ReconcileReport, Reconciler};
 use crate::store::{RequestIntake, Store, WriteTurns};
 use crate::telephony::Provider;
 use crate::telephony::breaker::{BreakerPolicy, CircuitBreaker};
@@ -40,6 +41,8 @@ pub struct AppConfig {
     pub default_region: Option<String>,
     /// Time between matcher runs when nothing nudges it.
     pub match_interval: Duration,
+    /// Time between reconciler rounds (the first runs as the service starts).
+    pub reconcile_interval: Duration,
     /// Places calls and sends texts.
     pub provider: Arc<dyn Provider>,
     /// Base URL the provider reaches the webhooks at; `None` means the listening
@@ -66,13 +69,15 @@ pub struct App {
     dispatcher_task: Option<JoinHandle<()>>,
     notifier: Notifier,
     notifier_task: Option<JoinHandle<()>>,
+    reconciler: Reconciler,
+    reconciler_task: Option<JoinHandle<()>>,
     housekeeper: Housekeeper,
     housekeeper_task: Option<JoinHandle<()>>,
 }
 
 impl App {
     /// Migrates `store`, binds the listener and starts the server, the matcher,
-    /// the dispatcher and the notifier.
+    /// the dispatcher, the reconciler, the notifier and the housekeeper.
     pub async fn start(
         store: Store,
         config: AppConfig,
@@ -118,6 +123,19 @@ impl App {
         .with_metrics(Arc::clone(&metrics))
         .stopping_on(shutdown.clone());
         let (_, dispatcher_task) = dispatcher::spawn(dispatcher.clone(), shutdown.clone());
+        let reconciler = Reconciler::new(
+            store.clone(),
+            Arc::clone(&provider),
+            clock.clone(),
+            telephony.from_number.clone(),
+            matcher_handle.clone(),
+        )
+        .with_metrics(Arc::clone(&metrics));
+        let reconciler_task = reconciler::spawn(
+            reconciler.clone(),
+            config.reconcile_interval,
+            shutdown.clone(),
+        );
         let write_turns = WriteTurns::for_store(&store);
         let notifier = Notifier::new(
             store.clone(),
@@ -168,6 +186,8 @@ impl App {
             dispatcher_task: Some(dispatcher_task),
             notifier,
             notifier_task: Some(notifier_task),
+            reconciler,
+            reconciler_task: Some(reconciler_task),
             housekeeper,
             housekeeper_task: Some(housekeeper_task),
         })
@@ -194,6 +214,18 @@ impl App {
         self.dispatcher.run_once().await
     }
 
+    /// Runs one reconciler round now: dials in doubt, and calls the provider has
+    /// been quiet about for a minute, settled from the provider's record.
+    pub async fn reconcile_now(&self) -> anyhow::Result<ReconcileReport> {
+        self.reconciler.run_once().await
+    }
+
+    /// Waits until the reconciler has finished `rounds` rounds; the first is the
+    /// check of every call in flight that an instance makes when it starts.
+    pub async fn reconciler_rounds_done(&self, rounds: u64) {
+        self.reconciler.rounds_done(rounds).await;
+    }
+
     /// Sends every due SMS notice now.
     pub async fn notify_due(&self) -> anyhow::Result<NotifyReport> {
         self.notifier.run_once().await
@@ -217,13 +249,22 @@ impl App {
     /// Runs until `stop` resolves or a task ends by itself, then shuts down and
     /// says which task stopped and why.
     pub async fn run_until(mut self, stop: impl Future<Output = ()>) -> anyhow::Result<()> {
-        let (Some(server), Some(matcher), Some(dispatcher), Some(notifier), Some(housekeeper)) = (
+        let (
+            Some(server),
+            Some(matcher),
+            Some(dispatcher),
+            Some(reconciler),
+            Some(notifier),
+            Some(housekeeper),
+        ) = (
             self.server.as_mut(),
             self.matcher.as_mut(),
             self.dispatcher_task.as_mut(),
+            self.reconciler_task.as_mut(),
             self.notifier_task.as_mut(),
             self.housekeeper_task.as_mut(),
-        ) else {
+        )
+        else {
             return Ok(());
         };
         let outcome = tokio::select! {
@@ -243,6 +284,10 @@ impl App {
             result = dispatcher => {
                 self.dispatcher_task = None;
                 task_ended("dispatcher", result)
+            }
+            result = reconciler => {
+                self.reconciler_task = None;
+                task_ended("reconciler", result)
             }
             result = notifier => {
                 self.notifier_task = None;
@@ -273,6 +318,9 @@ impl App {
             }
             if let Some(dispatcher) = self.dispatcher_task {
                 let _ = dispatcher.await;
+            }
+            if let Some(reconciler) = self.reconciler_task {
+                let _ = reconciler.await;
             }
             if let Some(notifier) = self.notifier_task {
                 let _ = notifier.await;

@@ -576,7 +576,7 @@ async fn a_dial_whose_answer_never_came_is_adopted_from_the_provider_not_placed_
     assert!(event_kinds(&in_doubt).contains(&"dial_outcome_unknown".to_owned()));
 
     app.clock.set(at("2026-11-30T15:01:00Z"));
-    app.dispatch_due().await;
+    app.reconcile_now().await;
     let creates = fake
         .requests()
         .iter()
@@ -603,13 +603,13 @@ async fn a_call_whose_final_callbacks_never_came_is_settled_from_the_provider() 
     let sid = fake.created_calls()[0].sid.clone();
     fake.set_status(&sid, "no-answer");
 
-    // The slot (15:00-15:15) and its grace are not long enough past yet.
-    app.clock.set(at("2026-11-30T15:20:00Z"));
-    app.dispatch_due().await;
+    // Heard of last at the dial: not quiet for a minute yet.
+    app.clock.set(at("2026-11-30T15:00:59Z"));
+    app.reconcile_now().await;
     assert_eq!(call(&app, call_id).await["status"], "dialing");
 
-    app.clock.set(at("2026-11-30T15:30:00Z"));
-    app.dispatch_due().await;
+    app.clock.set(at("2026-11-30T15:01:01Z"));
+    app.reconcile_now().await;
     let settled = call(&app, call_id).await;
     assert_eq!(settled["status"], "ended");
     assert_eq!(settled["outcome"], "mentor_no_answer");
@@ -746,7 +746,7 @@ async fn a_server_error_that_may_have_created_the_call_is_reconciled_never_poste
 
     // The provider's list shows no such call: after a while it is given up on.
     app.clock.set(at("2026-11-30T15:10:00Z"));
-    app.dispatch_due().await;
+    app.reconcile_now().await;
     let call = call(&app, call_id).await;
     assert_eq!(call["outcome"], "failed", "{call}");
     assert_eq!(create_posts(&fake), 1, "the create was never posted twice");

@@ -209,9 +209,9 @@ async fn killing_the_service_mid_burst_never_places_a_call_twice_or_loses_one() 
         config.policy.min_notice = TimeDelta::zero();
     })
     .await;
-    app.dispatch_due().await;
+    app.reconcile_now().await;
     app.clock.set(now + TimeDelta::minutes(4));
-    app.dispatch_due().await;
+    app.reconcile_now().await;
 
     let calls = app
         .store
@@ -359,19 +359,19 @@ async fn killing_the_service_while_calls_play_leaves_every_request_completed_or_
 
     let store = kill_during_burst(&db, &fake, served, Some(port), &mentor_of_phone).await;
 
-    // Past the slot and the settling delay: dials in doubt are adopted or given
-    // up, and calls whose last callbacks hit a dead instance are settled from the
-    // provider's record.
+    // A new instance, a minute after the kills: it checks every call in flight
+    // as it starts, so calls whose last callbacks hit a dead instance are settled
+    // from the provider's record at once; dials in doubt are adopted or given up.
     let client = twilio_client(&fake, ridealong::telephony::REQUEST_TIMEOUT);
-    let app = TestApp::spawn_on(db, store, Utc::now() + TimeDelta::minutes(1), |config| {
+    let now = Utc::now();
+    let app = TestApp::spawn_on(db, store, now + TimeDelta::minutes(1), |config| {
         config.provider = Arc::new(client);
     })
     .await;
-    app.dispatch_due().await;
-    app.clock
-        .set(opened.with_timezone(&Utc) + TimeDelta::minutes(30));
-    app.dispatch_due().await;
-    app.dispatch_due().await;
+    app.wait_for_startup_reconciliation().await;
+    // Dials in doubt the provider never had are given up two minutes after the dial.
+    app.clock.set(now + TimeDelta::minutes(3));
+    app.reconcile_now().await;
 
     let calls = app
         .store

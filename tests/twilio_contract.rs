@@ -70,6 +70,8 @@ async fn fetching_listing_and_stopping_calls_are_requests_the_spec_accepts() {
         to: Some("+12015550123".to_owned()),
         started_after: Some(Utc.with_ymd_and_hms(2026, 11, 30, 15, 0, 0).unwrap()),
         parent_call_sid: Some(CALL.to_owned()),
+        status: Some("in-progress".to_owned()),
+        page_size: Some(1000),
     };
     accepted("list-calls", client.list_calls(&query).await);
     accepted(

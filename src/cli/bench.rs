@@ -41,6 +41,7 @@ use crate::domain::phone::PhoneNumber;
 use crate::domain::request::NewRequest;
 use crate::domain::schedule::Slot;
 use crate::domain::status::RequestStatus;
+use crate::scheduler::reconciler;
 use crate::store::Store;
 use crate::telephony::twilio::{TwilioClient, TwilioConfig};
 use crate::tokens;
@@ -826,6 +827,7 @@ async fn dispatch(args: DispatchArgs) -> anyhow::Result<()> {
             policy: MatchPolicy::default(),
             default_region: None,
             match_interval: Duration::from_secs(3600),
+            reconcile_interval: reconciler::ROUND_INTERVAL,
             provider: Arc::new(provider),
             public_url: None,
             from_number: crate::config::SIMULATED_FROM_NUMBER.to_owned(),

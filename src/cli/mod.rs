@@ -19,6 +19,7 @@ use crate::config::{
 };
 use crate::domain::mentor::{MentorInput, NewMentor, RangeInput, parse_window};
 use crate::domain::status::{CallStatus, RequestStatus};
+use crate::scheduler::reconciler;
 use crate::store::{CallFilter, CancelOutcome, EraseOutcome, RequestFilter, Store};
 use crate::telephony::Provider;
 use crate::telephony::player::Pace;
@@ -259,6 +260,7 @@ async fn serve(store: Store, args: ServeArgs, clock: Arc<dyn Clock>) -> anyhow::
         policy,
         default_region: args.policy.default_region,
         match_interval: Duration::from_secs(args.match_interval_seconds),
+        reconcile_interval: reconciler::ROUND_INTERVAL,
         provider,
         public_url: given(&args.telephony.public_url),
         from_number,

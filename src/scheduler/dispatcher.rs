@@ -6,9 +6,8 @@
 //! staggered so no more than `cps` reach the provider per second; each placement
 //! runs concurrently so a slow provider does not delay the next one.
 //!
-//! A dial whose answer never came (timeout after sending) is never re-sent: it is
-//! reconciled by listing the provider's calls to the mentor since the dial, and
-//! adopted if found, or else ended as `failed` and requeued.
+//! A dial whose answer never came (timeout after sending) is never re-sent: the
+//! [reconciler](super::reconciler) looks it up at the provider.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -21,27 +20,18 @@ use tokio_util::sync::CancellationToken;
 use tracing::{info, instrument, warn};
 
 use crate::clock::Clock;
-use crate::domain::call_flow::{Leg, LegStatus, mentor_leg_outcome, seeker_leg_outcome};
+use crate::domain::call_flow::Leg;
 use crate::domain::status::Outcome;
 use crate::metrics::Metrics;
 use crate::scheduler::matcher::MatcherHandle;
 use crate::store::{DialTarget, Store};
-use crate::telephony::{CallQuery, NewCall, Provider, ProviderError};
+use crate::telephony::{NewCall, Provider, ProviderError};
 
 /// Seconds the mentor's phone rings before the call counts as unanswered.
 pub const MENTOR_RING_SECONDS: u32 = 25;
 /// Slack past the slot's end before the provider cuts the call.
 pub const TIME_LIMIT_GRACE: TimeDelta = TimeDelta::minutes(2);
-/// How long a dial may stay without a provider id before it is reconciled.
-const IN_DOUBT_AFTER: TimeDelta = TimeDelta::seconds(30);
-/// How long after the dial a call still missing at the provider counts as failed.
-const GIVE_UP_AFTER: TimeDelta = TimeDelta::minutes(2);
-/// How long past its slot (and time-limit grace) a call may go without an
-/// outcome before it is settled from the provider's own record.
-const SETTLE_AFTER: TimeDelta = TimeDelta::minutes(10);
-/// Due calls claimed between two reconciliations within a pass (10 s at 50
-/// calls a second), so a long burst does not hold back in-doubt dials or
-/// silent calls.
+/// Due calls a pass looks over for slots that went by undialed.
 const PASS_LIMIT: u32 = 500;
 /// Longest the idle loop waits before looking again.
 const IDLE_WAIT: Duration = Duration::from_secs(1);
@@ -74,12 +64,8 @@ pub struct DispatchReport {
     pub placed: usize,
     /// Calls the provider refused (ended as `failed`).
     pub failed: usize,
-    /// Calls whose dial outcome is unknown (left for reconciliation).
+    /// Calls whose dial outcome is unknown (left for the reconciler).
     pub in_doubt: usize,
-    /// In-doubt dials found at the provider and adopted.
-    pub adopted: usize,
-    /// Calls whose final callbacks never came, settled from the provider.
-    pub settled: usize,
     /// Calls the provider could not take now, kept to be dialed again within
     /// their slot.
     pub retrying: usize,
@@ -179,16 +165,12 @@ impl Dispatcher {
         Ok(ended)
     }
 
-    /// One pass: reconciles dials in doubt, then places every due call, paced at
-    /// `cps`, and waits for the placements to finish.
+    /// One pass: places every due call, paced at `cps`, and waits for the
+    /// placements to finish.
     #[instrument(skip_all, name = "dispatcher.run")]
     pub async fn run_once(&self) -> anyhow::Result<DispatchReport> {
         let _pass = self.pass.lock().await;
-        let mut report = DispatchReport {
-            adopted: self.reconcile().await?,
-            settled: self.settle_silent_calls().await?,
-            ..Default::default()
-        };
+        let mut report = DispatchReport::default();
         let now = self.clock.now();
         let due = self
             .store
@@ -210,29 +192,23 @@ impl Dispatcher {
         // and never wait for earlier create-calls to answer: waiting after every
         // 500 put the 501st call one provider round trip behind its time.
         let mut placements = JoinSet::new();
-        'burst: loop {
-            for _ in 0..PASS_LIMIT {
-                if self.stopping.is_cancelled() {
-                    break 'burst;
-                }
-                let Some(target) = self.store.claim_next_due(self.clock.now(), spacing).await?
-                else {
-                    break 'burst;
-                };
-                // Wait for the send time this claim reserved (cluster-wide pacing).
-                let wait = (target.send_at - self.clock.now())
-                    .to_std()
-                    .unwrap_or_default();
-                tokio::time::sleep(wait).await;
-                let dispatcher = self.clone();
-                placements.spawn(async move { dispatcher.place(target).await });
-                while let Some(joined) = placements.try_join_next() {
-                    report.count(joined.context("placing a call")?);
-                }
+        loop {
+            if self.stopping.is_cancelled() {
+                break;
             }
-            // A long burst: look after earlier dials, as a pass starts by doing.
-            report.adopted += self.reconcile().await?;
-            report.settled += self.settle_silent_calls().await?;
+            let Some(target) = self.store.claim_next_due(self.clock.now(), spacing).await? else {
+                break;
+            };
+            // Wait for the send time this claim reserved (cluster-wide pacing).
+            let wait = (target.send_at - self.clock.now())
+                .to_std()
+                .unwrap_or_default();
+            tokio::time::sleep(wait).await;
+            let dispatcher = self.clone();
+            placements.spawn(async move { dispatcher.place(target).await });
+            while let Some(joined) = placements.try_join_next() {
+                report.count(joined.context("placing a call")?);
+            }
         }
         while let Some(joined) = placements.join_next().await {
             report.count(joined.context("placing a call")?);
@@ -351,130 +327,6 @@ impl Dispatcher {
             timeout_seconds: MENTOR_RING_SECONDS,
             time_limit_seconds: time_limit_seconds(now.max(target.starts_at), target.ends_at),
         }
-    }
-
-    /// Settles dials that never got a provider id: adopts the call if the provider
-    /// has it, ends it as failed (requeuing the request) once it is clearly absent.
-    async fn reconcile(&self) -> anyhow::Result<usize> {
-        let now = self.clock.now();
-        let mut adopted = 0;
-        for dial in self.store.dials_in_doubt(now - IN_DOUBT_AFTER).await? {
-            let query = CallQuery {
-                to: Some(dial.mentor_phone.clone()),
-                started_after: Some(dial.dialed_at - TimeDelta::minutes(1)),
-                parent_call_sid: None,
-            };
-            let found = match self.provider.list_calls(&query).await {
-                Ok(calls) => calls.into_iter().find(|call| {
-                    call.parent_call_sid.is_none()
-                        && call
-                            .from
-                            .as_deref()
-                            .is_none_or(|from| from == self.settings.from_number)
-                }),
-                Err(error) => {
-                    self.metrics.provider_error("list_calls", &error);
-                    warn!(call.id = dial.call_id, error = %error, "cannot reconcile a dial yet");
-                    continue;
-                }
-            };
-            match found {
-                Some(call) => {
-                    let recorded = self
-                        .store
-                        .record_dialed(dial.call_id, dial.attempt, &call.sid, now)
-                        .await?;
-                    let detail = serde_json::json!({ "call_sid": call.sid, "recorded": recorded });
-                    self.store
-                        .record_event(dial.call_id, "dial_adopted", &detail, None, None, now)
-                        .await?;
-                    adopted += usize::from(recorded);
-                }
-                None if now - dial.dialed_at >= GIVE_UP_AFTER => {
-                    let detail = serde_json::json!({ "reason": "not found at the provider" });
-                    self.store
-                        .record_event(dial.call_id, "dial_failed", &detail, None, None, now)
-                        .await?;
-                    self.end_call(dial.call_id, Outcome::Failed, Leg::Mentor, None, now)
-                        .await?;
-                    self.matcher.nudge();
-                }
-                None => {}
-            }
-        }
-        Ok(adopted)
-    }
-
-    /// Settles calls whose final callbacks never came, from the provider's record
-    /// of the mentor leg and, if the mentor pressed 1, of the seeker leg.
-    async fn settle_silent_calls(&self) -> anyhow::Result<usize> {
-        let now = self.clock.now();
-        let mut settled = 0;
-        for call in self
-            .store
-            .unsettled_calls(now - TIME_LIMIT_GRACE - SETTLE_AFTER)
-            .await?
-        {
-            let mentor_leg = match self.provider.fetch_call(&call.provider_call_sid).await {
-                Ok(leg) => leg,
-                Err(error) => {
-                    self.metrics.provider_error("fetch_call", &error);
-                    warn!(call.id = call.call_id, error = %error, "cannot settle a silent call yet");
-                    continue;
-                }
-            };
-            let Some(mentor_status) =
-                LegStatus::parse(&mentor_leg.status).filter(|status| status.is_final())
-            else {
-                continue;
-            };
-            let settled_as = match mentor_leg_outcome(mentor_status, call.accepted) {
-                Some(outcome) => Some((outcome, Leg::Mentor, None)),
-                None => {
-                    let query = CallQuery {
-                        parent_call_sid: Some(call.provider_call_sid.clone()),
-                        ..Default::default()
-                    };
-                    let seeker_leg = self.provider.list_calls(&query).await?.into_iter().next();
-                    let seeker = seeker_leg
-                        .as_ref()
-                        .and_then(|leg| LegStatus::parse(&leg.status));
-                    match seeker.and_then(seeker_leg_outcome) {
-                        Some(outcome) => {
-                            let talk = seeker_leg.as_ref().and_then(|leg| leg.duration);
-                            Some((
-                                outcome,
-                                Leg::Seeker,
-                                (outcome == Outcome::Completed).then_some(talk.unwrap_or(0)),
-                            ))
-                        }
-                        // Pressed 1 but the seeker leg never started.
-                        None => Some((Outcome::Failed, Leg::Seeker, None)),
-                    }
-                }
-            };
-            if let Some((outcome, leg, talk_seconds)) = settled_as {
-                let detail = serde_json::json!({ "mentor_status": mentor_leg.status, "outcome": outcome.as_str() });
-                self.store
-                    .record_event(
-                        call.call_id,
-                        "settled_from_provider",
-                        &detail,
-                        None,
-                        None,
-                        now,
-                    )
-                    .await?;
-                if self
-                    .end_call(call.call_id, outcome, leg, talk_seconds, now)
-                    .await?
-                {
-                    settled += 1;
-                    self.matcher.nudge();
-                }
-            }
-        }
-        Ok(settled)
     }
 
     /// How long to wait before the next pass: until the next call is due, at most

@@ -5,3 +5,4 @@ pub mod dispatcher;
 pub mod housekeeping;
 pub mod matcher;
 pub mod notifier;
+pub mod reconciler;

@@ -63,7 +63,7 @@ pub use requests::{
     CancelOutcome, CanceledCall, Confirmation, ConsentRecord, Intake, RequestFilter, RequestRecord,
 };
 pub use sessions::SessionSubject;
-pub use telephony::{CallContext, CallEnded, DialTarget, DueCall, InDoubtDial, UnsettledCall};
+pub use telephony::{CallContext, CallEnded, DialTarget, DueCall, InDoubtDial, QuietCall};
 
 /// What can go wrong in storage.
 #[derive(Debug, thiserror::Error)]

@@ -52,10 +52,11 @@ pub struct InDoubtDial {
     pub dialed_at: DateTime<Utc>,
 }
 
-/// A placed call that should be over by now but has no outcome: its final
-/// callbacks never came.
-#[derive(Clone, Debug)]
-pub struct UnsettledCall {
+/// A placed call the provider has been quiet about, claimed by the reconciler to
+/// be looked up at the provider: its callbacks may have gone to an instance that
+/// was down, or to another address.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct QuietCall {
     /// Call id.
     pub call_id: i64,
     /// The mentor leg's provider id.
@@ -326,28 +327,40 @@ impl Store {
             .collect())
     }
 
-    /// Placed calls still without an outcome whose slot ended before `ended_before`.
+    /// Claims up to `limit` placed calls still in flight (`dialing` or
+    /// `in_progress`, with a provider id) that the provider was last heard about
+    /// before `quiet_since`, and marks them heard at `now`: the check the
+    /// reconciler is about to make counts as hearing, so for the next minute no
+    /// instance claims them again, and a check that fails is tried again then. On
+    /// PostgreSQL claimers skip each other's rows and the outer statement checks
+    /// the conditions again, so two instances never claim one call at once.
     #[instrument(skip_all)]
-    pub async fn unsettled_calls(
+    pub async fn claim_quiet_calls(
         &self,
-        ended_before: DateTime<Utc>,
-    ) -> StoreResult<Vec<UnsettledCall>> {
-        let rows: Vec<(i64, String, Option<DateTime<Utc>>)> = with_pool!(self, pool => sqlx::query_as(
-            "select id, provider_call_sid, accepted_at from calls
-             where status in ('dialing', 'in_progress') and provider_call_sid is not null
-               and ends_at < $1
-             order by id")
-            .bind(ended_before)
+        quiet_since: DateTime<Utc>,
+        now: DateTime<Utc>,
+        limit: u32,
+    ) -> StoreResult<Vec<QuietCall>> {
+        let claim_sql = match self {
+            Store::Sqlite(_) => CLAIM_QUIET_CALLS_SQLITE,
+            Store::Postgres(_) => CLAIM_QUIET_CALLS_POSTGRES,
+        };
+        let rows: Vec<(i64, String, Option<DateTime<Utc>>)> = with_pool!(self, pool => sqlx::query_as(claim_sql)
+            .bind(now)
+            .bind(quiet_since)
+            .bind(i64::from(limit))
             .fetch_all(pool)
             .await)?;
-        Ok(rows
+        let mut calls: Vec<QuietCall> = rows
             .into_iter()
-            .map(|(call_id, provider_call_sid, accepted_at)| UnsettledCall {
+            .map(|(call_id, provider_call_sid, accepted_at)| QuietCall {
                 call_id,
                 provider_call_sid,
                 accepted: accepted_at.is_some(),
             })
-            .collect())
+            .collect();
+        calls.sort_by_key(|call| call.call_id);
+        Ok(calls)
     }
 
     /// The call and the people on it, for building TwiML.
@@ -397,6 +410,34 @@ impl Store {
         let inserted = with_pool!(self, pool =>
             insert_event!(pool, call_id, kind, detail, provider_sid, sequence_number, now))?;
         Ok(inserted)
+    }
+
+    /// Appends what the provider sent about call `call_id` (a status callback or
+    /// a webhook) to its event log, and notes that the provider was heard from at
+    /// `now`, so the reconciler leaves a call that is talking to us alone. With a
+    /// provider id and sequence number it is recorded at most once, and `false`
+    /// says it was a duplicate.
+    #[instrument(skip_all, fields(call.id = call_id, event.kind = kind))]
+    pub async fn record_callback(
+        &self,
+        call_id: i64,
+        kind: &str,
+        detail: &Value,
+        provider_sid: Option<&str>,
+        sequence_number: Option<i64>,
+        now: DateTime<Utc>,
+    ) -> StoreResult<bool> {
+        with_pool!(self, pool => {
+            let mut tx = pool.begin_write().await?;
+            sqlx::query(&format!("update calls set heard_at = $1 where id = $2 and status in {LIVE}"))
+                .bind(now)
+                .bind(call_id)
+                .execute(&mut *tx)
+                .await?;
+            let inserted = insert_event!(&mut *tx, call_id, kind, detail, provider_sid, sequence_number, now)?;
+            tx.commit().await?;
+            Ok(inserted)
+        })
     }
 
     /// Moves a dialing call to `in_progress` (the mentor answered); later states
@@ -547,6 +588,30 @@ const CLAIM_NEXT_DUE_POSTGRES: &str = "update calls set status = 'dialing',
         for update skip locked)
     returning id, dial_attempts, starts_at, ends_at,
         (select phone from mentors where mentors.id = calls.mentor_id) as mentor_phone";
+
+/// Claims quiet calls in flight on SQLite, whose single writer keeps other
+/// claims out for the length of the statement.
+const CLAIM_QUIET_CALLS_SQLITE: &str = "update calls set heard_at = $1
+    where id in (
+        select id from calls
+        where status in ('dialing', 'in_progress') and provider_call_sid is not null
+            and coalesce(heard_at, dialed_at, starts_at) < $2
+        order by id limit $3)
+    returning id, provider_call_sid, accepted_at";
+
+/// Claims quiet calls in flight on PostgreSQL: rows another claim holds are
+/// skipped, and the outer statement checks the conditions again, since a row
+/// found through the subquery may have been claimed or settled meanwhile.
+const CLAIM_QUIET_CALLS_POSTGRES: &str = "update calls set heard_at = $1
+    where id in (
+        select id from calls
+        where status in ('dialing', 'in_progress') and provider_call_sid is not null
+            and coalesce(heard_at, dialed_at, starts_at) < $2
+        order by id limit $3
+        for update skip locked)
+        and status in ('dialing', 'in_progress') and provider_call_sid is not null
+        and coalesce(heard_at, dialed_at, starts_at) < $2
+    returning id, provider_call_sid, accepted_at";
 
 /// The send time a claim at `now` gets when the next free one is `next_at`: that,
 /// but never in the past, and never more than [`PACING_HORIZON`] ahead (a stored

@@ -80,6 +80,11 @@ pub struct CallQuery {
     pub started_after: Option<chrono::DateTime<chrono::Utc>>,
     /// Only legs dialed from this parent call.
     pub parent_call_sid: Option<String>,
+    /// Only calls in this status (`in-progress`, …).
+    pub status: Option<String>,
+    /// Calls per page of the listing; `None` is the provider's usual 50. A
+    /// listing follows at most a few pages, so a large one asks for bigger pages.
+    pub page_size: Option<u32>,
 }
 
 /// A change to a placed call.

@@ -117,8 +117,21 @@ impl Provider for SimulatedProvider {
                 talk_seconds = seeker.map_or(0, |leg| leg.duration_seconds),
                 "simulated provider: call over"
             );
-            if let Some(stored) = calls.lock().expect("simulated calls lock").get_mut(&sid) {
+            let mut calls = calls.lock().expect("simulated calls lock");
+            if let Some(stored) = calls.get_mut(&sid) {
                 stored.status = report.mentor_status.clone();
+            }
+            // The seeker's leg, as the provider lists it under its parent.
+            if let Some(leg) = report.dialed {
+                let child = ProviderCall {
+                    sid: leg.sid.clone(),
+                    status: leg.status,
+                    to: Some(leg.number),
+                    from: Some(leg.caller_id),
+                    parent_call_sid: Some(sid.clone()),
+                    duration: Some(leg.duration_seconds),
+                };
+                calls.insert(leg.sid, child);
             }
         });
         Ok(placed)
@@ -143,6 +156,12 @@ impl Provider for SimulatedProvider {
                     .parent_call_sid
                     .as_ref()
                     .is_none_or(|parent| call.parent_call_sid.as_ref() == Some(parent))
+            })
+            .filter(|call| {
+                query
+                    .status
+                    .as_ref()
+                    .is_none_or(|status| &call.status == status)
             })
             .cloned()
             .collect())

@@ -209,7 +209,7 @@ async fn answer(
     let now = state.clock.now();
     state
         .store
-        .record_event(call_id, "answered", &form.logged(), None, None, now)
+        .record_callback(call_id, "answered", &form.logged(), None, None, now)
         .await?;
     let Some(context) = context(&state, call_id).await? else {
         return Ok(goodbye("Sorry, this call is no longer scheduled. Goodbye."));
@@ -258,7 +258,7 @@ async fn gather(
     let digits = form.get("Digits").unwrap_or_default();
     state
         .store
-        .record_event(call_id, "mentor_pressed", &form.logged(), None, None, now)
+        .record_callback(call_id, "mentor_pressed", &form.logged(), None, None, now)
         .await?;
     let Some(context) = context(&state, call_id).await? else {
         return Ok(goodbye("Sorry, this call is no longer scheduled. Goodbye."));
@@ -305,7 +305,7 @@ async fn dial_result(
     let now = state.clock.now();
     state
         .store
-        .record_event(call_id, "dial_result", &form.logged(), None, None, now)
+        .record_callback(call_id, "dial_result", &form.logged(), None, None, now)
         .await?;
     let status = form.get("DialCallStatus").and_then(LegStatus::parse);
     let talk_seconds = form.number("DialCallDuration");
@@ -410,7 +410,7 @@ async fn record_callback(
         .and_then(|value| value.parse::<i64>().ok());
     let fresh = state
         .store
-        .record_event(
+        .record_callback(
             call_id,
             kind,
             &form.logged(),

@@ -316,6 +316,32 @@ impl FakeTwilio {
         call.status = status.to_owned();
     }
 
+    /// Books a leg that call `parent` dialed to `to`, as a `<Dial>` would, with
+    /// its final `status` and `duration_seconds`.
+    pub fn add_dialed_leg(&self, parent: &str, to: &str, status: &str, duration_seconds: u32) {
+        let created_at = self.shared.now();
+        let mut books = self.shared.books();
+        let from = books
+            .calls
+            .iter()
+            .find(|call| call.sid == parent)
+            .expect("a known parent call")
+            .from
+            .clone();
+        let sid = ridealong::telephony::player::new_call_sid();
+        books.calls.push(FakeCall {
+            sid,
+            to: to.to_owned(),
+            from,
+            status: status.to_owned(),
+            direction: "outbound-dial".to_owned(),
+            parent_call_sid: Some(parent.to_owned()),
+            duration: Some(duration_seconds),
+            created_at,
+            form: Vec::new(),
+        });
+    }
+
     /// Every request received so far, in order.
     pub fn requests(&self) -> Vec<RecordedRequest> {
         self.shared.books().requests.clone()

@@ -200,6 +200,8 @@ pub fn test_config() -> AppConfig {
         policy: MatchPolicy::default(),
         default_region: None,
         match_interval: Duration::from_secs(3600),
+        // Only the startup round and `reconcile_now` run, as with the matcher.
+        reconcile_interval: Duration::from_secs(3600),
         provider: Arc::new(SimulatedProvider::new(script, Pace::Instant)),
         public_url: None,
         from_number: SERVICE_NUMBER.to_owned(),
@@ -338,6 +340,27 @@ impl TestApp {
             .dispatch_due()
             .await
             .expect("dispatcher pass")
+    }
+
+    /// Runs one reconciler round now: dials in doubt, and calls the provider has
+    /// been quiet about for a minute.
+    pub async fn reconcile_now(&self) -> ridealong::scheduler::reconciler::ReconcileReport {
+        self.app
+            .as_ref()
+            .expect("running")
+            .reconcile_now()
+            .await
+            .expect("reconciler round")
+    }
+
+    /// Waits until the reconciler has finished its first round, the one that
+    /// checks every call in flight when the app starts.
+    pub async fn wait_for_startup_reconciliation(&self) {
+        self.app
+            .as_ref()
+            .expect("running")
+            .reconciler_rounds_done(1)
+            .await;
     }
 
     /// Sends every due SMS notice now.

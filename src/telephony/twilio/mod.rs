@@ -256,7 +256,8 @@ impl Provider for TwilioClient {
     }
 
     async fn list_calls(&self, query: &CallQuery) -> Result<Vec<ProviderCall>, ProviderError> {
-        let mut params: Vec<(&str, String)> = vec![("PageSize", "50".to_owned())];
+        let page_size = query.page_size.unwrap_or(50).clamp(1, 1000);
+        let mut params: Vec<(&str, String)> = vec![("PageSize", page_size.to_string())];
         if let Some(to) = &query.to {
             params.push(("To", to.clone()));
         }
@@ -266,6 +267,9 @@ impl Provider for TwilioClient {
         }
         if let Some(parent) = &query.parent_call_sid {
             params.push(("ParentCallSid", parent.clone()));
+        }
+        if let Some(status) = &query.status {
+            params.push(("Status", status.clone()));
         }
         let mut url = reqwest::Url::parse_with_params(&self.account_url("Calls.json"), &params)
             .map_err(|error| ProviderError::Protocol(error.to_string()))?
