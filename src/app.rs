@@ -22,6 +22,7 @@ use crate::scheduler::housekeeping::{self, Housekeeper, HousekeepingReport};
 use crate::scheduler::matcher::{self, Matcher, MatcherHandle};
 use crate::scheduler::notifier::{self, Notifier, NotifyReport};
 use crate::scheduler::reconciler::{self, ReconcileReport, Reconciler};
+use crate::service::{Service, ServiceSettings};
 use crate::store::{RequestIntake, Store, WriteTurns};
 use crate::telephony::Provider;
 use crate::telephony::breaker::{BreakerPolicy, CircuitBreaker};
@@ -65,6 +66,7 @@ pub struct App {
     shutdown: CancellationToken,
     server: Option<JoinHandle<std::io::Result<()>>>,
     matcher: Option<JoinHandle<()>>,
+    matcher_handle: MatcherHandle,
     dispatcher: Dispatcher,
     dispatcher_task: Option<JoinHandle<()>>,
     notifier: Notifier,
@@ -148,8 +150,20 @@ impl App {
         let notifier_task = notifier::spawn(notifier.clone(), shutdown.clone());
         let housekeeper = Housekeeper::new(store.clone(), clock.clone(), config.privacy.retention);
         let housekeeper_task = housekeeping::spawn(housekeeper.clone(), shutdown.clone());
+        let service = Service::new(
+            store.clone(),
+            clock.clone(),
+            ServiceSettings {
+                confirm_phone: config.privacy.confirm_phone,
+                from_number: telephony.from_number.clone(),
+            },
+        )
+        .with_intake(RequestIntake::start(store.clone(), write_turns))
+        .with_matcher(matcher_handle.clone())
+        .with_provider(Arc::clone(&provider))
+        .with_metrics(Arc::clone(&metrics));
         let state = AppState {
-            intake: RequestIntake::start(store.clone(), write_turns),
+            service,
             store,
             clock,
             settings: Arc::new(Settings {
@@ -159,7 +173,6 @@ impl App {
                 secure_cookies: telephony.public_url.starts_with("https://"),
                 confirm_phone: config.privacy.confirm_phone,
             }),
-            matcher: matcher_handle,
             provider,
             telephony,
             limits: Limits::new(config.limits),
@@ -182,6 +195,7 @@ impl App {
             shutdown,
             server: Some(server),
             matcher: Some(matcher),
+            matcher_handle,
             dispatcher,
             dispatcher_task: Some(dispatcher_task),
             notifier,
@@ -198,14 +212,14 @@ impl App {
         self.address
     }
 
-    /// The handlers' shared state (store, clock, matcher handle).
+    /// The handlers' shared state (use cases, store, clock, settings).
     pub fn state(&self) -> &AppState {
         &self.state
     }
 
     /// Asks the matcher to run and waits until it has.
     pub async fn run_matcher(&self) -> Option<matcher::MatchReport> {
-        self.state.matcher.run_now().await
+        self.matcher_handle.run_now().await
     }
 
     /// Runs one dispatcher pass now: places every due call and waits for the
@@ -243,7 +257,7 @@ impl App {
 
     /// Handle on the matcher task.
     pub fn matcher(&self) -> &MatcherHandle {
-        &self.state.matcher
+        &self.matcher_handle
     }
 
     /// Runs until `stop` resolves or a task ends by itself, then shuts down and

@@ -4,9 +4,11 @@
 //! the matcher pairs each request with a slot; at the slot the service calls the
 //! mentor and bridges the seeker in.
 //!
-//! Data flows one way: web and CLI write to the store; the scheduler reads it,
-//! applies the domain rules and writes back. Domain code never touches the
-//! database, the clock or the network.
+//! Data flows one way: the doors (web pages, the JSON API, the provider's
+//! webhooks, the CLI) call the use cases in [`service`], which write to the
+//! store; the scheduler reads it, applies the domain rules, writes back and
+//! drives the provider. Domain code never touches the database, the clock or the
+//! network.
 
 pub mod app;
 pub mod bench;
@@ -16,6 +18,7 @@ pub mod config;
 pub mod domain;
 pub mod metrics;
 pub mod scheduler;
+pub mod service;
 pub mod store;
 pub mod telephony;
 pub mod tokens;

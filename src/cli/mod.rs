@@ -20,12 +20,13 @@ use crate::config::{
 use crate::domain::mentor::{MentorInput, NewMentor, RangeInput, parse_window};
 use crate::domain::status::{CallStatus, RequestStatus};
 use crate::scheduler::reconciler;
+use crate::service::requests::EraseError;
+use crate::service::{Service, ServiceSettings};
 use crate::store::{CallFilter, CancelOutcome, EraseOutcome, RequestFilter, Store};
 use crate::telephony::Provider;
 use crate::telephony::player::Pace;
 use crate::telephony::simulated::SimulatedProvider;
 use crate::telephony::twilio::{TwilioClient, TwilioConfig};
-use crate::tokens;
 use crate::web::api::calls::CallView;
 use crate::web::api::mentors::{CreatedMentor, MentorView, WindowView};
 use crate::web::api::requests::RequestView;
@@ -233,7 +234,11 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         }
         command => {
             store.migrate().await.context("migrating the database")?;
-            let result = operate(&store, command, clock.as_ref()).await;
+            // No matcher or provider here: a running service's matcher sees the
+            // changes on its next run, and a call already ringing learns it was
+            // canceled at its next webhook.
+            let service = Service::new(store.clone(), clock, ServiceSettings::default());
+            let result = operate(&service, command).await;
             store.close().await;
             result
         }
@@ -366,7 +371,8 @@ fn shutdown_signal() -> anyhow::Result<impl Future<Output = ()>> {
     }
 }
 
-async fn operate(store: &Store, command: Command, clock: &dyn Clock) -> anyhow::Result<()> {
+async fn operate(service: &Service, command: Command) -> anyhow::Result<()> {
+    let store = service.store();
     match command {
         Command::Mentor(MentorCommand::Add(args)) => {
             let mentor = NewMentor::parse(
@@ -380,10 +386,7 @@ async fn operate(store: &Store, command: Command, clock: &dyn Clock) -> anyhow::
                 },
                 args.policy.default_region.as_deref(),
             )?;
-            let token = tokens::generate(tokens::MENTOR_PREFIX);
-            let record = store
-                .insert_mentor(&mentor, &tokens::hash(&token), clock.now())
-                .await?;
+            let (record, token) = service.register_mentor(&mentor).await?;
             let created = CreatedMentor {
                 mentor: MentorView::new(record, Vec::new(), Vec::new()),
                 token,
@@ -457,8 +460,7 @@ async fn operate(store: &Store, command: Command, clock: &dyn Clock) -> anyhow::
                 mentor.timezone,
                 mentor.call_minutes,
             )?;
-            let window =
-                WindowView::from(store.insert_window(mentor.id, &range, clock.now()).await?);
+            let window = WindowView::from(service.add_window(mentor.id, &range).await?);
             if args.output.json {
                 print_json(&window)
             } else {
@@ -512,9 +514,16 @@ async fn operate(store: &Store, command: Command, clock: &dyn Clock) -> anyhow::
             Ok(())
         }
         Command::Request(RequestCommand::Erase(args)) => {
-            let now = clock.now();
-            match store.cancel_request(args.id, now).await? {
-                CancelOutcome::NotFound => bail!("no request {}", args.id),
+            let erasure = match service.erase_request(args.id).await {
+                Ok(erasure) => erasure,
+                Err(EraseError::NotFound) => bail!("no request {}", args.id),
+                Err(EraseError::ReopenedMeanwhile) => bail!(
+                    "request {} was reopened while being erased; run this again",
+                    args.id
+                ),
+                Err(EraseError::Store(error)) => return Err(error.into()),
+            };
+            match erasure.withdrawn {
                 CancelOutcome::Canceled { call: Some(call) }
                     if call.was != CallStatus::Scheduled =>
                 {
@@ -525,21 +534,13 @@ async fn operate(store: &Store, command: Command, clock: &dyn Clock) -> anyhow::
                     )
                 }
                 CancelOutcome::Canceled { .. } => println!("request {} canceled", args.id),
-                CancelOutcome::AlreadyCanceled | CancelOutcome::Finished(_) => {}
+                CancelOutcome::NotFound
+                | CancelOutcome::AlreadyCanceled
+                | CancelOutcome::Finished(_) => {}
             }
-            match store.erase_request(args.id, now).await? {
-                EraseOutcome::Erased => {
-                    store.checkpoint_after_erasure().await;
-                    println!("request {}: personal data erased", args.id);
-                }
+            match erasure.erased {
                 EraseOutcome::AlreadyErased => println!("request {} was erased before", args.id),
-                EraseOutcome::NotFound => bail!("no request {}", args.id),
-                EraseOutcome::StillOpen => {
-                    bail!(
-                        "request {} was reopened while being erased; run this again",
-                        args.id
-                    )
-                }
+                _ => println!("request {}: personal data erased", args.id),
             }
             Ok(())
         }

@@ -57,6 +57,14 @@ pub fn local_time(instant: DateTime<Utc>, zone: Tz) -> String {
         .to_string()
 }
 
+/// The text that carries a mentor's sign-in code, which works for `lifetime`.
+pub fn sign_in_code_text(code: &str, lifetime: chrono::TimeDelta) -> String {
+    format!(
+        "Your ridealong sign-in code is {code}. It works for {} minutes. If you did not ask for it, ignore this text.",
+        lifetime.num_minutes()
+    )
+}
+
 /// The text for `recipient` about `kind`.
 pub fn notice_text(kind: NoticeKind, recipient: Recipient, facts: &NoticeFacts<'_>) -> String {
     // An erased request has no name left; its mentor is still told of the cancellation.

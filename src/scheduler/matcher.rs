@@ -134,6 +134,14 @@ pub struct MatcherHandle {
 }
 
 impl MatcherHandle {
+    /// A handle on no matcher: nudges go nowhere and `run_now` answers `None`.
+    /// For the operator CLI, whose changes the running service's matcher sees on
+    /// its next periodic run.
+    pub fn detached() -> MatcherHandle {
+        let (requests, _) = mpsc::channel(1);
+        MatcherHandle { requests }
+    }
+
     /// Asks for a run soon, without waiting for it. Nudges arriving while a run is
     /// under way coalesce into one more run.
     pub fn nudge(&self) {

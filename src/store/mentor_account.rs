@@ -8,7 +8,7 @@ use chrono::{DateTime, Utc};
 use tracing::instrument;
 
 use super::calls::CallRow;
-use super::{BeginWrite, CallRecord, Store, StoreError, StoreResult, with_pool};
+use super::{BeginWrite, CallRecord, Conflict, Store, StoreError, StoreResult, with_pool};
 use crate::domain::phone::PhoneNumber;
 use crate::domain::text::first_name;
 
@@ -192,7 +192,7 @@ impl Store {
             .execute(pool)
             .await
             .map(drop))
-        .map_err(StoreError::conflict_as("calendar token already in use"))
+        .map_err(StoreError::conflict_as(Conflict::CalendarToken))
     }
 
     /// When the mentor's current calendar link was made, if they have one.

@@ -6,7 +6,9 @@ use chrono::{DateTime, NaiveDate, NaiveTime, Utc};
 use chrono_tz::Tz;
 use tracing::instrument;
 
-use super::{Store, StoreError, StoreResult, from_json, packed_select, unpack, with_pool};
+use super::{
+    Conflict, Store, StoreError, StoreResult, from_json, packed_select, unpack, with_pool,
+};
 use crate::domain::matching::MentorSupply;
 use crate::domain::mentor::NewMentor;
 use crate::domain::pause::Pause;
@@ -258,7 +260,7 @@ impl Store {
             .bind(now)
             .fetch_one(pool)
             .await)
-        .map_err(StoreError::conflict_as("token already in use"))?;
+        .map_err(StoreError::conflict_as(Conflict::MentorToken))?;
         row.try_into()
     }
 

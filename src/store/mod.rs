@@ -65,12 +65,31 @@ pub use requests::{
 pub use sessions::SessionSubject;
 pub use telephony::{CallContext, CallEnded, DialTarget, DueCall, InDoubtDial, QuietCall};
 
+/// Which uniqueness rule refused a write. The store names the rule; each door
+/// says what it means to its user.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum Conflict {
+    /// The phone number already has an open request (`unconfirmed`, `pending`
+    /// or `scheduled`): `requests_one_open_per_phone`.
+    #[error("the phone number already has an open request")]
+    OpenRequestForPhone,
+    /// Another call already holds this provider call id: `calls_by_provider_sid`.
+    #[error("the provider call id is already recorded")]
+    ProviderCallSid,
+    /// A new mentor API token hashed to one in use: `mentors_token_hash`.
+    #[error("the mentor token is already in use")]
+    MentorToken,
+    /// A new calendar token hashed to one in use.
+    #[error("the calendar token is already in use")]
+    CalendarToken,
+}
+
 /// What can go wrong in storage.
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
     /// A uniqueness rule refused the write (e.g. a second open request for a phone).
     #[error("conflict: {0}")]
-    Conflict(&'static str),
+    Conflict(Conflict),
     /// A stored value could not be read back into a domain type.
     #[error("corrupt row: {0}")]
     Corrupt(String),
@@ -87,7 +106,7 @@ pub enum StoreError {
 
 impl StoreError {
     /// Maps a unique violation to [`StoreError::Conflict`] with `what`; other errors pass.
-    fn conflict_as(what: &'static str) -> impl FnOnce(sqlx::Error) -> StoreError {
+    fn conflict_as(what: Conflict) -> impl FnOnce(sqlx::Error) -> StoreError {
         move |error| match &error {
             sqlx::Error::Database(db) if db.is_unique_violation() => StoreError::Conflict(what),
             _ => StoreError::Database(error),

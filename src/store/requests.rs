@@ -10,8 +10,8 @@ use sqlx::{Connection as _, SqliteConnection};
 use tracing::instrument;
 
 use super::{
-    BeginWrite, Markers, Store, StoreError, StoreResult, from_json, packed_select, unpack,
-    with_pool,
+    BeginWrite, Conflict, Markers, Store, StoreError, StoreResult, from_json, packed_select,
+    unpack, with_pool,
 };
 use crate::domain::consent::{ConfirmedVia, ConsentSource, current_wording};
 use crate::domain::hours::{CallingHours, SeekerHours};
@@ -395,9 +395,7 @@ impl Store {
             .bind(now)
             .fetch_one(pool)
             .await)
-        .map_err(StoreError::conflict_as(
-            "this phone number already has an open request",
-        ))?;
+        .map_err(StoreError::conflict_as(Conflict::OpenRequestForPhone))?;
         row.try_into()
     }
 
@@ -439,9 +437,7 @@ impl Store {
             bind_intake!(sqlx::query_as(&sql), intake)
                 .fetch_optional(pool)
                 .await)
-        .map_err(StoreError::conflict_as(
-            "this phone number already has an open request",
-        ))?;
+        .map_err(StoreError::conflict_as(Conflict::OpenRequestForPhone))?;
         row.map(TryInto::try_into).transpose()
     }
 
@@ -694,9 +690,9 @@ pub(crate) async fn insert_batch_on(
             .await;
         stored.push(match row {
             Ok(row) => row.map(TryInto::try_into).transpose(),
-            Err(sqlx::Error::Database(error)) if error.is_unique_violation() => Err(
-                StoreError::Conflict("this phone number already has an open request"),
-            ),
+            Err(sqlx::Error::Database(error)) if error.is_unique_violation() => {
+                Err(StoreError::Conflict(Conflict::OpenRequestForPhone))
+            }
             Err(error) => return Err(error.into()),
         });
     }

@@ -6,7 +6,7 @@ use chrono::{DateTime, TimeDelta, Utc};
 use serde_json::Value;
 use tracing::instrument;
 
-use super::{BeginWrite, Store, StoreError, StoreResult, with_pool};
+use super::{BeginWrite, Conflict, Store, StoreError, StoreResult, with_pool};
 use crate::domain::call_flow::{Leg, RequestEffect, request_effect, status_after_requeue};
 use crate::domain::status::{CallStatus, Outcome, RequestStatus};
 
@@ -239,7 +239,7 @@ impl Store {
                 .bind(attempt)
                 .execute(&mut *tx)
                 .await
-                .map_err(StoreError::conflict_as("provider call id already recorded"))?
+                .map_err(StoreError::conflict_as(Conflict::ProviderCallSid))?
                 .rows_affected();
             if updated > 0 {
                 insert_event!(&mut *tx, call_id, "dialed", serde_json::json!({ "call_sid": provider_sid }), None::<&str>, None::<i64>, now)?;
@@ -301,7 +301,7 @@ impl Store {
             .execute(pool)
             .await
             .map(drop))
-        .map_err(StoreError::conflict_as("provider call id already recorded"))?;
+        .map_err(StoreError::conflict_as(Conflict::ProviderCallSid))?;
         Ok(())
     }
 

@@ -14,7 +14,7 @@ use serde::Serialize;
 use utoipa::ToSchema;
 
 use crate::domain::ValidationError;
-use crate::store::StoreError;
+use crate::store::{Conflict, StoreError};
 
 /// Everything an API handler can fail with.
 #[derive(Debug, thiserror::Error)]
@@ -145,13 +145,25 @@ impl IntoResponse for ApiError {
 impl From<StoreError> for ApiError {
     fn from(error: StoreError) -> Self {
         match error {
-            StoreError::Conflict(what) => ApiError::Conflict(what.to_owned()),
+            StoreError::Conflict(conflict) => {
+                ApiError::Conflict(conflict_message(conflict).to_owned())
+            }
             StoreError::Database(error) if database_unreachable(&error) => {
                 tracing::warn!(error = %error, "the database is unreachable");
                 ApiError::Unavailable("the database is unreachable")
             }
             other => ApiError::Internal(other.into()),
         }
+    }
+}
+
+/// What a uniqueness rule the store names means to an API client.
+pub fn conflict_message(conflict: Conflict) -> &'static str {
+    match conflict {
+        Conflict::OpenRequestForPhone => "this phone number already has an open request",
+        Conflict::ProviderCallSid => "provider call id already recorded",
+        Conflict::MentorToken => "token already in use",
+        Conflict::CalendarToken => "calendar token already in use",
     }
 }
 

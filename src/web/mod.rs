@@ -26,8 +26,8 @@ use crate::config::Secret;
 use crate::domain::matching::MatchPolicy;
 use crate::metrics::Metrics;
 use crate::scheduler::dispatcher::DispatchSettings;
-use crate::scheduler::matcher::MatcherHandle;
-use crate::store::{RequestIntake, Store};
+use crate::service::Service;
+use crate::store::Store;
 use crate::telephony::Provider;
 use error::{ApiError, BODY_LIMIT_BYTES};
 
@@ -49,16 +49,14 @@ pub struct Settings {
 /// Shared state of every handler.
 #[derive(Clone)]
 pub struct AppState {
-    /// The database.
+    /// The use cases every door calls.
+    pub service: Service,
+    /// The database, for the doors' reads.
     pub store: Store,
-    /// Stores new requests (batched into one transaction on SQLite).
-    pub intake: RequestIntake,
     /// The source of "now".
     pub clock: Arc<dyn Clock>,
     /// Settings.
     pub settings: Arc<Settings>,
-    /// Asks the matcher to run after a change.
-    pub matcher: MatcherHandle,
     /// Places calls and sends texts; signs the webhooks.
     pub provider: Arc<dyn Provider>,
     /// The public URL and the service number.

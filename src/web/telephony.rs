@@ -25,6 +25,7 @@ use crate::domain::call_flow::{Leg, LegStatus, mentor_leg_outcome, seeker_leg_ou
 use crate::domain::status::{CallStatus, Outcome};
 use crate::domain::text::first_name;
 use crate::scheduler::dispatcher::time_limit_seconds;
+use crate::service::calls::Callback;
 use crate::store::CallContext;
 use crate::telephony::twilio::signature;
 use crate::telephony::twiml::{Dial, Gather, Twiml};
@@ -170,7 +171,7 @@ fn goodbye(text: &str) -> TwimlResponse {
 }
 
 async fn context(state: &AppState, call_id: i64) -> Result<Option<CallContext>, ApiError> {
-    Ok(state.store.call_context(call_id).await?)
+    Ok(state.service.call_context(call_id).await?)
 }
 
 fn is_live(context: &CallContext) -> bool {
@@ -180,7 +181,7 @@ fn is_live(context: &CallContext) -> bool {
     )
 }
 
-/// Ends the call and, if its request went back in the queue, asks for a match.
+/// Ends the call (once; a later ending changes nothing).
 async fn end(
     state: &AppState,
     call_id: i64,
@@ -188,15 +189,29 @@ async fn end(
     leg: Leg,
     talk_seconds: Option<u32>,
 ) -> Result<(), ApiError> {
-    let ended = state
-        .store
-        .end_call(call_id, outcome, leg, talk_seconds, state.clock.now())
+    state
+        .service
+        .end_call(call_id, outcome, leg, talk_seconds)
         .await?;
-    if let Some(ended) = ended {
-        state.metrics.call_ended(outcome);
-        tracing::info!(call.id = call_id, call.outcome = %outcome, request.status = %ended.request_status, "call ended");
-        state.matcher.nudge();
-    }
+    Ok(())
+}
+
+/// Appends the webhook `kind` to the call's event log, without deduplication
+/// (the TwiML webhooks carry no sequence number).
+async fn record_webhook(
+    state: &AppState,
+    call_id: i64,
+    kind: &str,
+    form: &WebhookForm,
+) -> Result<(), ApiError> {
+    let detail = form.logged();
+    let callback = Callback {
+        kind,
+        detail: &detail,
+        provider_sid: None,
+        sequence_number: None,
+    };
+    state.service.record_callback(call_id, callback).await?;
     Ok(())
 }
 
@@ -206,11 +221,7 @@ async fn answer(
     ApiPath(call_id): ApiPath<i64>,
     Extension(form): Extension<WebhookForm>,
 ) -> Result<TwimlResponse, ApiError> {
-    let now = state.clock.now();
-    state
-        .store
-        .record_callback(call_id, "answered", &form.logged(), None, None, now)
-        .await?;
+    record_webhook(&state, call_id, "answered", &form).await?;
     let Some(context) = context(&state, call_id).await? else {
         return Ok(goodbye("Sorry, this call is no longer scheduled. Goodbye."));
     };
@@ -220,9 +231,9 @@ async fn answer(
         ));
     }
     if let Some(sid) = form.get("CallSid") {
-        adopt_sid(&state, &context, sid).await?;
+        state.service.adopt_provider_sid(&context, sid).await?;
     }
-    state.store.mark_answered(call_id, now).await?;
+    state.service.mentor_answered(call_id).await?;
     tracing::info!(call.id = call_id, "mentor answered; announcing the seeker");
     let mentor = first_name(&context.mentor_name);
     let seeker = first_name(&context.seeker_name);
@@ -254,12 +265,8 @@ async fn gather(
     ApiPath(call_id): ApiPath<i64>,
     Extension(form): Extension<WebhookForm>,
 ) -> Result<TwimlResponse, ApiError> {
-    let now = state.clock.now();
     let digits = form.get("Digits").unwrap_or_default();
-    state
-        .store
-        .record_callback(call_id, "mentor_pressed", &form.logged(), None, None, now)
-        .await?;
+    record_webhook(&state, call_id, "mentor_pressed", &form).await?;
     let Some(context) = context(&state, call_id).await? else {
         return Ok(goodbye("Sorry, this call is no longer scheduled. Goodbye."));
     };
@@ -275,7 +282,7 @@ async fn gather(
             "No problem. We'll find {seeker} another time. Drive safely."
         )));
     }
-    state.store.mark_accepted(call_id, now).await?;
+    state.service.mentor_accepted(call_id).await?;
     tracing::info!(
         call.id = call_id,
         "mentor pressed 1; dialing the seeker from the service number"
@@ -287,7 +294,7 @@ async fn gather(
         .dial(&Dial {
             caller_id: &state.telephony.from_number,
             timeout_seconds: SEEKER_RING_SECONDS,
-            time_limit_seconds: time_limit_seconds(now, context.ends_at),
+            time_limit_seconds: time_limit_seconds(state.clock.now(), context.ends_at),
             action: &action,
             number: &context.seeker_phone,
             number_status_callback: &status_callback,
@@ -302,17 +309,13 @@ async fn dial_result(
     ApiPath(call_id): ApiPath<i64>,
     Extension(form): Extension<WebhookForm>,
 ) -> Result<TwimlResponse, ApiError> {
-    let now = state.clock.now();
-    state
-        .store
-        .record_callback(call_id, "dial_result", &form.logged(), None, None, now)
-        .await?;
+    record_webhook(&state, call_id, "dial_result", &form).await?;
     let status = form.get("DialCallStatus").and_then(LegStatus::parse);
     let talk_seconds = form.number("DialCallDuration");
     if let Some(seeker_sid) = form.get("DialCallSid") {
         state
-            .store
-            .record_seeker_leg(call_id, seeker_sid, talk_seconds, now)
+            .service
+            .seeker_leg_reported(call_id, seeker_sid, talk_seconds)
             .await?;
     }
     let outcome = status.and_then(seeker_leg_outcome);
@@ -345,15 +348,10 @@ async fn mentor_status(
         return Ok(StatusCode::NO_CONTENT);
     };
     if let Some(sid) = form.get("CallSid") {
-        adopt_sid(&state, &context, sid).await?;
+        state.service.adopt_provider_sid(&context, sid).await?;
     }
     match form.get("CallStatus").and_then(LegStatus::parse) {
-        Some(LegStatus::InProgress) => {
-            state
-                .store
-                .mark_answered(call_id, state.clock.now())
-                .await?
-        }
+        Some(LegStatus::InProgress) => state.service.mentor_answered(call_id).await?,
         Some(status) if status.is_final() => {
             if let Some(outcome) = mentor_leg_outcome(status, context.accepted) {
                 end(&state, call_id, outcome, Leg::Mentor, None).await?;
@@ -384,8 +382,8 @@ async fn seeker_status(
             .then_some(duration)
             .flatten();
         state
-            .store
-            .record_seeker_leg(call_id, sid, talk, state.clock.now())
+            .service
+            .seeker_leg_reported(call_id, sid, talk)
             .await?;
     }
     if let Some(outcome) = status
@@ -405,34 +403,14 @@ async fn record_callback(
     kind: &str,
     form: &WebhookForm,
 ) -> Result<bool, ApiError> {
-    let sequence = form
-        .get("SequenceNumber")
-        .and_then(|value| value.parse::<i64>().ok());
-    let fresh = state
-        .store
-        .record_callback(
-            call_id,
-            kind,
-            &form.logged(),
-            form.get("CallSid"),
-            sequence,
-            state.clock.now(),
-        )
-        .await?;
-    if !fresh {
-        tracing::debug!(call.id = call_id, "duplicate callback ignored");
-    }
-    Ok(fresh)
-}
-
-/// A callback that arrives before the dispatcher stored the provider's id brings
-/// the id itself.
-async fn adopt_sid(state: &AppState, context: &CallContext, sid: &str) -> Result<(), ApiError> {
-    if context.provider_call_sid.is_none() {
-        state
-            .store
-            .adopt_provider_sid(context.call_id, sid, state.clock.now())
-            .await?;
-    }
-    Ok(())
+    let detail = form.logged();
+    let callback = Callback {
+        kind,
+        detail: &detail,
+        provider_sid: form.get("CallSid"),
+        sequence_number: form
+            .get("SequenceNumber")
+            .and_then(|value| value.parse::<i64>().ok()),
+    };
+    Ok(state.service.record_callback(call_id, callback).await?)
 }

@@ -1,8 +1,7 @@
 //! Proving a request's phone number is the seeker's: entering the texted code,
-//! and asking for a new one.
-//!
-//! The functions here are shared by the API and the seeker's manage page, so both
-//! confirm the same way; the caller has checked the manage token.
+//! and asking for a new one. The use cases are [`crate::service::consent`]'s,
+//! shared with the seeker's manage page; this door checks the manage token and
+//! says what each refusal means to an API client.
 
 use axum::Json;
 use axum::extract::State;
@@ -11,9 +10,9 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 use crate::domain::ValidationError;
-use crate::domain::consent::{CODE_TRIES, ConfirmedVia, MAX_CODE_TEXTS, code_hash, normalize_code};
+use crate::domain::consent::{CODE_TRIES, ConfirmedVia, MAX_CODE_TEXTS};
 use crate::domain::status::RequestStatus;
-use crate::store::{ConfirmOutcome, NewCodeOutcome, StoreError};
+use crate::service::consent::{CodeRefusal, NewCodeRefusal};
 use crate::web::AppState;
 use crate::web::auth::RequestAccess;
 use crate::web::error::{ApiError, ErrorBody};
@@ -38,137 +37,57 @@ pub struct ConfirmedRequest {
     pub status: RequestStatus,
 }
 
-/// Why a code did not confirm the request.
-#[derive(Debug, thiserror::Error)]
-pub(crate) enum CodeRefusal {
-    /// Not 6 digits.
-    #[error("enter the 6 digits from the text")]
-    Malformed,
-    /// Not the code; this many tries are left.
-    #[error("that code is not right; {0} more tries before it stops working")]
-    Wrong(u32),
-    /// Entered wrong too often.
-    #[error(
-        "that code was entered wrong {CODE_TRIES} times and no longer works; ask for a new code"
-    )]
-    Locked,
-    /// Too old, or none was sent yet.
-    #[error("that code has expired (codes work for 30 minutes); ask for a new code")]
-    Expired,
-    /// The request is over.
-    #[error("the request is {0}; there is nothing to confirm")]
-    Closed(RequestStatus),
-    /// No such request.
-    #[error("no such request")]
-    NotFound,
-    /// Storage failed.
-    #[error(transparent)]
-    Store(#[from] StoreError),
-}
-
 impl From<CodeRefusal> for ApiError {
     fn from(refusal: CodeRefusal) -> Self {
-        let message = refusal.to_string();
         match refusal {
-            CodeRefusal::Malformed => ValidationError::new("code", message).into(),
-            CodeRefusal::Wrong(_) => ApiError::Refused {
+            CodeRefusal::Malformed => {
+                ValidationError::new("code", "enter the 6 digits from the text").into()
+            }
+            CodeRefusal::Wrong(left) => ApiError::Refused {
                 status: StatusCode::UNPROCESSABLE_ENTITY,
                 code: "wrong_code",
-                message,
+                message: format!(
+                    "that code is not right; {left} more tries before it stops working"
+                ),
             },
             CodeRefusal::Locked => ApiError::Refused {
                 status: StatusCode::CONFLICT,
                 code: "code_locked",
-                message,
+                message: format!(
+                    "that code was entered wrong {CODE_TRIES} times and no longer works; ask for a new code"
+                ),
             },
             CodeRefusal::Expired => ApiError::Refused {
                 status: StatusCode::CONFLICT,
                 code: "code_expired",
-                message,
+                message: "that code has expired (codes work for 30 minutes); ask for a new code"
+                    .to_owned(),
             },
-            CodeRefusal::Closed(_) => ApiError::Conflict(message),
+            CodeRefusal::Closed(status) => ApiError::Conflict(format!(
+                "the request is {status}; there is nothing to confirm"
+            )),
             CodeRefusal::NotFound => ApiError::NotFound("request"),
             CodeRefusal::Store(error) => error.into(),
         }
     }
 }
 
-/// Checks `typed` against request `id`'s code; on success the request is
-/// `pending` and the matcher is asked to book it. Confirming twice is fine.
-pub(crate) async fn check_code(
-    state: &AppState,
-    id: i64,
-    typed: &str,
-    via: ConfirmedVia,
-) -> Result<RequestStatus, CodeRefusal> {
-    let code = normalize_code(typed).ok_or(CodeRefusal::Malformed)?;
-    let now = state.clock.now();
-    let outcome = state
-        .store
-        .confirm_with_code(id, &code_hash(id, &code), via, now)
-        .await?;
-    match outcome {
-        ConfirmOutcome::Confirmed => {
-            tracing::info!(request.id = id, confirmed.via = %via, "phone number confirmed");
-            state.matcher.nudge();
-            Ok(RequestStatus::Pending)
-        }
-        ConfirmOutcome::AlreadyConfirmed(status) => Ok(status),
-        ConfirmOutcome::Wrong { tries_left } => {
-            tracing::info!(request.id = id, tries_left, "wrong confirmation code");
-            Err(CodeRefusal::Wrong(tries_left))
-        }
-        ConfirmOutcome::Locked => Err(CodeRefusal::Locked),
-        ConfirmOutcome::Expired => Err(CodeRefusal::Expired),
-        ConfirmOutcome::Closed(status) => Err(CodeRefusal::Closed(status)),
-        ConfirmOutcome::NotFound => Err(CodeRefusal::NotFound),
-    }
-}
-
-/// Why no new code was queued.
-#[derive(Debug, thiserror::Error)]
-pub(crate) enum NewCodeRefusal {
-    /// The request had all its code texts.
-    #[error("this request was sent {MAX_CODE_TEXTS} codes already; make a new request tomorrow")]
-    TooMany,
-    /// The request does not wait for a code.
-    #[error("the request is {0}; it needs no code")]
-    NotUnconfirmed(RequestStatus),
-    /// No such request.
-    #[error("no such request")]
-    NotFound,
-    /// Storage failed.
-    #[error(transparent)]
-    Store(#[from] StoreError),
-}
-
 impl From<NewCodeRefusal> for ApiError {
     fn from(refusal: NewCodeRefusal) -> Self {
-        let message = refusal.to_string();
         match refusal {
             NewCodeRefusal::TooMany => ApiError::Refused {
                 status: StatusCode::TOO_MANY_REQUESTS,
                 code: "too_many_codes",
-                message,
+                message: format!(
+                    "this request was sent {MAX_CODE_TEXTS} codes already; make a new request tomorrow"
+                ),
             },
-            NewCodeRefusal::NotUnconfirmed(_) => ApiError::Conflict(message),
+            NewCodeRefusal::NotUnconfirmed(status) => {
+                ApiError::Conflict(format!("the request is {status}; it needs no code"))
+            }
             NewCodeRefusal::NotFound => ApiError::NotFound("request"),
             NewCodeRefusal::Store(error) => error.into(),
         }
-    }
-}
-
-/// Queues a new code text for request `id` (the old code stops working when the
-/// new one is made).
-pub(crate) async fn queue_new_code(state: &AppState, id: i64) -> Result<(), NewCodeRefusal> {
-    match state.store.request_new_code(id, state.clock.now()).await? {
-        NewCodeOutcome::Queued => {
-            tracing::info!(request.id = id, "new confirmation code asked for");
-            Ok(())
-        }
-        NewCodeOutcome::TooMany => Err(NewCodeRefusal::TooMany),
-        NewCodeOutcome::NotUnconfirmed(status) => Err(NewCodeRefusal::NotUnconfirmed(status)),
-        NewCodeOutcome::NotFound => Err(NewCodeRefusal::NotFound),
     }
 }
 
@@ -193,7 +112,10 @@ pub async fn confirm(
     ApiJson(body): ApiJson<ConfirmBody>,
 ) -> Result<Json<ConfirmedRequest>, ApiError> {
     load_for(&state, id, &access).await?;
-    let status = check_code(&state, id, &body.code, ConfirmedVia::Api).await?;
+    let status = state
+        .service
+        .confirm_with_code(id, &body.code, ConfirmedVia::Api)
+        .await?;
     Ok(Json(ConfirmedRequest { id, status }))
 }
 
@@ -215,6 +137,6 @@ pub async fn new_code(
     ApiPath(id): ApiPath<i64>,
 ) -> Result<StatusCode, ApiError> {
     load_for(&state, id, &access).await?;
-    queue_new_code(&state, id).await?;
+    state.service.queue_new_code(id).await?;
     Ok(StatusCode::ACCEPTED)
 }

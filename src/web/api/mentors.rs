@@ -9,11 +9,11 @@ use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
 use crate::domain::ValidationError;
-use crate::domain::mentor::{CallSettings, MentorInput, NewMentor, RangeInput, parse_window};
+use crate::domain::mentor::{MentorInput, NewMentor, RangeInput, parse_window};
 use crate::domain::pause::{Pause, parse_date};
 use crate::domain::weekly::resolve_local;
-use crate::store::{MentorRecord, PauseRecord, StoreError, WindowRecord};
-use crate::tokens;
+use crate::service::mentors::{MentorChangeError, MentorSlot};
+use crate::store::{MentorRecord, PauseRecord, WindowRecord};
 use crate::web::AppState;
 use crate::web::auth::Caller;
 use crate::web::error::{ApiError, ErrorBody};
@@ -225,57 +225,18 @@ pub async fn create_mentor(
     ApiJson(body): ApiJson<CreateMentor>,
 ) -> Result<(StatusCode, Json<CreatedMentor>), ApiError> {
     caller.require_admin()?;
-    let (record, token) = register_mentor(
-        &state,
-        MentorInput {
-            name: &body.name,
-            phone: &body.phone,
-            timezone: &body.timezone,
-            topics: &body.topics,
-            call_minutes: body.call_minutes,
-            max_calls_per_window: body.max_calls_per_window,
-        },
-    )
-    .await?;
+    let input = MentorInput {
+        name: &body.name,
+        phone: &body.phone,
+        timezone: &body.timezone,
+        topics: &body.topics,
+        call_minutes: body.call_minutes,
+        max_calls_per_window: body.max_calls_per_window,
+    };
+    let mentor = NewMentor::parse(input, state.settings.default_region.as_deref())?;
+    let (record, token) = state.service.register_mentor(&mentor).await?;
     let mentor = MentorView::new(record, Vec::new(), Vec::new());
     Ok((StatusCode::CREATED, Json(CreatedMentor { mentor, token })))
-}
-
-/// Why a mentor could not be registered.
-#[derive(Debug, thiserror::Error)]
-pub enum RegisterError {
-    /// The input broke a rule; nothing was stored.
-    #[error(transparent)]
-    Invalid(#[from] ValidationError),
-    /// The database refused or failed.
-    #[error(transparent)]
-    Store(#[from] StoreError),
-}
-
-impl From<RegisterError> for ApiError {
-    fn from(error: RegisterError) -> Self {
-        match error {
-            RegisterError::Invalid(error) => error.into(),
-            RegisterError::Store(error) => error.into(),
-        }
-    }
-}
-
-/// Parses a new mentor, issues their API token and stores them; returns the stored
-/// mentor and the token, which exists nowhere else. What `POST /api/v1/mentors`
-/// and the operator's mentor form both do.
-pub async fn register_mentor(
-    state: &AppState,
-    input: MentorInput<'_>,
-) -> Result<(MentorRecord, String), RegisterError> {
-    let mentor = NewMentor::parse(input, state.settings.default_region.as_deref())?;
-    let token = tokens::generate(tokens::MENTOR_PREFIX);
-    let record = state
-        .store
-        .insert_mentor(&mentor, &tokens::hash(&token), state.clock.now())
-        .await?;
-    tracing::info!(mentor.id = record.id, "mentor registered");
-    Ok((record, token))
 }
 
 /// Lists every mentor.
@@ -333,38 +294,9 @@ pub async fn create_window(
         end: &body.end,
         timezone: body.timezone.as_deref(),
     };
-    let window = add_window(&state, &mentor, input).await?;
-    Ok((StatusCode::CREATED, Json(window.into())))
-}
-
-/// Parses and stores a new commute window for `mentor`, then nudges the matcher:
-/// what the API and the mentor's dashboard both do.
-pub async fn add_window(
-    state: &AppState,
-    mentor: &MentorRecord,
-    input: RangeInput<'_>,
-) -> Result<WindowRecord, ApiError> {
     let range = parse_window(input, mentor.timezone, mentor.call_minutes)?;
-    let window = state
-        .store
-        .insert_window(mentor.id, &range, state.clock.now())
-        .await?;
-    state.matcher.nudge();
-    Ok(window)
-}
-
-/// Removes window `window_id` of mentor `mentor_id` and nudges the matcher; false
-/// when the mentor has no such window.
-pub async fn remove_window(
-    state: &AppState,
-    mentor_id: i64,
-    window_id: i64,
-) -> Result<bool, ApiError> {
-    if !state.store.delete_window(mentor_id, window_id).await? {
-        return Ok(false);
-    }
-    state.matcher.nudge();
-    Ok(true)
+    let window = state.service.add_window(mentor.id, &range).await?;
+    Ok((StatusCode::CREATED, Json(window.into())))
 }
 
 /// Removes a commute window; calls already booked in it stay booked.
@@ -379,7 +311,7 @@ pub async fn delete_window(
     ApiPath((id, window_id)): ApiPath<(i64, i64)>,
 ) -> Result<StatusCode, ApiError> {
     caller.require_mentor(id)?;
-    if !remove_window(&state, id, window_id).await? {
+    if !state.service.remove_window(id, window_id).await? {
         return Err(ApiError::NotFound("window"));
     }
     Ok(StatusCode::NO_CONTENT)
@@ -401,64 +333,9 @@ pub async fn create_pause(
 ) -> Result<(StatusCode, Json<PauseView>), ApiError> {
     caller.require_mentor(id)?;
     load_mentor(&state, id).await?;
-    let pause = add_pause(&state, id, &body.from, &body.to).await?;
+    let pause = Pause::parse(&body.from, &body.to)?;
+    let pause = state.service.add_pause(id, &pause).await?;
     Ok((StatusCode::CREATED, Json(pause.into())))
-}
-
-/// Parses and stores a pause (`from`, `to`: inclusive dates in the mentor's zone)
-/// for mentor `mentor_id`, then nudges the matcher.
-pub async fn add_pause(
-    state: &AppState,
-    mentor_id: i64,
-    from: &str,
-    to: &str,
-) -> Result<PauseRecord, ApiError> {
-    let pause = Pause::parse(from, to)?;
-    let pause = state
-        .store
-        .insert_pause(mentor_id, &pause, state.clock.now())
-        .await?;
-    state.matcher.nudge();
-    Ok(pause)
-}
-
-/// Removes pause `pause_id` of mentor `mentor_id` and nudges the matcher; false
-/// when the mentor has no such pause.
-pub async fn remove_pause(
-    state: &AppState,
-    mentor_id: i64,
-    pause_id: i64,
-) -> Result<bool, ApiError> {
-    if !state.store.delete_pause(mentor_id, pause_id).await? {
-        return Ok(false);
-    }
-    state.matcher.nudge();
-    Ok(true)
-}
-
-/// Sets `mentor`'s call length and per-window cap, refusing a length that no
-/// longer fits one of their windows, then nudges the matcher.
-pub async fn update_call_settings(
-    state: &AppState,
-    mentor: &MentorRecord,
-    settings: CallSettings,
-) -> Result<(), ApiError> {
-    let windows = state.store.windows(mentor.id).await?;
-    let ranges: Vec<_> = windows.iter().map(|window| window.range).collect();
-    settings.fits(&ranges)?;
-    if !state
-        .store
-        .update_call_settings(
-            mentor.id,
-            settings.call_minutes,
-            settings.max_calls_per_window,
-        )
-        .await?
-    {
-        return Err(ApiError::NotFound("mentor"));
-    }
-    state.matcher.nudge();
-    Ok(())
 }
 
 /// Removes a pause.
@@ -473,7 +350,7 @@ pub async fn delete_pause(
     ApiPath((id, pause_id)): ApiPath<(i64, i64)>,
 ) -> Result<StatusCode, ApiError> {
     caller.require_mentor(id)?;
-    if !remove_pause(&state, id, pause_id).await? {
+    if !state.service.remove_pause(id, pause_id).await? {
         return Err(ApiError::NotFound("pause"));
     }
     Ok(StatusCode::NO_CONTENT)
@@ -514,30 +391,28 @@ pub async fn list_slots(
         )
         .into());
     }
-    Ok(Json(mentor_slots(&state, &mentor, from, to).await?))
+    let slots = state.service.mentor_slots(&mentor, from, to).await?;
+    Ok(Json(slots.into_iter().map(SlotView::from).collect()))
 }
 
-/// `mentor`'s usable slots starting in `[from, to)`, each marked booked or free:
-/// what `GET /api/v1/mentors/{id}/slots` answers and the dashboard previews.
-pub async fn mentor_slots(
-    state: &AppState,
-    mentor: &MentorRecord,
-    from: DateTime<Utc>,
-    to: DateTime<Utc>,
-) -> Result<Vec<SlotView>, StoreError> {
-    let windows = state.store.windows(mentor.id).await?;
-    let pauses = state.store.pauses(mentor.id).await?;
-    let booked = state.store.booked_starts(mentor.id, from, to).await?;
-    Ok(mentor
-        .schedule(&windows, &pauses)
-        .slots(from, to)
-        .into_iter()
-        .map(|slot| SlotView {
+impl From<MentorSlot> for SlotView {
+    fn from(slot: MentorSlot) -> Self {
+        SlotView {
             starts_at: slot.starts_at,
             ends_at: slot.ends_at,
-            booked: booked.binary_search(&slot.starts_at).is_ok(),
-        })
-        .collect())
+            booked: slot.booked,
+        }
+    }
+}
+
+impl From<MentorChangeError> for ApiError {
+    fn from(error: MentorChangeError) -> Self {
+        match error {
+            MentorChangeError::Invalid(error) => error.into(),
+            MentorChangeError::MentorNotFound => ApiError::NotFound("mentor"),
+            MentorChangeError::Store(error) => error.into(),
+        }
+    }
 }
 
 /// Reads an RFC 3339 instant, or a date meaning local midnight in `zone`. Years

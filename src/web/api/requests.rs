@@ -11,16 +11,13 @@ use crate::domain::consent::{ConfirmedVia, ConsentSource};
 use crate::domain::mentor::RangeInput;
 use crate::domain::request::{NewRequest, RequestInput};
 use crate::domain::status::RequestStatus;
-use crate::domain::status::{CallStatus, Outcome};
+use crate::service::requests::{EraseError, SubmitError, Submitted};
 use crate::store::{
-    CallSummary, CancelOutcome, CanceledCall, ConsentRecord, EraseOutcome, Intake, RequestFilter,
-    RequestRecord, StoreError,
+    CallSummary, CancelOutcome, Conflict, ConsentRecord, RequestFilter, RequestRecord,
 };
-use crate::telephony::CallUpdate;
-use crate::tokens;
 use crate::web::AppState;
 use crate::web::auth::{Caller, RequestAccess};
-use crate::web::error::{ApiError, ErrorBody};
+use crate::web::error::{ApiError, ErrorBody, conflict_message};
 use crate::web::extract::{ApiJson, ApiPath, ApiQuery};
 
 use super::{page_limit, parse_status};
@@ -252,7 +249,10 @@ pub async fn create_request(
     let Submitted {
         record,
         manage_token,
-    } = submit(&state, &request, ConsentSource::Api).await?;
+    } = state
+        .service
+        .submit_request(&request, ConsentSource::Api)
+        .await?;
     Ok((
         StatusCode::CREATED,
         Json(CreatedRequest {
@@ -341,10 +341,10 @@ pub async fn cancel_request(
 ) -> Result<StatusCode, ApiError> {
     load_for(&state, id, &access).await?;
     if query.erase {
-        erase(&state, id).await?;
+        state.service.erase_request(id).await?;
         return Ok(StatusCode::NO_CONTENT);
     }
-    match withdraw(&state, id).await? {
+    match state.service.withdraw_request(id).await? {
         CancelOutcome::Canceled { .. } | CancelOutcome::AlreadyCanceled => {
             Ok(StatusCode::NO_CONTENT)
         }
@@ -355,149 +355,28 @@ pub async fn cancel_request(
     }
 }
 
-/// Cancels request `id` if it is still open (stopping its call at the provider),
-/// then erases the seeker's personal data. Shared by the API and the manage page.
-pub(crate) async fn erase(state: &AppState, id: i64) -> Result<(), StoreError> {
-    withdraw(state, id).await?;
-    match state.store.erase_request(id, state.clock.now()).await? {
-        EraseOutcome::Erased => {
-            state.store.checkpoint_after_erasure().await;
-            tracing::info!(request.id = id, "personal data erased");
-            Ok(())
-        }
-        EraseOutcome::AlreadyErased | EraseOutcome::NotFound => Ok(()),
-        EraseOutcome::StillOpen => Err(StoreError::Conflict(
-            "the request was reopened while it was being erased; try again",
-        )),
-    }
-}
-
-/// A request just stored, with its manage token (shown to the seeker this once).
-pub(crate) struct Submitted {
-    /// The stored request.
-    pub record: RequestRecord,
-    /// The private manage token; only its hash is stored.
-    pub manage_token: String,
-}
-
-/// Most requests one phone number may make in a day. Each request can text the
-/// number (booked, moved, canceled), so the cap keeps the form from being used to
-/// flood someone's phone, whatever addresses the posts come from.
-pub const REQUESTS_PER_PHONE_PER_DAY: usize = 3;
-
-/// Why a request was not taken.
-#[derive(Debug, thiserror::Error)]
-pub(crate) enum SubmitError {
-    /// The number made [`REQUESTS_PER_PHONE_PER_DAY`] requests in the last day;
-    /// the next is possible after the seconds given.
-    #[error("this phone number made too many requests today")]
-    TooManyForPhone(u64),
-    /// Storage refused or failed (a second open request is `Conflict`).
-    #[error(transparent)]
-    Store(#[from] StoreError),
-}
-
 impl From<SubmitError> for ApiError {
     fn from(error: SubmitError) -> Self {
         match error {
-            SubmitError::TooManyForPhone(seconds) => ApiError::TooManyRequests(seconds),
+            SubmitError::TooManyForPhone {
+                retry_after_seconds,
+            } => ApiError::TooManyRequests(retry_after_seconds),
+            SubmitError::OpenRequestForPhone => {
+                ApiError::Conflict(conflict_message(Conflict::OpenRequestForPhone).to_owned())
+            }
             SubmitError::Store(error) => error.into(),
         }
     }
 }
 
-/// Stores a new request with a fresh manage token: `unconfirmed` with its code
-/// text queued when the deployment confirms numbers, else `pending` (and the
-/// matcher is asked to run). Shared by the API and the seeker's form, so both take
-/// requests the same way.
-pub(crate) async fn submit(
-    state: &AppState,
-    request: &NewRequest,
-    source: ConsentSource,
-) -> Result<Submitted, SubmitError> {
-    let now = state.clock.now();
-    let day = chrono::TimeDelta::days(1);
-    let manage_token = tokens::generate(tokens::MANAGE_PREFIX);
-    let cap = i64::try_from(REQUESTS_PER_PHONE_PER_DAY).unwrap_or(i64::MAX);
-    let stored = state
-        .intake
-        .insert(Intake {
-            request: request.clone(),
-            manage_token_hash: tokens::hash(&manage_token),
-            consent_source: source,
-            confirm_phone: state.settings.confirm_phone,
-            now,
-            cap,
-            since: now - day,
-        })
-        .await?;
-    let Some(record) = stored else {
-        let recent = state
-            .store
-            .request_times_for_phone(request.phone.as_str(), now - day)
-            .await?;
-        let oldest = recent.len().saturating_sub(REQUESTS_PER_PHONE_PER_DAY);
-        let frees_at = recent.get(oldest).map_or(now + day, |made| *made + day);
-        let seconds = (frees_at - now).num_seconds().max(1);
-        tracing::info!("request refused: the number's daily cap is reached");
-        return Err(SubmitError::TooManyForPhone(seconds.unsigned_abs()));
-    };
-    tracing::info!(request.id = record.id, request.status = %record.status, "request received");
-    if record.status == RequestStatus::Pending {
-        state.matcher.nudge();
+impl From<EraseError> for ApiError {
+    fn from(error: EraseError) -> Self {
+        match error {
+            EraseError::NotFound => ApiError::NotFound("request"),
+            EraseError::ReopenedMeanwhile => ApiError::Conflict(
+                "the request was reopened while it was being erased; try again".to_owned(),
+            ),
+            EraseError::Store(error) => error.into(),
+        }
     }
-    Ok(Submitted {
-        record,
-        manage_token,
-    })
-}
-
-/// Cancels request `id` and its booked call, stops a call already at the
-/// provider, and lets the matcher reuse the freed slot. Shared by the API and the
-/// seeker's manage page; the caller has checked the token.
-pub(crate) async fn withdraw(state: &AppState, id: i64) -> Result<CancelOutcome, StoreError> {
-    let outcome = state.store.cancel_request(id, state.clock.now()).await?;
-    if let CancelOutcome::Canceled { call } = &outcome {
-        tracing::info!(
-            request.id = id,
-            call.id = call.as_ref().map(|call| call.id),
-            "request canceled"
-        );
-        if let Some(call) = call {
-            state.metrics.call_ended(Outcome::Canceled);
-            stop_at_provider(state, call).await?;
-        }
-        state.matcher.nudge();
-    }
-    Ok(outcome)
-}
-
-/// Cancels (ringing) or hangs up (answered) a call the provider already has. A
-/// call dialed but not yet given an id is stopped when its first callback finds it
-/// canceled.
-async fn stop_at_provider(state: &AppState, call: &CanceledCall) -> Result<(), StoreError> {
-    let update = match call.was {
-        CallStatus::Dialing => CallUpdate::Cancel,
-        CallStatus::InProgress => CallUpdate::HangUp,
-        _ => return Ok(()),
-    };
-    let Some(sid) = &call.provider_call_sid else {
-        return Ok(());
-    };
-    let now = state.clock.now();
-    let detail = match state.provider.update_call(sid, update).await {
-        Ok(updated) => {
-            serde_json::json!({ "update": format!("{update:?}"), "status": updated.status })
-        }
-        Err(error) => {
-            state.metrics.provider_error("update_call", &error);
-            tracing::warn!(call.id = call.id, error = %error, "could not stop the call at the provider");
-            serde_json::json!({ "update": format!("{update:?}"), "error": error.to_string() })
-        }
-    };
-    state
-        .store
-        .record_event(call.id, "stopped_at_provider", &detail, None, None, now)
-        .await?;
-    Ok(())
 }

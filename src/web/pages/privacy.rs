@@ -3,8 +3,9 @@
 //! /r/{token}/code` for a new code) and erasing the request and its personal data
 //! (`POST /r/{token}/erase`, with a checkbox that says it cannot be undone).
 //!
-//! The checks are the API's own ([`check_code`], [`queue_new_code`], [`erase`]),
-//! so the page and `POST /api/v1/requests/{id}/confirm` confirm the same way. Each
+//! The checks are the API's own use cases ([`crate::service::consent`] and
+//! [`crate::service::requests`]), so the page and `POST
+//! /api/v1/requests/{id}/confirm` confirm the same way. Each
 //! post answers with a redirect back to the manage page, or shows that page again
 //! with the message next to the form that was refused. Codes and tokens are never
 //! logged.
@@ -24,9 +25,9 @@ use super::seeker::{Banner, ManageView, Refused, by_token, last_digits, manage_r
 use crate::domain::ValidationError;
 use crate::domain::consent::{CODE_LIFETIME, CODE_TRIES, ConfirmedVia, MAX_CODE_TEXTS};
 use crate::domain::status::RequestStatus;
+use crate::service::consent::{CodeRefusal, NewCodeRefusal};
+use crate::service::requests::EraseError;
 use crate::web::AppState;
-use crate::web::api::consent::{CodeRefusal, NewCodeRefusal, check_code, queue_new_code};
-use crate::web::api::requests::erase;
 
 /// The manage page's confirm, new-code and erase buttons.
 pub fn router() -> Router<AppState> {
@@ -64,7 +65,11 @@ async fn confirm(
     CsrfForm { form, token: csrf }: CsrfForm<CodeForm>,
 ) -> Result<Response, PageError> {
     let request = by_token(&state, &token).await?;
-    let message = match check_code(&state, request.id, &form.code, ConfirmedVia::Web).await {
+    let confirmed = state
+        .service
+        .confirm_with_code(request.id, &form.code, ConfirmedVia::Web)
+        .await;
+    let message = match confirmed {
         Ok(_) => return Ok(Redirect::to(&format!("/r/{token}?confirmed=1")).into_response()),
         // Over already (canceled, expired): the page says how it ended.
         Err(CodeRefusal::Closed(_)) => {
@@ -118,7 +123,7 @@ async fn new_code(
     }: CsrfForm<EmptyForm>,
 ) -> Result<Response, PageError> {
     let request = by_token(&state, &token).await?;
-    match queue_new_code(&state, request.id).await {
+    match state.service.queue_new_code(request.id).await {
         Ok(()) => Ok(Redirect::to(&format!("/r/{token}?code=sent#confirm")).into_response()),
         Err(NewCodeRefusal::TooMany) => {
             let refused = Refused {
@@ -181,8 +186,14 @@ async fn erase_request(
         )
         .await;
     }
-    erase(&state, request.id).await?;
-    Ok(Redirect::to(&format!("/r/{token}?erased=1")).into_response())
+    match state.service.erase_request(request.id).await {
+        Ok(_) => Ok(Redirect::to(&format!("/r/{token}?erased=1")).into_response()),
+        Err(EraseError::NotFound) => Err(PageError::NotFound),
+        // Reopened between the two steps: nothing was lost, the visitor tries again.
+        Err(error @ (EraseError::ReopenedMeanwhile | EraseError::Store(_))) => {
+            Err(PageError::Internal(error.into()))
+        }
+    }
 }
 
 /// The "Confirm your number" card of an unconfirmed request: where the code text

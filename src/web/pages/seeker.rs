@@ -2,9 +2,9 @@
 //! `/r/{token}` (the private manage page: status, the booked time in the seeker's
 //! own zone, earlier calls, cancel).
 //!
-//! Creating and cancelling go through the same functions as the JSON API
-//! (`web::api::requests::{submit, withdraw}`), so a request made here is exactly
-//! one made there. The manage page shows the mentor's first name only, and no
+//! Creating and cancelling are the same use cases as the JSON API's
+//! ([`crate::service::requests`]), so a request made here is exactly one made
+//! there. The manage page shows the mentor's first name only, and no
 //! phone number but the service's own. Confirming the number and erasing the
 //! request are steps of the same page, in [`super::privacy`].
 
@@ -31,10 +31,10 @@ use crate::domain::request::{NewRequest, RequestInput};
 use crate::domain::status::{CallStatus, Outcome, RequestStatus};
 use crate::domain::text::{MESSAGE_MAX, first_name};
 use crate::domain::weekly::{LocalTime, Weekdays, WeeklyRange};
-use crate::store::{CallRecord, CancelOutcome, RequestRecord, StoreError};
+use crate::service::requests::{SubmitError, Submitted};
+use crate::store::{CallRecord, CancelOutcome, RequestRecord};
 use crate::tokens;
 use crate::web::AppState;
-use crate::web::api::requests::{SubmitError, Submitted, submit, withdraw};
 
 /// The weekday checkboxes: the API's names and what a person reads.
 const DAYS: [(&str, &str); 7] = [
@@ -327,11 +327,15 @@ async fn send_request(
             return Ok(form_with_errors(&form, problems, &token, hours, status));
         }
     };
-    match submit(&state, &request, ConsentSource::Web).await {
+    let submitted = state
+        .service
+        .submit_request(&request, ConsentSource::Web)
+        .await;
+    match submitted {
         Ok(Submitted { manage_token, .. }) => {
             Ok(Redirect::to(&format!("/r/{manage_token}?new=1")).into_response())
         }
-        Err(SubmitError::TooManyForPhone(_)) => {
+        Err(SubmitError::TooManyForPhone { .. }) => {
             let error = ValidationError::new(
                 "phone",
                 "This number has asked for help several times today. To keep anyone's phone \
@@ -345,7 +349,7 @@ async fn send_request(
                 StatusCode::TOO_MANY_REQUESTS,
             ))
         }
-        Err(SubmitError::Store(StoreError::Conflict(_))) => {
+        Err(SubmitError::OpenRequestForPhone) => {
             let error = ValidationError::new(
                 "phone",
                 "This number already has a request open with us, and one at a time keeps it fair. \
@@ -936,7 +940,7 @@ async fn cancel(
     }: CsrfForm<CancelForm>,
 ) -> Result<Response, PageError> {
     let request = by_token(&state, &token).await?;
-    match withdraw(&state, request.id).await? {
+    match state.service.withdraw_request(request.id).await? {
         CancelOutcome::Canceled { .. } | CancelOutcome::AlreadyCanceled => {
             Ok(Redirect::to(&format!("/r/{token}?canceled=1")).into_response())
         }

@@ -11,9 +11,9 @@ use axum::Extension;
 use axum::extract::State;
 
 use super::{TwimlResponse, WebhookForm};
-use crate::domain::consent::{CONFIRMED_TEXT, HELP_TEXT, SmsKeyword, parse_keyword};
+use crate::domain::consent::{CONFIRMED_TEXT, HELP_TEXT, parse_keyword};
 use crate::domain::phone::PhoneNumber;
-use crate::store::OptOutSource;
+use crate::service::consent::TextOutcome;
 use crate::telephony::twiml::Twiml;
 use crate::web::AppState;
 use crate::web::error::ApiError;
@@ -36,42 +36,12 @@ pub(super) async fn inbound(
         tracing::info!("inbound text without a usable sender ignored");
         return Ok(TwimlResponse(Twiml::new().build()));
     };
-    let now = state.clock.now();
-    let reply = match keyword {
-        SmsKeyword::OptOut => {
-            state.store.opt_out(from, OptOutSource::Reply, now).await?;
-            tracing::info!("inbound text: opted out of texts");
-            // The provider confirms the opt-out itself; a reply would be refused.
-            None
-        }
-        SmsKeyword::OptIn => {
-            state.store.opt_in(from).await?;
-            tracing::info!("inbound text: opted in to texts again");
-            None
-        }
-        SmsKeyword::Yes => {
-            state.store.opt_in(from).await?;
-            match state.store.confirm_by_reply(from, now).await? {
-                Some(request_id) => {
-                    tracing::info!(
-                        request.id = request_id,
-                        confirmed.via = "sms",
-                        "phone number confirmed"
-                    );
-                    state.matcher.nudge();
-                    Some(CONFIRMED_TEXT)
-                }
-                None => {
-                    tracing::info!("inbound text: YES with no request waiting for it");
-                    None
-                }
-            }
-        }
-        SmsKeyword::Help => Some(HELP_TEXT),
-        SmsKeyword::Other => {
-            tracing::info!("inbound text without a keyword ignored");
-            None
-        }
+    let reply = match state.service.text_received(from, keyword).await? {
+        // The provider confirms an opt-out or opt-in itself; a reply would be refused.
+        TextOutcome::OptedOut | TextOutcome::OptedIn => None,
+        TextOutcome::Confirmed { .. } => Some(CONFIRMED_TEXT),
+        TextOutcome::HelpAsked => Some(HELP_TEXT),
+        TextOutcome::NothingToConfirm | TextOutcome::Ignored => None,
     };
     let twiml = match reply {
         Some(text) => Twiml::new().message(text),

@@ -20,6 +20,7 @@ use maud::{Markup, html};
 
 use super::dashboard::{self, Refused};
 use super::sign_in::EmptyForm;
+use crate::service::mentors::CALENDAR_TOKEN_PREFIX;
 use crate::store::MentorCalls;
 use crate::tokens;
 use crate::web::AppState;
@@ -28,8 +29,6 @@ use crate::web::pages::error::PageError;
 use crate::web::pages::layout::{csrf_field, local_time};
 use crate::web::pages::session::MentorSession;
 
-/// Prefix of calendar tokens, so a leaked one is recognisable.
-pub const TOKEN_PREFIX: &str = "rac_";
 /// How far ahead the feed lists window occurrences.
 pub const FEED_DAYS: i64 = 14;
 /// Most upcoming calls in the feed.
@@ -87,12 +86,7 @@ pub async fn new_link(
     State(state): State<AppState>,
     CsrfForm { token: csrf, .. }: CsrfForm<EmptyForm>,
 ) -> Result<Response, PageError> {
-    let token = tokens::generate(TOKEN_PREFIX);
-    state
-        .store
-        .replace_calendar_token(mentor_id, &tokens::hash(&token), state.clock.now())
-        .await?;
-    tracing::info!(mentor.id = mentor_id, "calendar link made");
+    let token = state.service.new_calendar_token(mentor_id).await?;
     let url = format!(
         "{}/calendar/{token}.ics",
         state.telephony.public_url.trim_end_matches('/')
@@ -109,7 +103,7 @@ async fn feed(
     Path(file): Path<String>,
 ) -> Result<Response, PageError> {
     let token = file.strip_suffix(".ics").ok_or(PageError::NotFound)?;
-    if !token.starts_with(TOKEN_PREFIX) {
+    if !token.starts_with(CALENDAR_TOKEN_PREFIX) {
         return Err(PageError::NotFound);
     }
     let mentor_id = state

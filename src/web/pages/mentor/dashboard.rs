@@ -3,8 +3,8 @@
 //! the next slots, call length and per-window capacity, pauses, past calls, and
 //! the private calendar feed link.
 //!
-//! Every change goes through the same functions as the JSON API
-//! ([`crate::web::api::mentors`]), so both parse, store and nudge the matcher the
+//! Every change is the same use case as the JSON API's
+//! ([`crate::service::mentors`]), so both parse, store and nudge the matcher the
 //! same way. A refused change shows the dashboard again with the message next to
 //! the field and what was typed kept.
 
@@ -21,15 +21,12 @@ use serde::Deserialize;
 use super::calendar;
 use super::sign_in::{EmptyForm, SIGN_OUT_PATH};
 use crate::domain::ValidationError;
-use crate::domain::mentor::{CallSettings, RangeInput};
+use crate::domain::mentor::{CallSettings, RangeInput, parse_window};
+use crate::domain::pause::Pause;
 use crate::domain::status::Outcome;
+use crate::service::mentors::{MentorChangeError, MentorSlot};
 use crate::store::{MentorCall, MentorCalls, MentorRecord, PauseRecord, WindowRecord};
 use crate::web::AppState;
-use crate::web::api::mentors::{
-    SlotView, add_pause, add_window, mentor_slots, remove_pause, remove_window,
-    update_call_settings,
-};
-use crate::web::error::ApiError;
 use crate::web::pages::csrf::{CsrfForm, CsrfToken};
 use crate::web::pages::error::PageError;
 use crate::web::pages::layout::{
@@ -145,7 +142,10 @@ pub async fn render(
     let now = state.clock.now();
     let windows = state.store.windows(mentor.id).await?;
     let pauses = state.store.pauses(mentor.id).await?;
-    let slots = mentor_slots(state, &mentor, now, now + TimeDelta::days(PREVIEW_DAYS)).await?;
+    let slots = state
+        .service
+        .mentor_slots(&mentor, now, now + TimeDelta::days(PREVIEW_DAYS))
+        .await?;
     let upcoming = state
         .store
         .mentor_calls(mentor.id, MentorCalls::Upcoming, CALL_LIMIT)
@@ -311,7 +311,7 @@ fn windows_section(
     }
 }
 
-fn slots_section(slots: &[SlotView], zone: Tz, no_windows: bool) -> Markup {
+fn slots_section(slots: &[MentorSlot], zone: Tz, no_windows: bool) -> Markup {
     html! {
         section #slots aria-labelledby="h-slots" {
             h2 #h-slots { "Your next slots" }
@@ -461,10 +461,11 @@ fn past_section(calls: &[MentorCall], zone: Tz) -> Markup {
 }
 
 /// Turns a refused change into the form's errors; anything else is a failure.
-fn refusal(error: ApiError) -> Result<FormErrors, PageError> {
+fn refusal(error: MentorChangeError) -> Result<FormErrors, PageError> {
     match error {
-        ApiError::Invalid(error) => Ok(error.into()),
-        other => Err(PageError::Internal(anyhow::Error::new(other))),
+        MentorChangeError::Invalid(error) => Ok(error.into()),
+        MentorChangeError::MentorNotFound => Err(PageError::NotFound),
+        MentorChangeError::Store(error) => Err(error.into()),
     }
 }
 
@@ -484,7 +485,15 @@ async fn create_window(
         end: &form.end,
         timezone: Some(form.timezone.as_str()).filter(|zone| !zone.is_empty()),
     };
-    match add_window(&state, &mentor, input).await {
+    let added = match parse_window(input, mentor.timezone, mentor.call_minutes) {
+        Ok(range) => state
+            .service
+            .add_window(mentor.id, &range)
+            .await
+            .map_err(MentorChangeError::from),
+        Err(error) => Err(error.into()),
+    };
+    match added {
         Ok(_) => Ok(back_to("windows")),
         Err(error) => {
             let errors = refusal(error)?;
@@ -504,9 +513,7 @@ async fn delete_window(
     _form: CsrfForm<EmptyForm>,
 ) -> Result<Response, PageError> {
     // Another mentor's window, or one removed in another tab: nothing to do.
-    remove_window(&state, mentor_id, window_id)
-        .await
-        .map_err(|error| PageError::Internal(anyhow::Error::new(error)))?;
+    state.service.remove_window(mentor_id, window_id).await?;
     Ok(back_to("windows"))
 }
 
@@ -515,7 +522,11 @@ async fn create_pause(
     State(state): State<AppState>,
     CsrfForm { form, token }: CsrfForm<PauseForm>,
 ) -> Result<Response, PageError> {
-    match add_pause(&state, mentor_id, &form.from, &form.to).await {
+    let added = match Pause::parse(&form.from, &form.to) {
+        Ok(pause) => state.service.add_pause(mentor_id, &pause).await,
+        Err(error) => Err(error.into()),
+    };
+    match added {
         Ok(_) => Ok(back_to("pauses")),
         Err(error) => {
             let errors = refusal(error)?;
@@ -534,9 +545,7 @@ async fn delete_pause(
     Path(pause_id): Path<i64>,
     _form: CsrfForm<EmptyForm>,
 ) -> Result<Response, PageError> {
-    remove_pause(&state, mentor_id, pause_id)
-        .await
-        .map_err(|error| PageError::Internal(anyhow::Error::new(error)))?;
+    state.service.remove_pause(mentor_id, pause_id).await?;
     Ok(back_to("pauses"))
 }
 
@@ -567,8 +576,8 @@ async fn save_settings(
             CallSettings::parse(Some(minutes), cap)
         });
     let result = match parsed {
-        Ok(settings) => update_call_settings(&state, &mentor, settings).await,
-        Err(error) => Err(ApiError::Invalid(error)),
+        Ok(settings) => state.service.update_call_settings(&mentor, settings).await,
+        Err(error) => Err(error.into()),
     };
     match result {
         Ok(()) => Ok(back_to("settings")),

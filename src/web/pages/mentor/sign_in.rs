@@ -3,12 +3,13 @@
 //! `/mentor/sign-in` asks for the phone number. If a mentor has that number, a
 //! 6-digit code is texted to it from the service number; either way the next page
 //! says the same thing, as fast (the text goes out in the background), so the form
-//! does not tell who is a mentor. Codes are stored
-//! hashed, work for [`CODE_LIFETIME`], allow [`MAX_ATTEMPTS`] wrong tries, and a
-//! new code replaces the old one; at most [`MAX_SENDS_PER_HOUR`] are sent to one
-//! phone an hour. A right code starts a session and opens the dashboard.
-
-use std::sync::Arc;
+//! does not tell who is a mentor. The codes are [`crate::service::mentors`]'s:
+//! stored hashed, working for [`SIGN_IN_CODE_LIFETIME`] and
+//! [`SIGN_IN_CODE_TRIES`](crate::service::mentors::SIGN_IN_CODE_TRIES) wrong
+//! tries, a new one replacing the old, at most
+//! [`SIGN_IN_CODES_PER_HOUR`](crate::service::mentors::SIGN_IN_CODES_PER_HOUR)
+//! to one phone an hour. A right code starts a
+//! session and opens the dashboard.
 
 use axum::Router;
 use axum::extract::State;
@@ -16,29 +17,20 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
 use axum_extra::extract::cookie::CookieJar;
-use chrono::TimeDelta;
 use chrono_tz::Tz;
 use maud::{Markup, html};
-use rand::Rng;
 use serde::Deserialize;
 
 use crate::domain::ValidationError;
 use crate::domain::phone::PhoneNumber;
-use crate::store::{NewSignInCode, SessionSubject};
-use crate::telephony::NewSms;
-use crate::tokens;
+use crate::service::mentors::SIGN_IN_CODE_LIFETIME;
+use crate::store::SessionSubject;
 use crate::web::AppState;
 use crate::web::pages::csrf::{CsrfForm, CsrfToken};
 use crate::web::pages::error::PageError;
 use crate::web::pages::layout::{Field, FormErrors, csrf_field, page};
 use crate::web::pages::session::{self, MENTOR_SIGN_IN};
 
-/// How long a sign-in code works.
-pub const CODE_LIFETIME: TimeDelta = TimeDelta::minutes(10);
-/// Wrong tries after which a code is void.
-pub const MAX_ATTEMPTS: u32 = 5;
-/// Most codes texted to one phone in an hour.
-pub const MAX_SENDS_PER_HOUR: u32 = 5;
 /// Where the code is entered.
 pub const CODE_PATH: &str = "/mentor/sign-in/code";
 /// Where a signed-in mentor signs out.
@@ -119,7 +111,7 @@ fn code_form(csrf: &CsrfToken, phone: &PhoneNumber, errors: &FormErrors) -> Mark
             h1 { "Check your phone" }
             p.notice {
                 "If this number belongs to a mentor, we just texted it a 6-digit code. "
-                "It works for " (CODE_LIFETIME.num_minutes()) " minutes."
+                "It works for " (SIGN_IN_CODE_LIFETIME.num_minutes()) " minutes."
             }
             (errors.summary())
             form method="post" action=(CODE_PATH) novalidate {
@@ -151,12 +143,6 @@ fn parse_phone(state: &AppState, text: &str) -> Result<PhoneNumber, ValidationEr
     )
 }
 
-/// The hash a code is stored under: salted with the mentor, so equal codes of two
-/// mentors differ.
-fn code_hash(mentor_id: i64, code: &str) -> String {
-    tokens::hash(&format!("mentor-sign-in:{mentor_id}:{code}"))
-}
-
 async fn send_code(
     State(state): State<AppState>,
     CsrfForm { form, token }: CsrfForm<PhoneForm>,
@@ -168,62 +154,8 @@ async fn send_code(
             return Ok((StatusCode::UNPROCESSABLE_ENTITY, page).into_response());
         }
     };
-    if let Some(mentor_id) = state.store.mentor_id_by_phone(&phone).await? {
-        text_a_code(&state, mentor_id, &phone).await?;
-    }
+    state.service.send_sign_in_code(&phone).await?;
     Ok(code_form(&token, &phone, &FormErrors::none()).into_response())
-}
-
-/// Makes, stores and texts a new code for the mentor, unless their phone already
-/// had its share of codes this hour.
-async fn text_a_code(
-    state: &AppState,
-    mentor_id: i64,
-    phone: &PhoneNumber,
-) -> Result<(), PageError> {
-    let code = format!("{:06}", rand::rng().random_range(0..1_000_000));
-    let now = state.clock.now();
-    let stored = state
-        .store
-        .issue_sign_in_code(NewSignInCode {
-            mentor_id,
-            code_hash: &code_hash(mentor_id, &code),
-            now,
-            expires_at: now + CODE_LIFETIME,
-            sends_since: now - TimeDelta::hours(1),
-            max_sends: MAX_SENDS_PER_HOUR,
-        })
-        .await?;
-    if !stored {
-        tracing::warn!(
-            mentor.id = mentor_id,
-            "sign-in code not sent: hourly cap reached"
-        );
-        return Ok(());
-    }
-    let sms = NewSms {
-        to: phone.as_str().to_owned(),
-        from: state.telephony.from_number.clone(),
-        body: format!(
-            "Your ridealong sign-in code is {code}. It works for {} minutes. If you did not ask for it, ignore this text.",
-            CODE_LIFETIME.num_minutes()
-        ),
-    };
-    // Sent in the background: the page answers a mentor's phone as fast as any
-    // other, so how long it takes does not tell who is a mentor.
-    let provider = Arc::clone(&state.provider);
-    tokio::spawn(async move {
-        match provider.send_sms(&sms).await {
-            Ok(_) => tracing::info!(mentor.id = mentor_id, "sign-in code sent"),
-            // The page says the same either way; the mentor can ask for a new code.
-            Err(error) => tracing::error!(
-                mentor.id = mentor_id,
-                error = %error,
-                "sign-in code could not be sent"
-            ),
-        }
-    });
-    Ok(())
 }
 
 async fn check_code(
@@ -241,19 +173,8 @@ async fn check_code(
         let page = code_form(&token, &phone, &error.into());
         return Ok((StatusCode::UNPROCESSABLE_ENTITY, page).into_response());
     }
-    if let Some(mentor_id) = state.store.mentor_id_by_phone(&phone).await?
-        && state
-            .store
-            .use_sign_in_code(
-                mentor_id,
-                &code_hash(mentor_id, &code),
-                state.clock.now(),
-                MAX_ATTEMPTS,
-            )
-            .await?
-    {
+    if let Some(mentor_id) = state.service.check_sign_in_code(&phone, &code).await? {
         let jar = session::sign_in(&state, jar, SessionSubject::Mentor(mentor_id)).await?;
-        tracing::info!(mentor.id = mentor_id, "mentor signed in");
         return Ok((jar, Redirect::to("/mentor")).into_response());
     }
     let error = ValidationError::new(

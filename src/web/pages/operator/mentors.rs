@@ -18,12 +18,13 @@ use super::super::layout::{Field, FormErrors, csrf_field, zone_select};
 use super::{EmptyForm, Operator, Section, frame, path_id, scroll_table};
 use crate::domain::ValidationError;
 use crate::domain::mentor::MentorInput;
+use crate::domain::mentor::NewMentor;
 use crate::domain::pause::Pause;
 use crate::domain::weekly::resolve_local;
+use crate::service::mentors::MentorChangeError;
 use crate::store::{MentorRecord, PauseRecord};
 use crate::tokens;
 use crate::web::AppState;
-use crate::web::api::mentors::{RegisterError, register_mentor};
 
 /// The mentor form's fields, as typed.
 #[derive(Clone, Debug, Default, Deserialize)]
@@ -133,7 +134,7 @@ pub async fn create(
             number("max_calls_per_window", &form.max_calls_per_window)?,
         ))
     });
-    let registered = match numbers {
+    let parsed = match numbers {
         Ok((call_minutes, max_calls_per_window)) => {
             let input = MentorInput {
                 name: &form.name,
@@ -143,19 +144,19 @@ pub async fn create(
                 call_minutes,
                 max_calls_per_window,
             };
-            register_mentor(&state, input).await
+            NewMentor::parse(input, state.settings.default_region.as_deref())
         }
-        Err(error) => Err(RegisterError::Invalid(error)),
+        Err(error) => Err(error),
     };
-    let (mentor, api_token) = match registered {
-        Ok(created) => created,
-        Err(RegisterError::Invalid(error)) => {
+    let mentor = match parsed {
+        Ok(mentor) => mentor,
+        Err(error) => {
             let rows = rows(&state).await?;
             let page = list_page(&token, &rows, &form, &FormErrors::from(error));
             return Ok((StatusCode::UNPROCESSABLE_ENTITY, page).into_response());
         }
-        Err(RegisterError::Store(error)) => return Err(error.into()),
     };
+    let (mentor, api_token) = state.service.register_mentor(&mentor).await?;
     // Post/redirect/get: reloading the next page must not register the mentor
     // again. The token rides to it in a short-lived cookie scoped to that page,
     // which shows it once and clears it.
@@ -419,12 +420,11 @@ pub async fn add_pause(
             return Ok((StatusCode::UNPROCESSABLE_ENTITY, page).into_response());
         }
     };
-    state
-        .store
-        .insert_pause(id, &pause, state.clock.now())
-        .await?;
-    state.matcher.nudge();
-    Ok(Redirect::to(&format!("/operator/mentors/{id}#pauses")).into_response())
+    match state.service.add_pause(id, &pause).await {
+        Ok(_) => Ok(Redirect::to(&format!("/operator/mentors/{id}#pauses")).into_response()),
+        Err(MentorChangeError::MentorNotFound) => Err(PageError::NotFound),
+        Err(error) => Err(PageError::Internal(error.into())),
+    }
 }
 
 /// `POST /operator/mentors/{id}/pauses/{pid}/delete`: removes a pause.
@@ -437,10 +437,9 @@ pub async fn remove_pause(
     let Ok(Path((id, pause_id))) = path else {
         return Err(PageError::NotFound);
     };
-    if !state.store.delete_pause(id, pause_id).await? {
+    if !state.service.remove_pause(id, pause_id).await? {
         return Err(PageError::NotFound);
     }
-    state.matcher.nudge();
     Ok(Redirect::to(&format!("/operator/mentors/{id}#pauses")).into_response())
 }
 
