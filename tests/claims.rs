@@ -5,7 +5,8 @@
 //! beside it as a second instance. It waits until that second instance has finished
 //! or is seen waiting for the held row locks (`pg_blocking_pids`, a condition,
 //! never a fixed sleep), commits, and checks that every row was worked on by one
-//! instance only: each notice claimed, and texted, once.
+//! instance only: each notice claimed, and texted, once, and each due call claimed
+//! once.
 //!
 //! PostgreSQL only (`RIDEALONG_TEST_POSTGRES_URL`): SQLite serves one instance,
 //! and its single writer keeps a second claim out until the first one commits.
@@ -374,5 +375,71 @@ async fn a_notifier_beside_another_instances_claim_texts_each_notice_once() {
         assert_eq!(attempts, expected, "notice {id}");
     }
     assert_eq!(notifier.run_once().await.expect("pass").sent, 0);
+    store.close().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_dispatch_claim_beside_another_instances_claim_takes_the_next_due_call() {
+    let Some((db, store)) = postgres_store().await else {
+        return;
+    };
+    let due = at("2026-12-01T15:00:00Z");
+    let calls = book_calls(&store, 2, due).await;
+
+    // Another instance has claimed the first due call and not committed yet.
+    let mut held = Held::begin(&db).await;
+    let theirs: i64 = sqlx::query_scalar(
+        "update calls set status = 'dialing', dial_attempts = dial_attempts + 1,
+             dialed_at = $1, updated_at = $1
+         where id = (select id from calls
+                     where status = 'scheduled' and starts_at <= $1
+                       and (retry_at is null or retry_at <= $1)
+                     order by starts_at, id limit 1
+                     for update)
+         returning id",
+    )
+    .bind(due)
+    .fetch_one(&mut *held.tx)
+    .await
+    .expect("held claim");
+    let claim = tokio::spawn({
+        let store = store.clone();
+        async move {
+            store
+                .claim_next_due(due, TimeDelta::milliseconds(100))
+                .await
+        }
+    });
+    let seen = held.until_finished_or_blocked(&claim).await;
+    held.commit().await;
+    let ours = finish(claim)
+        .await
+        .expect("claim")
+        .expect("the other due call is claimed");
+
+    assert_ne!(ours.call_id, theirs, "a call claimed by both");
+    let claimed: HashSet<i64> = [ours.call_id, theirs].into();
+    assert_eq!(claimed, calls.iter().copied().collect());
+    let attempts: Vec<(i64, String, i32)> =
+        sqlx::query_as("select id, status, dial_attempts from calls order by id")
+            .fetch_all(pool(&store))
+            .await
+            .expect("read calls");
+    for (id, status, attempts) in attempts {
+        assert_eq!((status.as_str(), attempts), ("dialing", 1), "call {id}");
+    }
+    assert_eq!(
+        seen,
+        Seen::Finished,
+        "a claim skips the call another one holds rather than waiting"
+    );
+    assert!(
+        store
+            .claim_next_due(due, TimeDelta::milliseconds(100))
+            .await
+            .expect("claim")
+            .is_none(),
+        "nothing is left to claim"
+    );
     store.close().await;
 }
