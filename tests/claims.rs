@@ -1,12 +1,12 @@
 //! Claims of due work by several instances sharing one PostgreSQL database.
 //!
-//! Each test opens its own transaction that claims some rows the way another
-//! instance does, and keeps it open while the real store or scheduler code runs
-//! beside it as a second instance. It waits until that second instance has finished
-//! or is seen waiting for the held row locks (`pg_blocking_pids`, a condition,
-//! never a fixed sleep), commits, and checks that every row was worked on by one
-//! instance only: each notice claimed, and texted, once, and each due call claimed
-//! once.
+//! Each test opens its own transaction that claims (or erases, expires) some rows
+//! the way another instance does, and keeps it open while the real store or
+//! scheduler code runs beside it as a second instance. It waits until that second
+//! instance has finished or is seen waiting for the held row locks
+//! (`pg_blocking_pids`, a condition, never a fixed sleep), commits, and checks that
+//! every row was worked on by one instance only: each notice claimed, and texted,
+//! once, each due call claimed once, each request erased or expired once.
 //!
 //! PostgreSQL only (`RIDEALONG_TEST_POSTGRES_URL`): SQLite serves one instance,
 //! and its single writer keeps a second claim out until the first one commits.
@@ -30,6 +30,7 @@ use ridealong::domain::matching::Booking;
 use ridealong::domain::mentor::{MentorInput, NewMentor};
 use ridealong::domain::schedule::Slot;
 use ridealong::domain::status::RequestStatus;
+use ridealong::scheduler::housekeeping::{Housekeeper, HousekeepingReport};
 use ridealong::scheduler::notifier::Notifier;
 use ridealong::store::Store;
 use ridealong::tokens;
@@ -441,5 +442,133 @@ async fn a_dispatch_claim_beside_another_instances_claim_takes_the_next_due_call
             .is_none(),
         "nothing is left to claim"
     );
+    store.close().await;
+}
+
+/// Keeps finished requests' personal data for 30 days.
+fn housekeeper(store: &Store, now: DateTime<Utc>) -> Housekeeper {
+    Housekeeper::new(
+        store.clone(),
+        Arc::new(ManualClock::new(now)),
+        TimeDelta::days(30),
+    )
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_housekeepers_at_once_erase_each_request_once() {
+    let Some((db, store)) = postgres_store().await else {
+        return;
+    };
+    let now = default_now();
+    let finished_at = now - TimeDelta::days(31);
+    let mut ids = Vec::new();
+    for n in 0..4 {
+        ids.push(add_request(&store, &phone(n), RequestStatus::Canceled, finished_at).await);
+    }
+
+    // Another instance's housekeeping is erasing the first request and has not
+    // committed yet.
+    let mut held = Held::begin(&db).await;
+    let theirs_at = now - TimeDelta::seconds(30);
+    sqlx::query(
+        "update requests set name = '', phone = '', topic = '', message = '',
+             availability = '[]', erased_at = $1, updated_at = $1
+         where id = $2 and erased_at is null",
+    )
+    .bind(theirs_at)
+    .bind(ids[0])
+    .execute(&mut *held.tx)
+    .await
+    .expect("held erasure");
+    let pass = tokio::spawn({
+        let housekeeper = housekeeper(&store, now);
+        async move { housekeeper.run_once().await }
+    });
+    held.until_finished_or_blocked(&pass).await;
+    held.commit().await;
+    let report = finish(pass).await.expect("housekeeping pass");
+
+    assert_eq!(
+        report,
+        HousekeepingReport {
+            expired: 0,
+            erased: 3
+        },
+        "this instance erased the requests the other one did not"
+    );
+    let erased: Vec<(i64, Option<DateTime<Utc>>, String)> =
+        sqlx::query_as("select id, erased_at, phone from requests order by id")
+            .fetch_all(pool(&store))
+            .await
+            .expect("read requests");
+    for (id, erased_at, phone) in erased {
+        let expected = if id == ids[0] { theirs_at } else { now };
+        assert_eq!(
+            (erased_at, phone.as_str()),
+            (Some(expected), ""),
+            "request {id}: erased once, by one instance"
+        );
+    }
+    assert_eq!(
+        housekeeper(&store, now).run_once().await.expect("pass"),
+        HousekeepingReport::default()
+    );
+    store.close().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_housekeepers_at_once_expire_each_request_once() {
+    let Some((db, store)) = postgres_store().await else {
+        return;
+    };
+    let now = default_now();
+    let made_at = now - TimeDelta::days(2);
+    let mut ids = Vec::new();
+    for n in 0..3 {
+        ids.push(add_request(&store, &phone(n), RequestStatus::Unconfirmed, made_at).await);
+    }
+
+    // Another instance's housekeeping is expiring the first request and has not
+    // committed yet.
+    let mut held = Held::begin(&db).await;
+    let theirs_at = now - TimeDelta::seconds(30);
+    sqlx::query(
+        "update requests set status = 'expired', updated_at = $1
+         where id = $2 and status = 'unconfirmed'",
+    )
+    .bind(theirs_at)
+    .bind(ids[0])
+    .execute(&mut *held.tx)
+    .await
+    .expect("held expiry");
+    let pass = tokio::spawn({
+        let housekeeper = housekeeper(&store, now);
+        async move { housekeeper.run_once().await }
+    });
+    held.until_finished_or_blocked(&pass).await;
+    held.commit().await;
+    let report = finish(pass).await.expect("housekeeping pass");
+
+    assert_eq!(
+        report,
+        HousekeepingReport {
+            expired: 2,
+            erased: 0
+        },
+        "this instance expired the requests the other one did not"
+    );
+    let expired: Vec<(i64, String, DateTime<Utc>)> =
+        sqlx::query_as("select id, status, updated_at from requests order by id")
+            .fetch_all(pool(&store))
+            .await
+            .expect("read requests");
+    for (id, status, updated_at) in expired {
+        let expected = if id == ids[0] { theirs_at } else { now };
+        assert_eq!(
+            (status.as_str(), updated_at),
+            ("expired", expected),
+            "request {id}: expired once, by one instance"
+        );
+    }
     store.close().await;
 }
