@@ -1,12 +1,12 @@
 //! Claims of due work by several instances sharing one PostgreSQL database.
 //!
-//! Each test opens its own transaction that claims (or erases, expires) some rows
-//! the way another instance does, and keeps it open while the real store or
+//! Each test opens its own transaction that claims (or erases, expires, books) some
+//! rows the way another instance does, and keeps it open while the real store or
 //! scheduler code runs beside it as a second instance. It waits until that second
 //! instance has finished or is seen waiting for the held row locks
 //! (`pg_blocking_pids`, a condition, never a fixed sleep), commits, and checks that
-//! every row was worked on by one instance only: each notice claimed, and texted,
-//! once, each due call claimed once, each request erased or expired once.
+//! every row was worked on by one instance only: a notice or code texted once, a
+//! call claimed once, a request erased or expired once, booked once.
 //!
 //! PostgreSQL only (`RIDEALONG_TEST_POSTGRES_URL`): SQLite serves one instance,
 //! and its single writer keeps a second claim out until the first one commits.
@@ -26,13 +26,14 @@ use tokio::task::JoinHandle;
 use common::fake_twilio::FakeTwilio;
 use common::{SERVICE_NUMBER, TestDb, at, default_now, twilio_client};
 use ridealong::clock::ManualClock;
+use ridealong::domain::consent::ConsentSource;
 use ridealong::domain::matching::Booking;
 use ridealong::domain::mentor::{MentorInput, NewMentor};
 use ridealong::domain::schedule::Slot;
 use ridealong::domain::status::RequestStatus;
 use ridealong::scheduler::housekeeping::{Housekeeper, HousekeepingReport};
 use ridealong::scheduler::notifier::Notifier;
-use ridealong::store::Store;
+use ridealong::store::{Intake, Store};
 use ridealong::tokens;
 
 /// The lease a claim takes, as the notifier's.
@@ -570,5 +571,169 @@ async fn two_housekeepers_at_once_expire_each_request_once() {
             "request {id}: expired once, by one instance"
         );
     }
+    store.close().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_notifier_beside_another_instances_claim_texts_each_code_once() {
+    let Some((db, store)) = postgres_store().await else {
+        return;
+    };
+    let now = default_now();
+    let mut phone_of = HashMap::new();
+    for n in 0..6 {
+        let intake = Intake {
+            request: common::new_request("Ada Lovelace", &phone(n)),
+            manage_token_hash: tokens::hash(&tokens::generate(tokens::MANAGE_PREFIX)),
+            consent_source: ConsentSource::Api,
+            confirm_phone: true,
+            now,
+            cap: 3,
+            since: now - TimeDelta::days(1),
+        };
+        let stored = store
+            .insert_request_within_cap(&intake)
+            .await
+            .expect("stored")
+            .expect("under the cap");
+        phone_of.insert(stored.id, phone(n));
+    }
+    let fake = FakeTwilio::start().await;
+    let clock = ManualClock::new(now);
+    fake.use_clock(clock.clone());
+    let notifier = Notifier::new(
+        store.clone(),
+        Arc::new(twilio_client(&fake, ridealong::telephony::REQUEST_TIMEOUT)),
+        Arc::new(clock.clone()),
+        SERVICE_NUMBER.to_owned(),
+    );
+
+    // Another instance has claimed two code texts, with its own codes, and not
+    // committed yet.
+    let mut held = Held::begin(&db).await;
+    let theirs: HashSet<i64> = sqlx::query_scalar(
+        "update requests set confirm_send_attempts = confirm_send_attempts + 1,
+             confirm_send_at = $1, confirm_code_hash = 'theirs', confirm_expires_at = $2,
+             confirm_tries = 0
+         where id in (select id from requests
+                      where confirm_send_at <= $3 and status = 'unconfirmed'
+                      order by id limit 2
+                      for update)
+         returning id",
+    )
+    .bind(now + LEASE)
+    .bind(now + TimeDelta::minutes(30))
+    .bind(now)
+    .fetch_all(&mut *held.tx)
+    .await
+    .expect("held claim")
+    .into_iter()
+    .collect();
+    assert_eq!(theirs.len(), 2);
+    let pass = tokio::spawn({
+        let notifier = notifier.clone();
+        async move { notifier.run_once().await }
+    });
+    held.until_finished_or_blocked(&pass).await;
+    held.commit().await;
+    let report = finish(pass).await.expect("notifier pass");
+
+    assert_eq!(report.sent, 4, "this instance sent the codes it claimed");
+    let texts = texts_by_number(&fake);
+    for (id, phone) in &phone_of {
+        let expected = usize::from(!theirs.contains(id));
+        assert_eq!(
+            texts.get(phone).copied().unwrap_or(0),
+            expected,
+            "request {id}: code texted by this instance {expected} times"
+        );
+    }
+    let kept: Vec<(i64, Option<String>, i32)> = sqlx::query_as(
+        "select id, confirm_code_hash, confirm_send_attempts from requests where confirm_send_at is not null",
+    )
+    .fetch_all(pool(&store))
+    .await
+    .expect("read requests");
+    assert_eq!(kept.len(), 2);
+    for (id, hash, attempts) in kept {
+        assert!(theirs.contains(&id));
+        assert_eq!(
+            (hash.as_deref(), attempts),
+            (Some("theirs"), 1),
+            "request {id}: the other instance's code and claim stand"
+        );
+    }
+
+    // The other instance died before texting: its two go out once its lease has
+    // run out, and every number has had exactly one code text.
+    clock.set(now + LEASE + TimeDelta::seconds(1));
+    assert_eq!(notifier.run_once().await.expect("pass").sent, 2);
+    let texts = texts_by_number(&fake);
+    assert_eq!(texts.len(), 6);
+    assert!(
+        texts.values().all(|count| *count == 1),
+        "each code texted once: {texts:?}"
+    );
+    store.close().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_booking_beside_another_instances_booking_of_the_request_is_skipped() {
+    let Some((db, store)) = postgres_store().await else {
+        return;
+    };
+    let now = default_now();
+    let mentor_id = add_mentor(&store, &phone(1000)).await;
+    let request_id = add_request(&store, &phone(0), RequestStatus::Pending, now).await;
+    let theirs = slot(at("2026-12-01T15:00:00Z"));
+    let ours = slot(at("2026-12-01T15:15:00Z"));
+
+    // Another instance is booking the request into a slot and has not committed
+    // yet (the matcher lock aside: this is what stops a double booking without it).
+    let mut held = Held::begin(&db).await;
+    sqlx::query(
+        "insert into calls (request_id, mentor_id, starts_at, ends_at, status, created_at, updated_at)
+         values ($1, $2, $3, $4, 'scheduled', $5, $5)",
+    )
+    .bind(request_id)
+    .bind(mentor_id)
+    .bind(theirs.starts_at)
+    .bind(theirs.ends_at)
+    .bind(now)
+    .execute(&mut *held.tx)
+    .await
+    .expect("held booking");
+    sqlx::query("update requests set status = 'scheduled', updated_at = $1 where id = $2")
+        .bind(now)
+        .bind(request_id)
+        .execute(&mut *held.tx)
+        .await
+        .expect("held booking");
+    let book = tokio::spawn({
+        let store = store.clone();
+        let booking = Booking {
+            request_id,
+            mentor_id,
+            slot: ours,
+        };
+        async move { store.book(&[booking], now).await }
+    });
+    held.until_finished_or_blocked(&book).await;
+    held.commit().await;
+    let booked = finish(book).await.expect("book");
+
+    assert!(booked.is_empty(), "booked twice: {booked:?}");
+    let calls: Vec<DateTime<Utc>> =
+        sqlx::query_scalar("select starts_at from calls where request_id = $1")
+            .bind(request_id)
+            .fetch_all(pool(&store))
+            .await
+            .expect("read calls");
+    assert_eq!(calls, [theirs.starts_at], "one call, the other instance's");
+    let notices: i64 = sqlx::query_scalar("select count(*) from notifications")
+        .fetch_one(pool(&store))
+        .await
+        .expect("count notices");
+    assert_eq!(notices, 0, "the skipped booking texts nobody");
     store.close().await;
 }
