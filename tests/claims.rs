@@ -1,15 +1,17 @@
-//! Claims of due work by several instances sharing one PostgreSQL database.
+//! Claims of due work by several instances sharing one database.
 //!
-//! Each test opens its own transaction that claims (or erases, expires, books) some
-//! rows the way another instance does, and keeps it open while the real store or
-//! scheduler code runs beside it as a second instance. It waits until that second
-//! instance has finished or is seen waiting for the held row locks
+//! Most tests open their own transaction that claims (or erases, expires, books)
+//! some rows the way another instance does, and keep it open while the real store
+//! or scheduler code runs beside it as a second instance. Each waits until that
+//! second instance has finished or is seen waiting for the held row locks
 //! (`pg_blocking_pids`, a condition, never a fixed sleep), commits, and checks that
 //! every row was worked on by one instance only: a notice or code texted once, a
-//! call claimed once, a request erased or expired once, booked once.
-//!
+//! call claimed once, a request erased or expired once, booked once. They run on
 //! PostgreSQL only (`RIDEALONG_TEST_POSTGRES_URL`): SQLite serves one instance,
 //! and its single writer keeps a second claim out until the first one commits.
+//!
+//! The last test, on both backends, checks that the outcome of a claim whose
+//! lease ran out no longer counts once the work was claimed again.
 //!
 //! "Now" is Monday 2026-11-30 12:00 UTC, never the wall clock.
 
@@ -735,5 +737,62 @@ async fn a_booking_beside_another_instances_booking_of_the_request_is_skipped() 
         .await
         .expect("count notices");
     assert_eq!(notices, 0, "the skipped booking texts nobody");
+    store.close().await;
+}
+
+#[tokio::test]
+async fn the_late_outcome_of_a_notice_claim_that_ran_out_changes_nothing() {
+    let db = TestDb::create().await;
+    let store = db.connect().await;
+    store.migrate().await.expect("migrations apply");
+    let now = default_now();
+    book_calls(&store, 1, at("2026-12-01T15:00:00Z")).await;
+    let stalled = store
+        .claim_notices(now, now + LEASE, 1)
+        .await
+        .expect("claim");
+    assert_eq!(stalled.len(), 1);
+    let stalled = &stalled[0];
+
+    // This instance stalls past its lease; another one claims the notice again
+    // and texts it.
+    let later = now + LEASE + TimeDelta::seconds(1);
+    let again = store
+        .claim_notices(later, later + LEASE, 1)
+        .await
+        .expect("claim");
+    assert_eq!(again.len(), 1);
+    assert_eq!((again[0].id, again[0].attempts), (stalled.id, 2));
+    store
+        .notice_sent(
+            again[0].id,
+            again[0].attempts,
+            "SM0000000000000000000000000000again",
+            later,
+        )
+        .await
+        .expect("recorded");
+
+    // The stalled send fails at last: the notice stays sent, and is not queued
+    // to go out a third time.
+    store
+        .notice_failed(
+            stalled.id,
+            stalled.attempts,
+            "timed out",
+            Some(later + TimeDelta::seconds(30)),
+        )
+        .await
+        .expect("recorded");
+    let afterwards = later + TimeDelta::hours(1);
+    let due: Vec<i64> = store
+        .claim_notices(afterwards, afterwards + LEASE, 10)
+        .await
+        .expect("claim")
+        .into_iter()
+        .map(|job| job.id)
+        .collect();
+    assert_eq!(due.len(), 1, "only the other notice of the booking is due");
+    assert!(!due.contains(&stalled.id), "the sent notice went out again");
     store.close().await;
 }

@@ -157,32 +157,39 @@ impl Store {
         rows.into_iter().map(NoticeJob::try_from).collect()
     }
 
-    /// Records that notice `id` went out as provider message `provider_sid`.
+    /// Records that notice `id` went out as provider message `provider_sid`,
+    /// unless claim `attempt` ran out and the notice was claimed again: then the
+    /// later claim's outcome is the one that counts.
     #[instrument(skip_all, fields(notice.id = id))]
     pub async fn notice_sent(
         &self,
         id: i64,
+        attempt: u32,
         provider_sid: &str,
         now: DateTime<Utc>,
     ) -> StoreResult<()> {
         with_pool!(self, pool => sqlx::query(
             "update notifications set status = 'sent', provider_sid = $1, sent_at = $2, last_error = null
-             where id = $3")
+             where id = $3 and attempts = $4")
             .bind(provider_sid)
             .bind(now)
             .bind(id)
+            .bind(i64::from(attempt))
             .execute(pool)
             .await
             .map(drop))?;
         Ok(())
     }
 
-    /// Records a failed send of notice `id`: retried at `retry_at`, or given up
-    /// for good when `None`.
+    /// Records a failed send of notice `id` under claim `attempt`: retried at
+    /// `retry_at`, or given up for good when `None`. Nothing changes when the
+    /// claim ran out and the notice was claimed again (and perhaps sent) since:
+    /// a late failure must not queue it once more.
     #[instrument(skip_all, fields(notice.id = id))]
     pub async fn notice_failed(
         &self,
         id: i64,
+        attempt: u32,
         error: &str,
         retry_at: Option<DateTime<Utc>>,
     ) -> StoreResult<()> {
@@ -190,10 +197,11 @@ impl Store {
             "update notifications set last_error = $1,
                  status = case when $2 is null then 'failed' else 'pending' end,
                  next_attempt_at = coalesce($2, next_attempt_at)
-             where id = $3")
+             where id = $3 and attempts = $4")
             .bind(error)
             .bind(retry_at)
             .bind(id)
+            .bind(i64::from(attempt))
             .execute(pool)
             .await
             .map(drop))?;
