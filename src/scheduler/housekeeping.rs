@@ -1,9 +1,11 @@
 //! The housekeeper: expires requests whose number was never confirmed, and erases
 //! the personal data of requests finished longer ago than the retention period.
 //!
-//! It runs at start-up and every few minutes. Both jobs are idempotent, so
-//! several instances sharing PostgreSQL may run them at once: the worst case is
-//! two erasures of one request, the second of which finds it erased.
+//! It runs at start-up and every few minutes. Several instances sharing
+//! PostgreSQL may run it at once: each job is a conditional write that checks
+//! its condition again on the row it changes, so a request is expired once and
+//! erased once (an instance that picked a request another one erased meanwhile
+//! finds it erased and does not count it), and neither job texts anyone.
 
 use std::sync::Arc;
 use std::time::Duration;

@@ -282,7 +282,9 @@ impl Notifier {
         if job.opted_out {
             {
                 let _turn = self.turns.take().await;
-                self.store.notice_failed(job.id, "opted_out", None).await?;
+                self.store
+                    .notice_failed(job.id, job.attempts, "opted_out", None)
+                    .await?;
             }
             info!(notice.id = job.id, notice.kind = %job.kind, notice.recipient = %job.recipient,
                 "notice not sent: the number opted out of texts");
@@ -307,7 +309,7 @@ impl Notifier {
                 {
                     let _turn = self.turns.take().await;
                     self.store
-                        .notice_sent(job.id, &sid, self.clock.now())
+                        .notice_sent(job.id, job.attempts, &sid, self.clock.now())
                         .await?;
                 }
                 info!(notice.id = job.id, notice.kind = %job.kind, notice.recipient = %job.recipient, "notice sent");
@@ -329,7 +331,7 @@ impl Notifier {
                 {
                     let _turn = self.turns.take().await;
                     self.store
-                        .notice_failed(job.id, &error.to_string(), retry_at)
+                        .notice_failed(job.id, job.attempts, &error.to_string(), retry_at)
                         .await?;
                 }
                 warn!(

@@ -107,6 +107,10 @@ impl Store {
     /// attempt and moves the notice's next attempt to `lease_until`, so a notifier
     /// that dies mid-send leaves it to be retried then. A second statement reads
     /// what the texts say, and whether each recipient opted out of texts.
+    ///
+    /// Instances sharing PostgreSQL claim disjoint sets: a claim skips the notices
+    /// another one has locked, and checks again that each is still due
+    /// (`CLAIM_NOTICES_POSTGRES`), so no notice is texted twice.
     #[instrument(skip_all)]
     pub async fn claim_notices(
         &self,
@@ -114,13 +118,12 @@ impl Store {
         lease_until: DateTime<Utc>,
         limit: u32,
     ) -> StoreResult<Vec<NoticeJob>> {
+        let claim_sql = match self {
+            Store::Sqlite(_) => CLAIM_NOTICES_SQLITE,
+            Store::Postgres(_) => CLAIM_NOTICES_POSTGRES,
+        };
         let rows: Vec<JobRow> = with_pool!(self, pool => {
-            let claimed: Vec<i64> = sqlx::query_scalar(
-                "update notifications set attempts = attempts + 1, next_attempt_at = $1
-                 where id in (select id from notifications
-                              where status = 'pending' and next_attempt_at <= $2
-                              order by id limit $3)
-                 returning id")
+            let claimed: Vec<i64> = sqlx::query_scalar(claim_sql)
                 .bind(lease_until)
                 .bind(now)
                 .bind(i64::from(limit))
@@ -154,32 +157,39 @@ impl Store {
         rows.into_iter().map(NoticeJob::try_from).collect()
     }
 
-    /// Records that notice `id` went out as provider message `provider_sid`.
+    /// Records that notice `id` went out as provider message `provider_sid`,
+    /// unless claim `attempt` ran out and the notice was claimed again: then the
+    /// later claim's outcome is the one that counts.
     #[instrument(skip_all, fields(notice.id = id))]
     pub async fn notice_sent(
         &self,
         id: i64,
+        attempt: u32,
         provider_sid: &str,
         now: DateTime<Utc>,
     ) -> StoreResult<()> {
         with_pool!(self, pool => sqlx::query(
             "update notifications set status = 'sent', provider_sid = $1, sent_at = $2, last_error = null
-             where id = $3")
+             where id = $3 and attempts = $4")
             .bind(provider_sid)
             .bind(now)
             .bind(id)
+            .bind(i64::from(attempt))
             .execute(pool)
             .await
             .map(drop))?;
         Ok(())
     }
 
-    /// Records a failed send of notice `id`: retried at `retry_at`, or given up
-    /// for good when `None`.
+    /// Records a failed send of notice `id` under claim `attempt`: retried at
+    /// `retry_at`, or given up for good when `None`. Nothing changes when the
+    /// claim ran out and the notice was claimed again (and perhaps sent) since:
+    /// a late failure must not queue it once more.
     #[instrument(skip_all, fields(notice.id = id))]
     pub async fn notice_failed(
         &self,
         id: i64,
+        attempt: u32,
         error: &str,
         retry_at: Option<DateTime<Utc>>,
     ) -> StoreResult<()> {
@@ -187,13 +197,41 @@ impl Store {
             "update notifications set last_error = $1,
                  status = case when $2 is null then 'failed' else 'pending' end,
                  next_attempt_at = coalesce($2, next_attempt_at)
-             where id = $3")
+             where id = $3 and attempts = $4")
             .bind(error)
             .bind(retry_at)
             .bind(id)
+            .bind(i64::from(attempt))
             .execute(pool)
             .await
             .map(drop))?;
         Ok(())
     }
 }
+
+/// Claims due notices on SQLite, whose single writer keeps other claims out for
+/// the whole statement. `$1` the lease's end, `$2` now, `$3` how many.
+const CLAIM_NOTICES_SQLITE: &str = "update notifications
+    set attempts = attempts + 1, next_attempt_at = $1
+    where id in (select id from notifications
+                 where status = 'pending' and next_attempt_at <= $2
+                 order by id limit $3)
+    returning id";
+
+/// Claims due notices on PostgreSQL. The select locks the rows it picks and
+/// skips those another claim holds; the update checks again that each is still
+/// due, for rows that changed since the statement began. Without both, a claim
+/// that waited on another's row locks re-checked only `id in (…)` once that one
+/// committed, and claimed (and texted) the same notices again. The select is a
+/// materialized `with` query so it runs once: as a plain `in (select …)` the
+/// planner may rescan it per row, locking a different set each time and
+/// claiming more than `$3`.
+const CLAIM_NOTICES_POSTGRES: &str = "with due as materialized (
+        select id from notifications
+        where status = 'pending' and next_attempt_at <= $2
+        order by id limit $3
+        for update skip locked)
+    update notifications set attempts = attempts + 1, next_attempt_at = $1
+    where id in (select id from due)
+      and status = 'pending' and next_attempt_at <= $2
+    returning id";

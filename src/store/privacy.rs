@@ -459,6 +459,10 @@ impl Store {
     /// seeker are dropped. Status, attempts, times and the calls' outcomes stay,
     /// as anonymous counts. An open request must be canceled first.
     ///
+    /// Erasures may run at once (an operator, the seeker's link, the housekeeping
+    /// of several instances): exactly one of them erases, the others find the
+    /// request [`EraseOutcome::AlreadyErased`].
+    ///
     /// On SQLite, connections run with `secure_delete` so freed bytes are zeroed;
     /// callers then call [`Store::checkpoint_after_erasure`] once (after one
     /// erasure or a batch) so the old row versions leave the write-ahead log too.
@@ -480,17 +484,24 @@ impl Store {
             if parse_status(id, &status)?.is_open() {
                 return Ok(EraseOutcome::StillOpen);
             }
-            sqlx::query(
+            // The read above takes no lock (PostgreSQL): another erasure may have
+            // committed since, so the update checks again and only one of them
+            // erases.
+            let erased = sqlx::query(
                 "update requests set name = '', phone = '', topic = '', message = '',
                      availability = '[]', confirm_code_hash = null, confirm_expires_at = null,
                      confirm_prev_code_hash = null, confirm_prev_expires_at = null,
                      confirm_send_at = null, confirm_send_error = null, erased_at = $2,
                      updated_at = $2
-                 where id = $1")
+                 where id = $1 and erased_at is null")
                 .bind(id)
                 .bind(now)
                 .execute(&mut *tx)
-                .await?;
+                .await?
+                .rows_affected() > 0;
+            if !erased {
+                return Ok(EraseOutcome::AlreadyErased);
+            }
             for statement in ERASE_AROUND_REQUEST {
                 sqlx::query(statement).bind(id).execute(&mut *tx).await?;
             }

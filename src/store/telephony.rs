@@ -578,14 +578,18 @@ const CLAIM_NEXT_DUE_SQLITE: &str = "update calls set status = 'dialing',
         (select phone from mentors where mentors.id = calls.mentor_id) as mentor_phone";
 
 /// Claims the earliest due call on PostgreSQL, skipping rows another instance's
-/// claim has locked rather than waiting for it.
+/// claim has locked rather than waiting for it. The select runs once (a scalar
+/// subquery) and locks the call it picks; the update repeats every due condition,
+/// so a call changed since the statement began (claimed, moved or given a later
+/// retry time, and committed) is never claimed on what the statement saw first.
 const CLAIM_NEXT_DUE_POSTGRES: &str = "update calls set status = 'dialing',
         dial_attempts = dial_attempts + 1, dialed_at = $1, updated_at = $1
-    where status = 'scheduled' and id = (
+    where id = (
         select id from calls
         where status = 'scheduled' and starts_at <= $1 and (retry_at is null or retry_at <= $1)
         order by starts_at, id limit 1
         for update skip locked)
+      and status = 'scheduled' and starts_at <= $1 and (retry_at is null or retry_at <= $1)
     returning id, dial_attempts, starts_at, ends_at,
         (select phone from mentors where mentors.id = calls.mentor_id) as mentor_phone";
 
