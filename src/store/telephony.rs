@@ -604,15 +604,17 @@ const CLAIM_QUIET_CALLS_SQLITE: &str = "update calls set heard_at = $1
     returning id, provider_call_sid, accepted_at";
 
 /// Claims quiet calls in flight on PostgreSQL: rows another claim holds are
-/// skipped, and the outer statement checks the conditions again, since a row
-/// found through the subquery may have been claimed or settled meanwhile.
-const CLAIM_QUIET_CALLS_POSTGRES: &str = "update calls set heard_at = $1
-    where id in (
+/// skipped, and the update checks the conditions again, since a row found by
+/// the select may have been claimed or settled meanwhile. The select is a
+/// materialized `with` query so it runs (and locks) once, as the notice claim's.
+const CLAIM_QUIET_CALLS_POSTGRES: &str = "with quiet as materialized (
         select id from calls
         where status in ('dialing', 'in_progress') and provider_call_sid is not null
             and coalesce(heard_at, dialed_at, starts_at) < $2
         order by id limit $3
         for update skip locked)
+    update calls set heard_at = $1
+    where id in (select id from quiet)
         and status in ('dialing', 'in_progress') and provider_call_sid is not null
         and coalesce(heard_at, dialed_at, starts_at) < $2
     returning id, provider_call_sid, accepted_at";
