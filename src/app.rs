@@ -14,7 +14,7 @@ use tokio_util::sync::CancellationToken;
 use tracing::{info, warn};
 
 use crate::clock::Clock;
-use crate::config::{PrivacySettings, Secret};
+use crate::config::PrivacySettings;
 use crate::domain::matching::MatchPolicy;
 use crate::metrics::Metrics;
 use crate::scheduler::dispatcher::{self, DispatchReport, DispatchSettings, Dispatcher};
@@ -22,6 +22,7 @@ use crate::scheduler::housekeeping::{self, Housekeeper, HousekeepingReport};
 use crate::scheduler::matcher::{self, Matcher, MatcherHandle};
 use crate::scheduler::notifier::{self, Notifier, NotifyReport};
 use crate::scheduler::reconciler::{self, ReconcileReport, Reconciler};
+use crate::secret::Secret;
 use crate::service::{Service, ServiceSettings};
 use crate::store::{RequestIntake, Store, WriteTurns};
 use crate::telephony::Provider;
@@ -110,7 +111,7 @@ impl App {
             .unwrap_or_else(|| local_url(address))
             .trim_end_matches('/')
             .to_owned();
-        let telephony = Arc::new(DispatchSettings {
+        let dispatch_settings = Arc::new(DispatchSettings {
             public_url,
             from_number: config.from_number,
             cps: config.cps.max(1),
@@ -119,7 +120,7 @@ impl App {
             store.clone(),
             Arc::clone(&provider),
             clock.clone(),
-            DispatchSettings::clone(&telephony),
+            DispatchSettings::clone(&dispatch_settings),
             matcher_handle.clone(),
         )
         .with_metrics(Arc::clone(&metrics))
@@ -129,7 +130,7 @@ impl App {
             store.clone(),
             Arc::clone(&provider),
             clock.clone(),
-            telephony.from_number.clone(),
+            dispatch_settings.from_number.clone(),
             matcher_handle.clone(),
         )
         .with_metrics(Arc::clone(&metrics));
@@ -143,7 +144,7 @@ impl App {
             store.clone(),
             Arc::clone(&provider),
             clock.clone(),
-            telephony.from_number.clone(),
+            dispatch_settings.from_number.clone(),
         )
         .with_metrics(Arc::clone(&metrics))
         .with_write_turns(write_turns.clone());
@@ -155,7 +156,7 @@ impl App {
             clock.clone(),
             ServiceSettings {
                 confirm_phone: config.privacy.confirm_phone,
-                from_number: telephony.from_number.clone(),
+                from_number: dispatch_settings.from_number.clone(),
             },
         )
         .with_intake(RequestIntake::start(store.clone(), write_turns))
@@ -170,11 +171,11 @@ impl App {
                 admin_token: config.admin_token,
                 policy: config.policy,
                 default_region: config.default_region,
-                secure_cookies: telephony.public_url.starts_with("https://"),
+                secure_cookies: dispatch_settings.public_url.starts_with("https://"),
                 confirm_phone: config.privacy.confirm_phone,
             }),
             provider,
-            telephony,
+            dispatch_settings,
             limits: Limits::new(config.limits),
             metrics,
         };
@@ -252,7 +253,7 @@ impl App {
 
     /// The URL the provider reaches the webhooks at.
     pub fn public_url(&self) -> &str {
-        &self.state.telephony.public_url
+        &self.state.dispatch_settings.public_url
     }
 
     /// Handle on the matcher task.

@@ -1,7 +1,6 @@
 //! Settings from flags and environment variables (the names are part of the public
 //! contract in DESIGN.md). Secrets are wrapped so `Debug` never prints them.
 
-use std::fmt;
 use std::net::SocketAddr;
 
 use chrono::TimeDelta;
@@ -9,6 +8,7 @@ use clap::Args;
 
 use crate::domain::hours::CallingHours;
 use crate::domain::matching::MatchPolicy;
+use crate::secret::Secret;
 
 /// Where the data lives.
 #[derive(Args, Clone, Debug)]
@@ -23,41 +23,12 @@ pub struct DatabaseArgs {
     pub database_url: String,
 }
 
-/// A secret string that never shows in `Debug` output or logs.
-#[derive(Clone, PartialEq, Eq)]
-pub struct Secret(String);
-
-impl Secret {
-    /// Wraps `value`.
-    pub fn new(value: impl Into<String>) -> Secret {
-        Secret(value.into())
-    }
-
-    /// The secret itself; use only to compare or to send where it belongs.
-    pub fn expose(&self) -> &str {
-        &self.0
-    }
-}
-
-impl fmt::Debug for Secret {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("Secret(<redacted>)")
-    }
-}
-
-impl std::str::FromStr for Secret {
-    type Err = std::convert::Infallible;
-    fn from_str(value: &str) -> Result<Self, Self::Err> {
-        Ok(Secret(value.trim().to_owned()))
-    }
-}
-
 /// Parses the admin token, which must be at least 16 characters.
 pub fn parse_admin_token(value: &str) -> Result<Secret, String> {
     if value.trim().len() < 16 {
         return Err("must be at least 16 characters".to_owned());
     }
-    Ok(Secret(value.trim().to_owned()))
+    Ok(Secret::new(value.trim()))
 }
 
 /// Matching rules a deployment may tune.

@@ -18,6 +18,7 @@ pub mod config;
 pub mod domain;
 pub mod metrics;
 pub mod scheduler;
+pub mod secret;
 pub mod service;
 pub mod store;
 pub mod telephony;

@@ -12,7 +12,7 @@ use serde_json::{Value, json};
 
 use common::fake_twilio::FakeTwilio;
 use common::{ADMIN_TOKEN, TestApp, at, mentor_body, request_body};
-use ridealong::config::Secret;
+use ridealong::secret::Secret;
 use ridealong::telephony::player::{CallScript, MentorScript, SeekerScript};
 
 const MENTOR_PHONE: &str = "+12015550123";

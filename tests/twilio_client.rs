@@ -14,7 +14,7 @@ use axum::response::{IntoResponse, Response};
 use serde_json::Value;
 
 use common::fake_twilio::{Failure, FakeTwilio};
-use ridealong::config::Secret;
+use ridealong::secret::Secret;
 use ridealong::telephony::player::{
     CallScript, MentorScript, Pace, PlayReport, PlayedCall, Player, SeekerScript, WebhookHit,
     new_call_sid,

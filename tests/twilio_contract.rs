@@ -6,7 +6,7 @@
 
 use chrono::{TimeZone, Utc};
 
-use ridealong::config::Secret;
+use ridealong::secret::Secret;
 use ridealong::telephony::twilio::{TwilioClient, TwilioConfig};
 use ridealong::telephony::{CallQuery, CallUpdate, NewCall, NewSms, Provider, ProviderError};
 

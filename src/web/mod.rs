@@ -9,7 +9,7 @@ pub mod health;
 pub mod limits;
 pub mod metrics;
 pub mod pages;
-pub mod telephony;
+pub mod webhooks;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -22,10 +22,10 @@ use tower_http::catch_panic::CatchPanicLayer;
 use tower_http::trace::TraceLayer;
 
 use crate::clock::Clock;
-use crate::config::Secret;
 use crate::domain::matching::MatchPolicy;
 use crate::metrics::Metrics;
 use crate::scheduler::dispatcher::DispatchSettings;
+use crate::secret::Secret;
 use crate::service::Service;
 use crate::store::Store;
 use crate::telephony::Provider;
@@ -59,8 +59,8 @@ pub struct AppState {
     pub settings: Arc<Settings>,
     /// Places calls and sends texts; signs the webhooks.
     pub provider: Arc<dyn Provider>,
-    /// The public URL and the service number.
-    pub telephony: Arc<DispatchSettings>,
+    /// The public URL the webhooks are reached at, and the service number.
+    pub dispatch_settings: Arc<DispatchSettings>,
     /// Rate limits, load shedding and the request deadline.
     pub limits: Arc<limits::Limits>,
     /// The process's Prometheus metrics.
@@ -74,7 +74,7 @@ pub fn router(state: AppState) -> Router {
         .merge(api::router())
         .merge(health::router())
         .merge(metrics::router())
-        .merge(telephony::router(state.clone()))
+        .merge(webhooks::router(state.clone()))
         .fallback(not_found)
         .method_not_allowed_fallback(|| async { ApiError::MethodNotAllowed })
         .layer(axum::middleware::from_fn_with_state(

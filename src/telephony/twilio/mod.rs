@@ -19,7 +19,7 @@ use serde_json::Value;
 use super::{
     CallQuery, CallUpdate, NewCall, NewSms, Provider, ProviderCall, ProviderError, REQUEST_TIMEOUT,
 };
-use crate::config::Secret;
+use crate::secret::Secret;
 
 /// Twilio error codes that mean "this number cannot be reached this way".
 const INVALID_NUMBER_CODES: &[u32] = &[

@@ -22,6 +22,11 @@ use crate::tokens;
 use crate::web::AppState;
 use crate::web::error::BODY_LIMIT_BYTES;
 
+/// A form with nothing but its CSRF token: a button (sign out, cancel, remove a
+/// pause, ask for a new code).
+#[derive(Debug, Default, Deserialize)]
+pub struct EmptyForm {}
+
 /// The cookie holding the browser's CSRF token.
 pub const COOKIE: &str = "ridealong_csrf";
 /// The form field carrying it back.

@@ -13,7 +13,6 @@ pub mod home;
 pub mod layout;
 pub mod mentor;
 pub mod operator;
-pub mod privacy;
 pub mod seeker;
 pub mod session;
 

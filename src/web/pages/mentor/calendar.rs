@@ -15,19 +15,12 @@ use axum::http::{HeaderValue, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use chrono::{DateTime, TimeDelta, Utc};
-use chrono_tz::Tz;
-use maud::{Markup, html};
 
-use super::dashboard::{self, Refused};
-use super::sign_in::EmptyForm;
 use crate::service::mentors::CALENDAR_TOKEN_PREFIX;
 use crate::store::MentorCalls;
 use crate::tokens;
 use crate::web::AppState;
-use crate::web::pages::csrf::{CsrfForm, CsrfToken};
 use crate::web::pages::error::PageError;
-use crate::web::pages::layout::{csrf_field, local_time};
-use crate::web::pages::session::MentorSession;
 
 /// How far ahead the feed lists window occurrences.
 pub const FEED_DAYS: i64 = 14;
@@ -38,64 +31,6 @@ const FEED_CALLS: u32 = 500;
 /// own headers.
 pub fn router() -> Router<AppState> {
     Router::new().route("/calendar/{file}", get(feed))
-}
-
-/// The dashboard's calendar section: the link just made, or when the current one
-/// was made and a button for a new one.
-pub fn section(
-    csrf: &CsrfToken,
-    made_at: Option<DateTime<Utc>>,
-    new_url: Option<&str>,
-    zone: Tz,
-) -> Markup {
-    html! {
-        section #calendar aria-labelledby="h-calendar" {
-            h2 #h-calendar { "Calendar feed" }
-            p {
-                "Subscribe to your calls and commute windows in your calendar app. "
-                "The link is private: anyone who has it can see your calls' first names and topics."
-            }
-            @if let Some(url) = new_url {
-                div.notice role="status" {
-                    p { strong { "Your new calendar link" } " (shown only now; copy it into your calendar app):" }
-                    label for="f-calendar-url" { "Calendar link" }
-                    input #f-calendar-url type="text" readonly value=(url);
-                    p { a href=(url) { "Download the calendar file" } }
-                }
-            } @else if let Some(made_at) = made_at {
-                p { "Your calendar link was made " (local_time(made_at, zone)) ". "
-                    "For your privacy we show it only when it is made: if you lost it, make a new one." }
-            }
-            form method="post" action="/mentor/calendar#calendar" {
-                (csrf_field(csrf.as_str()))
-                @if made_at.is_some() {
-                    button.secondary type="submit"
-                        data-confirm="Make a new link? The old one stops working." { "Make a new calendar link" }
-                } @else {
-                    button type="submit" { "Make my calendar link" }
-                }
-            }
-        }
-    }
-}
-
-/// `POST /mentor/calendar`: a new feed token replaces the old one; the dashboard
-/// shows its link this once.
-pub async fn new_link(
-    MentorSession(mentor_id): MentorSession,
-    State(state): State<AppState>,
-    CsrfForm { token: csrf, .. }: CsrfForm<EmptyForm>,
-) -> Result<Response, PageError> {
-    let token = state.service.new_calendar_token(mentor_id).await?;
-    let url = format!(
-        "{}/calendar/{token}.ics",
-        state.telephony.public_url.trim_end_matches('/')
-    );
-    let refused = Refused {
-        new_calendar_url: Some(url),
-        ..Refused::default()
-    };
-    dashboard::render(&state, mentor_id, &csrf, refused).await
 }
 
 async fn feed(

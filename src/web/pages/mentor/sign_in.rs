@@ -26,7 +26,7 @@ use crate::domain::phone::PhoneNumber;
 use crate::service::mentors::SIGN_IN_CODE_LIFETIME;
 use crate::store::SessionSubject;
 use crate::web::AppState;
-use crate::web::pages::csrf::{CsrfForm, CsrfToken};
+use crate::web::pages::csrf::{CsrfForm, CsrfToken, EmptyForm};
 use crate::web::pages::error::PageError;
 use crate::web::pages::layout::{Field, FormErrors, csrf_field, page};
 use crate::web::pages::session::{self, MENTOR_SIGN_IN};
@@ -62,10 +62,6 @@ pub struct CodeForm {
     #[serde(default)]
     pub code: String,
 }
-
-/// An empty form: only the CSRF token.
-#[derive(Debug, Default, Deserialize)]
-pub struct EmptyForm {}
 
 /// The sign-in page; a signed-in mentor goes straight to the dashboard.
 async fn phone_page(

@@ -15,7 +15,7 @@ use serde::Deserialize;
 use super::super::csrf::{CsrfForm, CsrfToken};
 use super::super::error::PageError;
 use super::super::layout::{Field, FormErrors, csrf_field, zone_select};
-use super::{EmptyForm, Operator, Section, frame, path_id, scroll_table};
+use super::{Operator, Section, frame, path_id, scroll_table};
 use crate::domain::ValidationError;
 use crate::domain::mentor::MentorInput;
 use crate::domain::mentor::NewMentor;
@@ -25,6 +25,7 @@ use crate::service::mentors::MentorChangeError;
 use crate::store::{MentorRecord, PauseRecord};
 use crate::tokens;
 use crate::web::AppState;
+use crate::web::pages::csrf::EmptyForm;
 
 /// The mentor form's fields, as typed.
 #[derive(Clone, Debug, Default, Deserialize)]

@@ -74,10 +74,6 @@ impl FromRequestParts<AppState> for Operator {
     }
 }
 
-/// A form with nothing but its CSRF token (sign-out, remove a pause).
-#[derive(serde::Deserialize)]
-pub struct EmptyForm {}
-
 /// Which operator page is showing, for the navigation.
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
 enum Section {

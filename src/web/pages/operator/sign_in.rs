@@ -12,11 +12,11 @@ use super::super::csrf::{CsrfForm, CsrfToken};
 use super::super::error::PageError;
 use super::super::layout::{Field, FormErrors, csrf_field, page};
 use super::super::session::{self, OPERATOR_SIGN_IN};
-use super::EmptyForm;
 use crate::domain::ValidationError;
 use crate::store::SessionSubject;
 use crate::web::AppState;
 use crate::web::auth::is_admin_token;
+use crate::web::pages::csrf::EmptyForm;
 
 /// The sign-in form's fields.
 #[derive(Deserialize)]

@@ -1,70 +1,43 @@
-//! The seeker's pages: `/request` (the form that asks for a call) and
-//! `/r/{token}` (the private manage page: status, the booked time in the seeker's
-//! own zone, earlier calls, cancel).
+//! `/request`: the form a seeker asks for a call with. It reads what was typed
+//! into the same domain types as the JSON API, says in whole sentences next to
+//! each field what is missing or wrong (keeping what was typed), and submits
+//! through the same use case ([`crate::service::requests`]), so a request made
+//! here is exactly one made there.
 //!
-//! Creating and cancelling are the same use cases as the JSON API's
-//! ([`crate::service::requests`]), so a request made here is exactly one made
-//! there. The manage page shows the mentor's first name only, and no
-//! phone number but the service's own. Confirming the number and erasing the
-//! request are steps of the same page, in [`super::privacy`].
+//! Longer than most modules because the form's availability fields (days, two
+//! time ranges, calling hours) need their own reading and wording, with unit
+//! tests beside them; it is one page and reads best in one place.
 
-use axum::Router;
-use axum::extract::{Path, RawQuery, State};
+use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
-use axum::routing::{get, post};
-use chrono::{DateTime, Utc};
 use maud::{Markup, html};
 use serde::Deserialize;
 
-use super::csrf::{CsrfForm, CsrfToken};
-use super::error::PageError;
-use super::layout::{
-    Field, FormErrors, csrf_field, field_id, page, textarea, time_in, zone_select,
-};
-use super::privacy;
+use super::manage::{DAYS, clock_time};
 use crate::domain::ValidationError;
 use crate::domain::consent::{ConsentSource, current_wording};
 use crate::domain::hours::CallingHours;
 use crate::domain::mentor::RangeInput;
 use crate::domain::request::{NewRequest, RequestInput};
-use crate::domain::status::{CallStatus, Outcome, RequestStatus};
-use crate::domain::text::{MESSAGE_MAX, first_name};
-use crate::domain::weekly::{LocalTime, Weekdays, WeeklyRange};
+use crate::domain::text::MESSAGE_MAX;
+use crate::domain::weekly::{LocalTime, Weekdays};
 use crate::service::requests::{SubmitError, Submitted};
-use crate::store::{CallRecord, CancelOutcome, RequestRecord};
-use crate::tokens;
 use crate::web::AppState;
-
-/// The weekday checkboxes: the API's names and what a person reads.
-const DAYS: [(&str, &str); 7] = [
-    ("mon", "Mon"),
-    ("tue", "Tue"),
-    ("wed", "Wed"),
-    ("thu", "Thu"),
-    ("fri", "Fri"),
-    ("sat", "Sat"),
-    ("sun", "Sun"),
-];
+use crate::web::pages::csrf::{CsrfForm, CsrfToken};
+use crate::web::pages::error::PageError;
+use crate::web::pages::layout::{
+    Field, FormErrors, csrf_field, field_id, page, textarea, zone_select,
+};
 
 /// How many from–until time ranges the form offers.
 const TIME_RANGES: usize = 2;
-
-/// `/request`, `/r/{token}` and its buttons: cancel, and (in
-/// [`super::privacy`]) confirm the number, text a new code, erase.
-pub fn router() -> Router<AppState> {
-    Router::new()
-        .route("/request", get(request_form).post(send_request))
-        .route("/r/{token}", get(manage))
-        .route("/r/{token}/cancel", post(cancel))
-        .merge(privacy::router())
-}
 
 /// The request form as posted. Every field may be missing: the page says which
 /// are needed rather than refusing to read the form.
 #[derive(Debug, Default, Deserialize)]
 #[serde(default)]
-struct RequestForm {
+pub(super) struct RequestForm {
     name: String,
     phone: String,
     timezone: String,
@@ -271,7 +244,7 @@ fn sentence(message: &str) -> String {
     text
 }
 
-async fn request_form(State(state): State<AppState>, csrf: CsrfToken) -> Markup {
+pub(super) async fn request_form(State(state): State<AppState>, csrf: CsrfToken) -> Markup {
     request_page(
         &RequestForm::blank(),
         &FormErrors::none(),
@@ -280,7 +253,7 @@ async fn request_form(State(state): State<AppState>, csrf: CsrfToken) -> Markup 
     )
 }
 
-async fn send_request(
+pub(super) async fn send_request(
     State(state): State<AppState>,
     CsrfForm { form, token }: CsrfForm<RequestForm>,
 ) -> Result<Response, PageError> {
@@ -396,10 +369,6 @@ fn form_with_errors(
 }
 
 /// "8:00 AM".
-fn clock_time(time: LocalTime) -> String {
-    time.naive().format("%-I:%M %p").to_string()
-}
-
 fn request_page(
     form: &RequestForm,
     errors: &FormErrors,
@@ -538,418 +507,6 @@ fn consent_field(form: &RequestForm, errors: &FormErrors) -> Markup {
     }
 }
 
-/// The request behind a manage token, or a 404 page.
-pub(super) async fn by_token(state: &AppState, token: &str) -> Result<RequestRecord, PageError> {
-    state
-        .store
-        .request_by_manage_token(&tokens::hash(token))
-        .await?
-        .ok_or(PageError::NotFound)
-}
-
-/// Which banner the manage page opens with, from its query string (set by the
-/// redirect after a post).
-#[derive(Clone, Copy, PartialEq, Eq, Debug)]
-pub(super) enum Banner {
-    /// No banner.
-    None,
-    /// The request was just made.
-    New,
-    /// The request was just canceled.
-    Canceled,
-    /// The number was just confirmed.
-    Confirmed,
-    /// A new code was just asked for.
-    CodeSent,
-    /// The request and its data were just erased.
-    Erased,
-}
-
-fn banner_of(query: Option<&str>) -> Banner {
-    let pairs: Vec<&str> = query.unwrap_or("").split('&').collect();
-    [
-        ("new=1", Banner::New),
-        ("canceled=1", Banner::Canceled),
-        ("confirmed=1", Banner::Confirmed),
-        ("code=sent", Banner::CodeSent),
-        ("erased=1", Banner::Erased),
-    ]
-    .into_iter()
-    .find(|(pair, _)| pairs.contains(pair))
-    .map_or(Banner::None, |(_, banner)| banner)
-}
-
-async fn manage(
-    State(state): State<AppState>,
-    Path(token): Path<String>,
-    RawQuery(query): RawQuery,
-    csrf: CsrfToken,
-) -> Result<Response, PageError> {
-    let banner = banner_of(query.as_deref());
-    manage_response(
-        &state,
-        &token,
-        banner,
-        &Refused::default(),
-        &csrf,
-        StatusCode::OK,
-    )
-    .await
-}
-
-/// What a refused post on the manage page shows next to its form.
-#[derive(Debug, Default)]
-pub(super) struct Refused {
-    /// The code form's error (field `code`).
-    pub confirm: FormErrors,
-    /// Why no new code was texted.
-    pub new_code: Option<String>,
-    /// The erase form's error (field `understand`).
-    pub erase: FormErrors,
-}
-
-/// The manage page of the request behind `token`, as it stands now, with
-/// `banner` and `refused`'s messages, answered with `status`.
-pub(super) async fn manage_response(
-    state: &AppState,
-    token: &str,
-    banner: Banner,
-    refused: &Refused,
-    csrf: &CsrfToken,
-    status: StatusCode,
-) -> Result<Response, PageError> {
-    let request = by_token(state, token).await?;
-    let calls = state.store.calls_of_request(request.id).await?;
-    let link = format!(
-        "{}/r/{token}",
-        state.telephony.public_url.trim_end_matches('/')
-    );
-    let page = manage_page(&ManageView {
-        request: &request,
-        calls: &calls,
-        banner,
-        token,
-        link: &link,
-        service_number: &state.telephony.from_number,
-        hours: state.settings.policy.calling_hours,
-        csrf: csrf.as_str(),
-        now: state.clock.now(),
-        refused,
-    });
-    Ok((status, page).into_response())
-}
-
-/// Everything the manage page shows.
-pub(super) struct ManageView<'a> {
-    /// The request.
-    pub request: &'a RequestRecord,
-    /// Its calls, earlier and booked.
-    pub calls: &'a [CallRecord],
-    /// What the page opens with.
-    pub banner: Banner,
-    /// The manage token (the page's own path).
-    pub token: &'a str,
-    /// The full private link.
-    pub link: &'a str,
-    /// The number calls and texts come from.
-    pub service_number: &'a str,
-    /// The deployment's calling hours.
-    pub hours: CallingHours,
-    /// The CSRF token for the page's forms.
-    pub csrf: &'a str,
-    /// Now, to tell an expired code.
-    pub now: DateTime<Utc>,
-    /// Messages of a refused post.
-    pub refused: &'a Refused,
-}
-
-/// The status in a few words, for the badge.
-fn status_label(status: RequestStatus) -> &'static str {
-    match status {
-        RequestStatus::Unconfirmed => "Waiting for you to confirm your number",
-        RequestStatus::Pending => "Finding a time",
-        RequestStatus::Scheduled => "Booked",
-        RequestStatus::Completed => "Call done",
-        RequestStatus::Canceled => "Canceled",
-        RequestStatus::Unreachable => "We could not reach you",
-        RequestStatus::Expired => "Expired",
-    }
-}
-
-fn manage_page(view: &ManageView<'_>) -> Markup {
-    let request = view.request;
-    if request.erased_at.is_some() {
-        return privacy::erased_page(view);
-    }
-    let zone = request.timezone;
-    let live = view.calls.iter().find(|call| {
-        matches!(
-            call.status,
-            CallStatus::Scheduled | CallStatus::Dialing | CallStatus::InProgress
-        )
-    });
-    let history: Vec<&CallRecord> = view
-        .calls
-        .iter()
-        .filter(|call| matches!(call.status, CallStatus::Ended | CallStatus::Canceled))
-        .collect();
-    let seeker = first_name(&request.name);
-    let unconfirmed = request.status == RequestStatus::Unconfirmed;
-    page(
-        if unconfirmed {
-            "Confirm your number: your request"
-        } else {
-            "Your request"
-        },
-        html! {
-            h1 { "Your request" }
-            @match view.banner {
-                Banner::New => div.notice.banner role="status" {
-                    h2 { "Thank you, " (seeker) ". Your request is in." }
-                    @if unconfirmed {
-                        p { "Asking was the hard part. One more step: confirm your number below, so we know it is yours." }
-                    } @else {
-                        p { "Asking was the hard part. Keep the private link at the bottom of this page to come back." }
-                    }
-                },
-                Banner::Canceled => div.notice.banner role="status" {
-                    h2 { "Your request is canceled." }
-                    p { "Nobody will call you for it. You are welcome to ask again whenever you like." }
-                },
-                Banner::Confirmed => div.notice.banner role="status" {
-                    h2 { "Thank you, your number is confirmed." }
-                    p { "Keep the private link at the bottom of this page to come back." }
-                },
-                Banner::CodeSent | Banner::Erased | Banner::None => {},
-            }
-            @if unconfirmed {
-                (privacy::confirm_section(view))
-            }
-            section.card.status-card aria-labelledby="status-heading" {
-                h2 #status-heading { "Where it stands" }
-                p { span.status { (status_label(request.status)) } }
-                (status_text(view, live))
-            }
-            section aria-labelledby="asked-heading" {
-                h2 #asked-heading { "What you asked" }
-                dl.asked {
-                    dt { "Topic" }
-                    dd { (request.topic) }
-                    dt { "What you could use help with" }
-                    dd.message { (request.message) }
-                    dt { "When you can take a call" }
-                    dd { (availability_text(&request.availability, view.hours)) }
-                    dt { "Your time zone" }
-                    dd { (zone.name().replace('_', " ")) }
-                    dt { "The number we call" }
-                    dd { "Your number ending in " (last_digits(&request.phone)) }
-                }
-            }
-            @if !history.is_empty() {
-                section aria-labelledby="history-heading" {
-                    h2 #history-heading { "Earlier calls" }
-                    ul.history {
-                        @for (index, call) in history.iter().enumerate() {
-                            li {
-                                (time_in(call.starts_at, zone)) ": "
-                                (outcome_text(call, history.len() > index + 1 || live.is_some(), request.status))
-                            }
-                        }
-                    }
-                }
-            }
-            @if request.status.is_open() {
-                section aria-labelledby="cancel-heading" {
-                    h2 #cancel-heading { "Changed your mind?" }
-                    p { "You can cancel at any time. If a call is booked, we let the mentor know." }
-                    form method="post" action={ "/r/" (view.token) "/cancel" } {
-                        (csrf_field(view.csrf))
-                        button.danger type="submit"
-                            data-confirm="Cancel this request? Nobody will call you for it." {
-                            "Cancel my request"
-                        }
-                    }
-                }
-            }
-            (privacy::erase_section(view))
-            section.card aria-labelledby="link-heading" {
-                h2 #link-heading { "Keep this private link" }
-                p {
-                    "This page is yours: anyone with the link can see and cancel your request, "
-                    "so keep it to yourself. Bookmark it or save it in your notes; we do not send it again."
-                }
-                p.private-link { a href=(view.link) { (view.link) } }
-            }
-        },
-    )
-}
-
-/// What the status means for the seeker, with the booked time in their zone.
-fn status_text(view: &ManageView<'_>, live: Option<&CallRecord>) -> Markup {
-    let request = view.request;
-    let zone = request.timezone;
-    html! {
-        @match (request.status, &request.call) {
-            (RequestStatus::Scheduled, Some(call)) => {
-                p.when {
-                    (first_name(&call.mentor_name)) " will call you on "
-                    strong { (time_in(call.starts_at, zone)) }
-                    "."
-                }
-                @if let Some(live) = live {
-                    @if matches!(live.status, CallStatus::Dialing | CallStatus::InProgress) {
-                        p { strong { "Your call is happening now." } }
-                    }
-                    p {
-                        "The call lasts up to " ((live.ends_at - live.starts_at).num_minutes()) " minutes. "
-                        "It comes from " strong.nowrap { (view.service_number) } "; save that number so you know to pick up. "
-                        "The mentor is driving, so the call is hands-free and to the point."
-                    }
-                }
-                p.muted { "We also texted you the time. If you miss the call, we book another time." }
-            }
-            (RequestStatus::Pending | RequestStatus::Scheduled, _) => {
-                p {
-                    "We are finding a mentor whose drive to work fits your times. "
-                    strong { "We'll text you when it's booked" }
-                    ", with the time in your own time zone and the number the call will come from."
-                }
-                p { a href={ "/r/" (view.token) } { "Check again" } }
-            }
-            (RequestStatus::Unconfirmed, _) => {
-                p {
-                    "Nobody will call you until you confirm that this number is yours, "
-                    "with the code we texted you or a YES reply to that text."
-                }
-            }
-            (status, _) => {
-                p { (closing_words(status)) }
-                p { a href="/request" { "Ask for another call" } }
-            }
-        }
-    }
-}
-
-/// The last four digits of an E.164 number: enough for the seeker to recognise
-/// it, not enough to be worth reading off a screen.
-pub(super) fn last_digits(phone: &str) -> &str {
-    phone.get(phone.len().saturating_sub(4)..).unwrap_or("")
-}
-
-/// What a request that is over says about how it ended.
-fn closing_words(status: RequestStatus) -> &'static str {
-    match status {
-        RequestStatus::Completed => {
-            "Your call took place. We hope it helped; asking was the smart move."
-        }
-        RequestStatus::Canceled => "This request is canceled. Nobody will call you for it.",
-        RequestStatus::Unreachable => {
-            "We tried three times and could not reach you, so we stopped calling. That happens; \
-             you are welcome to ask again."
-        }
-        RequestStatus::Expired => {
-            "The number was not confirmed in time, so this request expired. You are welcome to \
-             ask again."
-        }
-        // Open requests have their own words above.
-        RequestStatus::Unconfirmed | RequestStatus::Pending | RequestStatus::Scheduled => "",
-    }
-}
-
-/// How an earlier call went, from the seeker's side.
-fn outcome_text(call: &CallRecord, rebooked: bool, status: RequestStatus) -> String {
-    let what = match call.outcome {
-        Some(Outcome::Completed) => match call.talk_seconds {
-            Some(seconds) if seconds >= 60 => {
-                format!("you talked for {} minutes", seconds.div_ceil(60))
-            }
-            Some(_) => "you talked for under a minute".to_owned(),
-            None => "you talked".to_owned(),
-        },
-        Some(Outcome::MentorNoAnswer) => "the mentor could not pick up".to_owned(),
-        Some(Outcome::MentorDeclined) => "the mentor could not take the call".to_owned(),
-        Some(Outcome::SeekerNoAnswer) => "you didn't pick up".to_owned(),
-        Some(Outcome::SeekerBusy) => "your line was busy".to_owned(),
-        Some(Outcome::Failed) => "the call did not go through".to_owned(),
-        Some(Outcome::Canceled) | None => "canceled".to_owned(),
-    };
-    let missed = !matches!(
-        call.outcome,
-        Some(Outcome::Completed | Outcome::Canceled) | None
-    );
-    let next = if !missed {
-        ""
-    } else if rebooked {
-        "; we booked another time"
-    } else if status == RequestStatus::Pending {
-        "; we are finding another time"
-    } else {
-        ""
-    };
-    format!("{what}{next}")
-}
-
-/// The seeker's availability as a sentence.
-pub(super) fn availability_text(availability: &[WeeklyRange], hours: CallingHours) -> String {
-    let span =
-        |start: LocalTime, end: LocalTime| format!("{} to {}", clock_time(start), clock_time(end));
-    if availability.is_empty() {
-        return format!("Weekdays, {}", span(hours.start(), hours.end()));
-    }
-    availability
-        .iter()
-        .map(|range| {
-            format!(
-                "{}, {}",
-                days_text(range.weekdays()),
-                span(range.start(), range.end())
-            )
-        })
-        .collect::<Vec<_>>()
-        .join("; ")
-}
-
-fn days_text(days: Weekdays) -> String {
-    if days == Weekdays::WORKDAYS {
-        return "Weekdays".to_owned();
-    }
-    if days == Weekdays::ALL {
-        return "Every day".to_owned();
-    }
-    days.names()
-        .iter()
-        .filter_map(|name| {
-            DAYS.iter()
-                .find(|(value, _)| value == name)
-                .map(|(_, label)| *label)
-        })
-        .collect::<Vec<_>>()
-        .join(", ")
-}
-
-/// The cancel button's form: only the CSRF token.
-#[derive(Deserialize)]
-struct CancelForm {}
-
-async fn cancel(
-    State(state): State<AppState>,
-    Path(token): Path<String>,
-    CsrfForm {
-        form: CancelForm {},
-        ..
-    }: CsrfForm<CancelForm>,
-) -> Result<Response, PageError> {
-    let request = by_token(&state, &token).await?;
-    match state.service.withdraw_request(request.id).await? {
-        CancelOutcome::Canceled { .. } | CancelOutcome::AlreadyCanceled => {
-            Ok(Redirect::to(&format!("/r/{token}?canceled=1")).into_response())
-        }
-        // Over already: the page says how it ended.
-        CancelOutcome::Finished(_) => Ok(Redirect::to(&format!("/r/{token}")).into_response()),
-        CancelOutcome::NotFound => Err(PageError::NotFound),
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -1062,31 +619,6 @@ mod tests {
         assert_eq!(
             error.message,
             "Your name is 120 characters long; the limit is 100."
-        );
-    }
-
-    #[test]
-    fn missed_calls_say_what_happens_next() {
-        let call = CallRecord {
-            id: 1,
-            request_id: 1,
-            mentor_id: 1,
-            starts_at: "2026-12-01T12:40:00Z".parse().expect("instant"),
-            ends_at: "2026-12-01T12:55:00Z".parse().expect("instant"),
-            status: CallStatus::Ended,
-            outcome: Some(Outcome::SeekerNoAnswer),
-            talk_seconds: None,
-            provider_call_sid: None,
-            created_at: "2026-11-30T12:00:00Z".parse().expect("instant"),
-            updated_at: "2026-12-01T12:55:00Z".parse().expect("instant"),
-        };
-        assert_eq!(
-            outcome_text(&call, true, RequestStatus::Scheduled),
-            "you didn't pick up; we booked another time"
-        );
-        assert_eq!(
-            outcome_text(&call, false, RequestStatus::Unreachable),
-            "you didn't pick up"
         );
     }
 }

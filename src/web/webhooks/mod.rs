@@ -131,7 +131,7 @@ async fn verify_signature(State(state): State<AppState>, request: Request, next:
         .uri
         .path_and_query()
         .map_or("/", |value| value.as_str());
-    let url = format!("{}{path_and_query}", state.telephony.public_url);
+    let url = format!("{}{path_and_query}", state.dispatch_settings.public_url);
     let given = parts
         .headers
         .get("x-twilio-signature")
@@ -237,7 +237,7 @@ async fn answer(
     tracing::info!(call.id = call_id, "mentor answered; announcing the seeker");
     let mentor = first_name(&context.mentor_name);
     let seeker = first_name(&context.seeker_name);
-    let action = state.telephony.call_webhook(call_id, "gather");
+    let action = state.dispatch_settings.call_webhook(call_id, "gather");
     let twiml = Twiml::new().gather(
         &Gather {
             action: &action,
@@ -287,12 +287,14 @@ async fn gather(
         call.id = call_id,
         "mentor pressed 1; dialing the seeker from the service number"
     );
-    let action = state.telephony.call_webhook(call_id, "dial");
-    let status_callback = state.telephony.call_webhook(call_id, "seeker-status");
+    let action = state.dispatch_settings.call_webhook(call_id, "dial");
+    let status_callback = state
+        .dispatch_settings
+        .call_webhook(call_id, "seeker-status");
     let twiml = Twiml::new()
         .say(&format!("Connecting you with {seeker}."))
         .dial(&Dial {
-            caller_id: &state.telephony.from_number,
+            caller_id: &state.dispatch_settings.from_number,
             timeout_seconds: SEEKER_RING_SECONDS,
             time_limit_seconds: time_limit_seconds(state.clock.now(), context.ends_at),
             action: &action,
