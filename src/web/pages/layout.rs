@@ -1,7 +1,7 @@
 //! The page frame and the form pieces every page shares, so pages only say what is
 //! theirs. Everything interpolated through `maud` is HTML-escaped.
 
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, DurationRound, Utc};
 use chrono_tz::Tz;
 use maud::{DOCTYPE, Markup, html};
 
@@ -190,7 +190,9 @@ pub fn zone_select(name: &str, label: &str, selected: &str, errors: &FormErrors)
             @if let Some(error) = error { p.error id={ (id) "-error" } { (error) } }
             select id=(id) name=(name) required data-browser-zone[selected.is_empty()]
                 aria-invalid=[error.map(|_| "true")] aria-describedby=[described] {
-                @if selected.is_empty() { option value="" selected { "Choose your time zone" } }
+                // A required select starts with an empty placeholder (HTML's rule),
+                // selected only while nothing else is.
+                option value="" selected[selected.is_empty()] { "Choose your time zone" }
                 @for zone in picker_zones() {
                     option value=(zone) selected[*zone == selected] { (zone.replace('_', " ")) }
                 }
@@ -218,6 +220,16 @@ pub fn or_erased(text: &str) -> Markup {
     }
 }
 
+/// `instant` as a `<time datetime>` value: RFC 3339, with at most milliseconds
+/// (HTML allows no more than three digits of a second; stored times carry
+/// microseconds).
+pub fn datetime_attribute(instant: DateTime<Utc>) -> String {
+    let millis = instant
+        .duration_trunc(chrono::TimeDelta::milliseconds(1))
+        .unwrap_or(instant);
+    millis.to_rfc3339_opts(chrono::SecondsFormat::AutoSi, false)
+}
+
 /// `instant` as a person in `zone` reads it: "Tuesday, December 1, 7:40 AM EST".
 pub fn local_time(instant: DateTime<Utc>, zone: Tz) -> String {
     instant
@@ -228,7 +240,7 @@ pub fn local_time(instant: DateTime<Utc>, zone: Tz) -> String {
 
 /// A `<time>` element: machine-readable UTC, shown in `zone`.
 pub fn time_in(instant: DateTime<Utc>, zone: Tz) -> Markup {
-    html! { time datetime=(instant.to_rfc3339()) { (local_time(instant, zone)) } }
+    html! { time datetime=(datetime_attribute(instant)) { (local_time(instant, zone)) } }
 }
 
 #[cfg(test)]
@@ -271,5 +283,30 @@ mod tests {
             local_time(instant, chrono_tz::America::New_York),
             "Tuesday, December 1, 7:40 AM EST"
         );
+    }
+
+    #[test]
+    fn time_elements_carry_at_most_milliseconds() {
+        let stored: DateTime<Utc> = "2026-12-01T12:40:05.123456Z".parse().expect("instant");
+        assert_eq!(datetime_attribute(stored), "2026-12-01T12:40:05.123+00:00");
+        let whole: DateTime<Utc> = "2026-12-01T12:40:00Z".parse().expect("instant");
+        assert_eq!(datetime_attribute(whole), whole.to_rfc3339());
+    }
+
+    #[test]
+    fn the_zone_picker_starts_with_an_empty_placeholder_even_when_a_zone_is_chosen() {
+        let html = zone_select(
+            "timezone",
+            "Time zone",
+            "Europe/Dublin",
+            &FormErrors::none(),
+        )
+        .into_string();
+        let first_option = html.find("<option").expect("options");
+        assert!(
+            html[first_option..].starts_with(r#"<option value="">"#),
+            "{html}"
+        );
+        assert!(html.contains(r#"<option value="Europe/Dublin" selected>"#));
     }
 }

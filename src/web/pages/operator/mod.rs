@@ -23,7 +23,7 @@ use maud::{Markup, html};
 
 use super::csrf::CsrfToken;
 use super::error::PageError;
-use super::layout::{csrf_field, local_time, page};
+use super::layout::{csrf_field, datetime_attribute, local_time, page};
 use super::session::{OPERATOR_SIGN_IN, OperatorSession, SessionRejection};
 use crate::web::AppState;
 
@@ -131,7 +131,7 @@ fn path_id(path: Result<Path<i64>, PathRejection>) -> Result<i64, PageError> {
 /// An instant in UTC, as a `<time>` element: "2026-11-30 15:00 UTC".
 fn utc(instant: DateTime<Utc>) -> Markup {
     html! {
-        time datetime=(instant.to_rfc3339()) { (instant.format("%Y-%m-%d %H:%M UTC")) }
+        time datetime=(datetime_attribute(instant)) { (instant.format("%Y-%m-%d %H:%M UTC")) }
     }
 }
 
@@ -142,7 +142,7 @@ fn local(instant: DateTime<Utc>, zone: Tz) -> Markup {
         .with_timezone(&zone)
         .format("%a %b %-d, %-I:%M %p %Z");
     html! {
-        time.local datetime=(instant.to_rfc3339()) title={ (local_time(instant, zone)) ", " (zone.name()) } {
+        time.local datetime=(datetime_attribute(instant)) title={ (local_time(instant, zone)) ", " (zone.name()) } {
             (short)
         }
     }
