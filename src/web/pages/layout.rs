@@ -220,6 +220,32 @@ pub fn or_erased(text: &str) -> Markup {
     }
 }
 
+/// The weekday checkboxes of every form: the API's names and what a person
+/// reads.
+pub const WEEKDAYS: [(&str, &str); 7] = [
+    ("mon", "Mon"),
+    ("tue", "Tue"),
+    ("wed", "Wed"),
+    ("thu", "Thu"),
+    ("fri", "Fri"),
+    ("sat", "Sat"),
+    ("sun", "Sun"),
+];
+
+/// A whole number typed into form field `field`; empty means "not given".
+pub fn whole_number(field: &'static str, text: &str) -> Result<Option<u32>, ValidationError> {
+    let text = text.trim();
+    if text.is_empty() {
+        return Ok(None);
+    }
+    text.parse().map(Some).map_err(|_| {
+        ValidationError::new(
+            field,
+            format!("'{text}' is not a whole number. Enter one, such as 15."),
+        )
+    })
+}
+
 /// `instant` as a `<time datetime>` value: RFC 3339, with at most milliseconds
 /// (HTML allows no more than three digits of a second; stored times carry
 /// microseconds).

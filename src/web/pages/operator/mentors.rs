@@ -14,9 +14,8 @@ use serde::Deserialize;
 
 use super::super::csrf::{CsrfForm, CsrfToken};
 use super::super::error::PageError;
-use super::super::layout::{Field, FormErrors, csrf_field, zone_select};
+use super::super::layout::{Field, FormErrors, csrf_field, whole_number, zone_select};
 use super::{Operator, Section, frame, path_id, scroll_table};
-use crate::domain::ValidationError;
 use crate::domain::mentor::MentorInput;
 use crate::domain::mentor::NewMentor;
 use crate::domain::pause::Pause;
@@ -129,10 +128,10 @@ pub async fn create(
         .filter(|topic| !topic.is_empty())
         .map(str::to_owned)
         .collect();
-    let numbers = number("call_minutes", &form.call_minutes).and_then(|call_minutes| {
+    let numbers = whole_number("call_minutes", &form.call_minutes).and_then(|call_minutes| {
         Ok((
             call_minutes,
-            number("max_calls_per_window", &form.max_calls_per_window)?,
+            whole_number("max_calls_per_window", &form.max_calls_per_window)?,
         ))
     });
     let parsed = match numbers {
@@ -232,17 +231,6 @@ pub async fn created(
         },
     );
     Ok((jar, page).into_response())
-}
-
-/// A whole number from a form field; empty means "not given".
-fn number(field: &'static str, text: &str) -> Result<Option<u32>, ValidationError> {
-    let text = text.trim();
-    if text.is_empty() {
-        return Ok(None);
-    }
-    text.parse()
-        .map(Some)
-        .map_err(|_| ValidationError::new(field, format!("'{text}' is not a whole number")))
 }
 
 fn list_page(
@@ -450,13 +438,13 @@ mod tests {
 
     #[test]
     fn numbers_are_optional_whole_numbers() {
-        assert_eq!(number("call_minutes", " "), Ok(None));
-        assert_eq!(number("call_minutes", "20"), Ok(Some(20)));
+        assert_eq!(whole_number("call_minutes", " "), Ok(None));
+        assert_eq!(whole_number("call_minutes", "20"), Ok(Some(20)));
         assert_eq!(
-            number("call_minutes", "2.5").unwrap_err().field,
+            whole_number("call_minutes", "2.5").unwrap_err().field,
             "call_minutes"
         );
-        assert!(number("call_minutes", "-1").is_err());
+        assert!(whole_number("call_minutes", "-1").is_err());
     }
 
     #[test]

@@ -26,18 +26,7 @@ use crate::tokens;
 use crate::web::AppState;
 use crate::web::pages::csrf::{CsrfForm, CsrfToken, EmptyForm};
 use crate::web::pages::error::PageError;
-use crate::web::pages::layout::{FormErrors, csrf_field, local_time, page, time_in};
-
-/// The weekday checkboxes: the API's names and what a person reads.
-pub(super) const DAYS: [(&str, &str); 7] = [
-    ("mon", "Mon"),
-    ("tue", "Tue"),
-    ("wed", "Wed"),
-    ("thu", "Thu"),
-    ("fri", "Fri"),
-    ("sat", "Sat"),
-    ("sun", "Sun"),
-];
+use crate::web::pages::layout::{FormErrors, WEEKDAYS, csrf_field, local_time, page, time_in};
 
 pub(super) fn clock_time(time: LocalTime) -> String {
     time.naive().format("%-I:%M %p").to_string()
@@ -433,7 +422,8 @@ fn days_text(days: Weekdays) -> String {
     days.names()
         .iter()
         .filter_map(|name| {
-            DAYS.iter()
+            WEEKDAYS
+                .iter()
                 .find(|(value, _)| value == name)
                 .map(|(_, label)| *label)
         })

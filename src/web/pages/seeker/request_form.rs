@@ -14,7 +14,7 @@ use axum::response::{IntoResponse, Redirect, Response};
 use maud::{Markup, html};
 use serde::Deserialize;
 
-use super::manage::{DAYS, clock_time};
+use super::manage::clock_time;
 use crate::domain::ValidationError;
 use crate::domain::consent::{ConsentSource, current_wording};
 use crate::domain::hours::CallingHours;
@@ -27,7 +27,7 @@ use crate::web::AppState;
 use crate::web::pages::csrf::{CsrfForm, CsrfToken};
 use crate::web::pages::error::PageError;
 use crate::web::pages::layout::{
-    Field, FormErrors, csrf_field, field_id, page, textarea, zone_select,
+    Field, FormErrors, WEEKDAYS, csrf_field, field_id, page, textarea, zone_select,
 };
 
 /// How many from–until time ranges the form offers.
@@ -58,7 +58,10 @@ impl RequestForm {
     /// availability means anyway.
     fn blank() -> RequestForm {
         RequestForm {
-            days: DAYS[..5].iter().map(|(day, _)| (*day).to_owned()).collect(),
+            days: WEEKDAYS[..5]
+                .iter()
+                .map(|(day, _)| (*day).to_owned())
+                .collect(),
             ..RequestForm::default()
         }
     }
@@ -455,7 +458,7 @@ fn availability_fields(form: &RequestForm, errors: &FormErrors, open: &str, clos
                 @if let Some(error) = days_error { p.error #f-days-error { (error) } }
                 div.checks.days role="group" aria-label="Days"
                     aria-describedby=[days_error.map(|_| "f-days-error")] {
-                    @for (index, (value, label)) in DAYS.iter().enumerate() {
+                    @for (index, (value, label)) in WEEKDAYS.iter().enumerate() {
                         label {
                             input type="checkbox" name="days" value=(value)
                                 id=[(index == 0).then(|| field_id("days"))]

@@ -29,7 +29,7 @@ use crate::web::AppState;
 use crate::web::pages::csrf::EmptyForm;
 use crate::web::pages::csrf::{CsrfForm, CsrfToken};
 use crate::web::pages::error::PageError;
-use crate::web::pages::layout::{FormErrors, csrf_field, page};
+use crate::web::pages::layout::{FormErrors, csrf_field, page, whole_number};
 use crate::web::pages::session::MentorSession;
 use sections::{
     calendar_section, past_section, pauses_section, settings_section, slots_section,
@@ -42,16 +42,6 @@ pub const PREVIEW_DAYS: i64 = 7;
 pub(super) const PREVIEW_LIMIT: usize = 40;
 /// Most upcoming and past calls listed.
 const CALL_LIMIT: u32 = 50;
-
-pub(super) const WEEKDAYS: [(&str, &str); 7] = [
-    ("mon", "Mon"),
-    ("tue", "Tue"),
-    ("wed", "Wed"),
-    ("thu", "Thu"),
-    ("fri", "Fri"),
-    ("sat", "Sat"),
-    ("sun", "Sun"),
-];
 
 /// The dashboard and the forms on it.
 pub fn router() -> Router<AppState> {
@@ -310,30 +300,19 @@ async fn delete_pause(
     Ok(back_to("pauses"))
 }
 
-/// Reads a whole number typed into `field`; empty is `None`.
-fn number(field: &'static str, text: &str) -> Result<Option<u32>, ValidationError> {
-    let text = text.trim();
-    if text.is_empty() {
-        return Ok(None);
-    }
-    text.parse()
-        .map(Some)
-        .map_err(|_| ValidationError::new(field, "enter a whole number"))
-}
-
 async fn save_settings(
     MentorSession(mentor_id): MentorSession,
     State(state): State<AppState>,
     CsrfForm { form, token }: CsrfForm<SettingsForm>,
 ) -> Result<Response, PageError> {
     let mentor = load(&state, mentor_id).await?;
-    let parsed = number("call_minutes", &form.call_minutes)
+    let parsed = whole_number("call_minutes", &form.call_minutes)
         .and_then(|minutes| {
             minutes
                 .ok_or_else(|| ValidationError::new("call_minutes", "enter the minutes per call"))
         })
         .and_then(|minutes| {
-            let cap = number("max_calls_per_window", &form.max_calls_per_window)?;
+            let cap = whole_number("max_calls_per_window", &form.max_calls_per_window)?;
             CallSettings::parse(Some(minutes), cap)
         });
     let result = match parsed {

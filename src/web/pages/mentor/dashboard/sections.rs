@@ -7,13 +7,13 @@ use chrono::{DateTime, Utc};
 use chrono_tz::Tz;
 use maud::{Markup, html};
 
-use super::{PREVIEW_DAYS, PREVIEW_LIMIT, PauseForm, SettingsForm, WEEKDAYS, WindowForm};
+use super::{PREVIEW_DAYS, PREVIEW_LIMIT, PauseForm, SettingsForm, WindowForm};
 use crate::domain::status::Outcome;
 use crate::service::mentors::MentorSlot;
 use crate::store::{MentorCall, MentorRecord, PauseRecord, WindowRecord};
 use crate::web::pages::csrf::CsrfToken;
 use crate::web::pages::layout::{
-    Field, FormErrors, csrf_field, local_time, or_erased, time_in, zone_select,
+    Field, FormErrors, WEEKDAYS, csrf_field, local_time, or_erased, time_in, zone_select,
 };
 
 pub(super) fn upcoming_section(calls: &[MentorCall], zone: Tz) -> Markup {
