@@ -75,7 +75,8 @@ impl CallingHours {
             .any(|&(from, until)| from < close && until > open)
     }
 
-    fn every_day_in(&self, zone: Tz) -> WeeklyRange {
+    /// These hours on every day of the week in `zone`.
+    pub fn every_day_in(&self, zone: Tz) -> WeeklyRange {
         WeeklyRange::new(Weekdays::ALL, self.start, self.end, zone)
             .expect("calling hours never start and end at the same time")
     }

@@ -56,6 +56,7 @@ pub mod mentor;
 pub mod notices;
 pub mod pause;
 pub mod phone;
+pub mod reminder;
 pub mod request;
 pub mod schedule;
 pub mod status;
