@@ -26,7 +26,7 @@ use reqwest::StatusCode;
 use serde_json::{Value, json};
 
 use common::fake_twilio::FakeTwilio;
-use common::served::{Served, serve_with_fake_twilio, window_opening_now, zone_in_calling_hours};
+use common::served::{Served, WindowOpeningNow, every_day, serve_with_fake_twilio};
 use common::{ADMIN_TOKEN, TestApp, TestDb, twilio_client};
 use ridealong::domain::status::{CallStatus, Outcome, RequestStatus};
 use ridealong::store::{CallFilter, RequestFilter, Store};
@@ -103,28 +103,22 @@ async fn scheduled_calls(store: &Store) -> usize {
 /// mentor's id by phone.
 async fn book_burst(base: &str) -> (chrono::DateTime<chrono_tz::Tz>, HashMap<String, i64>) {
     // CALLS mentors whose windows open now, and as many seekers.
-    let zone = zone_in_calling_hours();
-    let opened = window_opening_now().with_timezone(&zone);
+    let window = WindowOpeningNow::find();
+    let zone = window.zone;
     let http = reqwest::Client::new();
     let mut mentor_of_phone = HashMap::new();
     for n in 0..CALLS {
         let mentor = json!({ "name": format!("Mentor {n}"), "phone": mentor_phone(n), "timezone": zone.name() });
         let mentor = post(&http, base, "/api/v1/mentors", mentor).await;
-        let window = json!({
-            "weekdays": [opened.format("%a").to_string().to_lowercase()],
-            "start": opened.format("%H:%M").to_string(),
-            "end": (opened + TimeDelta::minutes(30)).format("%H:%M").to_string(),
-        });
         post(
             &http,
             base,
             &format!("/api/v1/mentors/{}/windows", mentor["id"]),
-            window,
+            window.body(),
         )
         .await;
         mentor_of_phone.insert(mentor_phone(n), mentor["id"].as_i64().expect("id"));
     }
-    let every_day = ["mon", "tue", "wed", "thu", "fri", "sat", "sun"];
     for n in 0..CALLS {
         let request = json!({
             "name": format!("Seeker {n}"),
@@ -132,13 +126,13 @@ async fn book_burst(base: &str) -> (chrono::DateTime<chrono_tz::Tz>, HashMap<Str
             "timezone": zone.name(),
             "topic": "interviews",
             "message": "I could use a second opinion on my approach.",
-            "availability": [{ "weekdays": every_day, "start": "08:00", "end": "21:00" }],
+            "availability": every_day(),
             "consent": true,
         });
         post(&http, base, "/api/v1/requests", request).await;
     }
 
-    (opened, mentor_of_phone)
+    (window.opens, mentor_of_phone)
 }
 
 /// Calls created at `fake` to `phone` (mentor legs only).

@@ -21,13 +21,12 @@ mod common;
 
 use std::time::Duration;
 
-use chrono::TimeDelta;
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 
 use common::fake_twilio::FakeTwilio;
 use common::privacy::{Browser, Secrets, code_in};
-use common::served::{Served, serve_with_fake_twilio, window_opening_now, zone_in_calling_hours};
+use common::served::{Served, WindowOpeningNow, every_day, serve_with_fake_twilio};
 use common::{ADMIN_TOKEN, TestDb};
 use ridealong::telephony::player::CallScript;
 
@@ -265,8 +264,8 @@ async fn a_whole_flow_logged_at_debug_and_trace_leaves_no_personal_data_in_logs_
         .text("a phrase of the seeker's message", "ninety applications");
 
     // The operator adds a mentor with a window open now, in calling hours.
-    let zone = zone_in_calling_hours();
-    let opened = window_opening_now().with_timezone(&zone);
+    let opening = WindowOpeningNow::find();
+    let zone = opening.zone;
     let mentor = json!({
         "name": MENTOR_NAME,
         "phone": MENTOR_PHONE,
@@ -280,16 +279,11 @@ async fn a_whole_flow_logged_at_debug_and_trace_leaves_no_personal_data_in_logs_
     let mentor_id = mentor["id"].as_i64().expect("mentor id");
     let mentor_token = mentor["token"].as_str().expect("mentor token").to_owned();
     secrets.text("the mentor's API token", &mentor_token);
-    let window = json!({
-        "weekdays": [opened.format("%a").to_string().to_lowercase()],
-        "start": opened.format("%H:%M").to_string(),
-        "end": (opened + TimeDelta::minutes(30)).format("%H:%M").to_string(),
-    });
     let (status, window) = service
         .post(
             &format!("/api/v1/mentors/{mentor_id}/windows"),
             Some(&mentor_token),
-            &window,
+            &opening.body(),
         )
         .await;
     assert_eq!(status, StatusCode::CREATED, "{window}");
@@ -358,14 +352,13 @@ async fn a_whole_flow_logged_at_debug_and_trace_leaves_no_personal_data_in_logs_
     secrets.text("the calendar token", &calendar_token);
 
     // A seeker asks for a call any time in calling hours.
-    let every_day = ["mon", "tue", "wed", "thu", "fri", "sat", "sun"];
     let request = json!({
         "name": SEEKER_NAME,
         "phone": SEEKER_PHONE_TYPED,
         "timezone": zone.name(),
         "topic": SEEKER_TOPIC,
         "message": SEEKER_MESSAGE,
-        "availability": [{ "weekdays": every_day, "start": "08:00", "end": "21:00" }],
+        "availability": every_day(),
         "consent": true,
     });
     let submitted = submit_pending_request(&service, &fake, &request, &mut secrets).await;

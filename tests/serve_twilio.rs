@@ -7,12 +7,11 @@ mod common;
 
 use std::time::Duration;
 
-use chrono::TimeDelta;
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 
 use common::fake_twilio::FakeTwilio;
-use common::served::{Served, serve_with_fake_twilio, window_opening_now, zone_in_calling_hours};
+use common::served::{Served, WindowOpeningNow, every_day, serve_with_fake_twilio};
 use common::{ADMIN_TOKEN, SERVICE_NUMBER, TestDb};
 use ridealong::telephony::player::CallScript;
 
@@ -63,28 +62,22 @@ async fn serve_with_twilio_places_a_booked_call_through_the_configured_api() {
     served.listening_address(Duration::from_secs(30)).await;
 
     // A window that opens now, in a zone where that is calling hours.
-    let zone = zone_in_calling_hours();
-    let opened = window_opening_now().with_timezone(&zone);
+    let opening = WindowOpeningNow::find();
+    let zone = opening.zone;
     let http = reqwest::Client::new();
     let mentor = json!({ "name": "Grace Hopper", "phone": MENTOR_PHONE, "timezone": zone.name() });
     let (status, mentor) = send(&http, &public_url, "/api/v1/mentors", Some(mentor)).await;
     assert_eq!(status, StatusCode::CREATED, "{mentor}");
-    let window = json!({
-        "weekdays": [opened.format("%a").to_string().to_lowercase()],
-        "start": opened.format("%H:%M").to_string(),
-        "end": (opened + TimeDelta::minutes(30)).format("%H:%M").to_string(),
-    });
     let path = format!("/api/v1/mentors/{}/windows", mentor["id"]);
-    let (status, window) = send(&http, &public_url, &path, Some(window)).await;
+    let (status, window) = send(&http, &public_url, &path, Some(opening.body())).await;
     assert_eq!(status, StatusCode::CREATED, "{window}");
-    let every_day = ["mon", "tue", "wed", "thu", "fri", "sat", "sun"];
     let request = json!({
         "name": "Ada Lovelace",
         "phone": SEEKER_PHONE,
         "timezone": zone.name(),
         "topic": "interviews",
         "message": "I could use a second opinion on my approach.",
-        "availability": [{ "weekdays": every_day, "start": "08:00", "end": "21:00" }],
+        "availability": every_day(),
         "consent": true,
     });
     let (status, created) = send(&http, &public_url, "/api/v1/requests", Some(request)).await;

@@ -9,7 +9,7 @@ mod common;
 
 use chrono::{DateTime, TimeDelta, Utc};
 
-use common::TestDb;
+use common::{TestDb, default_now};
 use ridealong::domain::consent::{CODE_LIFETIME, ConfirmedVia, ConsentSource, code_hash};
 use ridealong::store::{ConfirmOutcome, Intake, NewCodeOutcome, Store};
 use ridealong::tokens;
@@ -24,7 +24,7 @@ async fn unconfirmed_request() -> (TestDb, Store, i64, DateTime<Utc>) {
     let db = TestDb::create().await;
     let store = db.connect().await;
     store.migrate().await.expect("migrations apply");
-    let now = Utc::now();
+    let now = default_now();
     let intake = Intake {
         request: common::new_request("Ada Lovelace", "+12025550143"),
         manage_token_hash: tokens::hash(&tokens::generate(tokens::MANAGE_PREFIX)),

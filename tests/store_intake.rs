@@ -6,9 +6,9 @@
 
 mod common;
 
-use chrono::{TimeDelta, Utc};
+use chrono::TimeDelta;
 
-use common::TestDb;
+use common::{TestDb, default_now};
 use ridealong::domain::consent::ConsentSource;
 use ridealong::domain::status::RequestStatus;
 use ridealong::store::{
@@ -19,7 +19,7 @@ use ridealong::tokens;
 const CAP: i64 = 3;
 
 fn intake(phone: &str, confirm_phone: bool) -> Intake {
-    let now = Utc::now();
+    let now = default_now();
     Intake {
         request: common::new_request("Ada Lovelace", phone),
         manage_token_hash: tokens::hash(&tokens::generate(tokens::MANAGE_PREFIX)),
@@ -40,7 +40,7 @@ async fn fresh_store() -> (TestDb, Store) {
 
 async fn stored_for(store: &Store, phone: &str) -> usize {
     store
-        .request_times_for_phone(phone, Utc::now() - TimeDelta::days(2))
+        .request_times_for_phone(phone, default_now() - TimeDelta::days(2))
         .await
         .expect("requests read")
         .len()
@@ -58,7 +58,7 @@ async fn a_batch_answers_each_request_as_storing_it_alone_would() {
                 &common::new_request("Ada Lovelace", capped),
                 RequestStatus::Canceled,
                 &token,
-                Utc::now() - TimeDelta::hours(hours),
+                default_now() - TimeDelta::hours(hours),
             )
             .await
             .expect("earlier request stored");

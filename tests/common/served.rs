@@ -1,19 +1,24 @@
 //! A `ridealong serve` child process for tests of the binary: its stderr is read
 //! on a thread that keeps every line and reports the address the server announces
 //! in its JSON log, so tests wait for that line instead of polling the port.
+//!
+//! The binary runs on the machine's clock, so a call it should place at once goes
+//! into a [`WindowOpeningNow`], which holds on any day, at any hour and in any
+//! daylight-saving state.
 
 use std::io::{BufRead, BufReader};
 use std::process::{Child, Command, ExitStatus, Stdio};
 use std::sync::{Arc, Mutex, mpsc};
 use std::time::Duration;
 
-use chrono::{DateTime, DurationRound, TimeDelta, Utc};
+use chrono::{DateTime, DurationRound, TimeDelta, Timelike, Utc};
 use chrono_tz::Tz;
-use serde_json::Value;
+use serde_json::{Value, json};
 
 use super::fake_twilio::FakeTwilio;
 use super::{ADMIN_TOKEN, SERVICE_NUMBER};
 use ridealong::domain::hours::{CallingHours, SeekerHours};
+use ridealong::domain::weekly::{LocalTime, Weekdays, WeeklyRange};
 
 /// The binary as `serve` against Twilio at `fake`, on `database_url`, with a
 /// clean environment: no minimum notice, no rate limit, no phone confirmation
@@ -42,40 +47,114 @@ pub fn serve_with_fake_twilio(database_url: &str, fake: &FakeTwilio, public_url:
     command
 }
 
-/// A zone where a 15-minute call starting this minute is inside calling hours.
-pub fn zone_in_calling_hours() -> Tz {
-    let start = Utc::now()
-        .duration_trunc(TimeDelta::minutes(1))
-        .expect("minute");
-    [
-        "America/New_York",
-        "Europe/London",
-        "Asia/Kolkata",
-        "Asia/Tokyo",
-        "Pacific/Auckland",
-        "Pacific/Honolulu",
-    ]
-    .iter()
-    .map(|name| name.parse::<Tz>().expect("zone"))
-    .find(|zone| {
-        SeekerHours::new(*zone, Vec::new(), CallingHours::WIDEST)
-            .permits(start, start + TimeDelta::minutes(20))
-    })
-    .expect("some zone is in calling hours at any instant")
+/// Zones spread around the globe: at any instant, half an hour ahead lies inside
+/// 08:00–21:00 local in at least one of them (whatever daylight-saving does).
+const ZONES_AROUND_THE_GLOBE: [&str; 6] = [
+    "America/New_York",
+    "Europe/London",
+    "Asia/Kolkata",
+    "Asia/Tokyo",
+    "Pacific/Auckland",
+    "Pacific/Honolulu",
+];
+
+/// A 30-minute commute window opening at a minute that is now, in a zone where a
+/// call in it is inside calling hours, for tests of the real binary, which runs on
+/// the machine's clock: a seeker in that zone who gives [`every_day`] as
+/// availability can be called in it on any day of the week, at any hour, in any
+/// daylight-saving state.
+pub struct WindowOpeningNow {
+    /// The zone of the mentor, the window and the seeker.
+    pub zone: Tz,
+    /// When the window opens: the first slot's start.
+    pub opens: DateTime<Tz>,
 }
 
-/// Where a commute window should open for calls booked now to start at once: this
-/// minute. The matcher books a slot of the current minute, so with less than 20
-/// seconds of it left (setting up could cross into the next one and push the slot
-/// a whole call length away) it is the next minute instead.
-pub fn window_opening_now() -> DateTime<Utc> {
-    let now = Utc::now();
-    let this_minute = now.duration_trunc(TimeDelta::minutes(1)).expect("minute");
-    if now - this_minute < TimeDelta::seconds(40) {
-        this_minute
-    } else {
-        this_minute + TimeDelta::minutes(1)
+impl WindowOpeningNow {
+    /// The window for the machine's clock, read once.
+    pub fn find() -> WindowOpeningNow {
+        WindowOpeningNow::at(Utc::now())
     }
+
+    /// The window for the instant `now`. It opens this minute, or the next one when
+    /// less than 20 seconds of this one are left: the matcher books a slot of the
+    /// current minute, and setting up could cross into the next minute and push
+    /// the booking a whole call length away.
+    pub fn at(now: DateTime<Utc>) -> WindowOpeningNow {
+        let this_minute = now.duration_trunc(TimeDelta::minutes(1)).expect("minute");
+        let opens = if now - this_minute < TimeDelta::seconds(40) {
+            this_minute
+        } else {
+            this_minute + TimeDelta::minutes(1)
+        };
+        ZONES_AROUND_THE_GLOBE
+            .iter()
+            .map(|name| name.parse::<Tz>().expect("zone"))
+            .map(|zone| WindowOpeningNow {
+                zone,
+                opens: opens.with_timezone(&zone),
+            })
+            .find(WindowOpeningNow::holds)
+            .unwrap_or_else(|| panic!("no zone has calling hours at {opens}"))
+    }
+
+    /// The window as the API takes it: the opening minute's weekday, and its start
+    /// and end on the wall clock of [`WindowOpeningNow::zone`].
+    pub fn body(&self) -> Value {
+        let ends = self.opens + WINDOW_LENGTH;
+        json!({
+            "weekdays": [self.opens.format("%a").to_string().to_lowercase()],
+            "start": self.opens.format("%H:%M").to_string(),
+            "end": ends.format("%H:%M").to_string(),
+        })
+    }
+
+    /// Whether the window written by [`WindowOpeningNow::body`] occurs at
+    /// exactly `opens` for its whole length (no daylight-saving change moves or
+    /// cuts it) and a seeker of [`every_day`] may be called in all of it.
+    fn holds(&self) -> bool {
+        let utc = self.opens.with_timezone(&Utc);
+        let local_time = |at: DateTime<Tz>| {
+            LocalTime::from_hm(at.hour(), at.minute()).expect("a wall-clock minute")
+        };
+        let Ok(window) = WeeklyRange::new(
+            Weekdays::parse(&[self.opens.format("%a").to_string()]).expect("a weekday"),
+            local_time(self.opens),
+            local_time(self.opens + WINDOW_LENGTH),
+            self.zone,
+        ) else {
+            return false;
+        };
+        let every_day = WeeklyRange::new(
+            Weekdays::ALL,
+            CallingHours::WIDEST.start(),
+            CallingHours::WIDEST.end(),
+            self.zone,
+        )
+        .expect("a range");
+        let occurs_as_written =
+            window
+                .occurrence_on(self.opens.date_naive())
+                .is_some_and(|occurrence| {
+                    occurrence.start == utc && occurrence.end == utc + WINDOW_LENGTH
+                });
+        occurs_as_written
+            && SeekerHours::new(self.zone, vec![every_day], CallingHours::WIDEST)
+                .permits(utc, utc + WINDOW_LENGTH)
+    }
+}
+
+/// How long a [`WindowOpeningNow`] stays open: two 15-minute slots.
+const WINDOW_LENGTH: TimeDelta = TimeDelta::minutes(30);
+
+/// A seeker's availability on every day of the week, all of calling hours: such
+/// a seeker can be called whenever calling hours allow.
+pub fn every_day() -> Value {
+    json!([{
+        "weekdays": ["mon", "tue", "wed", "thu", "fri", "sat", "sun"],
+        "start": "08:00",
+        "end": "21:00",
+    }])
 }
 
 /// A running `ridealong serve`, killed if the test ends before it exits. Its
