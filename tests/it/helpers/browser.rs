@@ -71,8 +71,11 @@ impl Browser {
             std::env::var(CHROMIUM_ENV).unwrap_or_else(|_| "/usr/bin/chromium".to_owned());
 
         let port = free_port();
+        // The browser keeps the machine's clock: Chromium does not start under
+        // libfaketime, which CI preloads to run the tests at fixed instants.
         let mut driver = Command::new(&driver_path)
             .arg(format!("--port={port}"))
+            .env_remove("LD_PRELOAD")
             .stdout(Stdio::piped())
             .stderr(Stdio::null())
             .kill_on_drop(true)
