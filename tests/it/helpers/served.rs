@@ -103,10 +103,15 @@ impl WindowOpeningNow {
     pub fn body(&self) -> Value {
         let ends = self.opens + WINDOW_LENGTH;
         json!({
-            "weekdays": [self.opens.format("%a").to_string().to_lowercase()],
+            "weekdays": [self.weekday()],
             "start": self.opens.format("%H:%M").to_string(),
             "end": ends.format("%H:%M").to_string(),
         })
+    }
+
+    /// The opening minute's weekday as the API writes it: "mon", "tue", …
+    fn weekday(&self) -> String {
+        self.opens.format("%a").to_string().to_lowercase()
     }
 
     /// Whether the window written by [`WindowOpeningNow::body`] occurs at
@@ -118,7 +123,7 @@ impl WindowOpeningNow {
             LocalTime::from_hm(at.hour(), at.minute()).expect("a wall-clock minute")
         };
         let Ok(window) = WeeklyRange::new(
-            Weekdays::parse(&[self.opens.format("%a").to_string()]).expect("a weekday"),
+            Weekdays::parse(&[self.weekday()]).expect("a weekday"),
             local_time(self.opens),
             local_time(self.opens + WINDOW_LENGTH),
             self.zone,
@@ -334,6 +339,8 @@ mod tests {
             "2027-03-13T23:59:30Z",
             "2027-03-13T23:59:59Z",
             "2027-03-14T00:00:00Z",
+            // Sunday turning Monday: a new week.
+            "2027-03-14T23:59:45Z",
             // New York springs forward at 07:00Z and falls back at 06:00Z.
             "2027-03-14T06:59:30Z",
             "2027-03-14T06:59:59Z",
