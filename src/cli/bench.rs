@@ -23,7 +23,8 @@ use axum::Router;
 use axum::extract::{Form, State};
 use axum::http::StatusCode;
 use axum::routing::post;
-use chrono::{DurationRound, TimeDelta, Utc};
+use chrono::{DateTime, DurationRound, TimeDelta, Utc};
+use chrono_tz::Tz;
 use clap::{Args, Subcommand};
 use indicatif::{ProgressBar, ProgressStyle};
 use serde_json::json;
@@ -33,13 +34,16 @@ use tokio::net::TcpListener;
 
 use crate::app::{App, AppConfig};
 use crate::bench::workload::{self, MentorSpec, RequestSpec};
+use crate::cli::demo;
 use crate::clock::SystemClock;
+use crate::domain::hours::{CallingHours, SeekerHours};
 use crate::domain::matching::{Booking, MatchPolicy, plan_bookings};
 use crate::domain::mentor::NewMentor;
 use crate::domain::phone::PhoneNumber;
 use crate::domain::request::NewRequest;
 use crate::domain::schedule::Slot;
 use crate::domain::status::RequestStatus;
+use crate::domain::weekly::{Weekdays, WeeklyRange};
 use crate::scheduler::reconciler;
 use crate::secret::Secret;
 use crate::store::Store;
@@ -792,8 +796,9 @@ async fn dispatch(args: DispatchArgs) -> anyhow::Result<()> {
     let store = db.store().await?;
     let now = Utc::now();
     let mentors = seed_mentors(&store, &workload::mentors(args.calls, 1), 1_000_000, false).await?;
-    let requests = seed_requests(&store, &workload::requests(args.calls, now, 2)).await?;
     let lead = TimeDelta::milliseconds((args.lead_secs * 1000.0) as i64);
+    let seekers = free_every_day(workload::requests(args.calls, now, 2), now, lead);
+    let requests = seed_requests(&store, &seekers).await?;
     let starts_at = (Utc::now() + lead)
         .duration_round_up(TimeDelta::seconds(1))
         .unwrap_or(Utc::now() + lead);
@@ -879,6 +884,41 @@ async fn dispatch(args: DispatchArgs) -> anyhow::Result<()> {
     };
     report_dispatch(&arrivals, due, pacing, expected, finished);
     Ok(())
+}
+
+/// `specs` as seekers free every day, in a zone where the next half hour after
+/// `now` and `lead` lies inside calling hours: the dispatch run books them a call
+/// a moment from now, which must be one they may take on any day at any hour.
+fn free_every_day(
+    specs: Vec<RequestSpec>,
+    now: DateTime<Utc>,
+    lead: TimeDelta,
+) -> Vec<RequestSpec> {
+    let (from, to) = (now, now + lead + TimeDelta::minutes(30));
+    let every_day = |zone| {
+        WeeklyRange::new(
+            Weekdays::ALL,
+            CallingHours::WIDEST.start(),
+            CallingHours::WIDEST.end(),
+            zone,
+        )
+        .expect("calling hours never start and end at the same time")
+    };
+    let zone = demo::ZONES
+        .iter()
+        .filter_map(|name| name.parse::<Tz>().ok())
+        .find(|zone| {
+            SeekerHours::new(*zone, vec![every_day(*zone)], CallingHours::WIDEST).permits(from, to)
+        })
+        .unwrap_or(chrono_tz::America::New_York);
+    specs
+        .into_iter()
+        .map(|spec| RequestSpec {
+            zone,
+            availability: vec![every_day(zone)],
+            ..spec
+        })
+        .collect()
 }
 
 /// What an outside stand-in recorded since `booked_at`: its arrival times (Unix

@@ -13,7 +13,7 @@ use crate::store::{Store, StoreError};
 use crate::tokens;
 
 /// Zones tried, in order, for one where the demo call falls in calling hours.
-const ZONES: &[&str] = &[
+pub(crate) const ZONES: &[&str] = &[
     "America/New_York",
     "Europe/London",
     "America/Los_Angeles",
