@@ -38,17 +38,24 @@ pub struct Demo {
     pub zone: Tz,
 }
 
-/// Seeds the demo mentor, window and request at `now`.
-pub async fn seed(store: &Store, now: DateTime<Utc>) -> anyhow::Result<Demo> {
-    let call_at = now.duration_trunc(TimeDelta::minutes(1))? + TimeDelta::minutes(2);
-    let zone = ZONES
+/// The first of [`ZONES`] where a 15-minute call at `call_at` falls in calling
+/// hours for the demo seeker, who is free every day, weekends included.
+fn demo_zone(call_at: DateTime<Utc>) -> Tz {
+    ZONES
         .iter()
         .filter_map(|name| name.parse::<Tz>().ok())
         .find(|zone| {
-            SeekerHours::new(*zone, Vec::new(), CallingHours::WIDEST)
+            let every_day = CallingHours::WIDEST.every_day_in(*zone);
+            SeekerHours::new(*zone, vec![every_day], CallingHours::WIDEST)
                 .permits(call_at, call_at + TimeDelta::minutes(15))
         })
-        .unwrap_or(chrono_tz::America::New_York);
+        .unwrap_or(chrono_tz::America::New_York)
+}
+
+/// Seeds the demo mentor, window and request at `now`.
+pub async fn seed(store: &Store, now: DateTime<Utc>) -> anyhow::Result<Demo> {
+    let call_at = now.duration_trunc(TimeDelta::minutes(1))? + TimeDelta::minutes(2);
+    let zone = demo_zone(call_at);
     let local = call_at.with_timezone(&zone);
     let weekday = local.format("%a").to_string().to_lowercase();
     let start = local.format("%H:%M").to_string();
@@ -127,4 +134,25 @@ pub async fn seed(store: &Store, now: DateTime<Utc>) -> anyhow::Result<Demo> {
         call_at,
         zone,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_demo_call_falls_in_calling_hours_at_any_minute_of_the_week() {
+        // A whole week from a Saturday, so weekend nights are covered.
+        let saturday: DateTime<Utc> = "2027-03-13T00:00:00Z".parse().expect("instant");
+        for minute in 0..7 * 24 * 60 {
+            let call_at = saturday + TimeDelta::minutes(minute);
+            let zone = demo_zone(call_at);
+            let every_day = CallingHours::WIDEST.every_day_in(zone);
+            assert!(
+                SeekerHours::new(zone, vec![every_day], CallingHours::WIDEST)
+                    .permits(call_at, call_at + TimeDelta::minutes(15)),
+                "no zone for a call at {call_at}"
+            );
+        }
+    }
 }
