@@ -45,6 +45,8 @@ pub struct AppConfig {
     pub match_interval: Duration,
     /// Time between reconciler rounds (the first runs as the service starts).
     pub reconcile_interval: Duration,
+    /// Time between notifier passes (the first runs as the service starts).
+    pub notify_interval: Duration,
     /// Places calls and sends texts.
     pub provider: Arc<dyn Provider>,
     /// Base URL the provider reaches the webhooks at; `None` means the listening
@@ -148,7 +150,8 @@ impl App {
         )
         .with_metrics(Arc::clone(&metrics))
         .with_write_turns(write_turns.clone());
-        let notifier_task = notifier::spawn(notifier.clone(), shutdown.clone());
+        let notifier_task =
+            notifier::spawn(notifier.clone(), config.notify_interval, shutdown.clone());
         let housekeeper = Housekeeper::new(store.clone(), clock.clone(), config.privacy.retention);
         let housekeeper_task = housekeeping::spawn(housekeeper.clone(), shutdown.clone());
         let service = Service::new(

@@ -44,7 +44,7 @@ use crate::domain::request::NewRequest;
 use crate::domain::schedule::Slot;
 use crate::domain::status::RequestStatus;
 use crate::domain::weekly::{Weekdays, WeeklyRange};
-use crate::scheduler::reconciler;
+use crate::scheduler::{notifier, reconciler};
 use crate::secret::Secret;
 use crate::store::Store;
 use crate::telephony::twilio::{TwilioClient, TwilioConfig};
@@ -833,6 +833,7 @@ async fn dispatch(args: DispatchArgs) -> anyhow::Result<()> {
             default_region: None,
             match_interval: Duration::from_secs(3600),
             reconcile_interval: reconciler::ROUND_INTERVAL,
+            notify_interval: notifier::INTERVAL,
             provider: Arc::new(provider),
             public_url: None,
             from_number: crate::config::SIMULATED_FROM_NUMBER.to_owned(),

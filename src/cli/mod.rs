@@ -19,7 +19,7 @@ use crate::config::{
 };
 use crate::domain::mentor::{MentorInput, NewMentor, RangeInput, parse_window};
 use crate::domain::status::{CallStatus, RequestStatus};
-use crate::scheduler::reconciler;
+use crate::scheduler::{notifier, reconciler};
 use crate::service::requests::EraseError;
 use crate::service::{Service, ServiceSettings};
 use crate::store::{CallFilter, CancelOutcome, EraseOutcome, RequestFilter, Store};
@@ -266,6 +266,7 @@ async fn serve(store: Store, args: ServeArgs, clock: Arc<dyn Clock>) -> anyhow::
         default_region: args.policy.default_region,
         match_interval: Duration::from_secs(args.match_interval_seconds),
         reconcile_interval: reconciler::ROUND_INTERVAL,
+        notify_interval: notifier::INTERVAL,
         provider,
         public_url: given(&args.telephony.public_url),
         from_number,

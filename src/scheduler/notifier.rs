@@ -51,8 +51,9 @@ const SENDS_AT_ONCE: usize = 16;
 /// recording every hundred keeps those doubled texts to the last hundred or so,
 /// at one more write each.
 const RECORD_SENT_EVERY: usize = 100;
-/// Time between passes.
-const INTERVAL: Duration = Duration::from_secs(1);
+/// Time between passes in service: texts go out within a second or two of what
+/// caused them.
+pub const INTERVAL: Duration = Duration::from_secs(1);
 
 /// What one notifier pass did.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -361,8 +362,13 @@ fn backoff(attempts: u32) -> TimeDelta {
     TimeDelta::seconds(30 * 2_i64.pow(attempts.saturating_sub(1).min(6)))
 }
 
-/// Starts the notifier loop until `shutdown`.
-pub fn spawn(notifier: Notifier, shutdown: CancellationToken) -> tokio::task::JoinHandle<()> {
+/// Starts the notifier loop until `shutdown`: a pass every `interval`
+/// ([`INTERVAL`] in service).
+pub fn spawn(
+    notifier: Notifier,
+    interval: Duration,
+    shutdown: CancellationToken,
+) -> tokio::task::JoinHandle<()> {
     tokio::spawn(async move {
         loop {
             if let Err(error) = notifier.run_once().await {
@@ -373,7 +379,7 @@ pub fn spawn(notifier: Notifier, shutdown: CancellationToken) -> tokio::task::Jo
             }
             tokio::select! {
                 () = shutdown.cancelled() => break,
-                () = tokio::time::sleep(INTERVAL) => {}
+                () = tokio::time::sleep(interval) => {}
             }
         }
     })

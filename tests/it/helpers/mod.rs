@@ -199,6 +199,9 @@ pub fn test_config() -> AppConfig {
         match_interval: Duration::from_secs(3600),
         // Only the startup round and `reconcile_now` run, as with the matcher.
         reconcile_interval: Duration::from_secs(3600),
+        // Texts go out in the background within a second, as in service; tests
+        // that must be the only pass set this longer.
+        notify_interval: ridealong::scheduler::notifier::INTERVAL,
         provider: Arc::new(SimulatedProvider::new(script, Pace::Instant)),
         public_url: None,
         from_number: SERVICE_NUMBER.to_owned(),
