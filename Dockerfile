@@ -5,7 +5,7 @@ COPY Cargo.toml Cargo.lock ./
 COPY src ./src
 COPY migrations ./migrations
 COPY assets ./assets
-RUN cargo build --release --locked && cp target/release/ridealong /usr/local/bin/ridealong
+RUN cargo build --release --locked --bin ridealong && cp target/release/ridealong /usr/local/bin/ridealong
 
 FROM debian:bookworm-slim
 RUN apt-get update \

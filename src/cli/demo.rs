@@ -9,21 +9,9 @@ use crate::domain::hours::{CallingHours, SeekerHours};
 use crate::domain::mentor::{MentorInput, NewMentor, RangeInput, parse_window};
 use crate::domain::request::{NewRequest, RequestInput};
 use crate::domain::status::RequestStatus;
+use crate::domain::zones::AROUND_THE_GLOBE;
 use crate::store::{Store, StoreError};
 use crate::tokens;
-
-/// Zones tried, in order, for one where the demo call falls in calling hours.
-pub(crate) const ZONES: &[&str] = &[
-    "America/New_York",
-    "Europe/London",
-    "America/Los_Angeles",
-    "Europe/Berlin",
-    "Asia/Kolkata",
-    "Asia/Tokyo",
-    "Australia/Sydney",
-    "Pacific/Auckland",
-    "Pacific/Honolulu",
-];
 
 /// What the demo set up.
 #[derive(Debug)]
@@ -38,10 +26,10 @@ pub struct Demo {
     pub zone: Tz,
 }
 
-/// The first of [`ZONES`] where a 15-minute call at `call_at` falls in calling
+/// The first of [`AROUND_THE_GLOBE`] where a 15-minute call at `call_at` falls in calling
 /// hours for the demo seeker, who is free every day, weekends included.
 fn demo_zone(call_at: DateTime<Utc>) -> Tz {
-    ZONES
+    AROUND_THE_GLOBE
         .iter()
         .filter_map(|name| name.parse::<Tz>().ok())
         .find(|zone| {

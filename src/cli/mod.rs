@@ -1,7 +1,6 @@
 //! The command line: `serve`, `migrate`, and operator commands that work on the
 //! database directly (readable tables by default, `--json` for scripts).
 
-pub mod bench;
 mod demo;
 
 use std::sync::Arc;
@@ -74,10 +73,6 @@ pub enum Command {
     /// Look at booked calls.
     #[command(subcommand)]
     Calls(CallsCommand),
-    /// Load harnesses: matcher run time, intake throughput, dispatch punctuality.
-    /// Each uses its own temporary SQLite database.
-    #[command(subcommand)]
-    Bench(bench::BenchCommand),
 }
 
 /// `ridealong mentor …`
@@ -212,10 +207,7 @@ const LIST_LIMIT: u32 = 1000;
 
 /// Runs the parsed command line.
 pub async fn run(cli: Cli) -> anyhow::Result<()> {
-    let command = match cli.command {
-        Command::Bench(bench) => return bench::run(bench).await,
-        command => command,
-    };
+    let command = cli.command;
     let clock: Arc<dyn Clock> = Arc::new(SystemClock);
     let store = Store::connect(&cli.database.database_url)
         .await
@@ -589,7 +581,7 @@ async fn operate(service: &Service, command: Command) -> anyhow::Result<()> {
             );
             Ok(())
         }
-        Command::Serve(_) | Command::Migrate | Command::Bench(_) => unreachable!("handled by run"),
+        Command::Serve(_) | Command::Migrate => unreachable!("handled by run"),
     }
 }
 

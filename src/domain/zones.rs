@@ -9,6 +9,21 @@ use chrono_tz::Tz;
 
 static ZONE_TAB: &str = include_str!("zone.tab");
 
+/// Zones spread around the globe, so that at any instant a short call falls in
+/// calling hours in one of them: the demo and the load harness pick the first
+/// that fits.
+pub const AROUND_THE_GLOBE: &[&str] = &[
+    "America/New_York",
+    "Europe/London",
+    "America/Los_Angeles",
+    "Europe/Berlin",
+    "Asia/Kolkata",
+    "Asia/Tokyo",
+    "Australia/Sydney",
+    "Pacific/Auckland",
+    "Pacific/Honolulu",
+];
+
 static COUNTRY_BY_ZONE: LazyLock<HashMap<&'static str, &'static str>> = LazyLock::new(|| {
     ZONE_TAB
         .lines()

@@ -1,22 +1,21 @@
-//! `ridealong bench …` at tiny sizes, so the load harnesses keep working: each
+//! `ridealong-bench …` at tiny sizes, so the load harnesses keep working: each
 //! runs to the end and prints the figures BENCHMARKS.md quotes. Timings are
 //! printed, never asserted.
 
 use std::process::{Command, Stdio};
 
-/// Runs `ridealong bench args…`; returns stdout after asserting success.
+/// Runs `ridealong-bench args…`; returns stdout after asserting success.
 fn bench(args: &[&str]) -> String {
-    let output = Command::new(env!("CARGO_BIN_EXE_ridealong"))
-        .arg("bench")
+    let output = Command::new(env!("CARGO_BIN_EXE_ridealong-bench"))
         .args(args)
         .env("RUST_LOG", "warn")
         .stdin(Stdio::null())
         .output()
-        .expect("ridealong runs");
+        .expect("ridealong-bench runs");
     let stdout = String::from_utf8_lossy(&output.stdout).into_owned();
     assert!(
         output.status.success(),
-        "ridealong bench {args:?} failed ({}):\nstdout: {stdout}\nstderr: {}",
+        "ridealong-bench {args:?} failed ({}):\nstdout: {stdout}\nstderr: {}",
         output.status,
         String::from_utf8_lossy(&output.stderr)
     );
