@@ -160,7 +160,7 @@ impl Store {
     #[instrument(skip_all, fields(bookings = bookings.len()))]
     pub async fn book(&self, bookings: &[Booking], now: DateTime<Utc>) -> StoreResult<Vec<i64>> {
         let mut booked = Vec::with_capacity(bookings.len());
-        with_pool!(self, pool => {
+        with_pool!(self, pool, {
             let mut tx = pool.begin_write().await?;
             for chunk in bookings.chunks(BOOK_CHUNK) {
                 // The call goes in only while its request is pending; a slot or a
@@ -242,7 +242,8 @@ impl Store {
                         next_attempt_at, created_at)
                      select c.request_id, c.id, n.recipient,
                             case when n.recipient = 'seeker' and exists (
-                                select 1 from calls o where o.request_id = c.request_id and o.id <> c.id)
+                                     select 1 from calls o
+                                     where o.request_id = c.request_id and o.id <> c.id)
                                  then 'moved' else 'booked' end,
                             'pending', {}, {}
                      from calls c
@@ -288,11 +289,13 @@ impl Store {
             "mentor_id, starts_at, ends_at",
             "from calls where status <> 'canceled' and starts_at < $1 and ends_at > $2",
         );
-        let packed: String = with_pool!(self, pool => sqlx::query_scalar(&sql)
-            .bind(to)
-            .bind(from)
-            .fetch_one(pool)
-            .await)?;
+        let packed: String = with_pool!(self, pool, {
+            sqlx::query_scalar(&sql)
+                .bind(to)
+                .bind(from)
+                .fetch_one(pool)
+                .await
+        })?;
         let rows: Vec<(i64, DateTime<Utc>, DateTime<Utc>)> = unpack("booked calls", &packed)?;
         Ok(rows
             .into_iter()
@@ -311,15 +314,19 @@ impl Store {
         from: DateTime<Utc>,
         to: DateTime<Utc>,
     ) -> StoreResult<Vec<DateTime<Utc>>> {
-        let starts = with_pool!(self, pool => sqlx::query_scalar(
-            "select starts_at from calls
-             where mentor_id = $1 and status <> 'canceled' and starts_at >= $2 and starts_at < $3
-             order by starts_at")
+        let starts = with_pool!(self, pool, {
+            sqlx::query_scalar(
+                "select starts_at from calls
+                 where mentor_id = $1 and status <> 'canceled'
+                   and starts_at >= $2 and starts_at < $3
+                 order by starts_at",
+            )
             .bind(mentor_id)
             .bind(from)
             .bind(to)
             .fetch_all(pool)
-            .await)?;
+            .await
+        })?;
         Ok(starts)
     }
 
@@ -327,14 +334,19 @@ impl Store {
     #[instrument(skip_all, fields(call.id = id))]
     pub async fn call(&self, id: i64) -> StoreResult<Option<CallDetail>> {
         let sql = format!("select {CALL_COLUMNS} from calls where id = $1");
-        let (row, events): (Option<CallRow>, Vec<EventRow>) = with_pool!(self, pool => {
+        let (row, events): (Option<CallRow>, Vec<EventRow>) = with_pool!(self, pool, {
             let mut tx = pool.begin().await?;
-            let row = sqlx::query_as(&sql).bind(id).fetch_optional(&mut *tx).await?;
-            let events = sqlx::query_as(
-                "select id, kind, detail, created_at from call_events where call_id = $1 order by id")
+            let row = sqlx::query_as(&sql)
                 .bind(id)
-                .fetch_all(&mut *tx)
+                .fetch_optional(&mut *tx)
                 .await?;
+            let events = sqlx::query_as(
+                "select id, kind, detail, created_at from call_events
+                 where call_id = $1 order by id",
+            )
+            .bind(id)
+            .fetch_all(&mut *tx)
+            .await?;
             tx.commit().await?;
             (row, events)
         });
@@ -363,10 +375,9 @@ impl Store {
         let sql = format!(
             "select {CALL_COLUMNS} from calls where request_id = $1 order by starts_at, id"
         );
-        let rows: Vec<CallRow> = with_pool!(self, pool => sqlx::query_as(&sql)
-            .bind(request_id)
-            .fetch_all(pool)
-            .await)?;
+        let rows: Vec<CallRow> = with_pool!(self, pool, {
+            sqlx::query_as(&sql).bind(request_id).fetch_all(pool).await
+        })?;
         rows.into_iter().map(CallRecord::try_from).collect()
     }
 
@@ -378,13 +389,15 @@ impl Store {
              where ($1 is null or status = $1) and ($2 is null or mentor_id = $2) and id > $3
              order by id limit $4"
         );
-        let rows: Vec<CallRow> = with_pool!(self, pool => sqlx::query_as(&sql)
-            .bind(filter.status.map(CallStatus::as_str))
-            .bind(filter.mentor_id)
-            .bind(filter.after_id.unwrap_or(0))
-            .bind(i64::from(filter.limit))
-            .fetch_all(pool)
-            .await)?;
+        let rows: Vec<CallRow> = with_pool!(self, pool, {
+            sqlx::query_as(&sql)
+                .bind(filter.status.map(CallStatus::as_str))
+                .bind(filter.mentor_id)
+                .bind(filter.after_id.unwrap_or(0))
+                .bind(i64::from(filter.limit))
+                .fetch_all(pool)
+                .await
+        })?;
         rows.into_iter().map(CallRecord::try_from).collect()
     }
 
@@ -404,12 +417,14 @@ impl Store {
              join requests r on r.id = c.request_id
              where ($1 is null or c.status = $1) and ($2 is null or c.mentor_id = $2)
              order by c.starts_at desc, c.id desc limit $3";
-        let rows: Vec<ListingRow> = with_pool!(self, pool => sqlx::query_as(sql)
-            .bind(filter.status.map(CallStatus::as_str))
-            .bind(filter.mentor_id)
-            .bind(i64::from(filter.limit))
-            .fetch_all(pool)
-            .await)?;
+        let rows: Vec<ListingRow> = with_pool!(self, pool, {
+            sqlx::query_as(sql)
+                .bind(filter.status.map(CallStatus::as_str))
+                .bind(filter.mentor_id)
+                .bind(i64::from(filter.limit))
+                .fetch_all(pool)
+                .await
+        })?;
         rows.into_iter().map(CallListing::try_from).collect()
     }
 
@@ -421,13 +436,16 @@ impl Store {
         from: DateTime<Utc>,
         to: DateTime<Utc>,
     ) -> StoreResult<Vec<(DateTime<Utc>, Outcome)>> {
-        let rows: Vec<(DateTime<Utc>, String)> = with_pool!(self, pool => sqlx::query_as(
-            "select starts_at, outcome from calls
-             where outcome is not null and starts_at >= $1 and starts_at < $2")
+        let rows: Vec<(DateTime<Utc>, String)> = with_pool!(self, pool, {
+            sqlx::query_as(
+                "select starts_at, outcome from calls
+                 where outcome is not null and starts_at >= $1 and starts_at < $2",
+            )
             .bind(from)
             .bind(to)
             .fetch_all(pool)
-            .await)?;
+            .await
+        })?;
         rows.into_iter()
             .map(|(starts_at, outcome)| {
                 let outcome = outcome
@@ -445,13 +463,16 @@ impl Store {
         from: DateTime<Utc>,
         to: DateTime<Utc>,
     ) -> StoreResult<u64> {
-        let count: i64 = with_pool!(self, pool => sqlx::query_scalar(
-            "select count(*) from calls
-             where status <> 'canceled' and starts_at >= $1 and starts_at < $2")
+        let count: i64 = with_pool!(self, pool, {
+            sqlx::query_scalar(
+                "select count(*) from calls
+                 where status <> 'canceled' and starts_at >= $1 and starts_at < $2",
+            )
             .bind(from)
             .bind(to)
             .fetch_one(pool)
-            .await)?;
+            .await
+        })?;
         Ok(u64::try_from(count).unwrap_or(0))
     }
 }

@@ -126,10 +126,15 @@ pub enum Store {
     Postgres(PgPool),
 }
 
-/// Runs `$body` with `$pool` bound to the backend's pool. The body is compiled
-/// once per backend, so it must be valid for both.
+/// `with_pool!(store, pool, { … })` evaluates the block with `pool` bound to the
+/// store's pool, and is the block's value.
+///
+/// The block is pasted into a `match` once per backend, not wrapped in a closure:
+/// it is compiled twice (so it must be valid for both pool types), and a `?` or
+/// `return` in it leaves the enclosing function. Its arguments are plain
+/// expressions, so rustfmt formats the block like any other.
 macro_rules! with_pool {
-    ($store:expr, $pool:ident => $body:expr) => {
+    ($store:expr, $pool:ident, $body:block) => {
         match $store {
             $crate::store::Store::Sqlite($pool) => $body,
             $crate::store::Store::Postgres($pool) => $body,
@@ -208,7 +213,9 @@ impl Store {
 
     /// Whether the database answers a trivial query.
     pub async fn ping(&self) -> StoreResult<()> {
-        with_pool!(self, pool => sqlx::query("select 1").execute(pool).await.map(drop))?;
+        with_pool!(self, pool, {
+            sqlx::query("select 1").execute(pool).await.map(drop)
+        })?;
         Ok(())
     }
 

@@ -12,7 +12,8 @@ use crate::domain::notices::{NoticeKind, Recipient};
 macro_rules! enqueue_cancel_notices {
     ($executor:expr, $request_id:expr, $call_id:expr, $now:expr) => {
         sqlx::query(
-            "insert into notifications (request_id, call_id, recipient, kind, status, next_attempt_at, created_at)
+            "insert into notifications
+                 (request_id, call_id, recipient, kind, status, next_attempt_at, created_at)
              values ($1, $2, 'seeker', 'canceled', 'pending', $3, $3),
                     ($1, $2, 'mentor', 'canceled', 'pending', $3, $3)",
         )
@@ -122,7 +123,7 @@ impl Store {
             Store::Sqlite(_) => CLAIM_NOTICES_SQLITE,
             Store::Postgres(_) => CLAIM_NOTICES_POSTGRES,
         };
-        let rows: Vec<JobRow> = with_pool!(self, pool => {
+        let rows: Vec<JobRow> = with_pool!(self, pool, {
             let claimed: Vec<i64> = sqlx::query_scalar(claim_sql)
                 .bind(lease_until)
                 .bind(now)
@@ -168,16 +169,20 @@ impl Store {
         provider_sid: &str,
         now: DateTime<Utc>,
     ) -> StoreResult<()> {
-        with_pool!(self, pool => sqlx::query(
-            "update notifications set status = 'sent', provider_sid = $1, sent_at = $2, last_error = null
-             where id = $3 and attempts = $4")
+        with_pool!(self, pool, {
+            sqlx::query(
+                "update notifications
+                 set status = 'sent', provider_sid = $1, sent_at = $2, last_error = null
+                 where id = $3 and attempts = $4",
+            )
             .bind(provider_sid)
             .bind(now)
             .bind(id)
             .bind(i64::from(attempt))
             .execute(pool)
             .await
-            .map(drop))?;
+            .map(drop)
+        })?;
         Ok(())
     }
 
@@ -193,18 +198,21 @@ impl Store {
         error: &str,
         retry_at: Option<DateTime<Utc>>,
     ) -> StoreResult<()> {
-        with_pool!(self, pool => sqlx::query(
-            "update notifications set last_error = $1,
-                 status = case when $2 is null then 'failed' else 'pending' end,
-                 next_attempt_at = coalesce($2, next_attempt_at)
-             where id = $3 and attempts = $4")
+        with_pool!(self, pool, {
+            sqlx::query(
+                "update notifications set last_error = $1,
+                     status = case when $2 is null then 'failed' else 'pending' end,
+                     next_attempt_at = coalesce($2, next_attempt_at)
+                 where id = $3 and attempts = $4",
+            )
             .bind(error)
             .bind(retry_at)
             .bind(id)
             .bind(i64::from(attempt))
             .execute(pool)
             .await
-            .map(drop))?;
+            .map(drop)
+        })?;
         Ok(())
     }
 }

@@ -389,12 +389,14 @@ impl Store {
              values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $9, $9)
              {INSERT_RETURNING}"
         );
-        let row: RequestRow = with_pool!(self, pool => bind_request!(sqlx::query_as(&sql), request)
-            .bind(status.as_str())
-            .bind(manage_token_hash)
-            .bind(now)
-            .fetch_one(pool)
-            .await)
+        let row: RequestRow = with_pool!(self, pool, {
+            bind_request!(sqlx::query_as(&sql), request)
+                .bind(status.as_str())
+                .bind(manage_token_hash)
+                .bind(now)
+                .fetch_one(pool)
+                .await
+        })
         .map_err(StoreError::conflict_as(Conflict::OpenRequestForPhone))?;
         row.try_into()
     }
@@ -423,20 +425,21 @@ impl Store {
 
     /// Stores a new request as `intake` says, with the current consent wording,
     /// unless its phone number already made `intake.cap` requests after
-    /// `intake.since` (then `None`). A second open request for the number is [`StoreError::Conflict`].
-    /// One statement, which returns the stored row as the request view reads it
-    /// (a new request has no call yet); a code text, when one is due, is queued
-    /// in the row itself for the notifier.
+    /// `intake.since` (then `None`). A second open request for the number is
+    /// [`StoreError::Conflict`]. One statement, which returns the stored row as the
+    /// request view reads it (a new request has no call yet); a code text, when one
+    /// is due, is queued in the row itself for the notifier.
     #[instrument(skip_all)]
     pub async fn insert_request_within_cap(
         &self,
         intake: &Intake,
     ) -> StoreResult<Option<RequestRecord>> {
         let sql = insert_within_cap_sql();
-        let row: Option<RequestRow> = with_pool!(self, pool =>
+        let row: Option<RequestRow> = with_pool!(self, pool, {
             bind_intake!(sqlx::query_as(&sql), intake)
                 .fetch_optional(pool)
-                .await)
+                .await
+        })
         .map_err(StoreError::conflict_as(Conflict::OpenRequestForPhone))?;
         row.map(TryInto::try_into).transpose()
     }
@@ -449,21 +452,25 @@ impl Store {
         phone: &str,
         since: DateTime<Utc>,
     ) -> StoreResult<Vec<DateTime<Utc>>> {
-        Ok(with_pool!(self, pool => sqlx::query_scalar(
-            "select created_at from requests where phone = $1 and created_at > $2
-             order by created_at")
+        Ok(with_pool!(self, pool, {
+            sqlx::query_scalar(
+                "select created_at from requests where phone = $1 and created_at > $2
+                 order by created_at",
+            )
             .bind(phone)
             .bind(since)
             .fetch_all(pool)
-            .await)?)
+            .await
+        })?)
     }
 
     /// The request with `id`.
     #[instrument(skip_all, fields(request.id = id))]
     pub async fn request(&self, id: i64) -> StoreResult<Option<RequestRecord>> {
         let sql = format!("{REQUEST_SELECT} where r.id = $1");
-        let row: Option<RequestRow> =
-            with_pool!(self, pool => sqlx::query_as(&sql).bind(id).fetch_optional(pool).await)?;
+        let row: Option<RequestRow> = with_pool!(self, pool, {
+            sqlx::query_as(&sql).bind(id).fetch_optional(pool).await
+        })?;
         row.map(RequestRecord::try_from).transpose()
     }
 
@@ -477,10 +484,12 @@ impl Store {
         manage_token_hash: &str,
     ) -> StoreResult<Option<RequestRecord>> {
         let sql = format!("{REQUEST_SELECT} where r.manage_token_hash = $1");
-        let row: Option<RequestRow> = with_pool!(self, pool => sqlx::query_as(&sql)
-            .bind(manage_token_hash)
-            .fetch_optional(pool)
-            .await)?;
+        let row: Option<RequestRow> = with_pool!(self, pool, {
+            sqlx::query_as(&sql)
+                .bind(manage_token_hash)
+                .fetch_optional(pool)
+                .await
+        })?;
         row.map(RequestRecord::try_from).transpose()
     }
 
@@ -492,12 +501,14 @@ impl Store {
              where ($1 is null or r.status = $1) and r.id > $2
              order by r.id limit $3"
         );
-        let rows: Vec<RequestRow> = with_pool!(self, pool => sqlx::query_as(&sql)
-            .bind(filter.status.map(RequestStatus::as_str))
-            .bind(filter.after_id.unwrap_or(0))
-            .bind(i64::from(filter.limit))
-            .fetch_all(pool)
-            .await)?;
+        let rows: Vec<RequestRow> = with_pool!(self, pool, {
+            sqlx::query_as(&sql)
+                .bind(filter.status.map(RequestStatus::as_str))
+                .bind(filter.after_id.unwrap_or(0))
+                .bind(i64::from(filter.limit))
+                .fetch_all(pool)
+                .await
+        })?;
         rows.into_iter().map(RequestRecord::try_from).collect()
     }
 
@@ -513,21 +524,24 @@ impl Store {
              where ($1 is null or r.status = $1)
              order by r.id desc limit $2"
         );
-        let rows: Vec<RequestRow> = with_pool!(self, pool => sqlx::query_as(&sql)
-            .bind(filter.status.map(RequestStatus::as_str))
-            .bind(i64::from(filter.limit))
-            .fetch_all(pool)
-            .await)?;
+        let rows: Vec<RequestRow> = with_pool!(self, pool, {
+            sqlx::query_as(&sql)
+                .bind(filter.status.map(RequestStatus::as_str))
+                .bind(i64::from(filter.limit))
+                .fetch_all(pool)
+                .await
+        })?;
         rows.into_iter().map(RequestRecord::try_from).collect()
     }
 
     /// How many requests there are in each status (statuses without any are left out).
     #[instrument(skip_all)]
     pub async fn count_requests_by_status(&self) -> StoreResult<Vec<(RequestStatus, u64)>> {
-        let rows: Vec<(String, i64)> = with_pool!(self, pool => sqlx::query_as(
-            "select status, count(*) from requests group by status")
-            .fetch_all(pool)
-            .await)?;
+        let rows: Vec<(String, i64)> = with_pool!(self, pool, {
+            sqlx::query_as("select status, count(*) from requests group by status")
+                .fetch_all(pool)
+                .await
+        })?;
         rows.into_iter()
             .map(|(status, count)| {
                 let status = status
@@ -553,8 +567,9 @@ impl Store {
             "id, created_at, topic, timezone, availability",
             "from requests where status = 'pending'",
         );
-        let packed: String =
-            with_pool!(self, pool => sqlx::query_scalar(&sql).fetch_one(pool).await)?;
+        let packed: String = with_pool!(self, pool, {
+            sqlx::query_scalar(&sql).fetch_one(pool).await
+        })?;
         let rows: Vec<(i64, DateTime<Utc>, String, String, String)> =
             unpack("pending requests", &packed)?;
         // Most seekers share a zone and an availability with many others: parse
@@ -585,14 +600,16 @@ impl Store {
     /// Cancels request `id` and its booked call, in one transaction.
     #[instrument(skip_all, fields(request.id = id))]
     pub async fn cancel_request(&self, id: i64, now: DateTime<Utc>) -> StoreResult<CancelOutcome> {
-        with_pool!(self, pool => {
+        with_pool!(self, pool, {
             let mut tx = pool.begin_write().await?;
             let status: Option<String> =
                 sqlx::query_scalar("select status from requests where id = $1")
                     .bind(id)
                     .fetch_optional(&mut *tx)
                     .await?;
-            let Some(status) = status else { return Ok(CancelOutcome::NotFound) };
+            let Some(status) = status else {
+                return Ok(CancelOutcome::NotFound);
+            };
             let status: RequestStatus = status
                 .parse()
                 .map_err(|_| StoreError::Corrupt(format!("request {id}: status")))?;
@@ -610,28 +627,42 @@ impl Store {
                 .await?;
             let live: Option<(i64, String, Option<String>)> = sqlx::query_as(
                 "select id, status, provider_call_sid from calls
-                 where request_id = $1 and status in ('scheduled', 'dialing', 'in_progress')")
-                .bind(id)
-                .fetch_optional(&mut *tx)
-                .await?;
+                 where request_id = $1 and status in ('scheduled', 'dialing', 'in_progress')",
+            )
+            .bind(id)
+            .fetch_optional(&mut *tx)
+            .await?;
             let mut call = None;
             if let Some((call_id, status, provider_call_sid)) = live {
                 sqlx::query(
                     "update calls set status = $1, outcome = $2, ended_at = $3, updated_at = $3
-                     where id = $4")
-                    .bind(CallStatus::Canceled.as_str())
-                    .bind(Outcome::Canceled.as_str())
-                    .bind(now)
-                    .bind(call_id)
-                    .execute(&mut *tx)
-                    .await?;
+                     where id = $4",
+                )
+                .bind(CallStatus::Canceled.as_str())
+                .bind(Outcome::Canceled.as_str())
+                .bind(now)
+                .bind(call_id)
+                .execute(&mut *tx)
+                .await?;
                 let detail = serde_json::json!({ "by": "request_canceled", "was": status });
-                insert_event!(&mut *tx, call_id, "canceled", detail, None::<&str>, None::<i64>, now)?;
+                insert_event!(
+                    &mut *tx,
+                    call_id,
+                    "canceled",
+                    detail,
+                    None::<&str>,
+                    None::<i64>,
+                    now
+                )?;
                 super::notifications::enqueue_cancel_notices!(&mut *tx, id, call_id, now)?;
                 let was = status
                     .parse()
                     .map_err(|_| StoreError::Corrupt(format!("call {call_id}: status")))?;
-                call = Some(CanceledCall { id: call_id, was, provider_call_sid });
+                call = Some(CanceledCall {
+                    id: call_id,
+                    was,
+                    provider_call_sid,
+                });
             }
             tx.commit().await?;
             Ok(CancelOutcome::Canceled { call })

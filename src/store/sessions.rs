@@ -33,7 +33,7 @@ impl Store {
             SessionSubject::Mentor(id) => (Some(id), false, None),
             SessionSubject::Operator => (None, true, admin_key),
         };
-        with_pool!(self, pool => {
+        with_pool!(self, pool, {
             let mut tx = pool.begin_write().await?;
             sqlx::query("delete from web_sessions where expires_at <= $1")
                 .bind(now)
@@ -42,15 +42,16 @@ impl Store {
             sqlx::query(
                 "insert into web_sessions
                      (token_hash, mentor_id, operator, admin_key, created_at, expires_at)
-                 values ($1, $2, $3, $4, $5, $6)")
-                .bind(token_hash)
-                .bind(mentor_id)
-                .bind(operator)
-                .bind(admin_key)
-                .bind(now)
-                .bind(expires_at)
-                .execute(&mut *tx)
-                .await?;
+                 values ($1, $2, $3, $4, $5, $6)",
+            )
+            .bind(token_hash)
+            .bind(mentor_id)
+            .bind(operator)
+            .bind(admin_key)
+            .bind(now)
+            .bind(expires_at)
+            .execute(&mut *tx)
+            .await?;
             tx.commit().await?;
             Ok(())
         })
@@ -67,13 +68,16 @@ impl Store {
         admin_key: Option<&str>,
         now: DateTime<Utc>,
     ) -> StoreResult<Option<SessionSubject>> {
-        let row: Option<(Option<i64>, bool, Option<String>)> = with_pool!(self, pool => sqlx::query_as(
-            "select mentor_id, operator, admin_key from web_sessions
-             where token_hash = $1 and expires_at > $2")
+        let row: Option<(Option<i64>, bool, Option<String>)> = with_pool!(self, pool, {
+            sqlx::query_as(
+                "select mentor_id, operator, admin_key from web_sessions
+                 where token_hash = $1 and expires_at > $2",
+            )
             .bind(token_hash)
             .bind(now)
             .fetch_optional(pool)
-            .await)?;
+            .await
+        })?;
         Ok(
             row.and_then(|(mentor_id, operator, signed_in_with)| match mentor_id {
                 Some(id) if !operator => Some(SessionSubject::Mentor(id)),
@@ -87,11 +91,13 @@ impl Store {
     /// Ends the session under `token_hash` (sign-out); nothing if there is none.
     #[instrument(skip_all)]
     pub async fn delete_session(&self, token_hash: &str) -> StoreResult<()> {
-        with_pool!(self, pool => sqlx::query("delete from web_sessions where token_hash = $1")
-            .bind(token_hash)
-            .execute(pool)
-            .await
-            .map(drop))?;
+        with_pool!(self, pool, {
+            sqlx::query("delete from web_sessions where token_hash = $1")
+                .bind(token_hash)
+                .execute(pool)
+                .await
+                .map(drop)
+        })?;
         Ok(())
     }
 }
