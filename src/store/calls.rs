@@ -66,6 +66,86 @@ pub struct CallEvent {
     pub created_at: DateTime<Utc>,
 }
 
+/// An entry to append to a call's event log.
+#[derive(Clone, Copy, Debug)]
+pub struct NewCallEvent<'a> {
+    /// The call.
+    pub call_id: i64,
+    /// What happened (`dialing`, `ended`, a callback's name, …).
+    pub kind: &'a str,
+    /// What the event carries (never a phone number).
+    pub detail: &'a serde_json::Value,
+    /// The provider's id of the leg a callback is about.
+    pub provider_sid: Option<&'a str>,
+    /// The provider's sequence number of a callback. With `provider_sid` it names
+    /// the callback, which is then recorded at most once.
+    pub sequence_number: Option<i64>,
+    /// When it is recorded.
+    pub at: DateTime<Utc>,
+}
+
+impl<'a> NewCallEvent<'a> {
+    /// An event with nothing from the provider to deduplicate it by: each one
+    /// recorded is a new entry.
+    pub fn new(
+        call_id: i64,
+        kind: &'a str,
+        detail: &'a serde_json::Value,
+        at: DateTime<Utc>,
+    ) -> NewCallEvent<'a> {
+        NewCallEvent {
+            call_id,
+            kind,
+            detail,
+            provider_sid: None,
+            sequence_number: None,
+            at,
+        }
+    }
+
+    /// The same event as the provider's callback `sequence_number` about leg
+    /// `provider_sid`: recorded at most once when both are known.
+    pub fn deduplicated_by(
+        self,
+        provider_sid: Option<&'a str>,
+        sequence_number: Option<i64>,
+    ) -> NewCallEvent<'a> {
+        NewCallEvent {
+            provider_sid,
+            sequence_number,
+            ..self
+        }
+    }
+}
+
+/// Appends `$event` (a [`NewCallEvent`]) to its call's log in `$executor`:
+/// `Ok(false)` when its callback was recorded before, or there is no such call.
+/// A macro, not a function, so it takes either backend's executor (it expands in
+/// each arm of `with_pool!`).
+macro_rules! insert_event {
+    ($executor:expr, $event:expr) => {{
+        let event: $crate::store::NewCallEvent<'_> = $event;
+        sqlx::query($crate::store::calls::INSERT_CALL_EVENT)
+            .bind(event.call_id)
+            .bind(event.kind)
+            .bind(event.detail.to_string())
+            .bind(event.provider_sid)
+            .bind(event.sequence_number)
+            .bind(event.at)
+            .execute($executor)
+            .await
+            .map(|done| done.rows_affected() > 0)
+    }};
+}
+pub(super) use insert_event;
+
+/// The statement of [`insert_event!`]; a callback recorded before is skipped by
+/// the unique index on (provider sid, sequence number).
+pub(super) const INSERT_CALL_EVENT: &str = "insert into call_events
+        (call_id, kind, detail, provider_sid, sequence_number, created_at)
+    select $1, $2, $3, $4, $5, $6 where exists (select 1 from calls where id = $1)
+    on conflict do nothing";
+
 /// A call with its event log.
 #[derive(Clone, Debug)]
 pub struct CallDetail {

@@ -10,28 +10,6 @@
 //! Errors: storage functions return [`StoreError`]; a unique-constraint violation
 //! becomes [`StoreError::Conflict`] here, so callers never look at SQL error codes.
 
-/// Inserts one event row into `$executor`; `Ok(false)` when (provider sid,
-/// sequence number) was recorded before, or there is no such call. A macro so it expands in each backend's
-/// arm of `with_pool!`.
-macro_rules! insert_event {
-    ($executor:expr, $call_id:expr, $kind:expr, $detail:expr, $sid:expr, $seq:expr, $now:expr) => {
-        sqlx::query(
-            "insert into call_events (call_id, kind, detail, provider_sid, sequence_number, created_at)
-             select $1, $2, $3, $4, $5, $6 where exists (select 1 from calls where id = $1)
-             on conflict do nothing",
-        )
-        .bind($call_id)
-        .bind($kind)
-        .bind(($detail).to_string())
-        .bind($sid)
-        .bind($seq)
-        .bind($now)
-        .execute($executor)
-        .await
-        .map(|done| done.rows_affected() > 0)
-    };
-}
-
 mod calls;
 mod intake;
 mod locks;
@@ -52,7 +30,9 @@ use sqlx::postgres::{PgConnectOptions, PgPool};
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqliteSynchronous};
 use sqlx::{Pool, Postgres, Sqlite, Transaction};
 
-pub use calls::{CallDetail, CallEvent, CallFilter, CallListing, CallRecord, CallSummary};
+pub use calls::{
+    CallDetail, CallEvent, CallFilter, CallListing, CallRecord, CallSummary, NewCallEvent,
+};
 pub use intake::{RequestIntake, WriteTurns};
 pub use locks::MatcherLock;
 pub use mentor_account::{MentorCall, MentorCalls, NewSignInCode};

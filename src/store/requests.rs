@@ -10,8 +10,8 @@ use sqlx::{Connection as _, SqliteConnection};
 use tracing::instrument;
 
 use super::{
-    BeginWrite, Conflict, Markers, Store, StoreError, StoreResult, from_json, packed_select,
-    unpack, with_pool,
+    BeginWrite, Conflict, Markers, NewCallEvent, Store, StoreError, StoreResult, from_json,
+    packed_select, unpack, with_pool,
 };
 use crate::domain::consent::{ConfirmedVia, ConsentSource, current_wording};
 use crate::domain::hours::{CallingHours, SeekerHours};
@@ -20,7 +20,7 @@ use crate::domain::request::NewRequest;
 use crate::domain::status::{CallStatus, Outcome, RequestStatus};
 use crate::domain::weekly::{LocalTime, Weekdays, WeeklyRange};
 
-use super::calls::CallSummary;
+use super::calls::{CallSummary, insert_event};
 
 /// A stored request, with the call it is booked into, if any.
 #[derive(Clone, Debug)]
@@ -647,12 +647,7 @@ impl Store {
                 let detail = serde_json::json!({ "by": "request_canceled", "was": status });
                 insert_event!(
                     &mut *tx,
-                    call_id,
-                    "canceled",
-                    detail,
-                    None::<&str>,
-                    None::<i64>,
-                    now
+                    NewCallEvent::new(call_id, "canceled", &detail, now)
                 )?;
                 super::notifications::enqueue_cancel_notices!(&mut *tx, id, call_id, now)?;
                 let was = status

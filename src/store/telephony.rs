@@ -3,10 +3,10 @@
 //! ending a call with its outcome and the effect on its request.
 
 use chrono::{DateTime, TimeDelta, Utc};
-use serde_json::Value;
 use tracing::instrument;
 
-use super::{BeginWrite, Conflict, Store, StoreError, StoreResult, with_pool};
+use super::calls::insert_event;
+use super::{BeginWrite, Conflict, NewCallEvent, Store, StoreError, StoreResult, with_pool};
 use crate::domain::call_flow::{Leg, RequestEffect, request_effect, status_after_requeue};
 use crate::domain::status::{CallStatus, Outcome, RequestStatus};
 
@@ -224,14 +224,10 @@ impl Store {
                 .bind(call_id)
                 .execute(&mut *tx)
                 .await?;
+            let detail = serde_json::json!({ "attempt": attempt, "send_at": send_at });
             insert_event!(
                 &mut *tx,
-                call_id,
-                "dialing",
-                serde_json::json!({ "attempt": attempt, "send_at": send_at }),
-                None::<&str>,
-                None::<i64>,
-                now
+                NewCallEvent::new(call_id, "dialing", &detail, now)
             )?;
             tx.commit().await?;
             Ok(Some(DialTarget {
@@ -273,15 +269,8 @@ impl Store {
             .map_err(StoreError::conflict_as(Conflict::ProviderCallSid))?
             .rows_affected();
             if updated > 0 {
-                insert_event!(
-                    &mut *tx,
-                    call_id,
-                    "dialed",
-                    serde_json::json!({ "call_sid": provider_sid }),
-                    None::<&str>,
-                    None::<i64>,
-                    now
-                )?;
+                let detail = serde_json::json!({ "call_sid": provider_sid });
+                insert_event!(&mut *tx, NewCallEvent::new(call_id, "dialed", &detail, now))?;
             }
             tx.commit().await?;
             Ok(updated > 0)
@@ -318,12 +307,7 @@ impl Store {
             if released > 0 {
                 insert_event!(
                     &mut *tx,
-                    call_id,
-                    "dial_retry",
-                    detail,
-                    None::<&str>,
-                    None::<i64>,
-                    now
+                    NewCallEvent::new(call_id, "dial_retry", detail, now)
                 )?;
             }
             tx.commit().await?;
@@ -454,65 +438,31 @@ impl Store {
         .transpose()
     }
 
-    /// Appends an event; with a provider id and sequence number it is recorded at
-    /// most once, and `false` says it was a duplicate.
-    #[instrument(skip_all, fields(call.id = call_id, event.kind = kind))]
-    pub async fn record_event(
-        &self,
-        call_id: i64,
-        kind: &str,
-        detail: &Value,
-        provider_sid: Option<&str>,
-        sequence_number: Option<i64>,
-        now: DateTime<Utc>,
-    ) -> StoreResult<bool> {
-        let inserted = with_pool!(self, pool, {
-            insert_event!(
-                pool,
-                call_id,
-                kind,
-                detail,
-                provider_sid,
-                sequence_number,
-                now
-            )
-        })?;
+    /// Appends `event` to its call's log; a callback named by a provider id and
+    /// sequence number is recorded at most once, and `false` says it was a
+    /// duplicate.
+    #[instrument(skip_all, fields(call.id = event.call_id, event.kind = event.kind))]
+    pub async fn record_event(&self, event: NewCallEvent<'_>) -> StoreResult<bool> {
+        let inserted = with_pool!(self, pool, { insert_event!(pool, event) })?;
         Ok(inserted)
     }
 
-    /// Appends what the provider sent about call `call_id` (a status callback or
-    /// a webhook) to its event log, and notes that the provider was heard from at
-    /// `now`, so the reconciler leaves a call that is talking to us alone. With a
-    /// provider id and sequence number it is recorded at most once, and `false`
-    /// says it was a duplicate.
-    #[instrument(skip_all, fields(call.id = call_id, event.kind = kind))]
-    pub async fn record_callback(
-        &self,
-        call_id: i64,
-        kind: &str,
-        detail: &Value,
-        provider_sid: Option<&str>,
-        sequence_number: Option<i64>,
-        now: DateTime<Utc>,
-    ) -> StoreResult<bool> {
+    /// Appends what the provider sent about a call (a status callback or a
+    /// webhook) to its event log, and notes that the provider was heard from at
+    /// `event.at`, so the reconciler leaves a call that is talking to us alone. A
+    /// callback named by a provider id and sequence number is recorded at most
+    /// once, and `false` says it was a duplicate.
+    #[instrument(skip_all, fields(call.id = event.call_id, event.kind = event.kind))]
+    pub async fn record_callback(&self, event: NewCallEvent<'_>) -> StoreResult<bool> {
+        let sql = format!("update calls set heard_at = $1 where id = $2 and status in {LIVE}");
         with_pool!(self, pool, {
             let mut tx = pool.begin_write().await?;
-            sqlx::query(&format!(
-                "update calls set heard_at = $1 where id = $2 and status in {LIVE}"
-            ))
-            .bind(now)
-            .bind(call_id)
-            .execute(&mut *tx)
-            .await?;
-            let inserted = insert_event!(
-                &mut *tx,
-                call_id,
-                kind,
-                detail,
-                provider_sid,
-                sequence_number,
-                now
-            )?;
+            sqlx::query(&sql)
+                .bind(event.at)
+                .bind(event.call_id)
+                .execute(&mut *tx)
+                .await?;
+            let inserted = insert_event!(&mut *tx, event)?;
             tx.commit().await?;
             Ok(inserted)
         })
@@ -652,15 +602,7 @@ impl Store {
                 "talk_seconds": talk_seconds,
                 "request_status": request_status.as_str(),
             });
-            insert_event!(
-                &mut *tx,
-                call_id,
-                "ended",
-                detail,
-                None::<&str>,
-                None::<i64>,
-                now
-            )?;
+            insert_event!(&mut *tx, NewCallEvent::new(call_id, "ended", &detail, now))?;
             tx.commit().await?;
             Ok(Some(CallEnded {
                 request_id,
