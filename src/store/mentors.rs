@@ -65,30 +65,24 @@ pub struct PauseRecord {
 impl MentorRecord {
     /// The mentor's slot supply given their windows and pauses.
     pub fn schedule(&self, windows: &[WindowRecord], pauses: &[PauseRecord]) -> MentorSchedule {
-        schedule(
-            self.timezone,
-            self.call_minutes,
-            self.max_calls_per_window,
-            windows,
-            pauses,
-        )
+        MentorSchedule {
+            zone: self.timezone,
+            call_minutes: self.call_minutes,
+            max_calls_per_window: self.max_calls_per_window,
+            windows: ranges(windows),
+            pauses: paused_days(pauses),
+        }
     }
 }
 
-fn schedule(
-    zone: Tz,
-    call_minutes: u32,
-    max_calls_per_window: Option<u32>,
-    windows: &[WindowRecord],
-    pauses: &[PauseRecord],
-) -> MentorSchedule {
-    MentorSchedule {
-        zone,
-        call_minutes,
-        max_calls_per_window,
-        windows: windows.iter().map(|window| window.range).collect(),
-        pauses: pauses.iter().map(|pause| pause.pause).collect(),
-    }
+/// The weekly ranges of `windows`.
+fn ranges(windows: &[WindowRecord]) -> Vec<WeeklyRange> {
+    windows.iter().map(|window| window.range).collect()
+}
+
+/// The paused days of `pauses`.
+fn paused_days(pauses: &[PauseRecord]) -> Vec<Pause> {
+    pauses.iter().map(|pause| pause.pause).collect()
 }
 
 #[derive(sqlx::FromRow)]
@@ -119,15 +113,16 @@ impl SupplyRow {
         Ok(MentorSupply {
             id: self.id,
             topics: from_json("topics", &self.topics)?,
-            schedule: schedule(
-                zone(&self.timezone)?,
-                positive("call_minutes", self.call_minutes)?,
-                self.max_calls_per_window
+            schedule: MentorSchedule {
+                zone: zone(&self.timezone)?,
+                call_minutes: positive("call_minutes", self.call_minutes)?,
+                max_calls_per_window: self
+                    .max_calls_per_window
                     .map(|cap| positive("max_calls_per_window", cap))
                     .transpose()?,
-                windows,
-                pauses,
-            ),
+                windows: ranges(windows),
+                pauses: paused_days(pauses),
+            },
         })
     }
 }

@@ -42,7 +42,7 @@ pub use privacy::{CodeTextJob, ConfirmOutcome, EraseOutcome, NewCodeOutcome, Opt
 pub use requests::{
     CancelOutcome, CanceledCall, Confirmation, ConsentRecord, Intake, RequestFilter, RequestRecord,
 };
-pub use sessions::SessionSubject;
+pub use sessions::{NewSession, SessionSubject};
 pub use telephony::{CallContext, CallEnded, DialTarget, DueCall, InDoubtDial, QuietCall};
 
 /// Which uniqueness rule refused a write. The store names the rule; each door
