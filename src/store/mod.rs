@@ -211,6 +211,16 @@ impl Store {
         Ok(())
     }
 
+    /// `sqlite` or `postgres`, whichever matches this store's backend: picks one
+    /// of a pair of backend-specific statements, which each store file keeps as
+    /// `…_SQLITE` and `…_POSTGRES` consts at its end.
+    fn per_backend<T>(&self, sqlite: T, postgres: T) -> T {
+        match self {
+            Store::Sqlite(_) => sqlite,
+            Store::Postgres(_) => postgres,
+        }
+    }
+
     /// The backend's name, for logs.
     pub fn backend(&self) -> &'static str {
         match self {

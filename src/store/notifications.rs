@@ -119,10 +119,7 @@ impl Store {
         lease_until: DateTime<Utc>,
         limit: u32,
     ) -> StoreResult<Vec<NoticeJob>> {
-        let claim_sql = match self {
-            Store::Sqlite(_) => CLAIM_NOTICES_SQLITE,
-            Store::Postgres(_) => CLAIM_NOTICES_POSTGRES,
-        };
+        let claim_sql = self.per_backend(CLAIM_NOTICES_SQLITE, CLAIM_NOTICES_POSTGRES);
         let rows: Vec<JobRow> = with_pool!(self, pool, {
             let claimed: Vec<i64> = sqlx::query_scalar(claim_sql)
                 .bind(lease_until)

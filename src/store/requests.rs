@@ -413,14 +413,17 @@ impl Store {
         &self,
         intakes: &[Intake],
     ) -> StoreResult<Vec<StoreResult<Option<RequestRecord>>>> {
-        let Store::Sqlite(pool) = self else {
-            let mut stored = Vec::with_capacity(intakes.len());
-            for intake in intakes {
-                stored.push(self.insert_request_within_cap(intake).await);
+        // The whole method differs per backend.
+        match self {
+            Store::Sqlite(pool) => insert_batch_on(&mut *pool.acquire().await?, intakes).await,
+            Store::Postgres(_) => {
+                let mut stored = Vec::with_capacity(intakes.len());
+                for intake in intakes {
+                    stored.push(self.insert_request_within_cap(intake).await);
+                }
+                Ok(stored)
             }
-            return Ok(stored);
-        };
-        insert_batch_on(&mut *pool.acquire().await?, intakes).await
+        }
     }
 
     /// Stores a new request as `intake` says, with the current consent wording,

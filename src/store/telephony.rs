@@ -179,10 +179,7 @@ impl Store {
         now: DateTime<Utc>,
         spacing: TimeDelta,
     ) -> StoreResult<Option<DialTarget>> {
-        let claim_sql = match self {
-            Store::Sqlite(_) => CLAIM_NEXT_DUE_SQLITE,
-            Store::Postgres(_) => CLAIM_NEXT_DUE_POSTGRES,
-        };
+        let claim_sql = self.per_backend(CLAIM_NEXT_DUE_SQLITE, CLAIM_NEXT_DUE_POSTGRES);
         with_pool!(self, pool, {
             let mut tx = pool.begin_write().await?;
             let claimed: Option<ClaimRow> = sqlx::query_as(claim_sql)
@@ -379,10 +376,7 @@ impl Store {
         now: DateTime<Utc>,
         limit: u32,
     ) -> StoreResult<Vec<QuietCall>> {
-        let claim_sql = match self {
-            Store::Sqlite(_) => CLAIM_QUIET_CALLS_SQLITE,
-            Store::Postgres(_) => CLAIM_QUIET_CALLS_POSTGRES,
-        };
+        let claim_sql = self.per_backend(CLAIM_QUIET_CALLS_SQLITE, CLAIM_QUIET_CALLS_POSTGRES);
         let rows: Vec<(i64, String, Option<DateTime<Utc>>)> = with_pool!(self, pool, {
             sqlx::query_as(claim_sql)
                 .bind(now)
@@ -612,6 +606,24 @@ impl Store {
     }
 }
 
+/// The send time a claim at `now` gets when the next free one is `next_at`: that,
+/// but never in the past, and never more than [`PACING_HORIZON`] ahead (a stored
+/// time that far out is stale: a clock was set back).
+pub fn reserve_send_time(
+    next_at: DateTime<Utc>,
+    now: DateTime<Utc>,
+    spacing: TimeDelta,
+) -> DateTime<Utc> {
+    if next_at > now + PACING_HORIZON.max(spacing) {
+        now
+    } else {
+        next_at.max(now)
+    }
+}
+
+/// How far ahead send times may be reserved.
+pub const PACING_HORIZON: TimeDelta = TimeDelta::minutes(15);
+
 /// Claims the earliest due call on SQLite, whose write lock (held by the claim's
 /// `BEGIN IMMEDIATE`) already keeps other claims out.
 const CLAIM_NEXT_DUE_SQLITE: &str = "update calls set status = 'dialing',
@@ -664,24 +676,6 @@ const CLAIM_QUIET_CALLS_POSTGRES: &str = "with quiet as materialized (
         and status in ('dialing', 'in_progress') and provider_call_sid is not null
         and coalesce(heard_at, dialed_at, starts_at) < $2
     returning id, provider_call_sid, accepted_at";
-
-/// The send time a claim at `now` gets when the next free one is `next_at`: that,
-/// but never in the past, and never more than [`PACING_HORIZON`] ahead (a stored
-/// time that far out is stale: a clock was set back).
-pub fn reserve_send_time(
-    next_at: DateTime<Utc>,
-    now: DateTime<Utc>,
-    spacing: TimeDelta,
-) -> DateTime<Utc> {
-    if next_at > now + PACING_HORIZON.max(spacing) {
-        now
-    } else {
-        next_at.max(now)
-    }
-}
-
-/// How far ahead send times may be reserved.
-pub const PACING_HORIZON: TimeDelta = TimeDelta::minutes(15);
 
 #[cfg(test)]
 mod tests {
