@@ -11,12 +11,12 @@
 //! becomes [`StoreError::Conflict`] here, so callers never look at SQL error codes.
 
 mod calls;
+mod consent;
 mod intake;
 mod locks;
 mod mentor_account;
 mod mentors;
 mod notifications;
-mod privacy;
 mod queues;
 mod requests;
 mod sessions;
@@ -33,12 +33,12 @@ use sqlx::{Pool, Postgres, Sqlite, Transaction};
 pub use calls::{
     CallDetail, CallEvent, CallFilter, CallListing, CallRecord, CallSummary, NewCallEvent,
 };
+pub use consent::{CodeTextJob, ConfirmOutcome, EraseOutcome, NewCodeOutcome, OptOutSource};
 pub use intake::{RequestIntake, WriteTurns};
 pub use locks::MatcherLock;
 pub use mentor_account::{MentorCall, MentorCalls, NewSignInCode};
 pub use mentors::{MentorRecord, PauseRecord, WindowRecord};
 pub use notifications::NoticeJob;
-pub use privacy::{CodeTextJob, ConfirmOutcome, EraseOutcome, NewCodeOutcome, OptOutSource};
 pub use requests::{
     CancelOutcome, CanceledCall, Confirmation, ConsentRecord, Intake, RequestFilter, RequestRecord,
 };

@@ -1,6 +1,7 @@
-//! Consent and privacy in storage: the phone confirmation of new requests (the
-//! code texts' outbox lives in the request row), SMS opt-outs, expiry of
-//! unconfirmed requests, and erasure of a seeker's personal data.
+//! Consent in storage (the store's side of `domain::consent` and
+//! `service::consent`): the phone confirmation of new requests (the code texts'
+//! outbox lives in the request row), SMS opt-outs, expiry of unconfirmed
+//! requests, and erasure of a seeker's personal data.
 
 use chrono::{DateTime, Utc};
 use tracing::instrument;
