@@ -1,12 +1,13 @@
 //! Consent in storage (the store's side of `domain::consent` and
 //! `service::consent`): the phone confirmation of new requests (the code texts'
-//! outbox lives in the request row), SMS opt-outs, expiry of unconfirmed
-//! requests, and erasure of a seeker's personal data.
+//! outbox lives in the request row), SMS opt-outs, and expiry of unconfirmed
+//! requests.
 
 use chrono::{DateTime, Utc};
 use tracing::instrument;
 
-use super::{BeginWrite, Markers, Store, StoreError, StoreResult, with_pool};
+use super::requests::parse_request_status;
+use super::{Markers, Store, StoreResult, with_pool};
 use crate::domain::consent::{CODE_TRIES, ConfirmedVia, MAX_CODE_TEXTS};
 use crate::domain::status::RequestStatus;
 
@@ -58,19 +59,6 @@ pub enum NewCodeOutcome {
     NotFound,
 }
 
-/// What erasing a request did.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum EraseOutcome {
-    /// The personal data is gone.
-    Erased,
-    /// It was erased before.
-    AlreadyErased,
-    /// The request is still open: cancel it (and its call) first.
-    StillOpen,
-    /// No such request.
-    NotFound,
-}
-
 /// Who asked for an opt-out.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum OptOutSource {
@@ -88,18 +76,6 @@ impl OptOutSource {
         }
     }
 }
-
-/// What erasing keeps of a request's calls and texts: the statements after the
-/// request row's own (`$1` the request id). Events keep their kind and time; their
-/// details go.
-const ERASE_AROUND_REQUEST: &[&str] = &[
-    "update call_events set detail = '{}'
-     where call_id in (select id from calls where request_id = $1)",
-    "update calls set seeker_call_sid = null where request_id = $1",
-    "delete from notifications
-     where request_id = $1 and recipient = 'seeker' and status = 'pending'",
-    "update notifications set last_error = null where request_id = $1",
-];
 
 impl Store {
     /// Ids of up to `limit` requests whose code text is due, longest due first.
@@ -271,7 +247,7 @@ impl Store {
         let Some((status, codes_sent, send_at)) = state else {
             return Ok(NewCodeOutcome::NotFound);
         };
-        let status = parse_status(request_id, &status)?;
+        let status = parse_request_status(request_id, &status)?;
         Ok(if status != RequestStatus::Unconfirmed {
             NewCodeOutcome::NotUnconfirmed(status)
         } else if send_at.is_some() {
@@ -346,7 +322,7 @@ impl Store {
         let Some((status, expires_at, used)) = state else {
             return Ok(ConfirmOutcome::NotFound);
         };
-        let status = parse_status(request_id, &status)?;
+        let status = parse_request_status(request_id, &status)?;
         Ok(match status {
             RequestStatus::Unconfirmed => {
                 let in_time = expires_at.is_some_and(|expires_at| expires_at > now);
@@ -458,99 +434,4 @@ impl Store {
             .map(|done| done.rows_affected())
         })?)
     }
-
-    /// Up to `limit` finished requests (completed, canceled, unreachable, expired)
-    /// not erased yet whose last change was at or before `finished_before`.
-    #[instrument(skip_all)]
-    pub async fn finished_requests_to_erase(
-        &self,
-        finished_before: DateTime<Utc>,
-        limit: u32,
-    ) -> StoreResult<Vec<i64>> {
-        Ok(with_pool!(self, pool, {
-            sqlx::query_scalar(
-                "select id from requests
-                 where status in ('completed', 'canceled', 'unreachable', 'expired')
-                   and erased_at is null and updated_at <= $1
-                 order by updated_at limit $2",
-            )
-            .bind(finished_before)
-            .bind(i64::from(limit))
-            .fetch_all(pool)
-            .await
-        })?)
-    }
-
-    /// Erases the seeker's personal data of request `id` for good: name, phone,
-    /// topic, message and availability become empty, the details of its calls'
-    /// events and the seeker leg's provider id go, and texts still waiting for the
-    /// seeker are dropped. Status, attempts, times and the calls' outcomes stay,
-    /// as anonymous counts. An open request must be canceled first.
-    ///
-    /// Erasures may run at once (an operator, the seeker's link, the housekeeping
-    /// of several instances): exactly one of them erases, the others find the
-    /// request [`EraseOutcome::AlreadyErased`].
-    ///
-    /// On SQLite, connections run with `secure_delete` so freed bytes are zeroed;
-    /// callers then call [`Store::checkpoint_after_erasure`] once (after one
-    /// erasure or a batch) so the old row versions leave the write-ahead log too.
-    #[instrument(skip_all, fields(request.id = id))]
-    pub async fn erase_request(&self, id: i64, now: DateTime<Utc>) -> StoreResult<EraseOutcome> {
-        Ok(with_pool!(self, pool, {
-            let mut tx = pool.begin_write().await?;
-            let state: Option<(String, Option<DateTime<Utc>>)> =
-                sqlx::query_as("select status, erased_at from requests where id = $1")
-                    .bind(id)
-                    .fetch_optional(&mut *tx)
-                    .await?;
-            let Some((status, erased_at)) = state else {
-                return Ok(EraseOutcome::NotFound);
-            };
-            if erased_at.is_some() {
-                return Ok(EraseOutcome::AlreadyErased);
-            }
-            if parse_status(id, &status)?.is_open() {
-                return Ok(EraseOutcome::StillOpen);
-            }
-            // The read above takes no lock (PostgreSQL): another erasure may have
-            // committed since, so the update checks again and only one of them
-            // erases.
-            let erased = sqlx::query(
-                "update requests set name = '', phone = '', topic = '', message = '',
-                     availability = '[]', confirm_code_hash = null, confirm_expires_at = null,
-                     confirm_prev_code_hash = null, confirm_prev_expires_at = null,
-                     confirm_send_at = null, confirm_send_error = null, erased_at = $2,
-                     updated_at = $2
-                 where id = $1 and erased_at is null",
-            )
-            .bind(id)
-            .bind(now)
-            .execute(&mut *tx)
-            .await?
-            .rows_affected();
-            if erased == 0 {
-                return Ok(EraseOutcome::AlreadyErased);
-            }
-            for statement in ERASE_AROUND_REQUEST {
-                sqlx::query(statement).bind(id).execute(&mut *tx).await?;
-            }
-            tx.commit().await?;
-            EraseOutcome::Erased
-        }))
-    }
-
-    /// Moves erased rows' old versions out of SQLite's write-ahead log
-    /// ([`Store::checkpoint`]); best effort: a checkpoint that finds readers in the
-    /// way leaves the rest to SQLite's automatic checkpoints.
-    pub async fn checkpoint_after_erasure(&self) {
-        if let Err(error) = self.checkpoint().await {
-            tracing::warn!(error = %error, "checkpoint after erasure failed");
-        }
-    }
-}
-
-fn parse_status(id: i64, status: &str) -> StoreResult<RequestStatus> {
-    status
-        .parse()
-        .map_err(|_| StoreError::Corrupt(format!("request {id}: status")))
 }

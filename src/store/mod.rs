@@ -33,14 +33,15 @@ use sqlx::{Pool, Postgres, Sqlite, Transaction};
 pub use calls::{
     CallDetail, CallEvent, CallFilter, CallListing, CallRecord, CallSummary, NewCallEvent,
 };
-pub use consent::{CodeTextJob, ConfirmOutcome, EraseOutcome, NewCodeOutcome, OptOutSource};
+pub use consent::{CodeTextJob, ConfirmOutcome, NewCodeOutcome, OptOutSource};
 pub use intake::{RequestIntake, WriteTurns};
 pub use locks::MatcherLock;
 pub use mentor_account::{MentorCall, MentorCalls, NewSignInCode};
 pub use mentors::{MentorRecord, PauseRecord, WindowRecord};
 pub use notifications::NoticeJob;
 pub use requests::{
-    CancelOutcome, CanceledCall, Confirmation, ConsentRecord, Intake, RequestFilter, RequestRecord,
+    CancelOutcome, CanceledCall, Confirmation, ConsentRecord, EraseOutcome, Intake, RequestFilter,
+    RequestRecord,
 };
 pub use sessions::{NewSession, SessionSubject};
 pub use telephony::{CallContext, CallEnded, DialTarget, DueCall, InDoubtDial, QuietCall};

@@ -338,6 +338,19 @@ pub enum CancelOutcome {
     NotFound,
 }
 
+/// What erasing a request did.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum EraseOutcome {
+    /// The personal data is gone.
+    Erased,
+    /// It was erased before.
+    AlreadyErased,
+    /// The request is still open: cancel it (and its call) first.
+    StillOpen,
+    /// No such request.
+    NotFound,
+}
+
 /// What an insert returns: the row as [`REQUEST_SELECT`] reads it, with no call.
 const INSERT_RETURNING: &str = "
     returning id, name, phone, timezone, topic, message, availability, status, attempts,
@@ -372,6 +385,18 @@ const REQUEST_SELECT: &str = "
     left join calls c on c.request_id = r.id
         and c.status in ('scheduled', 'dialing', 'in_progress')
     left join mentors m on m.id = c.mentor_id";
+
+/// What erasing keeps of a request's calls and texts: the statements after the
+/// request row's own (`$1` the request id). Events keep their kind and time; their
+/// details go.
+const ERASE_AROUND_REQUEST: &[&str] = &[
+    "update call_events set detail = '{}'
+     where call_id in (select id from calls where request_id = $1)",
+    "update calls set seeker_call_sid = null where request_id = $1",
+    "delete from notifications
+     where request_id = $1 and recipient = 'seeker' and status = 'pending'",
+    "update notifications set last_error = null where request_id = $1",
+];
 
 impl Store {
     /// Stores a new `status` request whatever its number asked before and with no
@@ -613,9 +638,7 @@ impl Store {
             let Some(status) = status else {
                 return Ok(CancelOutcome::NotFound);
             };
-            let status: RequestStatus = status
-                .parse()
-                .map_err(|_| StoreError::Corrupt(format!("request {id}: status")))?;
+            let status = parse_request_status(id, &status)?;
             if status == RequestStatus::Canceled {
                 return Ok(CancelOutcome::AlreadyCanceled);
             }
@@ -665,6 +688,95 @@ impl Store {
             tx.commit().await?;
             Ok(CancelOutcome::Canceled { call })
         })
+    }
+
+    /// Up to `limit` finished requests (completed, canceled, unreachable, expired)
+    /// not erased yet whose last change was at or before `finished_before`.
+    #[instrument(skip_all)]
+    pub async fn finished_requests_to_erase(
+        &self,
+        finished_before: DateTime<Utc>,
+        limit: u32,
+    ) -> StoreResult<Vec<i64>> {
+        Ok(with_pool!(self, pool, {
+            sqlx::query_scalar(
+                "select id from requests
+                 where status in ('completed', 'canceled', 'unreachable', 'expired')
+                   and erased_at is null and updated_at <= $1
+                 order by updated_at limit $2",
+            )
+            .bind(finished_before)
+            .bind(i64::from(limit))
+            .fetch_all(pool)
+            .await
+        })?)
+    }
+
+    /// Erases the seeker's personal data of request `id` for good: name, phone,
+    /// topic, message and availability become empty, the details of its calls'
+    /// events and the seeker leg's provider id go, and texts still waiting for the
+    /// seeker are dropped. Status, attempts, times and the calls' outcomes stay,
+    /// as anonymous counts. An open request must be canceled first.
+    ///
+    /// Erasures may run at once (an operator, the seeker's link, the housekeeping
+    /// of several instances): exactly one of them erases, the others find the
+    /// request [`EraseOutcome::AlreadyErased`].
+    ///
+    /// On SQLite, connections run with `secure_delete` so freed bytes are zeroed;
+    /// callers then call [`Store::checkpoint_after_erasure`] once (after one
+    /// erasure or a batch) so the old row versions leave the write-ahead log too.
+    #[instrument(skip_all, fields(request.id = id))]
+    pub async fn erase_request(&self, id: i64, now: DateTime<Utc>) -> StoreResult<EraseOutcome> {
+        Ok(with_pool!(self, pool, {
+            let mut tx = pool.begin_write().await?;
+            let state: Option<(String, Option<DateTime<Utc>>)> =
+                sqlx::query_as("select status, erased_at from requests where id = $1")
+                    .bind(id)
+                    .fetch_optional(&mut *tx)
+                    .await?;
+            let Some((status, erased_at)) = state else {
+                return Ok(EraseOutcome::NotFound);
+            };
+            if erased_at.is_some() {
+                return Ok(EraseOutcome::AlreadyErased);
+            }
+            if parse_request_status(id, &status)?.is_open() {
+                return Ok(EraseOutcome::StillOpen);
+            }
+            // The read above takes no lock (PostgreSQL): another erasure may have
+            // committed since, so the update checks again and only one of them
+            // erases.
+            let erased = sqlx::query(
+                "update requests set name = '', phone = '', topic = '', message = '',
+                     availability = '[]', confirm_code_hash = null, confirm_expires_at = null,
+                     confirm_prev_code_hash = null, confirm_prev_expires_at = null,
+                     confirm_send_at = null, confirm_send_error = null, erased_at = $2,
+                     updated_at = $2
+                 where id = $1 and erased_at is null",
+            )
+            .bind(id)
+            .bind(now)
+            .execute(&mut *tx)
+            .await?
+            .rows_affected();
+            if erased == 0 {
+                return Ok(EraseOutcome::AlreadyErased);
+            }
+            for statement in ERASE_AROUND_REQUEST {
+                sqlx::query(statement).bind(id).execute(&mut *tx).await?;
+            }
+            tx.commit().await?;
+            EraseOutcome::Erased
+        }))
+    }
+
+    /// Moves erased rows' old versions out of SQLite's write-ahead log
+    /// ([`Store::checkpoint`]); best effort: a checkpoint that finds readers in the
+    /// way leaves the rest to SQLite's automatic checkpoints.
+    pub async fn checkpoint_after_erasure(&self) {
+        if let Err(error) = self.checkpoint().await {
+            tracing::warn!(error = %error, "checkpoint after erasure failed");
+        }
     }
 }
 
@@ -727,4 +839,11 @@ pub(crate) async fn insert_batch_on(
     }
     tx.commit().await?;
     Ok(stored)
+}
+
+/// Reads a stored request status.
+pub(super) fn parse_request_status(id: i64, status: &str) -> StoreResult<RequestStatus> {
+    status
+        .parse()
+        .map_err(|_| StoreError::Corrupt(format!("request {id}: status")))
 }

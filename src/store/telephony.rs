@@ -6,6 +6,7 @@ use chrono::{DateTime, TimeDelta, Utc};
 use tracing::instrument;
 
 use super::calls::insert_event;
+use super::requests::parse_request_status;
 use super::{BeginWrite, Conflict, NewCallEvent, Store, StoreError, StoreResult, with_pool};
 use crate::domain::call_flow::{Leg, RequestEffect, request_effect, status_after_requeue};
 use crate::domain::status::{CallStatus, Outcome, RequestStatus};
@@ -567,9 +568,7 @@ impl Store {
                     .bind(request_id)
                     .fetch_one(&mut *tx)
                     .await?;
-            let mut request_status: RequestStatus = status
-                .parse()
-                .map_err(|_| StoreError::Corrupt(format!("request {request_id}: status")))?;
+            let mut request_status = parse_request_status(request_id, &status)?;
             if request_status == RequestStatus::Scheduled {
                 let (next, attempts) = match request_effect(outcome, leg) {
                     RequestEffect::Complete => (RequestStatus::Completed, attempts),
