@@ -1,4 +1,10 @@
-//! Calls: the matcher's bookings and everything that happens to them.
+//! Calls: the matcher's bookings (each with its event and notices, in one
+//! transaction), reading calls for the API, the pages and the reports, and the
+//! event log every call keeps ([`NewCallEvent`], written with `insert_event!`).
+//!
+//! Not here: moving a call through dialing to its outcome (`telephony`),
+//! cancelling one with its request (`requests`), and wording for people: events
+//! carry a kind and machine-readable details.
 
 use std::collections::{HashMap, HashSet};
 

@@ -2,6 +2,10 @@
 //! `service::consent`): the phone confirmation of new requests (the code texts'
 //! outbox lives in the request row), SMS opt-outs, and expiry of unconfirmed
 //! requests.
+//!
+//! Not here: codes themselves (the notifier makes them; only their hashes are
+//! stored), the wording a seeker agrees to (`domain::consent`), and erasure
+//! (`requests`).
 
 use chrono::{DateTime, Utc};
 use tracing::instrument;

@@ -2,6 +2,9 @@
 //! PostgreSQL database: a run holds a transaction-scoped advisory lock, released
 //! when the run's lock transaction ends (or its connection dies with the process).
 //! SQLite serves a single instance, whose runs never overlap anyway.
+//!
+//! Not here: claims of due work, which need no lock: each claims its rows in one
+//! statement (`telephony`, `notifications`).
 
 use sqlx::{Postgres, Transaction};
 

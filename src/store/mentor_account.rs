@@ -3,6 +3,9 @@
 //!
 //! Codes and calendar tokens are stored only as hashes. The seeker's phone number
 //! is never read here: a mentor's pages must not be able to show it.
+//!
+//! Not here: the mentor's record, windows and pauses (`mentors`), browser
+//! sessions (`sessions`), and sending the code (the caller texts it).
 
 use chrono::{DateTime, Utc};
 use tracing::instrument;

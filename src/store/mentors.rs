@@ -1,4 +1,8 @@
-//! Mentors, their commute windows and their pauses.
+//! Mentors, their commute windows and their pauses, and the matcher's read of all
+//! of them at once ([`Store::mentor_supply`]).
+//!
+//! Not here: what a mentor's own pages need (`mentor_account`), their calls
+//! (`calls`), and checking what a mentor typed (`domain`, before it gets here).
 
 use std::collections::HashMap;
 

@@ -4,8 +4,22 @@
 //! Both backends run the same SQL text wherever the two dialects agree: queries use
 //! `$n` placeholders, which SQLite reads as numbered parameters too (statements
 //! with thousands of parameters, built at run time, use [`Markers`]). Each backend
-//! has its own migrations folder. Backend-specific statements (claiming due work)
-//! live beside their backend.
+//! has its own migrations folder. A method's body runs inside `with_pool!`, pasted
+//! once per backend. Where the dialects differ (claiming due work, the matcher's
+//! lock), the statement is a `…_SQLITE`/`…_POSTGRES` const pair at the end of its
+//! file, picked by `Store::per_backend`; a method that differs as a whole (batched
+//! intake, locks) says so in one `match` on the store.
+//!
+//! One file per area: `requests` (seekers' requests, cancelling and erasing them),
+//! `consent` (confirming numbers, opt-outs), `intake` (SQLite's group commit of
+//! new requests), `calls` (bookings and every call's event log), `telephony`
+//! (dialing and the provider's callbacks), `notifications` (the SMS outbox),
+//! `mentors` (mentors, windows, pauses), `mentor_account` (a mentor's own pages),
+//! `sessions`, `locks` and `queues`.
+//!
+//! Not in the store: wording for people (it names what happened, a status, an
+//! outcome or a [`Conflict`], and each door says it in its own words), HTTP and
+//! the provider, and the clock: every instant comes in as an argument.
 //!
 //! Errors: storage functions return [`StoreError`]; a unique-constraint violation
 //! becomes [`StoreError::Conflict`] here, so callers never look at SQL error codes.

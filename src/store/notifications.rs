@@ -1,5 +1,9 @@
-//! The SMS outbox: notices written with what caused them, claimed and sent by the
-//! notifier.
+//! The SMS outbox: notices written with what caused them (in the same
+//! transaction), claimed by the notifier, and the outcome of each send, fenced by
+//! the claim's attempt.
+//!
+//! Not here: a notice's text, which the notifier words from `domain::notices`
+//! when it sends, and the sending.
 
 use chrono::{DateTime, Utc};
 use chrono_tz::Tz;

@@ -1,4 +1,6 @@
 //! How much work is waiting, for the `/metrics` queue gauges.
+//!
+//! Counts only: nothing here claims or changes work.
 
 use chrono::{DateTime, Utc};
 use tracing::instrument;

@@ -1,4 +1,10 @@
-//! Seekers' requests.
+//! Seekers' requests: storing new ones (one at a time, or batched on SQLite for
+//! `intake`), reading them for the seeker's link, the operator and the matcher,
+//! cancelling one with its call, and erasing a finished one's personal data.
+//!
+//! Not here: proving the number is the seeker's (`consent`), the call a request
+//! is booked into (`calls`, `telephony`), and checking what a seeker typed
+//! (`domain::request`, before it gets here).
 
 use std::collections::HashMap;
 use std::collections::hash_map::Entry;

@@ -1,5 +1,7 @@
 //! Browser sessions of mentors and the operator. The cookie carries a random token;
 //! the database holds only its hash (see [`crate::tokens`]).
+//!
+//! Not here: cookies and who may sign in (`web::pages::session`).
 
 use chrono::{DateTime, Utc};
 use tracing::instrument;

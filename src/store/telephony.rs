@@ -1,6 +1,11 @@
-//! What the dispatcher and the provider's callbacks read and write: claiming due
-//! calls, recording provider ids, the event log (deduplicated per callback), and
-//! ending a call with its outcome and the effect on its request.
+//! What the dispatcher, the reconciler and the provider's callbacks read and
+//! write: claiming due calls, recording provider ids, events and callbacks (each
+//! callback once), and ending a call with its outcome and the effect on its
+//! request. The claims' backend-specific statements are the const pairs at the
+//! end.
+//!
+//! Not here: talking to the provider (the scheduler does, around these calls),
+//! and TwiML and its wording (`web::telephony`).
 
 use chrono::{DateTime, TimeDelta, Utc};
 use tracing::instrument;
