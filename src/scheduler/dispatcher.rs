@@ -24,7 +24,7 @@ use crate::domain::call_flow::Leg;
 use crate::domain::status::Outcome;
 use crate::metrics::Metrics;
 use crate::scheduler::matcher::MatcherHandle;
-use crate::store::{DialTarget, Store};
+use crate::store::{DialTarget, NewCallEvent, Store};
 use crate::telephony::{NewCall, Provider, ProviderError};
 
 /// Seconds the mentor's phone rings before the call counts as unanswered.
@@ -270,16 +270,9 @@ impl Dispatcher {
             Err(error) if error.may_have_taken_effect() => {
                 let detail =
                     serde_json::json!({ "attempt": target.attempt, "error": error.to_string() });
-                self.store
-                    .record_event(
-                        call_id,
-                        "dial_outcome_unknown",
-                        &detail,
-                        None,
-                        None,
-                        self.clock.now(),
-                    )
-                    .await?;
+                let event =
+                    NewCallEvent::new(call_id, "dial_outcome_unknown", &detail, self.clock.now());
+                self.store.record_event(event).await?;
                 warn!(
                     call.id = call_id,
                     "the provider did not answer the dial; it will be reconciled"
@@ -295,7 +288,7 @@ impl Dispatcher {
     async fn slot_missed(&self, call_id: i64, now: DateTime<Utc>) -> anyhow::Result<bool> {
         let detail = serde_json::json!({ "reason": "the slot passed before it could be dialed" });
         self.store
-            .record_event(call_id, "slot_missed", &detail, None, None, now)
+            .record_event(NewCallEvent::new(call_id, "slot_missed", &detail, now))
             .await?;
         self.end_call(call_id, Outcome::Failed, Leg::Mentor, None, now)
             .await
@@ -309,9 +302,8 @@ impl Dispatcher {
         at: DateTime<Utc>,
     ) -> anyhow::Result<Placement> {
         let detail = serde_json::json!({ "attempt": target.attempt, "error": error.to_string() });
-        self.store
-            .record_event(target.call_id, "dial_failed", &detail, None, None, at)
-            .await?;
+        let event = NewCallEvent::new(target.call_id, "dial_failed", &detail, at);
+        self.store.record_event(event).await?;
         self.end_call(target.call_id, Outcome::Failed, Leg::Mentor, None, at)
             .await?;
         warn!(call.id = target.call_id, error = %error, "the provider refused the call; the request is requeued");

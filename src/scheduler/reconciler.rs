@@ -36,7 +36,7 @@ use crate::domain::call_flow::{Leg, LegStatus, mentor_leg_outcome, seeker_leg_ou
 use crate::domain::status::Outcome;
 use crate::metrics::Metrics;
 use crate::scheduler::matcher::MatcherHandle;
-use crate::store::{QuietCall, Store};
+use crate::store::{NewCallEvent, QuietCall, Store};
 use crate::telephony::{CallQuery, Provider, ProviderCall, ProviderError};
 
 /// How long a dial may stay without a provider id before it is reconciled.
@@ -233,16 +233,14 @@ impl Reconciler {
                         .record_dialed(dial.call_id, dial.attempt, &call.sid, now)
                         .await?;
                     let detail = serde_json::json!({ "call_sid": call.sid, "recorded": recorded });
-                    self.store
-                        .record_event(dial.call_id, "dial_adopted", &detail, None, None, now)
-                        .await?;
+                    let event = NewCallEvent::new(dial.call_id, "dial_adopted", &detail, now);
+                    self.store.record_event(event).await?;
                     report.adopted += usize::from(recorded);
                 }
                 None if now - dial.dialed_at >= GIVE_UP_AFTER => {
                     let detail = serde_json::json!({ "reason": "not found at the provider" });
-                    self.store
-                        .record_event(dial.call_id, "dial_failed", &detail, None, None, now)
-                        .await?;
+                    let event = NewCallEvent::new(dial.call_id, "dial_failed", &detail, now);
+                    self.store.record_event(event).await?;
                     if self
                         .end_call(dial.call_id, Outcome::Failed, Leg::Mentor, None, now)
                         .await?
@@ -359,16 +357,8 @@ impl Reconciler {
             "mentor_status": mentor_leg.status,
             "outcome": outcome.as_str(),
         });
-        self.store
-            .record_event(
-                call.call_id,
-                "settled_from_provider",
-                &detail,
-                None,
-                None,
-                now,
-            )
-            .await?;
+        let event = NewCallEvent::new(call.call_id, "settled_from_provider", &detail, now);
+        self.store.record_event(event).await?;
         self.end_call(call.call_id, outcome, leg, talk_seconds, now)
             .await
             .map(Ok)

@@ -7,7 +7,7 @@ use serde_json::Value;
 use super::Service;
 use crate::domain::call_flow::Leg;
 use crate::domain::status::Outcome;
-use crate::store::{CallContext, CallEnded, StoreError};
+use crate::store::{CallContext, CallEnded, NewCallEvent, StoreError};
 
 /// What the provider sent about a call, for its event log.
 #[derive(Clone, Copy, Debug)]
@@ -31,17 +31,9 @@ impl Service {
         call_id: i64,
         callback: Callback<'_>,
     ) -> Result<bool, StoreError> {
-        let fresh = self
-            .store
-            .record_callback(
-                call_id,
-                callback.kind,
-                callback.detail,
-                callback.provider_sid,
-                callback.sequence_number,
-                self.clock.now(),
-            )
-            .await?;
+        let event = NewCallEvent::new(call_id, callback.kind, callback.detail, self.clock.now())
+            .deduplicated_by(callback.provider_sid, callback.sequence_number);
+        let fresh = self.store.record_callback(event).await?;
         if !fresh {
             tracing::debug!(call.id = call_id, "duplicate callback ignored");
         }

@@ -7,7 +7,8 @@ use crate::domain::consent::ConsentSource;
 use crate::domain::request::NewRequest;
 use crate::domain::status::{CallStatus, Outcome, RequestStatus};
 use crate::store::{
-    CancelOutcome, CanceledCall, Conflict, EraseOutcome, Intake, RequestRecord, StoreError,
+    CancelOutcome, CanceledCall, Conflict, EraseOutcome, Intake, NewCallEvent, RequestRecord,
+    StoreError,
 };
 use crate::telephony::CallUpdate;
 use crate::tokens;
@@ -188,7 +189,12 @@ impl Service {
             }
         };
         self.store
-            .record_event(call.id, "stopped_at_provider", &detail, None, None, now)
+            .record_event(NewCallEvent::new(
+                call.id,
+                "stopped_at_provider",
+                &detail,
+                now,
+            ))
             .await?;
         Ok(())
     }

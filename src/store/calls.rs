@@ -1,4 +1,10 @@
-//! Calls: the matcher's bookings and everything that happens to them.
+//! Calls: the matcher's bookings (each with its event and notices, in one
+//! transaction), reading calls for the API, the pages and the reports, and the
+//! event log every call keeps ([`NewCallEvent`], written with `insert_event!`).
+//!
+//! Not here: moving a call through dialing to its outcome (`telephony`),
+//! cancelling one with its request (`requests`), and wording for people: events
+//! carry a kind and machine-readable details.
 
 use std::collections::{HashMap, HashSet};
 
@@ -65,6 +71,86 @@ pub struct CallEvent {
     /// When it was recorded.
     pub created_at: DateTime<Utc>,
 }
+
+/// An entry to append to a call's event log.
+#[derive(Clone, Copy, Debug)]
+pub struct NewCallEvent<'a> {
+    /// The call.
+    pub call_id: i64,
+    /// What happened (`dialing`, `ended`, a callback's name, …).
+    pub kind: &'a str,
+    /// What the event carries (never a phone number).
+    pub detail: &'a serde_json::Value,
+    /// The provider's id of the leg a callback is about.
+    pub provider_sid: Option<&'a str>,
+    /// The provider's sequence number of a callback. With `provider_sid` it names
+    /// the callback, which is then recorded at most once.
+    pub sequence_number: Option<i64>,
+    /// When it is recorded.
+    pub at: DateTime<Utc>,
+}
+
+impl<'a> NewCallEvent<'a> {
+    /// An event with nothing from the provider to deduplicate it by: each one
+    /// recorded is a new entry.
+    pub fn new(
+        call_id: i64,
+        kind: &'a str,
+        detail: &'a serde_json::Value,
+        at: DateTime<Utc>,
+    ) -> NewCallEvent<'a> {
+        NewCallEvent {
+            call_id,
+            kind,
+            detail,
+            provider_sid: None,
+            sequence_number: None,
+            at,
+        }
+    }
+
+    /// The same event as the provider's callback `sequence_number` about leg
+    /// `provider_sid`: recorded at most once when both are known.
+    pub fn deduplicated_by(
+        self,
+        provider_sid: Option<&'a str>,
+        sequence_number: Option<i64>,
+    ) -> NewCallEvent<'a> {
+        NewCallEvent {
+            provider_sid,
+            sequence_number,
+            ..self
+        }
+    }
+}
+
+/// Appends `$event` (a [`NewCallEvent`]) to its call's log in `$executor`:
+/// `Ok(false)` when its callback was recorded before, or there is no such call.
+/// A macro, not a function, so it takes either backend's executor (it expands in
+/// each arm of `with_pool!`).
+macro_rules! insert_event {
+    ($executor:expr, $event:expr) => {{
+        let event: $crate::store::NewCallEvent<'_> = $event;
+        sqlx::query($crate::store::calls::INSERT_CALL_EVENT)
+            .bind(event.call_id)
+            .bind(event.kind)
+            .bind(event.detail.to_string())
+            .bind(event.provider_sid)
+            .bind(event.sequence_number)
+            .bind(event.at)
+            .execute($executor)
+            .await
+            .map(|done| done.rows_affected() > 0)
+    }};
+}
+pub(super) use insert_event;
+
+/// The statement of [`insert_event!`]; a callback recorded before is skipped by
+/// the unique index on (provider sid, sequence number).
+pub(super) const INSERT_CALL_EVENT: &str = "insert into call_events
+        (call_id, kind, detail, provider_sid, sequence_number, created_at)
+    select $1, $2, $3, $4, $5, $6 where exists (select 1 from calls where id = $1)
+    on conflict do nothing";
 
 /// A call with its event log.
 #[derive(Clone, Debug)]
@@ -160,7 +246,7 @@ impl Store {
     #[instrument(skip_all, fields(bookings = bookings.len()))]
     pub async fn book(&self, bookings: &[Booking], now: DateTime<Utc>) -> StoreResult<Vec<i64>> {
         let mut booked = Vec::with_capacity(bookings.len());
-        with_pool!(self, pool => {
+        with_pool!(self, pool, {
             let mut tx = pool.begin_write().await?;
             for chunk in bookings.chunks(BOOK_CHUNK) {
                 // The call goes in only while its request is pending; a slot or a
@@ -242,7 +328,8 @@ impl Store {
                         next_attempt_at, created_at)
                      select c.request_id, c.id, n.recipient,
                             case when n.recipient = 'seeker' and exists (
-                                select 1 from calls o where o.request_id = c.request_id and o.id <> c.id)
+                                     select 1 from calls o
+                                     where o.request_id = c.request_id and o.id <> c.id)
                                  then 'moved' else 'booked' end,
                             'pending', {}, {}
                      from calls c
@@ -288,11 +375,13 @@ impl Store {
             "mentor_id, starts_at, ends_at",
             "from calls where status <> 'canceled' and starts_at < $1 and ends_at > $2",
         );
-        let packed: String = with_pool!(self, pool => sqlx::query_scalar(&sql)
-            .bind(to)
-            .bind(from)
-            .fetch_one(pool)
-            .await)?;
+        let packed: String = with_pool!(self, pool, {
+            sqlx::query_scalar(&sql)
+                .bind(to)
+                .bind(from)
+                .fetch_one(pool)
+                .await
+        })?;
         let rows: Vec<(i64, DateTime<Utc>, DateTime<Utc>)> = unpack("booked calls", &packed)?;
         Ok(rows
             .into_iter()
@@ -311,15 +400,19 @@ impl Store {
         from: DateTime<Utc>,
         to: DateTime<Utc>,
     ) -> StoreResult<Vec<DateTime<Utc>>> {
-        let starts = with_pool!(self, pool => sqlx::query_scalar(
-            "select starts_at from calls
-             where mentor_id = $1 and status <> 'canceled' and starts_at >= $2 and starts_at < $3
-             order by starts_at")
+        let starts = with_pool!(self, pool, {
+            sqlx::query_scalar(
+                "select starts_at from calls
+                 where mentor_id = $1 and status <> 'canceled'
+                   and starts_at >= $2 and starts_at < $3
+                 order by starts_at",
+            )
             .bind(mentor_id)
             .bind(from)
             .bind(to)
             .fetch_all(pool)
-            .await)?;
+            .await
+        })?;
         Ok(starts)
     }
 
@@ -327,14 +420,19 @@ impl Store {
     #[instrument(skip_all, fields(call.id = id))]
     pub async fn call(&self, id: i64) -> StoreResult<Option<CallDetail>> {
         let sql = format!("select {CALL_COLUMNS} from calls where id = $1");
-        let (row, events): (Option<CallRow>, Vec<EventRow>) = with_pool!(self, pool => {
+        let (row, events): (Option<CallRow>, Vec<EventRow>) = with_pool!(self, pool, {
             let mut tx = pool.begin().await?;
-            let row = sqlx::query_as(&sql).bind(id).fetch_optional(&mut *tx).await?;
-            let events = sqlx::query_as(
-                "select id, kind, detail, created_at from call_events where call_id = $1 order by id")
+            let row = sqlx::query_as(&sql)
                 .bind(id)
-                .fetch_all(&mut *tx)
+                .fetch_optional(&mut *tx)
                 .await?;
+            let events = sqlx::query_as(
+                "select id, kind, detail, created_at from call_events
+                 where call_id = $1 order by id",
+            )
+            .bind(id)
+            .fetch_all(&mut *tx)
+            .await?;
             tx.commit().await?;
             (row, events)
         });
@@ -363,10 +461,9 @@ impl Store {
         let sql = format!(
             "select {CALL_COLUMNS} from calls where request_id = $1 order by starts_at, id"
         );
-        let rows: Vec<CallRow> = with_pool!(self, pool => sqlx::query_as(&sql)
-            .bind(request_id)
-            .fetch_all(pool)
-            .await)?;
+        let rows: Vec<CallRow> = with_pool!(self, pool, {
+            sqlx::query_as(&sql).bind(request_id).fetch_all(pool).await
+        })?;
         rows.into_iter().map(CallRecord::try_from).collect()
     }
 
@@ -378,13 +475,15 @@ impl Store {
              where ($1 is null or status = $1) and ($2 is null or mentor_id = $2) and id > $3
              order by id limit $4"
         );
-        let rows: Vec<CallRow> = with_pool!(self, pool => sqlx::query_as(&sql)
-            .bind(filter.status.map(CallStatus::as_str))
-            .bind(filter.mentor_id)
-            .bind(filter.after_id.unwrap_or(0))
-            .bind(i64::from(filter.limit))
-            .fetch_all(pool)
-            .await)?;
+        let rows: Vec<CallRow> = with_pool!(self, pool, {
+            sqlx::query_as(&sql)
+                .bind(filter.status.map(CallStatus::as_str))
+                .bind(filter.mentor_id)
+                .bind(filter.after_id.unwrap_or(0))
+                .bind(i64::from(filter.limit))
+                .fetch_all(pool)
+                .await
+        })?;
         rows.into_iter().map(CallRecord::try_from).collect()
     }
 
@@ -404,12 +503,14 @@ impl Store {
              join requests r on r.id = c.request_id
              where ($1 is null or c.status = $1) and ($2 is null or c.mentor_id = $2)
              order by c.starts_at desc, c.id desc limit $3";
-        let rows: Vec<ListingRow> = with_pool!(self, pool => sqlx::query_as(sql)
-            .bind(filter.status.map(CallStatus::as_str))
-            .bind(filter.mentor_id)
-            .bind(i64::from(filter.limit))
-            .fetch_all(pool)
-            .await)?;
+        let rows: Vec<ListingRow> = with_pool!(self, pool, {
+            sqlx::query_as(sql)
+                .bind(filter.status.map(CallStatus::as_str))
+                .bind(filter.mentor_id)
+                .bind(i64::from(filter.limit))
+                .fetch_all(pool)
+                .await
+        })?;
         rows.into_iter().map(CallListing::try_from).collect()
     }
 
@@ -421,13 +522,16 @@ impl Store {
         from: DateTime<Utc>,
         to: DateTime<Utc>,
     ) -> StoreResult<Vec<(DateTime<Utc>, Outcome)>> {
-        let rows: Vec<(DateTime<Utc>, String)> = with_pool!(self, pool => sqlx::query_as(
-            "select starts_at, outcome from calls
-             where outcome is not null and starts_at >= $1 and starts_at < $2")
+        let rows: Vec<(DateTime<Utc>, String)> = with_pool!(self, pool, {
+            sqlx::query_as(
+                "select starts_at, outcome from calls
+                 where outcome is not null and starts_at >= $1 and starts_at < $2",
+            )
             .bind(from)
             .bind(to)
             .fetch_all(pool)
-            .await)?;
+            .await
+        })?;
         rows.into_iter()
             .map(|(starts_at, outcome)| {
                 let outcome = outcome
@@ -445,13 +549,16 @@ impl Store {
         from: DateTime<Utc>,
         to: DateTime<Utc>,
     ) -> StoreResult<u64> {
-        let count: i64 = with_pool!(self, pool => sqlx::query_scalar(
-            "select count(*) from calls
-             where status <> 'canceled' and starts_at >= $1 and starts_at < $2")
+        let count: i64 = with_pool!(self, pool, {
+            sqlx::query_scalar(
+                "select count(*) from calls
+                 where status <> 'canceled' and starts_at >= $1 and starts_at < $2",
+            )
             .bind(from)
             .bind(to)
             .fetch_one(pool)
-            .await)?;
+            .await
+        })?;
         Ok(u64::try_from(count).unwrap_or(0))
     }
 }

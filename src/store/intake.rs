@@ -10,6 +10,9 @@
 //! request is written at once, and the ones arriving while a batch commits form
 //! the next batch. On PostgreSQL, which takes concurrent writers well, callers
 //! write directly.
+//!
+//! Not here: the insert itself (`requests`); this module only decides who writes
+//! when.
 
 use std::sync::Arc;
 

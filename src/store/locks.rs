@@ -2,6 +2,9 @@
 //! PostgreSQL database: a run holds a transaction-scoped advisory lock, released
 //! when the run's lock transaction ends (or its connection dies with the process).
 //! SQLite serves a single instance, whose runs never overlap anyway.
+//!
+//! Not here: claims of due work, which need no lock: each claims its rows in one
+//! statement (`telephony`, `notifications`).
 
 use sqlx::{Postgres, Transaction};
 
@@ -34,7 +37,7 @@ impl Store {
             Store::Sqlite(_) => Ok(MatcherLock { held: None }),
             Store::Postgres(pool) => {
                 let mut tx = pool.begin().await?;
-                sqlx::query("select pg_advisory_xact_lock($1)")
+                sqlx::query(LOCK_MATCHER_POSTGRES)
                     .bind(MATCHER_LOCK_KEY)
                     .execute(&mut *tx)
                     .await?;
@@ -49,7 +52,7 @@ impl Store {
             Store::Sqlite(_) => Ok(Some(MatcherLock { held: None })),
             Store::Postgres(pool) => {
                 let mut tx = pool.begin().await?;
-                let locked: bool = sqlx::query_scalar("select pg_try_advisory_xact_lock($1)")
+                let locked: bool = sqlx::query_scalar(TRY_LOCK_MATCHER_POSTGRES)
                     .bind(MATCHER_LOCK_KEY)
                     .fetch_one(&mut *tx)
                     .await?;
@@ -58,3 +61,10 @@ impl Store {
         }
     }
 }
+
+/// Waits for the matcher's advisory lock, held until the transaction ends.
+/// SQLite has no counterpart: one instance, whose matcher runs never overlap.
+const LOCK_MATCHER_POSTGRES: &str = "select pg_advisory_xact_lock($1)";
+
+/// Takes the matcher's advisory lock if it is free; whether it was.
+const TRY_LOCK_MATCHER_POSTGRES: &str = "select pg_try_advisory_xact_lock($1)";

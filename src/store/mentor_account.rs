@@ -3,6 +3,9 @@
 //!
 //! Codes and calendar tokens are stored only as hashes. The seeker's phone number
 //! is never read here: a mentor's pages must not be able to show it.
+//!
+//! Not here: the mentor's record, windows and pauses (`mentors`), browser
+//! sessions (`sessions`), and sending the code (the caller texts it).
 
 use chrono::{DateTime, Utc};
 use tracing::instrument;
@@ -77,11 +80,12 @@ impl Store {
     /// The mentor whose phone is `phone`, if any (the lowest id if several share it).
     #[instrument(skip_all)]
     pub async fn mentor_id_by_phone(&self, phone: &PhoneNumber) -> StoreResult<Option<i64>> {
-        let id = with_pool!(self, pool => sqlx::query_scalar(
-            "select id from mentors where phone = $1 order by id limit 1")
-            .bind(phone.as_str())
-            .fetch_optional(pool)
-            .await)?;
+        let id = with_pool!(self, pool, {
+            sqlx::query_scalar("select id from mentors where phone = $1 order by id limit 1")
+                .bind(phone.as_str())
+                .fetch_optional(pool)
+                .await
+        })?;
         Ok(id)
     }
 
@@ -90,7 +94,7 @@ impl Store {
     /// since `sends_since`: then nothing changes and the answer is `false`.
     #[instrument(skip_all, fields(mentor.id = code.mentor_id))]
     pub async fn issue_sign_in_code(&self, code: NewSignInCode<'_>) -> StoreResult<bool> {
-        with_pool!(self, pool => {
+        with_pool!(self, pool, {
             let mut tx = pool.begin_write().await?;
             sqlx::query("delete from mentor_sign_in_sends where created_at <= $1")
                 .bind(code.sends_since)
@@ -99,28 +103,32 @@ impl Store {
             // Writing the code row first locks it (PostgreSQL), so two sends for one
             // mentor at once are counted one after the other.
             sqlx::query(
-                "insert into mentor_sign_in_codes (mentor_id, code_hash, attempts, created_at, expires_at)
+                "insert into mentor_sign_in_codes
+                     (mentor_id, code_hash, attempts, created_at, expires_at)
                  values ($1, $2, 0, $3, $4)
                  on conflict (mentor_id) do update set code_hash = excluded.code_hash,
-                    attempts = 0, created_at = excluded.created_at, expires_at = excluded.expires_at")
-                .bind(code.mentor_id)
-                .bind(code.code_hash)
-                .bind(code.now)
-                .bind(code.expires_at)
-                .execute(&mut *tx)
-                .await?;
+                     attempts = 0, created_at = excluded.created_at,
+                     expires_at = excluded.expires_at",
+            )
+            .bind(code.mentor_id)
+            .bind(code.code_hash)
+            .bind(code.now)
+            .bind(code.expires_at)
+            .execute(&mut *tx)
+            .await?;
             let counted: Option<i64> = sqlx::query_scalar(
                 "insert into mentor_sign_in_sends (mentor_id, created_at)
                  select $1, $2
                  where (select count(*) from mentor_sign_in_sends
                         where mentor_id = $1 and created_at > $3) < $4
-                 returning id")
-                .bind(code.mentor_id)
-                .bind(code.now)
-                .bind(code.sends_since)
-                .bind(i64::from(code.max_sends))
-                .fetch_optional(&mut *tx)
-                .await?;
+                 returning id",
+            )
+            .bind(code.mentor_id)
+            .bind(code.now)
+            .bind(code.sends_since)
+            .bind(i64::from(code.max_sends))
+            .fetch_optional(&mut *tx)
+            .await?;
             if counted.is_none() {
                 tx.rollback().await?;
                 return Ok(false);
@@ -141,33 +149,36 @@ impl Store {
         now: DateTime<Utc>,
         max_attempts: u32,
     ) -> StoreResult<bool> {
-        with_pool!(self, pool => {
+        with_pool!(self, pool, {
             let mut tx = pool.begin_write().await?;
             let used: Option<i64> = sqlx::query_scalar(
                 "delete from mentor_sign_in_codes
                  where mentor_id = $1 and code_hash = $2 and expires_at > $3 and attempts < $4
-                 returning mentor_id")
-                .bind(mentor_id)
-                .bind(code_hash)
-                .bind(now)
-                .bind(i64::from(max_attempts))
-                .fetch_optional(&mut *tx)
-                .await?;
+                 returning mentor_id",
+            )
+            .bind(mentor_id)
+            .bind(code_hash)
+            .bind(now)
+            .bind(i64::from(max_attempts))
+            .fetch_optional(&mut *tx)
+            .await?;
             if used.is_none() {
                 sqlx::query(
                     "update mentor_sign_in_codes set attempts = attempts + 1
-                     where mentor_id = $1")
-                    .bind(mentor_id)
-                    .execute(&mut *tx)
-                    .await?;
+                     where mentor_id = $1",
+                )
+                .bind(mentor_id)
+                .execute(&mut *tx)
+                .await?;
                 sqlx::query(
                     "delete from mentor_sign_in_codes
-                     where mentor_id = $1 and (attempts >= $2 or expires_at <= $3)")
-                    .bind(mentor_id)
-                    .bind(i64::from(max_attempts))
-                    .bind(now)
-                    .execute(&mut *tx)
-                    .await?;
+                     where mentor_id = $1 and (attempts >= $2 or expires_at <= $3)",
+                )
+                .bind(mentor_id)
+                .bind(i64::from(max_attempts))
+                .bind(now)
+                .execute(&mut *tx)
+                .await?;
             }
             tx.commit().await?;
             Ok(used.is_some())
@@ -182,38 +193,44 @@ impl Store {
         token_hash: &str,
         now: DateTime<Utc>,
     ) -> StoreResult<()> {
-        with_pool!(self, pool => sqlx::query(
-            "insert into mentor_calendars (mentor_id, token_hash, created_at) values ($1, $2, $3)
-             on conflict (mentor_id) do update set token_hash = excluded.token_hash,
-                created_at = excluded.created_at")
+        with_pool!(self, pool, {
+            sqlx::query(
+                "insert into mentor_calendars (mentor_id, token_hash, created_at)
+                 values ($1, $2, $3)
+                 on conflict (mentor_id) do update set token_hash = excluded.token_hash,
+                     created_at = excluded.created_at",
+            )
             .bind(mentor_id)
             .bind(token_hash)
             .bind(now)
             .execute(pool)
             .await
-            .map(drop))
+            .map(drop)
+        })
         .map_err(StoreError::conflict_as(Conflict::CalendarToken))
     }
 
     /// When the mentor's current calendar link was made, if they have one.
     #[instrument(skip_all, fields(mentor.id = mentor_id))]
     pub async fn calendar_made_at(&self, mentor_id: i64) -> StoreResult<Option<DateTime<Utc>>> {
-        let made = with_pool!(self, pool => sqlx::query_scalar(
-            "select created_at from mentor_calendars where mentor_id = $1")
-            .bind(mentor_id)
-            .fetch_optional(pool)
-            .await)?;
+        let made = with_pool!(self, pool, {
+            sqlx::query_scalar("select created_at from mentor_calendars where mentor_id = $1")
+                .bind(mentor_id)
+                .fetch_optional(pool)
+                .await
+        })?;
         Ok(made)
     }
 
     /// The mentor whose calendar token hashes to `token_hash`.
     #[instrument(skip_all)]
     pub async fn mentor_id_by_calendar_token(&self, token_hash: &str) -> StoreResult<Option<i64>> {
-        let id = with_pool!(self, pool => sqlx::query_scalar(
-            "select mentor_id from mentor_calendars where token_hash = $1")
-            .bind(token_hash)
-            .fetch_optional(pool)
-            .await)?;
+        let id = with_pool!(self, pool, {
+            sqlx::query_scalar("select mentor_id from mentor_calendars where token_hash = $1")
+                .bind(token_hash)
+                .fetch_optional(pool)
+                .await
+        })?;
         Ok(id)
     }
 
@@ -227,14 +244,17 @@ impl Store {
         call_minutes: u32,
         max_calls_per_window: Option<u32>,
     ) -> StoreResult<bool> {
-        let changed = with_pool!(self, pool => sqlx::query(
-            "update mentors set call_minutes = $1, max_calls_per_window = $2 where id = $3")
+        let changed = with_pool!(self, pool, {
+            sqlx::query(
+                "update mentors set call_minutes = $1, max_calls_per_window = $2 where id = $3",
+            )
             .bind(call_minutes as i32)
             .bind(max_calls_per_window.map(|cap| cap as i32))
             .bind(mentor_id)
             .execute(pool)
             .await
-            .map(|done| done.rows_affected()))?;
+            .map(|done| done.rows_affected())
+        })?;
         Ok(changed > 0)
     }
 
@@ -259,11 +279,13 @@ impl Store {
              order by c.starts_at {order}, c.id {order}
              limit $2"
         );
-        let rows: Vec<MentorCallRow> = with_pool!(self, pool => sqlx::query_as(&sql)
-            .bind(mentor_id)
-            .bind(i64::from(limit))
-            .fetch_all(pool)
-            .await)?;
+        let rows: Vec<MentorCallRow> = with_pool!(self, pool, {
+            sqlx::query_as(&sql)
+                .bind(mentor_id)
+                .bind(i64::from(limit))
+                .fetch_all(pool)
+                .await
+        })?;
         rows.into_iter().map(MentorCall::try_from).collect()
     }
 }

@@ -1,4 +1,8 @@
-//! Mentors, their commute windows and their pauses.
+//! Mentors, their commute windows and their pauses, and the matcher's read of all
+//! of them at once ([`Store::mentor_supply`]).
+//!
+//! Not here: what a mentor's own pages need (`mentor_account`), their calls
+//! (`calls`), and checking what a mentor typed (`domain`, before it gets here).
 
 use std::collections::HashMap;
 
@@ -65,30 +69,24 @@ pub struct PauseRecord {
 impl MentorRecord {
     /// The mentor's slot supply given their windows and pauses.
     pub fn schedule(&self, windows: &[WindowRecord], pauses: &[PauseRecord]) -> MentorSchedule {
-        schedule(
-            self.timezone,
-            self.call_minutes,
-            self.max_calls_per_window,
-            windows,
-            pauses,
-        )
+        MentorSchedule {
+            zone: self.timezone,
+            call_minutes: self.call_minutes,
+            max_calls_per_window: self.max_calls_per_window,
+            windows: ranges(windows),
+            pauses: paused_days(pauses),
+        }
     }
 }
 
-fn schedule(
-    zone: Tz,
-    call_minutes: u32,
-    max_calls_per_window: Option<u32>,
-    windows: &[WindowRecord],
-    pauses: &[PauseRecord],
-) -> MentorSchedule {
-    MentorSchedule {
-        zone,
-        call_minutes,
-        max_calls_per_window,
-        windows: windows.iter().map(|window| window.range).collect(),
-        pauses: pauses.iter().map(|pause| pause.pause).collect(),
-    }
+/// The weekly ranges of `windows`.
+fn ranges(windows: &[WindowRecord]) -> Vec<WeeklyRange> {
+    windows.iter().map(|window| window.range).collect()
+}
+
+/// The paused days of `pauses`.
+fn paused_days(pauses: &[PauseRecord]) -> Vec<Pause> {
+    pauses.iter().map(|pause| pause.pause).collect()
 }
 
 #[derive(sqlx::FromRow)]
@@ -119,15 +117,16 @@ impl SupplyRow {
         Ok(MentorSupply {
             id: self.id,
             topics: from_json("topics", &self.topics)?,
-            schedule: schedule(
-                zone(&self.timezone)?,
-                positive("call_minutes", self.call_minutes)?,
-                self.max_calls_per_window
+            schedule: MentorSchedule {
+                zone: zone(&self.timezone)?,
+                call_minutes: positive("call_minutes", self.call_minutes)?,
+                max_calls_per_window: self
+                    .max_calls_per_window
                     .map(|cap| positive("max_calls_per_window", cap))
                     .transpose()?,
-                windows,
-                pauses,
-            ),
+                windows: ranges(windows),
+                pauses: paused_days(pauses),
+            },
         })
     }
 }
@@ -249,17 +248,19 @@ impl Store {
                 max_calls_per_window, token_hash, created_at)
              values ($1, $2, $3, $4, $5, $6, $7, $8) returning {MENTOR_COLUMNS}"
         );
-        let row: MentorRow = with_pool!(self, pool => sqlx::query_as(&sql)
-            .bind(&mentor.name)
-            .bind(mentor.phone.as_str())
-            .bind(mentor.zone.name())
-            .bind(&topics)
-            .bind(mentor.call_minutes as i32)
-            .bind(mentor.max_calls_per_window.map(|cap| cap as i32))
-            .bind(token_hash)
-            .bind(now)
-            .fetch_one(pool)
-            .await)
+        let row: MentorRow = with_pool!(self, pool, {
+            sqlx::query_as(&sql)
+                .bind(&mentor.name)
+                .bind(mentor.phone.as_str())
+                .bind(mentor.zone.name())
+                .bind(&topics)
+                .bind(mentor.call_minutes as i32)
+                .bind(mentor.max_calls_per_window.map(|cap| cap as i32))
+                .bind(token_hash)
+                .bind(now)
+                .fetch_one(pool)
+                .await
+        })
         .map_err(StoreError::conflict_as(Conflict::MentorToken))?;
         row.try_into()
     }
@@ -268,8 +269,9 @@ impl Store {
     #[instrument(skip_all, fields(mentor.id = id))]
     pub async fn mentor(&self, id: i64) -> StoreResult<Option<MentorRecord>> {
         let sql = format!("select {MENTOR_COLUMNS} from mentors where id = $1");
-        let row: Option<MentorRow> =
-            with_pool!(self, pool => sqlx::query_as(&sql).bind(id).fetch_optional(pool).await)?;
+        let row: Option<MentorRow> = with_pool!(self, pool, {
+            sqlx::query_as(&sql).bind(id).fetch_optional(pool).await
+        })?;
         row.map(MentorRecord::try_from).transpose()
     }
 
@@ -278,17 +280,19 @@ impl Store {
     pub async fn mentors(&self) -> StoreResult<Vec<MentorRecord>> {
         let sql = format!("select {MENTOR_COLUMNS} from mentors order by id");
         let rows: Vec<MentorRow> =
-            with_pool!(self, pool => sqlx::query_as(&sql).fetch_all(pool).await)?;
+            with_pool!(self, pool, { sqlx::query_as(&sql).fetch_all(pool).await })?;
         convert(rows)
     }
 
     /// The id of the mentor whose token hashes to `token_hash`.
     #[instrument(skip_all)]
     pub async fn mentor_id_by_token_hash(&self, token_hash: &str) -> StoreResult<Option<i64>> {
-        let id = with_pool!(self, pool => sqlx::query_scalar("select id from mentors where token_hash = $1")
-            .bind(token_hash)
-            .fetch_optional(pool)
-            .await)?;
+        let id = with_pool!(self, pool, {
+            sqlx::query_scalar("select id from mentors where token_hash = $1")
+                .bind(token_hash)
+                .fetch_optional(pool)
+                .await
+        })?;
         Ok(id)
     }
 
@@ -301,18 +305,21 @@ impl Store {
         now: DateTime<Utc>,
     ) -> StoreResult<WindowRecord> {
         let sql = format!(
-            "insert into commute_windows (mentor_id, weekdays, start_time, end_time, timezone, created_at)
+            "insert into commute_windows
+                 (mentor_id, weekdays, start_time, end_time, timezone, created_at)
              values ($1, $2, $3, $4, $5, $6) returning {WINDOW_COLUMNS}"
         );
-        let row: WindowRow = with_pool!(self, pool => sqlx::query_as(&sql)
-            .bind(mentor_id)
-            .bind(i32::from(range.weekdays().bits()))
-            .bind(range.start().naive())
-            .bind(range.end().naive())
-            .bind(range.zone().name())
-            .bind(now)
-            .fetch_one(pool)
-            .await)?;
+        let row: WindowRow = with_pool!(self, pool, {
+            sqlx::query_as(&sql)
+                .bind(mentor_id)
+                .bind(i32::from(range.weekdays().bits()))
+                .bind(range.start().naive())
+                .bind(range.end().naive())
+                .bind(range.zone().name())
+                .bind(now)
+                .fetch_one(pool)
+                .await
+        })?;
         row.try_into()
     }
 
@@ -322,21 +329,23 @@ impl Store {
         let sql = format!(
             "select {WINDOW_COLUMNS} from commute_windows where mentor_id = $1 order by id"
         );
-        let rows: Vec<WindowRow> = with_pool!(self, pool =>
-            sqlx::query_as(&sql).bind(mentor_id).fetch_all(pool).await)?;
+        let rows: Vec<WindowRow> = with_pool!(self, pool, {
+            sqlx::query_as(&sql).bind(mentor_id).fetch_all(pool).await
+        })?;
         convert(rows)
     }
 
     /// Removes window `window_id` of mentor `mentor_id`; false when there is none.
     #[instrument(skip_all, fields(mentor.id = mentor_id, window.id = window_id))]
     pub async fn delete_window(&self, mentor_id: i64, window_id: i64) -> StoreResult<bool> {
-        let result = with_pool!(self, pool =>
+        let result = with_pool!(self, pool, {
             sqlx::query("delete from commute_windows where id = $1 and mentor_id = $2")
                 .bind(window_id)
                 .bind(mentor_id)
                 .execute(pool)
                 .await
-                .map(|done| done.rows_affected()))?;
+                .map(|done| done.rows_affected())
+        })?;
         Ok(result > 0)
     }
 
@@ -352,13 +361,15 @@ impl Store {
             "insert into pauses (mentor_id, first_day, last_day, created_at)
              values ($1, $2, $3, $4) returning {PAUSE_COLUMNS}"
         );
-        let row: PauseRow = with_pool!(self, pool => sqlx::query_as(&sql)
-            .bind(mentor_id)
-            .bind(pause.first_day())
-            .bind(pause.last_day())
-            .bind(now)
-            .fetch_one(pool)
-            .await)?;
+        let row: PauseRow = with_pool!(self, pool, {
+            sqlx::query_as(&sql)
+                .bind(mentor_id)
+                .bind(pause.first_day())
+                .bind(pause.last_day())
+                .bind(now)
+                .fetch_one(pool)
+                .await
+        })?;
         row.try_into()
     }
 
@@ -368,21 +379,23 @@ impl Store {
         let sql = format!(
             "select {PAUSE_COLUMNS} from pauses where mentor_id = $1 order by first_day, id"
         );
-        let rows: Vec<PauseRow> = with_pool!(self, pool =>
-            sqlx::query_as(&sql).bind(mentor_id).fetch_all(pool).await)?;
+        let rows: Vec<PauseRow> = with_pool!(self, pool, {
+            sqlx::query_as(&sql).bind(mentor_id).fetch_all(pool).await
+        })?;
         convert(rows)
     }
 
     /// Removes pause `pause_id` of mentor `mentor_id`; false when there is none.
     #[instrument(skip_all, fields(mentor.id = mentor_id, pause.id = pause_id))]
     pub async fn delete_pause(&self, mentor_id: i64, pause_id: i64) -> StoreResult<bool> {
-        let result = with_pool!(self, pool =>
+        let result = with_pool!(self, pool, {
             sqlx::query("delete from pauses where id = $1 and mentor_id = $2")
                 .bind(pause_id)
                 .bind(mentor_id)
                 .execute(pool)
                 .await
-                .map(|done| done.rows_affected()))?;
+                .map(|done| done.rows_affected())
+        })?;
         Ok(result > 0)
     }
 
@@ -402,7 +415,7 @@ impl Store {
             packed_select(self, WINDOW_COLUMNS, "from commute_windows"),
             packed_select(self, PAUSE_COLUMNS, "from pauses"),
         ];
-        let [mentors, windows, pauses]: [String; 3] = with_pool!(self, pool => {
+        let [mentors, windows, pauses]: [String; 3] = with_pool!(self, pool, {
             let mut tx = pool.begin().await?;
             let mut packed = Vec::with_capacity(queries.len());
             for sql in &queries {

@@ -4,41 +4,33 @@
 //! Both backends run the same SQL text wherever the two dialects agree: queries use
 //! `$n` placeholders, which SQLite reads as numbered parameters too (statements
 //! with thousands of parameters, built at run time, use [`Markers`]). Each backend
-//! has its own migrations folder. Backend-specific statements (claiming due work)
-//! live beside their backend.
+//! has its own migrations folder. A method's body runs inside `with_pool!`, pasted
+//! once per backend. Where the dialects differ (claiming due work, the matcher's
+//! lock), the statement is a `…_SQLITE`/`…_POSTGRES` const pair at the end of its
+//! file, picked by `Store::per_backend`; a method that differs as a whole (batched
+//! intake, locks) says so in one `match` on the store.
+//!
+//! One file per area: `requests` (seekers' requests, cancelling and erasing them),
+//! `consent` (confirming numbers, opt-outs), `intake` (SQLite's group commit of
+//! new requests), `calls` (bookings and every call's event log), `telephony`
+//! (dialing and the provider's callbacks), `notifications` (the SMS outbox),
+//! `mentors` (mentors, windows, pauses), `mentor_account` (a mentor's own pages),
+//! `sessions`, `locks` and `queues`.
+//!
+//! Not in the store: wording for people (it names what happened, a status, an
+//! outcome or a [`Conflict`], and each door says it in its own words), HTTP and
+//! the provider, and the clock: every instant comes in as an argument.
 //!
 //! Errors: storage functions return [`StoreError`]; a unique-constraint violation
 //! becomes [`StoreError::Conflict`] here, so callers never look at SQL error codes.
 
-/// Inserts one event row into `$executor`; `Ok(false)` when (provider sid,
-/// sequence number) was recorded before, or there is no such call. A macro so it expands in each backend's
-/// arm of `with_pool!`.
-macro_rules! insert_event {
-    ($executor:expr, $call_id:expr, $kind:expr, $detail:expr, $sid:expr, $seq:expr, $now:expr) => {
-        sqlx::query(
-            "insert into call_events (call_id, kind, detail, provider_sid, sequence_number, created_at)
-             select $1, $2, $3, $4, $5, $6 where exists (select 1 from calls where id = $1)
-             on conflict do nothing",
-        )
-        .bind($call_id)
-        .bind($kind)
-        .bind(($detail).to_string())
-        .bind($sid)
-        .bind($seq)
-        .bind($now)
-        .execute($executor)
-        .await
-        .map(|done| done.rows_affected() > 0)
-    };
-}
-
 mod calls;
+mod consent;
 mod intake;
 mod locks;
 mod mentor_account;
 mod mentors;
 mod notifications;
-mod privacy;
 mod queues;
 mod requests;
 mod sessions;
@@ -52,17 +44,20 @@ use sqlx::postgres::{PgConnectOptions, PgPool};
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqliteSynchronous};
 use sqlx::{Pool, Postgres, Sqlite, Transaction};
 
-pub use calls::{CallDetail, CallEvent, CallFilter, CallListing, CallRecord, CallSummary};
+pub use calls::{
+    CallDetail, CallEvent, CallFilter, CallListing, CallRecord, CallSummary, NewCallEvent,
+};
+pub use consent::{CodeTextJob, ConfirmOutcome, NewCodeOutcome, OptOutSource};
 pub use intake::{RequestIntake, WriteTurns};
 pub use locks::MatcherLock;
 pub use mentor_account::{MentorCall, MentorCalls, NewSignInCode};
 pub use mentors::{MentorRecord, PauseRecord, WindowRecord};
 pub use notifications::NoticeJob;
-pub use privacy::{CodeTextJob, ConfirmOutcome, EraseOutcome, NewCodeOutcome, OptOutSource};
 pub use requests::{
-    CancelOutcome, CanceledCall, Confirmation, ConsentRecord, Intake, RequestFilter, RequestRecord,
+    CancelOutcome, CanceledCall, Confirmation, ConsentRecord, EraseOutcome, Intake, RequestFilter,
+    RequestRecord,
 };
-pub use sessions::SessionSubject;
+pub use sessions::{NewSession, SessionSubject};
 pub use telephony::{CallContext, CallEnded, DialTarget, DueCall, InDoubtDial, QuietCall};
 
 /// Which uniqueness rule refused a write. The store names the rule; each door
@@ -126,10 +121,15 @@ pub enum Store {
     Postgres(PgPool),
 }
 
-/// Runs `$body` with `$pool` bound to the backend's pool. The body is compiled
-/// once per backend, so it must be valid for both.
+/// `with_pool!(store, pool, { … })` evaluates the block with `pool` bound to the
+/// store's pool, and is the block's value.
+///
+/// The block is pasted into a `match` once per backend, not wrapped in a closure:
+/// it is compiled twice (so it must be valid for both pool types), and a `?` or
+/// `return` in it leaves the enclosing function. Its arguments are plain
+/// expressions, so rustfmt formats the block like any other.
 macro_rules! with_pool {
-    ($store:expr, $pool:ident => $body:expr) => {
+    ($store:expr, $pool:ident, $body:block) => {
         match $store {
             $crate::store::Store::Sqlite($pool) => $body,
             $crate::store::Store::Postgres($pool) => $body,
@@ -208,7 +208,9 @@ impl Store {
 
     /// Whether the database answers a trivial query.
     pub async fn ping(&self) -> StoreResult<()> {
-        with_pool!(self, pool => sqlx::query("select 1").execute(pool).await.map(drop))?;
+        with_pool!(self, pool, {
+            sqlx::query("select 1").execute(pool).await.map(drop)
+        })?;
         Ok(())
     }
 
@@ -222,6 +224,16 @@ impl Store {
                 .await?;
         }
         Ok(())
+    }
+
+    /// `sqlite` or `postgres`, whichever matches this store's backend: picks one
+    /// of a pair of backend-specific statements, which each store file keeps as
+    /// `…_SQLITE` and `…_POSTGRES` consts at its end.
+    fn per_backend<T>(&self, sqlite: T, postgres: T) -> T {
+        match self {
+            Store::Sqlite(_) => sqlite,
+            Store::Postgres(_) => postgres,
+        }
     }
 
     /// The backend's name, for logs.

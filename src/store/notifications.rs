@@ -1,5 +1,9 @@
-//! The SMS outbox: notices written with what caused them, claimed and sent by the
-//! notifier.
+//! The SMS outbox: notices written with what caused them (in the same
+//! transaction), claimed by the notifier, and the outcome of each send, fenced by
+//! the claim's attempt.
+//!
+//! Not here: a notice's text, which the notifier words from `domain::notices`
+//! when it sends, and the sending.
 
 use chrono::{DateTime, Utc};
 use chrono_tz::Tz;
@@ -12,7 +16,8 @@ use crate::domain::notices::{NoticeKind, Recipient};
 macro_rules! enqueue_cancel_notices {
     ($executor:expr, $request_id:expr, $call_id:expr, $now:expr) => {
         sqlx::query(
-            "insert into notifications (request_id, call_id, recipient, kind, status, next_attempt_at, created_at)
+            "insert into notifications
+                 (request_id, call_id, recipient, kind, status, next_attempt_at, created_at)
              values ($1, $2, 'seeker', 'canceled', 'pending', $3, $3),
                     ($1, $2, 'mentor', 'canceled', 'pending', $3, $3)",
         )
@@ -118,11 +123,8 @@ impl Store {
         lease_until: DateTime<Utc>,
         limit: u32,
     ) -> StoreResult<Vec<NoticeJob>> {
-        let claim_sql = match self {
-            Store::Sqlite(_) => CLAIM_NOTICES_SQLITE,
-            Store::Postgres(_) => CLAIM_NOTICES_POSTGRES,
-        };
-        let rows: Vec<JobRow> = with_pool!(self, pool => {
+        let claim_sql = self.per_backend(CLAIM_NOTICES_SQLITE, CLAIM_NOTICES_POSTGRES);
+        let rows: Vec<JobRow> = with_pool!(self, pool, {
             let claimed: Vec<i64> = sqlx::query_scalar(claim_sql)
                 .bind(lease_until)
                 .bind(now)
@@ -168,16 +170,20 @@ impl Store {
         provider_sid: &str,
         now: DateTime<Utc>,
     ) -> StoreResult<()> {
-        with_pool!(self, pool => sqlx::query(
-            "update notifications set status = 'sent', provider_sid = $1, sent_at = $2, last_error = null
-             where id = $3 and attempts = $4")
+        with_pool!(self, pool, {
+            sqlx::query(
+                "update notifications
+                 set status = 'sent', provider_sid = $1, sent_at = $2, last_error = null
+                 where id = $3 and attempts = $4",
+            )
             .bind(provider_sid)
             .bind(now)
             .bind(id)
             .bind(i64::from(attempt))
             .execute(pool)
             .await
-            .map(drop))?;
+            .map(drop)
+        })?;
         Ok(())
     }
 
@@ -193,18 +199,21 @@ impl Store {
         error: &str,
         retry_at: Option<DateTime<Utc>>,
     ) -> StoreResult<()> {
-        with_pool!(self, pool => sqlx::query(
-            "update notifications set last_error = $1,
-                 status = case when $2 is null then 'failed' else 'pending' end,
-                 next_attempt_at = coalesce($2, next_attempt_at)
-             where id = $3 and attempts = $4")
+        with_pool!(self, pool, {
+            sqlx::query(
+                "update notifications set last_error = $1,
+                     status = case when $2 is null then 'failed' else 'pending' end,
+                     next_attempt_at = coalesce($2, next_attempt_at)
+                 where id = $3 and attempts = $4",
+            )
             .bind(error)
             .bind(retry_at)
             .bind(id)
             .bind(i64::from(attempt))
             .execute(pool)
             .await
-            .map(drop))?;
+            .map(drop)
+        })?;
         Ok(())
     }
 }

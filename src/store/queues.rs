@@ -1,4 +1,6 @@
 //! How much work is waiting, for the `/metrics` queue gauges.
+//!
+//! Counts only: nothing here claims or changes work.
 
 use chrono::{DateTime, Utc};
 use tracing::instrument;
@@ -18,17 +20,20 @@ impl Store {
             notices_pending,
             requests_unconfirmed,
             code_texts_pending,
-        ): (i64, i64, i64, i64, i64, i64) = with_pool!(self, pool => sqlx::query_as(
+        ): (i64, i64, i64, i64, i64, i64) = with_pool!(self, pool, {
+            sqlx::query_as(
                 "select
                     (select count(*) from calls where status = 'scheduled' and starts_at <= $1),
                     (select count(*) from calls where status = 'scheduled' and starts_at > $1),
                     (select count(*) from requests where status = 'pending'),
                     (select count(*) from notifications where status = 'pending'),
                     (select count(*) from requests where status = 'unconfirmed'),
-                    (select count(*) from requests where confirm_send_at is not null)")
-                .bind(now)
-                .fetch_one(pool)
-                .await)?;
+                    (select count(*) from requests where confirm_send_at is not null)",
+            )
+            .bind(now)
+            .fetch_one(pool)
+            .await
+        })?;
         Ok(QueueDepths {
             calls_due,
             calls_scheduled,

@@ -1,4 +1,10 @@
-//! Seekers' requests.
+//! Seekers' requests: storing new ones (one at a time, or batched on SQLite for
+//! `intake`), reading them for the seeker's link, the operator and the matcher,
+//! cancelling one with its call, and erasing a finished one's personal data.
+//!
+//! Not here: proving the number is the seeker's (`consent`), the call a request
+//! is booked into (`calls`, `telephony`), and checking what a seeker typed
+//! (`domain::request`, before it gets here).
 
 use std::collections::HashMap;
 use std::collections::hash_map::Entry;
@@ -10,8 +16,8 @@ use sqlx::{Connection as _, SqliteConnection};
 use tracing::instrument;
 
 use super::{
-    BeginWrite, Conflict, Markers, Store, StoreError, StoreResult, from_json, packed_select,
-    unpack, with_pool,
+    BeginWrite, Conflict, Markers, NewCallEvent, Store, StoreError, StoreResult, from_json,
+    packed_select, unpack, with_pool,
 };
 use crate::domain::consent::{ConfirmedVia, ConsentSource, current_wording};
 use crate::domain::hours::{CallingHours, SeekerHours};
@@ -20,7 +26,7 @@ use crate::domain::request::NewRequest;
 use crate::domain::status::{CallStatus, Outcome, RequestStatus};
 use crate::domain::weekly::{LocalTime, Weekdays, WeeklyRange};
 
-use super::calls::CallSummary;
+use super::calls::{CallSummary, insert_event};
 
 /// A stored request, with the call it is booked into, if any.
 #[derive(Clone, Debug)]
@@ -338,6 +344,19 @@ pub enum CancelOutcome {
     NotFound,
 }
 
+/// What erasing a request did.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum EraseOutcome {
+    /// The personal data is gone.
+    Erased,
+    /// It was erased before.
+    AlreadyErased,
+    /// The request is still open: cancel it (and its call) first.
+    StillOpen,
+    /// No such request.
+    NotFound,
+}
+
 /// What an insert returns: the row as [`REQUEST_SELECT`] reads it, with no call.
 const INSERT_RETURNING: &str = "
     returning id, name, phone, timezone, topic, message, availability, status, attempts,
@@ -373,6 +392,18 @@ const REQUEST_SELECT: &str = "
         and c.status in ('scheduled', 'dialing', 'in_progress')
     left join mentors m on m.id = c.mentor_id";
 
+/// What erasing keeps of a request's calls and texts: the statements after the
+/// request row's own (`$1` the request id). Events keep their kind and time; their
+/// details go.
+const ERASE_AROUND_REQUEST: &[&str] = &[
+    "update call_events set detail = '{}'
+     where call_id in (select id from calls where request_id = $1)",
+    "update calls set seeker_call_sid = null where request_id = $1",
+    "delete from notifications
+     where request_id = $1 and recipient = 'seeker' and status = 'pending'",
+    "update notifications set last_error = null where request_id = $1",
+];
+
 impl Store {
     /// Stores a new `status` request whatever its number asked before and with no
     /// consent source: for the operator's tools and seeding.
@@ -389,12 +420,14 @@ impl Store {
              values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $9, $9)
              {INSERT_RETURNING}"
         );
-        let row: RequestRow = with_pool!(self, pool => bind_request!(sqlx::query_as(&sql), request)
-            .bind(status.as_str())
-            .bind(manage_token_hash)
-            .bind(now)
-            .fetch_one(pool)
-            .await)
+        let row: RequestRow = with_pool!(self, pool, {
+            bind_request!(sqlx::query_as(&sql), request)
+                .bind(status.as_str())
+                .bind(manage_token_hash)
+                .bind(now)
+                .fetch_one(pool)
+                .await
+        })
         .map_err(StoreError::conflict_as(Conflict::OpenRequestForPhone))?;
         row.try_into()
     }
@@ -411,32 +444,36 @@ impl Store {
         &self,
         intakes: &[Intake],
     ) -> StoreResult<Vec<StoreResult<Option<RequestRecord>>>> {
-        let Store::Sqlite(pool) = self else {
-            let mut stored = Vec::with_capacity(intakes.len());
-            for intake in intakes {
-                stored.push(self.insert_request_within_cap(intake).await);
+        // The whole method differs per backend.
+        match self {
+            Store::Sqlite(pool) => insert_batch_on(&mut *pool.acquire().await?, intakes).await,
+            Store::Postgres(_) => {
+                let mut stored = Vec::with_capacity(intakes.len());
+                for intake in intakes {
+                    stored.push(self.insert_request_within_cap(intake).await);
+                }
+                Ok(stored)
             }
-            return Ok(stored);
-        };
-        insert_batch_on(&mut *pool.acquire().await?, intakes).await
+        }
     }
 
     /// Stores a new request as `intake` says, with the current consent wording,
     /// unless its phone number already made `intake.cap` requests after
-    /// `intake.since` (then `None`). A second open request for the number is [`StoreError::Conflict`].
-    /// One statement, which returns the stored row as the request view reads it
-    /// (a new request has no call yet); a code text, when one is due, is queued
-    /// in the row itself for the notifier.
+    /// `intake.since` (then `None`). A second open request for the number is
+    /// [`StoreError::Conflict`]. One statement, which returns the stored row as the
+    /// request view reads it (a new request has no call yet); a code text, when one
+    /// is due, is queued in the row itself for the notifier.
     #[instrument(skip_all)]
     pub async fn insert_request_within_cap(
         &self,
         intake: &Intake,
     ) -> StoreResult<Option<RequestRecord>> {
         let sql = insert_within_cap_sql();
-        let row: Option<RequestRow> = with_pool!(self, pool =>
+        let row: Option<RequestRow> = with_pool!(self, pool, {
             bind_intake!(sqlx::query_as(&sql), intake)
                 .fetch_optional(pool)
-                .await)
+                .await
+        })
         .map_err(StoreError::conflict_as(Conflict::OpenRequestForPhone))?;
         row.map(TryInto::try_into).transpose()
     }
@@ -449,21 +486,25 @@ impl Store {
         phone: &str,
         since: DateTime<Utc>,
     ) -> StoreResult<Vec<DateTime<Utc>>> {
-        Ok(with_pool!(self, pool => sqlx::query_scalar(
-            "select created_at from requests where phone = $1 and created_at > $2
-             order by created_at")
+        Ok(with_pool!(self, pool, {
+            sqlx::query_scalar(
+                "select created_at from requests where phone = $1 and created_at > $2
+                 order by created_at",
+            )
             .bind(phone)
             .bind(since)
             .fetch_all(pool)
-            .await)?)
+            .await
+        })?)
     }
 
     /// The request with `id`.
     #[instrument(skip_all, fields(request.id = id))]
     pub async fn request(&self, id: i64) -> StoreResult<Option<RequestRecord>> {
         let sql = format!("{REQUEST_SELECT} where r.id = $1");
-        let row: Option<RequestRow> =
-            with_pool!(self, pool => sqlx::query_as(&sql).bind(id).fetch_optional(pool).await)?;
+        let row: Option<RequestRow> = with_pool!(self, pool, {
+            sqlx::query_as(&sql).bind(id).fetch_optional(pool).await
+        })?;
         row.map(RequestRecord::try_from).transpose()
     }
 
@@ -477,10 +518,12 @@ impl Store {
         manage_token_hash: &str,
     ) -> StoreResult<Option<RequestRecord>> {
         let sql = format!("{REQUEST_SELECT} where r.manage_token_hash = $1");
-        let row: Option<RequestRow> = with_pool!(self, pool => sqlx::query_as(&sql)
-            .bind(manage_token_hash)
-            .fetch_optional(pool)
-            .await)?;
+        let row: Option<RequestRow> = with_pool!(self, pool, {
+            sqlx::query_as(&sql)
+                .bind(manage_token_hash)
+                .fetch_optional(pool)
+                .await
+        })?;
         row.map(RequestRecord::try_from).transpose()
     }
 
@@ -492,12 +535,14 @@ impl Store {
              where ($1 is null or r.status = $1) and r.id > $2
              order by r.id limit $3"
         );
-        let rows: Vec<RequestRow> = with_pool!(self, pool => sqlx::query_as(&sql)
-            .bind(filter.status.map(RequestStatus::as_str))
-            .bind(filter.after_id.unwrap_or(0))
-            .bind(i64::from(filter.limit))
-            .fetch_all(pool)
-            .await)?;
+        let rows: Vec<RequestRow> = with_pool!(self, pool, {
+            sqlx::query_as(&sql)
+                .bind(filter.status.map(RequestStatus::as_str))
+                .bind(filter.after_id.unwrap_or(0))
+                .bind(i64::from(filter.limit))
+                .fetch_all(pool)
+                .await
+        })?;
         rows.into_iter().map(RequestRecord::try_from).collect()
     }
 
@@ -513,21 +558,24 @@ impl Store {
              where ($1 is null or r.status = $1)
              order by r.id desc limit $2"
         );
-        let rows: Vec<RequestRow> = with_pool!(self, pool => sqlx::query_as(&sql)
-            .bind(filter.status.map(RequestStatus::as_str))
-            .bind(i64::from(filter.limit))
-            .fetch_all(pool)
-            .await)?;
+        let rows: Vec<RequestRow> = with_pool!(self, pool, {
+            sqlx::query_as(&sql)
+                .bind(filter.status.map(RequestStatus::as_str))
+                .bind(i64::from(filter.limit))
+                .fetch_all(pool)
+                .await
+        })?;
         rows.into_iter().map(RequestRecord::try_from).collect()
     }
 
     /// How many requests there are in each status (statuses without any are left out).
     #[instrument(skip_all)]
     pub async fn count_requests_by_status(&self) -> StoreResult<Vec<(RequestStatus, u64)>> {
-        let rows: Vec<(String, i64)> = with_pool!(self, pool => sqlx::query_as(
-            "select status, count(*) from requests group by status")
-            .fetch_all(pool)
-            .await)?;
+        let rows: Vec<(String, i64)> = with_pool!(self, pool, {
+            sqlx::query_as("select status, count(*) from requests group by status")
+                .fetch_all(pool)
+                .await
+        })?;
         rows.into_iter()
             .map(|(status, count)| {
                 let status = status
@@ -553,8 +601,9 @@ impl Store {
             "id, created_at, topic, timezone, availability",
             "from requests where status = 'pending'",
         );
-        let packed: String =
-            with_pool!(self, pool => sqlx::query_scalar(&sql).fetch_one(pool).await)?;
+        let packed: String = with_pool!(self, pool, {
+            sqlx::query_scalar(&sql).fetch_one(pool).await
+        })?;
         let rows: Vec<(i64, DateTime<Utc>, String, String, String)> =
             unpack("pending requests", &packed)?;
         // Most seekers share a zone and an availability with many others: parse
@@ -585,17 +634,17 @@ impl Store {
     /// Cancels request `id` and its booked call, in one transaction.
     #[instrument(skip_all, fields(request.id = id))]
     pub async fn cancel_request(&self, id: i64, now: DateTime<Utc>) -> StoreResult<CancelOutcome> {
-        with_pool!(self, pool => {
+        with_pool!(self, pool, {
             let mut tx = pool.begin_write().await?;
             let status: Option<String> =
                 sqlx::query_scalar("select status from requests where id = $1")
                     .bind(id)
                     .fetch_optional(&mut *tx)
                     .await?;
-            let Some(status) = status else { return Ok(CancelOutcome::NotFound) };
-            let status: RequestStatus = status
-                .parse()
-                .map_err(|_| StoreError::Corrupt(format!("request {id}: status")))?;
+            let Some(status) = status else {
+                return Ok(CancelOutcome::NotFound);
+            };
+            let status = parse_request_status(id, &status)?;
             if status == RequestStatus::Canceled {
                 return Ok(CancelOutcome::AlreadyCanceled);
             }
@@ -610,32 +659,130 @@ impl Store {
                 .await?;
             let live: Option<(i64, String, Option<String>)> = sqlx::query_as(
                 "select id, status, provider_call_sid from calls
-                 where request_id = $1 and status in ('scheduled', 'dialing', 'in_progress')")
-                .bind(id)
-                .fetch_optional(&mut *tx)
-                .await?;
+                 where request_id = $1 and status in ('scheduled', 'dialing', 'in_progress')",
+            )
+            .bind(id)
+            .fetch_optional(&mut *tx)
+            .await?;
             let mut call = None;
             if let Some((call_id, status, provider_call_sid)) = live {
                 sqlx::query(
                     "update calls set status = $1, outcome = $2, ended_at = $3, updated_at = $3
-                     where id = $4")
-                    .bind(CallStatus::Canceled.as_str())
-                    .bind(Outcome::Canceled.as_str())
-                    .bind(now)
-                    .bind(call_id)
-                    .execute(&mut *tx)
-                    .await?;
+                     where id = $4",
+                )
+                .bind(CallStatus::Canceled.as_str())
+                .bind(Outcome::Canceled.as_str())
+                .bind(now)
+                .bind(call_id)
+                .execute(&mut *tx)
+                .await?;
                 let detail = serde_json::json!({ "by": "request_canceled", "was": status });
-                insert_event!(&mut *tx, call_id, "canceled", detail, None::<&str>, None::<i64>, now)?;
+                insert_event!(
+                    &mut *tx,
+                    NewCallEvent::new(call_id, "canceled", &detail, now)
+                )?;
                 super::notifications::enqueue_cancel_notices!(&mut *tx, id, call_id, now)?;
                 let was = status
                     .parse()
                     .map_err(|_| StoreError::Corrupt(format!("call {call_id}: status")))?;
-                call = Some(CanceledCall { id: call_id, was, provider_call_sid });
+                call = Some(CanceledCall {
+                    id: call_id,
+                    was,
+                    provider_call_sid,
+                });
             }
             tx.commit().await?;
             Ok(CancelOutcome::Canceled { call })
         })
+    }
+
+    /// Up to `limit` finished requests (completed, canceled, unreachable, expired)
+    /// not erased yet whose last change was at or before `finished_before`.
+    #[instrument(skip_all)]
+    pub async fn finished_requests_to_erase(
+        &self,
+        finished_before: DateTime<Utc>,
+        limit: u32,
+    ) -> StoreResult<Vec<i64>> {
+        Ok(with_pool!(self, pool, {
+            sqlx::query_scalar(
+                "select id from requests
+                 where status in ('completed', 'canceled', 'unreachable', 'expired')
+                   and erased_at is null and updated_at <= $1
+                 order by updated_at limit $2",
+            )
+            .bind(finished_before)
+            .bind(i64::from(limit))
+            .fetch_all(pool)
+            .await
+        })?)
+    }
+
+    /// Erases the seeker's personal data of request `id` for good: name, phone,
+    /// topic, message and availability become empty, the details of its calls'
+    /// events and the seeker leg's provider id go, and texts still waiting for the
+    /// seeker are dropped. Status, attempts, times and the calls' outcomes stay,
+    /// as anonymous counts. An open request must be canceled first.
+    ///
+    /// Erasures may run at once (an operator, the seeker's link, the housekeeping
+    /// of several instances): exactly one of them erases, the others find the
+    /// request [`EraseOutcome::AlreadyErased`].
+    ///
+    /// On SQLite, connections run with `secure_delete` so freed bytes are zeroed;
+    /// callers then call [`Store::checkpoint_after_erasure`] once (after one
+    /// erasure or a batch) so the old row versions leave the write-ahead log too.
+    #[instrument(skip_all, fields(request.id = id))]
+    pub async fn erase_request(&self, id: i64, now: DateTime<Utc>) -> StoreResult<EraseOutcome> {
+        Ok(with_pool!(self, pool, {
+            let mut tx = pool.begin_write().await?;
+            let state: Option<(String, Option<DateTime<Utc>>)> =
+                sqlx::query_as("select status, erased_at from requests where id = $1")
+                    .bind(id)
+                    .fetch_optional(&mut *tx)
+                    .await?;
+            let Some((status, erased_at)) = state else {
+                return Ok(EraseOutcome::NotFound);
+            };
+            if erased_at.is_some() {
+                return Ok(EraseOutcome::AlreadyErased);
+            }
+            if parse_request_status(id, &status)?.is_open() {
+                return Ok(EraseOutcome::StillOpen);
+            }
+            // The read above takes no lock (PostgreSQL): another erasure may have
+            // committed since, so the update checks again and only one of them
+            // erases.
+            let erased = sqlx::query(
+                "update requests set name = '', phone = '', topic = '', message = '',
+                     availability = '[]', confirm_code_hash = null, confirm_expires_at = null,
+                     confirm_prev_code_hash = null, confirm_prev_expires_at = null,
+                     confirm_send_at = null, confirm_send_error = null, erased_at = $2,
+                     updated_at = $2
+                 where id = $1 and erased_at is null",
+            )
+            .bind(id)
+            .bind(now)
+            .execute(&mut *tx)
+            .await?
+            .rows_affected();
+            if erased == 0 {
+                return Ok(EraseOutcome::AlreadyErased);
+            }
+            for statement in ERASE_AROUND_REQUEST {
+                sqlx::query(statement).bind(id).execute(&mut *tx).await?;
+            }
+            tx.commit().await?;
+            EraseOutcome::Erased
+        }))
+    }
+
+    /// Moves erased rows' old versions out of SQLite's write-ahead log
+    /// ([`Store::checkpoint`]); best effort: a checkpoint that finds readers in the
+    /// way leaves the rest to SQLite's automatic checkpoints.
+    pub async fn checkpoint_after_erasure(&self) {
+        if let Err(error) = self.checkpoint().await {
+            tracing::warn!(error = %error, "checkpoint after erasure failed");
+        }
     }
 }
 
@@ -698,4 +845,11 @@ pub(crate) async fn insert_batch_on(
     }
     tx.commit().await?;
     Ok(stored)
+}
+
+/// Reads a stored request status.
+pub(super) fn parse_request_status(id: i64, status: &str) -> StoreResult<RequestStatus> {
+    status
+        .parse()
+        .map_err(|_| StoreError::Corrupt(format!("request {id}: status")))
 }

@@ -1,5 +1,7 @@
 //! Browser sessions of mentors and the operator. The cookie carries a random token;
 //! the database holds only its hash (see [`crate::tokens`]).
+//!
+//! Not here: cookies and who may sign in (`web::pages::session`).
 
 use chrono::{DateTime, Utc};
 use tracing::instrument;
@@ -15,42 +17,50 @@ pub enum SessionSubject {
     Operator,
 }
 
+/// A browser session to store: whom it signs in, under which token, until when.
+#[derive(Clone, Copy, Debug)]
+pub struct NewSession<'a> {
+    /// The hash of the cookie's token (never the token).
+    pub token_hash: &'a str,
+    /// Who it signs in.
+    pub subject: SessionSubject,
+    /// The fingerprint of the admin token that signed an operator in
+    /// ([`crate::tokens::admin_key`]); ignored for a mentor, whose session keeps
+    /// none.
+    pub admin_key: Option<&'a str>,
+    /// When it starts.
+    pub now: DateTime<Utc>,
+    /// When it stops working.
+    pub expires_at: DateTime<Utc>,
+}
+
 impl Store {
-    /// Stores a session for `subject` under `token_hash`, valid until `expires_at`;
-    /// an operator's keeps `admin_key`, the fingerprint of the admin token that
-    /// signed them in ([`crate::tokens::admin_key`]; a mentor's keeps none).
-    /// Expired sessions are swept in the same write.
+    /// Stores `session`. Expired sessions are swept in the same write.
     #[instrument(skip_all)]
-    pub async fn create_session(
-        &self,
-        token_hash: &str,
-        subject: SessionSubject,
-        admin_key: Option<&str>,
-        now: DateTime<Utc>,
-        expires_at: DateTime<Utc>,
-    ) -> StoreResult<()> {
-        let (mentor_id, operator, admin_key) = match subject {
+    pub async fn create_session(&self, session: NewSession<'_>) -> StoreResult<()> {
+        let (mentor_id, operator, admin_key) = match session.subject {
             SessionSubject::Mentor(id) => (Some(id), false, None),
-            SessionSubject::Operator => (None, true, admin_key),
+            SessionSubject::Operator => (None, true, session.admin_key),
         };
-        with_pool!(self, pool => {
+        with_pool!(self, pool, {
             let mut tx = pool.begin_write().await?;
             sqlx::query("delete from web_sessions where expires_at <= $1")
-                .bind(now)
+                .bind(session.now)
                 .execute(&mut *tx)
                 .await?;
             sqlx::query(
                 "insert into web_sessions
                      (token_hash, mentor_id, operator, admin_key, created_at, expires_at)
-                 values ($1, $2, $3, $4, $5, $6)")
-                .bind(token_hash)
-                .bind(mentor_id)
-                .bind(operator)
-                .bind(admin_key)
-                .bind(now)
-                .bind(expires_at)
-                .execute(&mut *tx)
-                .await?;
+                 values ($1, $2, $3, $4, $5, $6)",
+            )
+            .bind(session.token_hash)
+            .bind(mentor_id)
+            .bind(operator)
+            .bind(admin_key)
+            .bind(session.now)
+            .bind(session.expires_at)
+            .execute(&mut *tx)
+            .await?;
             tx.commit().await?;
             Ok(())
         })
@@ -67,13 +77,16 @@ impl Store {
         admin_key: Option<&str>,
         now: DateTime<Utc>,
     ) -> StoreResult<Option<SessionSubject>> {
-        let row: Option<(Option<i64>, bool, Option<String>)> = with_pool!(self, pool => sqlx::query_as(
-            "select mentor_id, operator, admin_key from web_sessions
-             where token_hash = $1 and expires_at > $2")
+        let row: Option<(Option<i64>, bool, Option<String>)> = with_pool!(self, pool, {
+            sqlx::query_as(
+                "select mentor_id, operator, admin_key from web_sessions
+                 where token_hash = $1 and expires_at > $2",
+            )
             .bind(token_hash)
             .bind(now)
             .fetch_optional(pool)
-            .await)?;
+            .await
+        })?;
         Ok(
             row.and_then(|(mentor_id, operator, signed_in_with)| match mentor_id {
                 Some(id) if !operator => Some(SessionSubject::Mentor(id)),
@@ -87,11 +100,13 @@ impl Store {
     /// Ends the session under `token_hash` (sign-out); nothing if there is none.
     #[instrument(skip_all)]
     pub async fn delete_session(&self, token_hash: &str) -> StoreResult<()> {
-        with_pool!(self, pool => sqlx::query("delete from web_sessions where token_hash = $1")
-            .bind(token_hash)
-            .execute(pool)
-            .await
-            .map(drop))?;
+        with_pool!(self, pool, {
+            sqlx::query("delete from web_sessions where token_hash = $1")
+                .bind(token_hash)
+                .execute(pool)
+                .await
+                .map(drop)
+        })?;
         Ok(())
     }
 }

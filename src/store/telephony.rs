@@ -1,12 +1,18 @@
-//! What the dispatcher and the provider's callbacks read and write: claiming due
-//! calls, recording provider ids, the event log (deduplicated per callback), and
-//! ending a call with its outcome and the effect on its request.
+//! What the dispatcher, the reconciler and the provider's callbacks read and
+//! write: claiming due calls, recording provider ids, events and callbacks (each
+//! callback once), and ending a call with its outcome and the effect on its
+//! request. The claims' backend-specific statements are the const pairs at the
+//! end.
+//!
+//! Not here: talking to the provider (the scheduler does, around these calls),
+//! and TwiML and its wording (`web::telephony`).
 
 use chrono::{DateTime, TimeDelta, Utc};
-use serde_json::Value;
 use tracing::instrument;
 
-use super::{BeginWrite, Conflict, Store, StoreError, StoreResult, with_pool};
+use super::calls::insert_event;
+use super::requests::parse_request_status;
+use super::{BeginWrite, Conflict, NewCallEvent, Store, StoreError, StoreResult, with_pool};
 use crate::domain::call_flow::{Leg, RequestEffect, request_effect, status_after_requeue};
 use crate::domain::status::{CallStatus, Outcome, RequestStatus};
 
@@ -126,14 +132,18 @@ impl Store {
     /// come, earliest first.
     #[instrument(skip_all)]
     pub async fn due_calls(&self, now: DateTime<Utc>, limit: u32) -> StoreResult<Vec<DueCall>> {
-        let rows: Vec<(i64, DateTime<Utc>, DateTime<Utc>)> = with_pool!(self, pool => sqlx::query_as(
-            "select id, starts_at, ends_at from calls
-             where status = 'scheduled' and starts_at <= $1 and (retry_at is null or retry_at <= $1)
-             order by starts_at, id limit $2")
+        let rows: Vec<(i64, DateTime<Utc>, DateTime<Utc>)> = with_pool!(self, pool, {
+            sqlx::query_as(
+                "select id, starts_at, ends_at from calls
+                 where status = 'scheduled' and starts_at <= $1
+                   and (retry_at is null or retry_at <= $1)
+                 order by starts_at, id limit $2",
+            )
             .bind(now)
             .bind(i64::from(limit))
             .fetch_all(pool)
-            .await)?;
+            .await
+        })?;
         Ok(rows
             .into_iter()
             .map(|(call_id, starts_at, ends_at)| DueCall {
@@ -147,10 +157,13 @@ impl Store {
     /// When the next scheduled call is due: its start, or its retry time.
     #[instrument(skip_all)]
     pub async fn next_due_at(&self) -> StoreResult<Option<DateTime<Utc>>> {
-        let next = with_pool!(self, pool => sqlx::query_scalar(
-            "select min(coalesce(retry_at, starts_at)) from calls where status = 'scheduled'")
+        let next = with_pool!(self, pool, {
+            sqlx::query_scalar(
+                "select min(coalesce(retry_at, starts_at)) from calls where status = 'scheduled'",
+            )
             .fetch_one(pool)
-            .await)?;
+            .await
+        })?;
         Ok(next)
     }
 
@@ -172,17 +185,20 @@ impl Store {
         now: DateTime<Utc>,
         spacing: TimeDelta,
     ) -> StoreResult<Option<DialTarget>> {
-        let claim_sql = match self {
-            Store::Sqlite(_) => CLAIM_NEXT_DUE_SQLITE,
-            Store::Postgres(_) => CLAIM_NEXT_DUE_POSTGRES,
-        };
-        with_pool!(self, pool => {
+        let claim_sql = self.per_backend(CLAIM_NEXT_DUE_SQLITE, CLAIM_NEXT_DUE_POSTGRES);
+        with_pool!(self, pool, {
             let mut tx = pool.begin_write().await?;
             let claimed: Option<ClaimRow> = sqlx::query_as(claim_sql)
                 .bind(now)
                 .fetch_optional(&mut *tx)
                 .await?;
-            let Some(ClaimRow { id: call_id, dial_attempts: attempt, starts_at, ends_at, mentor_phone }) = claimed
+            let Some(ClaimRow {
+                id: call_id,
+                dial_attempts: attempt,
+                starts_at,
+                ends_at,
+                mentor_phone,
+            }) = claimed
             else {
                 return Ok(None);
             };
@@ -191,14 +207,16 @@ impl Store {
             // already), so two instances never reserve the same send time.
             sqlx::query(
                 "insert into dial_pacing (id, next_at, created_at) values (1, $1, $1)
-                 on conflict (id) do nothing")
-                .bind(now)
-                .execute(&mut *tx)
-                .await?;
+                 on conflict (id) do nothing",
+            )
+            .bind(now)
+            .execute(&mut *tx)
+            .await?;
             let next_at: DateTime<Utc> = sqlx::query_scalar(
-                "update dial_pacing set next_at = next_at where id = 1 returning next_at")
-                .fetch_one(&mut *tx)
-                .await?;
+                "update dial_pacing set next_at = next_at where id = 1 returning next_at",
+            )
+            .fetch_one(&mut *tx)
+            .await?;
             let send_at = reserve_send_time(next_at, now, spacing);
             sqlx::query("update dial_pacing set next_at = $1 where id = 1")
                 .bind(send_at + spacing)
@@ -209,9 +227,20 @@ impl Store {
                 .bind(call_id)
                 .execute(&mut *tx)
                 .await?;
-            insert_event!(&mut *tx, call_id, "dialing", serde_json::json!({ "attempt": attempt, "send_at": send_at }), None::<&str>, None::<i64>, now)?;
+            let detail = serde_json::json!({ "attempt": attempt, "send_at": send_at });
+            insert_event!(
+                &mut *tx,
+                NewCallEvent::new(call_id, "dialing", &detail, now)
+            )?;
             tx.commit().await?;
-            Ok(Some(DialTarget { call_id, attempt, starts_at, ends_at, mentor_phone, send_at }))
+            Ok(Some(DialTarget {
+                call_id,
+                attempt,
+                starts_at,
+                ends_at,
+                mentor_phone,
+                send_at,
+            }))
         })
     }
 
@@ -227,22 +256,24 @@ impl Store {
         provider_sid: &str,
         now: DateTime<Utc>,
     ) -> StoreResult<bool> {
-        with_pool!(self, pool => {
+        with_pool!(self, pool, {
             let mut tx = pool.begin_write().await?;
             let updated = sqlx::query(
                 "update calls set provider_call_sid = $1, updated_at = $2
                  where id = $3 and dial_attempts = $4
-                     and (provider_call_sid is null or provider_call_sid = $1)")
-                .bind(provider_sid)
-                .bind(now)
-                .bind(call_id)
-                .bind(attempt)
-                .execute(&mut *tx)
-                .await
-                .map_err(StoreError::conflict_as(Conflict::ProviderCallSid))?
-                .rows_affected();
+                     and (provider_call_sid is null or provider_call_sid = $1)",
+            )
+            .bind(provider_sid)
+            .bind(now)
+            .bind(call_id)
+            .bind(attempt)
+            .execute(&mut *tx)
+            .await
+            .map_err(StoreError::conflict_as(Conflict::ProviderCallSid))?
+            .rows_affected();
             if updated > 0 {
-                insert_event!(&mut *tx, call_id, "dialed", serde_json::json!({ "call_sid": provider_sid }), None::<&str>, None::<i64>, now)?;
+                let detail = serde_json::json!({ "call_sid": provider_sid });
+                insert_event!(&mut *tx, NewCallEvent::new(call_id, "dialed", &detail, now))?;
             }
             tx.commit().await?;
             Ok(updated > 0)
@@ -262,24 +293,28 @@ impl Store {
         detail: &serde_json::Value,
         now: DateTime<Utc>,
     ) -> StoreResult<bool> {
-        with_pool!(self, pool => {
+        with_pool!(self, pool, {
             let mut tx = pool.begin_write().await?;
             let released = sqlx::query(
                 "update calls set status = 'scheduled', retry_at = $1, updated_at = $2
                  where id = $3 and dial_attempts = $4 and status = 'dialing'
-                     and provider_call_sid is null")
-                .bind(retry_at)
-                .bind(now)
-                .bind(call_id)
-                .bind(attempt)
-                .execute(&mut *tx)
-                .await?
-                .rows_affected() > 0;
-            if released {
-                insert_event!(&mut *tx, call_id, "dial_retry", detail, None::<&str>, None::<i64>, now)?;
+                     and provider_call_sid is null",
+            )
+            .bind(retry_at)
+            .bind(now)
+            .bind(call_id)
+            .bind(attempt)
+            .execute(&mut *tx)
+            .await?
+            .rows_affected();
+            if released > 0 {
+                insert_event!(
+                    &mut *tx,
+                    NewCallEvent::new(call_id, "dial_retry", detail, now)
+                )?;
             }
             tx.commit().await?;
-            Ok(released)
+            Ok(released > 0)
         })
     }
 
@@ -292,15 +327,18 @@ impl Store {
         provider_sid: &str,
         now: DateTime<Utc>,
     ) -> StoreResult<()> {
-        with_pool!(self, pool => sqlx::query(
-            "update calls set provider_call_sid = $1, updated_at = $2
-             where id = $3 and provider_call_sid is null")
+        with_pool!(self, pool, {
+            sqlx::query(
+                "update calls set provider_call_sid = $1, updated_at = $2
+                 where id = $3 and provider_call_sid is null",
+            )
             .bind(provider_sid)
             .bind(now)
             .bind(call_id)
             .execute(pool)
             .await
-            .map(drop))
+            .map(drop)
+        })
         .map_err(StoreError::conflict_as(Conflict::ProviderCallSid))?;
         Ok(())
     }
@@ -308,14 +346,17 @@ impl Store {
     /// Dialed calls still without a provider id whose request went out before `before`.
     #[instrument(skip_all)]
     pub async fn dials_in_doubt(&self, before: DateTime<Utc>) -> StoreResult<Vec<InDoubtDial>> {
-        let rows: Vec<(i64, i32, String, DateTime<Utc>)> = with_pool!(self, pool => sqlx::query_as(
-            "select c.id, c.dial_attempts, m.phone, c.dialed_at from calls c
-             join mentors m on m.id = c.mentor_id
-             where c.status = 'dialing' and c.provider_call_sid is null and c.dialed_at < $1
-             order by c.id")
+        let rows: Vec<(i64, i32, String, DateTime<Utc>)> = with_pool!(self, pool, {
+            sqlx::query_as(
+                "select c.id, c.dial_attempts, m.phone, c.dialed_at from calls c
+                 join mentors m on m.id = c.mentor_id
+                 where c.status = 'dialing' and c.provider_call_sid is null and c.dialed_at < $1
+                 order by c.id",
+            )
             .bind(before)
             .fetch_all(pool)
-            .await)?;
+            .await
+        })?;
         Ok(rows
             .into_iter()
             .map(|(call_id, attempt, mentor_phone, dialed_at)| InDoubtDial {
@@ -341,16 +382,15 @@ impl Store {
         now: DateTime<Utc>,
         limit: u32,
     ) -> StoreResult<Vec<QuietCall>> {
-        let claim_sql = match self {
-            Store::Sqlite(_) => CLAIM_QUIET_CALLS_SQLITE,
-            Store::Postgres(_) => CLAIM_QUIET_CALLS_POSTGRES,
-        };
-        let rows: Vec<(i64, String, Option<DateTime<Utc>>)> = with_pool!(self, pool => sqlx::query_as(claim_sql)
-            .bind(now)
-            .bind(quiet_since)
-            .bind(i64::from(limit))
-            .fetch_all(pool)
-            .await)?;
+        let claim_sql = self.per_backend(CLAIM_QUIET_CALLS_SQLITE, CLAIM_QUIET_CALLS_POSTGRES);
+        let rows: Vec<(i64, String, Option<DateTime<Utc>>)> = with_pool!(self, pool, {
+            sqlx::query_as(claim_sql)
+                .bind(now)
+                .bind(quiet_since)
+                .bind(i64::from(limit))
+                .fetch_all(pool)
+                .await
+        })?;
         let mut calls: Vec<QuietCall> = rows
             .into_iter()
             .map(|(call_id, provider_call_sid, accepted_at)| QuietCall {
@@ -366,16 +406,19 @@ impl Store {
     /// The call and the people on it, for building TwiML.
     #[instrument(skip_all, fields(call.id = call_id))]
     pub async fn call_context(&self, call_id: i64) -> StoreResult<Option<CallContext>> {
-        let row: Option<ContextRow> = with_pool!(self, pool => sqlx::query_as(
-            "select c.id, c.status, c.ends_at, m.name as mentor_name, r.name as seeker_name,
-                    r.phone as seeker_phone, r.topic, c.accepted_at, c.provider_call_sid
-             from calls c
-             join mentors m on m.id = c.mentor_id
-             join requests r on r.id = c.request_id
-             where c.id = $1")
+        let row: Option<ContextRow> = with_pool!(self, pool, {
+            sqlx::query_as(
+                "select c.id, c.status, c.ends_at, m.name as mentor_name, r.name as seeker_name,
+                        r.phone as seeker_phone, r.topic, c.accepted_at, c.provider_call_sid
+                 from calls c
+                 join mentors m on m.id = c.mentor_id
+                 join requests r on r.id = c.request_id
+                 where c.id = $1",
+            )
             .bind(call_id)
             .fetch_optional(pool)
-            .await)?;
+            .await
+        })?;
         row.map(|row| {
             Ok(CallContext {
                 call_id: row.id,
@@ -395,46 +438,31 @@ impl Store {
         .transpose()
     }
 
-    /// Appends an event; with a provider id and sequence number it is recorded at
-    /// most once, and `false` says it was a duplicate.
-    #[instrument(skip_all, fields(call.id = call_id, event.kind = kind))]
-    pub async fn record_event(
-        &self,
-        call_id: i64,
-        kind: &str,
-        detail: &Value,
-        provider_sid: Option<&str>,
-        sequence_number: Option<i64>,
-        now: DateTime<Utc>,
-    ) -> StoreResult<bool> {
-        let inserted = with_pool!(self, pool =>
-            insert_event!(pool, call_id, kind, detail, provider_sid, sequence_number, now))?;
+    /// Appends `event` to its call's log; a callback named by a provider id and
+    /// sequence number is recorded at most once, and `false` says it was a
+    /// duplicate.
+    #[instrument(skip_all, fields(call.id = event.call_id, event.kind = event.kind))]
+    pub async fn record_event(&self, event: NewCallEvent<'_>) -> StoreResult<bool> {
+        let inserted = with_pool!(self, pool, { insert_event!(pool, event) })?;
         Ok(inserted)
     }
 
-    /// Appends what the provider sent about call `call_id` (a status callback or
-    /// a webhook) to its event log, and notes that the provider was heard from at
-    /// `now`, so the reconciler leaves a call that is talking to us alone. With a
-    /// provider id and sequence number it is recorded at most once, and `false`
-    /// says it was a duplicate.
-    #[instrument(skip_all, fields(call.id = call_id, event.kind = kind))]
-    pub async fn record_callback(
-        &self,
-        call_id: i64,
-        kind: &str,
-        detail: &Value,
-        provider_sid: Option<&str>,
-        sequence_number: Option<i64>,
-        now: DateTime<Utc>,
-    ) -> StoreResult<bool> {
-        with_pool!(self, pool => {
+    /// Appends what the provider sent about a call (a status callback or a
+    /// webhook) to its event log, and notes that the provider was heard from at
+    /// `event.at`, so the reconciler leaves a call that is talking to us alone. A
+    /// callback named by a provider id and sequence number is recorded at most
+    /// once, and `false` says it was a duplicate.
+    #[instrument(skip_all, fields(call.id = event.call_id, event.kind = event.kind))]
+    pub async fn record_callback(&self, event: NewCallEvent<'_>) -> StoreResult<bool> {
+        let sql = format!("update calls set heard_at = $1 where id = $2 and status in {LIVE}");
+        with_pool!(self, pool, {
             let mut tx = pool.begin_write().await?;
-            sqlx::query(&format!("update calls set heard_at = $1 where id = $2 and status in {LIVE}"))
-                .bind(now)
-                .bind(call_id)
+            sqlx::query(&sql)
+                .bind(event.at)
+                .bind(event.call_id)
                 .execute(&mut *tx)
                 .await?;
-            let inserted = insert_event!(&mut *tx, call_id, kind, detail, provider_sid, sequence_number, now)?;
+            let inserted = insert_event!(&mut *tx, event)?;
             tx.commit().await?;
             Ok(inserted)
         })
@@ -444,28 +472,35 @@ impl Store {
     /// are left alone.
     #[instrument(skip_all, fields(call.id = call_id))]
     pub async fn mark_answered(&self, call_id: i64, now: DateTime<Utc>) -> StoreResult<()> {
-        with_pool!(self, pool => sqlx::query(
-            "update calls set status = 'in_progress', updated_at = $1 where id = $2 and status = 'dialing'")
+        with_pool!(self, pool, {
+            sqlx::query(
+                "update calls set status = 'in_progress', updated_at = $1
+                 where id = $2 and status = 'dialing'",
+            )
             .bind(now)
             .bind(call_id)
             .execute(pool)
             .await
-            .map(drop))?;
+            .map(drop)
+        })?;
         Ok(())
     }
 
     /// Records that the mentor pressed 1.
     #[instrument(skip_all, fields(call.id = call_id))]
     pub async fn mark_accepted(&self, call_id: i64, now: DateTime<Utc>) -> StoreResult<()> {
-        with_pool!(self, pool => sqlx::query(
-            "update calls set accepted_at = coalesce(accepted_at, $1), updated_at = $1,
-                 status = case when status = 'dialing' then 'in_progress' else status end
-             where id = $2")
+        with_pool!(self, pool, {
+            sqlx::query(
+                "update calls set accepted_at = coalesce(accepted_at, $1), updated_at = $1,
+                     status = case when status = 'dialing' then 'in_progress' else status end
+                 where id = $2",
+            )
             .bind(now)
             .bind(call_id)
             .execute(pool)
             .await
-            .map(drop))?;
+            .map(drop)
+        })?;
         Ok(())
     }
 
@@ -479,18 +514,21 @@ impl Store {
         talk_seconds: Option<u32>,
         now: DateTime<Utc>,
     ) -> StoreResult<()> {
-        with_pool!(self, pool => sqlx::query(
-            "update calls set seeker_call_sid = coalesce(seeker_call_sid, $1), updated_at = $2,
-                 talk_seconds = case when outcome = 'completed' and talk_seconds is null
-                                     then $3 else talk_seconds end
-             where id = $4")
+        with_pool!(self, pool, {
+            sqlx::query(
+                "update calls set seeker_call_sid = coalesce(seeker_call_sid, $1), updated_at = $2,
+                     talk_seconds = case when outcome = 'completed' and talk_seconds is null
+                                         then $3 else talk_seconds end
+                 where id = $4",
+            )
             .bind(seeker_sid)
             .bind(now)
             .bind(talk_seconds.map(|seconds| seconds as i32))
             .bind(call_id)
             .execute(pool)
             .await
-            .map(drop))?;
+            .map(drop)
+        })?;
         Ok(())
     }
 
@@ -513,10 +551,11 @@ impl Store {
             CallStatus::Ended
         };
         let sql = format!(
-            "update calls set status = $1, outcome = $2, talk_seconds = $3, ended_at = $4, updated_at = $4
+            "update calls
+             set status = $1, outcome = $2, talk_seconds = $3, ended_at = $4, updated_at = $4
              where id = $5 and status in {LIVE} returning request_id"
         );
-        with_pool!(self, pool => {
+        with_pool!(self, pool, {
             let mut tx = pool.begin_write().await?;
             let request_id: Option<i64> = sqlx::query_scalar(&sql)
                 .bind(final_status.as_str())
@@ -526,15 +565,15 @@ impl Store {
                 .bind(call_id)
                 .fetch_optional(&mut *tx)
                 .await?;
-            let Some(request_id) = request_id else { return Ok(None) };
+            let Some(request_id) = request_id else {
+                return Ok(None);
+            };
             let (status, attempts): (String, i32) =
                 sqlx::query_as("select status, attempts from requests where id = $1")
                     .bind(request_id)
                     .fetch_one(&mut *tx)
                     .await?;
-            let mut request_status: RequestStatus = status
-                .parse()
-                .map_err(|_| StoreError::Corrupt(format!("request {request_id}: status")))?;
+            let mut request_status = parse_request_status(request_id, &status)?;
             if request_status == RequestStatus::Scheduled {
                 let (next, attempts) = match request_effect(outcome, leg) {
                     RequestEffect::Complete => (RequestStatus::Completed, attempts),
@@ -544,13 +583,15 @@ impl Store {
                     }
                     RequestEffect::Keep => (RequestStatus::Scheduled, attempts),
                 };
-                sqlx::query("update requests set status = $1, attempts = $2, updated_at = $3 where id = $4")
-                    .bind(next.as_str())
-                    .bind(attempts)
-                    .bind(now)
-                    .bind(request_id)
-                    .execute(&mut *tx)
-                    .await?;
+                sqlx::query(
+                    "update requests set status = $1, attempts = $2, updated_at = $3 where id = $4",
+                )
+                .bind(next.as_str())
+                .bind(attempts)
+                .bind(now)
+                .bind(request_id)
+                .execute(&mut *tx)
+                .await?;
                 request_status = next;
             }
             let detail = serde_json::json!({
@@ -559,12 +600,33 @@ impl Store {
                 "talk_seconds": talk_seconds,
                 "request_status": request_status.as_str(),
             });
-            insert_event!(&mut *tx, call_id, "ended", detail, None::<&str>, None::<i64>, now)?;
+            insert_event!(&mut *tx, NewCallEvent::new(call_id, "ended", &detail, now))?;
             tx.commit().await?;
-            Ok(Some(CallEnded { request_id, request_status }))
+            Ok(Some(CallEnded {
+                request_id,
+                request_status,
+            }))
         })
     }
 }
+
+/// The send time a claim at `now` gets when the next free one is `next_at`: that,
+/// but never in the past, and never more than [`PACING_HORIZON`] ahead (a stored
+/// time that far out is stale: a clock was set back).
+pub fn reserve_send_time(
+    next_at: DateTime<Utc>,
+    now: DateTime<Utc>,
+    spacing: TimeDelta,
+) -> DateTime<Utc> {
+    if next_at > now + PACING_HORIZON.max(spacing) {
+        now
+    } else {
+        next_at.max(now)
+    }
+}
+
+/// How far ahead send times may be reserved.
+pub const PACING_HORIZON: TimeDelta = TimeDelta::minutes(15);
 
 /// Claims the earliest due call on SQLite, whose write lock (held by the claim's
 /// `BEGIN IMMEDIATE`) already keeps other claims out.
@@ -618,24 +680,6 @@ const CLAIM_QUIET_CALLS_POSTGRES: &str = "with quiet as materialized (
         and status in ('dialing', 'in_progress') and provider_call_sid is not null
         and coalesce(heard_at, dialed_at, starts_at) < $2
     returning id, provider_call_sid, accepted_at";
-
-/// The send time a claim at `now` gets when the next free one is `next_at`: that,
-/// but never in the past, and never more than [`PACING_HORIZON`] ahead (a stored
-/// time that far out is stale: a clock was set back).
-pub fn reserve_send_time(
-    next_at: DateTime<Utc>,
-    now: DateTime<Utc>,
-    spacing: TimeDelta,
-) -> DateTime<Utc> {
-    if next_at > now + PACING_HORIZON.max(spacing) {
-        now
-    } else {
-        next_at.max(now)
-    }
-}
-
-/// How far ahead send times may be reserved.
-pub const PACING_HORIZON: TimeDelta = TimeDelta::minutes(15);
 
 #[cfg(test)]
 mod tests {

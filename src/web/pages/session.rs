@@ -9,7 +9,7 @@ use axum_extra::extract::cookie::{Cookie, CookieJar, SameSite};
 use chrono::TimeDelta;
 
 use super::error::PageError;
-use crate::store::SessionSubject;
+use crate::store::{NewSession, SessionSubject};
 use crate::tokens;
 use crate::web::AppState;
 
@@ -35,16 +35,16 @@ pub async fn sign_in(
         SessionSubject::Mentor(_) => LIFETIME,
         SessionSubject::Operator => OPERATOR_LIFETIME,
     };
-    state
-        .store
-        .create_session(
-            &tokens::hash(&token),
-            subject,
-            admin_key(state).as_deref(),
-            now,
-            now + lifetime,
-        )
-        .await?;
+    let token_hash = tokens::hash(&token);
+    let admin_key = admin_key(state);
+    let session = NewSession {
+        token_hash: &token_hash,
+        subject,
+        admin_key: admin_key.as_deref(),
+        now,
+        expires_at: now + lifetime,
+    };
+    state.store.create_session(session).await?;
     let cookie = Cookie::build((COOKIE, token))
         .path("/")
         .http_only(true)

@@ -1,11 +1,17 @@
-//! Consent and privacy in storage: the phone confirmation of new requests (the
-//! code texts' outbox lives in the request row), SMS opt-outs, expiry of
-//! unconfirmed requests, and erasure of a seeker's personal data.
+//! Consent in storage (the store's side of `domain::consent` and
+//! `service::consent`): the phone confirmation of new requests (the code texts'
+//! outbox lives in the request row), SMS opt-outs, and expiry of unconfirmed
+//! requests.
+//!
+//! Not here: codes themselves (the notifier makes them; only their hashes are
+//! stored), the wording a seeker agrees to (`domain::consent`), and erasure
+//! (`requests`).
 
 use chrono::{DateTime, Utc};
 use tracing::instrument;
 
-use super::{BeginWrite, Markers, Store, StoreError, StoreResult, with_pool};
+use super::requests::parse_request_status;
+use super::{Markers, Store, StoreResult, with_pool};
 use crate::domain::consent::{CODE_TRIES, ConfirmedVia, MAX_CODE_TEXTS};
 use crate::domain::status::RequestStatus;
 
@@ -57,19 +63,6 @@ pub enum NewCodeOutcome {
     NotFound,
 }
 
-/// What erasing a request did.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum EraseOutcome {
-    /// The personal data is gone.
-    Erased,
-    /// It was erased before.
-    AlreadyErased,
-    /// The request is still open: cancel it (and its call) first.
-    StillOpen,
-    /// No such request.
-    NotFound,
-}
-
 /// Who asked for an opt-out.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum OptOutSource {
@@ -88,31 +81,22 @@ impl OptOutSource {
     }
 }
 
-/// What erasing keeps of a request's calls and texts: the statements after the
-/// request row's own (`$1` the request id). Events keep their kind and time; their
-/// details go.
-const ERASE_AROUND_REQUEST: &[&str] = &[
-    "update call_events set detail = '{}'
-     where call_id in (select id from calls where request_id = $1)",
-    "update calls set seeker_call_sid = null where request_id = $1",
-    "delete from notifications
-     where request_id = $1 and recipient = 'seeker' and status = 'pending'",
-    "update notifications set last_error = null where request_id = $1",
-];
-
 impl Store {
     /// Ids of up to `limit` requests whose code text is due, longest due first.
     /// Only a read: [`Store::claim_code_texts`] claims them.
     #[instrument(skip_all)]
     pub async fn due_code_texts(&self, now: DateTime<Utc>, limit: u32) -> StoreResult<Vec<i64>> {
-        let ids = with_pool!(self, pool => sqlx::query_scalar(
-            "select id from requests
-             where confirm_send_at <= $1 and status = 'unconfirmed'
-             order by confirm_send_at limit $2")
+        let ids = with_pool!(self, pool, {
+            sqlx::query_scalar(
+                "select id from requests
+                 where confirm_send_at <= $1 and status = 'unconfirmed'
+                 order by confirm_send_at limit $2",
+            )
             .bind(now)
             .bind(i64::from(limit))
             .fetch_all(pool)
-            .await)?;
+            .await
+        })?;
         Ok(ids)
     }
 
@@ -161,7 +145,7 @@ impl Store {
             markers.next(),
             markers.next()
         );
-        let rows: Vec<(i64, String, i32, bool)> = with_pool!(self, pool => {
+        let rows: Vec<(i64, String, i32, bool)> = with_pool!(self, pool, {
             let mut claim = sqlx::query_as(&sql);
             for (request_id, code_hash) in codes {
                 claim = claim.bind(*request_id).bind(code_hash.as_str());
@@ -198,7 +182,7 @@ impl Store {
              where id in ({})",
             Markers::new(self).list(request_ids.len())
         );
-        with_pool!(self, pool => {
+        with_pool!(self, pool, {
             let mut update = sqlx::query(&sql);
             for request_id in request_ids {
                 update = update.bind(*request_id);
@@ -218,14 +202,17 @@ impl Store {
         error: &str,
         retry_at: Option<DateTime<Utc>>,
     ) -> StoreResult<()> {
-        with_pool!(self, pool => sqlx::query(
-            "update requests set confirm_send_at = $1, confirm_send_error = $2 where id = $3")
+        with_pool!(self, pool, {
+            sqlx::query(
+                "update requests set confirm_send_at = $1, confirm_send_error = $2 where id = $3",
+            )
             .bind(retry_at)
             .bind(error)
             .bind(request_id)
             .execute(pool)
             .await
-            .map(drop))?;
+            .map(drop)
+        })?;
         Ok(())
     }
 
@@ -237,31 +224,34 @@ impl Store {
         request_id: i64,
         now: DateTime<Utc>,
     ) -> StoreResult<NewCodeOutcome> {
-        let state: Option<(String, i32, Option<DateTime<Utc>>)> = with_pool!(self, pool => {
+        let state: Option<(String, i32, Option<DateTime<Utc>>)> = with_pool!(self, pool, {
             let queued: Option<i64> = sqlx::query_scalar(
-                "update requests set confirm_send_at = $1, confirm_codes_sent = confirm_codes_sent + 1,
+                "update requests
+                 set confirm_send_at = $1, confirm_codes_sent = confirm_codes_sent + 1,
                      confirm_send_attempts = 0, confirm_send_error = null
                  where id = $2 and status = 'unconfirmed' and confirm_send_at is null
                    and confirm_codes_sent < $3
-                 returning id")
-                .bind(now)
-                .bind(request_id)
-                .bind(i64::from(MAX_CODE_TEXTS))
-                .fetch_optional(pool)
-                .await?;
+                 returning id",
+            )
+            .bind(now)
+            .bind(request_id)
+            .bind(i64::from(MAX_CODE_TEXTS))
+            .fetch_optional(pool)
+            .await?;
             if queued.is_some() {
                 return Ok(NewCodeOutcome::Queued);
             }
             sqlx::query_as(
-                "select status, confirm_codes_sent, confirm_send_at from requests where id = $1")
-                .bind(request_id)
-                .fetch_optional(pool)
-                .await?
+                "select status, confirm_codes_sent, confirm_send_at from requests where id = $1",
+            )
+            .bind(request_id)
+            .fetch_optional(pool)
+            .await?
         });
         let Some((status, codes_sent, send_at)) = state else {
             return Ok(NewCodeOutcome::NotFound);
         };
-        let status = parse_status(request_id, &status)?;
+        let status = parse_request_status(request_id, &status)?;
         Ok(if status != RequestStatus::Unconfirmed {
             NewCodeOutcome::NotUnconfirmed(status)
         } else if send_at.is_some() {
@@ -286,7 +276,7 @@ impl Store {
         now: DateTime<Utc>,
     ) -> StoreResult<ConfirmOutcome> {
         let tries = i64::from(CODE_TRIES);
-        let state: Option<(String, Option<DateTime<Utc>>, i32)> = with_pool!(self, pool => {
+        let state: Option<(String, Option<DateTime<Utc>>, i32)> = with_pool!(self, pool, {
             let confirmed: Option<i64> = sqlx::query_scalar(
                 "update requests set status = 'pending', confirmed_at = $1, confirmed_via = $2,
                      updated_at = $1, confirm_code_hash = null, confirm_expires_at = null,
@@ -295,14 +285,15 @@ impl Store {
                  where id = $3 and status = 'unconfirmed' and confirm_tries < $5
                    and ((confirm_code_hash = $4 and confirm_expires_at > $1)
                      or (confirm_prev_code_hash = $4 and confirm_prev_expires_at > $1))
-                 returning id")
-                .bind(now)
-                .bind(via.as_str())
-                .bind(request_id)
-                .bind(code_hash)
-                .bind(tries)
-                .fetch_optional(pool)
-                .await?;
+                 returning id",
+            )
+            .bind(now)
+            .bind(via.as_str())
+            .bind(request_id)
+            .bind(code_hash)
+            .bind(tries)
+            .fetch_optional(pool)
+            .await?;
             if confirmed.is_some() {
                 return Ok(ConfirmOutcome::Confirmed);
             }
@@ -310,12 +301,13 @@ impl Store {
                 "update requests set confirm_tries = confirm_tries + 1
                  where id = $1 and status = 'unconfirmed' and confirm_code_hash is not null
                    and confirm_expires_at > $2 and confirm_tries < $3
-                 returning confirm_tries")
-                .bind(request_id)
-                .bind(now)
-                .bind(tries)
-                .fetch_optional(pool)
-                .await?;
+                 returning confirm_tries",
+            )
+            .bind(request_id)
+            .bind(now)
+            .bind(tries)
+            .fetch_optional(pool)
+            .await?;
             if let Some(used) = counted {
                 let left = u32::try_from(tries - i64::from(used)).unwrap_or(0);
                 return Ok(if left == 0 {
@@ -325,15 +317,16 @@ impl Store {
                 });
             }
             sqlx::query_as(
-                "select status, confirm_expires_at, confirm_tries from requests where id = $1")
-                .bind(request_id)
-                .fetch_optional(pool)
-                .await?
+                "select status, confirm_expires_at, confirm_tries from requests where id = $1",
+            )
+            .bind(request_id)
+            .fetch_optional(pool)
+            .await?
         });
         let Some((status, expires_at, used)) = state else {
             return Ok(ConfirmOutcome::NotFound);
         };
-        let status = parse_status(request_id, &status)?;
+        let status = parse_request_status(request_id, &status)?;
         Ok(match status {
             RequestStatus::Unconfirmed => {
                 let in_time = expires_at.is_some_and(|expires_at| expires_at > now);
@@ -359,17 +352,20 @@ impl Store {
         phone: &str,
         now: DateTime<Utc>,
     ) -> StoreResult<Option<i64>> {
-        Ok(with_pool!(self, pool => sqlx::query_scalar(
-            "update requests set status = 'pending', confirmed_at = $1, confirmed_via = 'sms',
-                 updated_at = $1, confirm_code_hash = null, confirm_expires_at = null,
-                 confirm_prev_code_hash = null, confirm_prev_expires_at = null,
-                 confirm_send_at = null
-             where phone = $2 and status = 'unconfirmed' and confirm_expires_at is not null
-             returning id")
+        Ok(with_pool!(self, pool, {
+            sqlx::query_scalar(
+                "update requests set status = 'pending', confirmed_at = $1, confirmed_via = 'sms',
+                     updated_at = $1, confirm_code_hash = null, confirm_expires_at = null,
+                     confirm_prev_code_hash = null, confirm_prev_expires_at = null,
+                     confirm_send_at = null
+                 where phone = $2 and status = 'unconfirmed' and confirm_expires_at is not null
+                 returning id",
+            )
             .bind(now)
             .bind(phone)
             .fetch_optional(pool)
-            .await)?)
+            .await
+        })?)
     }
 
     /// Stops texts to `phone` until it opts in again.
@@ -380,37 +376,43 @@ impl Store {
         source: OptOutSource,
         now: DateTime<Utc>,
     ) -> StoreResult<()> {
-        with_pool!(self, pool => sqlx::query(
-            "insert into sms_opt_outs (phone, source, created_at) values ($1, $2, $3)
-             on conflict (phone) do nothing")
+        with_pool!(self, pool, {
+            sqlx::query(
+                "insert into sms_opt_outs (phone, source, created_at) values ($1, $2, $3)
+                 on conflict (phone) do nothing",
+            )
             .bind(phone)
             .bind(source.as_str())
             .bind(now)
             .execute(pool)
             .await
-            .map(drop))?;
+            .map(drop)
+        })?;
         Ok(())
     }
 
     /// Lets texts go to `phone` again; whether it had opted out.
     #[instrument(skip_all)]
     pub async fn opt_in(&self, phone: &str) -> StoreResult<bool> {
-        let done = with_pool!(self, pool => sqlx::query("delete from sms_opt_outs where phone = $1")
-            .bind(phone)
-            .execute(pool)
-            .await
-            .map(|done| done.rows_affected()))?;
+        let done = with_pool!(self, pool, {
+            sqlx::query("delete from sms_opt_outs where phone = $1")
+                .bind(phone)
+                .execute(pool)
+                .await
+                .map(|done| done.rows_affected())
+        })?;
         Ok(done > 0)
     }
 
     /// Whether `phone` asked for no texts.
     #[instrument(skip_all)]
     pub async fn is_opted_out(&self, phone: &str) -> StoreResult<bool> {
-        let found: Option<i32> = with_pool!(self, pool => sqlx::query_scalar(
-            "select 1 from sms_opt_outs where phone = $1")
-            .bind(phone)
-            .fetch_optional(pool)
-            .await)?;
+        let found: Option<i32> = with_pool!(self, pool, {
+            sqlx::query_scalar("select 1 from sms_opt_outs where phone = $1")
+                .bind(phone)
+                .fetch_optional(pool)
+                .await
+        })?;
         Ok(found.is_some())
     }
 
@@ -422,106 +424,18 @@ impl Store {
         made_before: DateTime<Utc>,
         now: DateTime<Utc>,
     ) -> StoreResult<u64> {
-        Ok(with_pool!(self, pool => sqlx::query(
-            "update requests set status = 'expired', updated_at = $1, confirm_code_hash = null,
-                 confirm_expires_at = null, confirm_prev_code_hash = null,
-                 confirm_prev_expires_at = null, confirm_send_at = null
-             where status = 'unconfirmed' and created_at <= $2")
+        Ok(with_pool!(self, pool, {
+            sqlx::query(
+                "update requests set status = 'expired', updated_at = $1, confirm_code_hash = null,
+                     confirm_expires_at = null, confirm_prev_code_hash = null,
+                     confirm_prev_expires_at = null, confirm_send_at = null
+                 where status = 'unconfirmed' and created_at <= $2",
+            )
             .bind(now)
             .bind(made_before)
             .execute(pool)
             .await
-            .map(|done| done.rows_affected()))?)
+            .map(|done| done.rows_affected())
+        })?)
     }
-
-    /// Up to `limit` finished requests (completed, canceled, unreachable, expired)
-    /// not erased yet whose last change was at or before `finished_before`.
-    #[instrument(skip_all)]
-    pub async fn finished_requests_to_erase(
-        &self,
-        finished_before: DateTime<Utc>,
-        limit: u32,
-    ) -> StoreResult<Vec<i64>> {
-        Ok(with_pool!(self, pool => sqlx::query_scalar(
-            "select id from requests
-             where status in ('completed', 'canceled', 'unreachable', 'expired')
-               and erased_at is null and updated_at <= $1
-             order by updated_at limit $2")
-            .bind(finished_before)
-            .bind(i64::from(limit))
-            .fetch_all(pool)
-            .await)?)
-    }
-
-    /// Erases the seeker's personal data of request `id` for good: name, phone,
-    /// topic, message and availability become empty, the details of its calls'
-    /// events and the seeker leg's provider id go, and texts still waiting for the
-    /// seeker are dropped. Status, attempts, times and the calls' outcomes stay,
-    /// as anonymous counts. An open request must be canceled first.
-    ///
-    /// Erasures may run at once (an operator, the seeker's link, the housekeeping
-    /// of several instances): exactly one of them erases, the others find the
-    /// request [`EraseOutcome::AlreadyErased`].
-    ///
-    /// On SQLite, connections run with `secure_delete` so freed bytes are zeroed;
-    /// callers then call [`Store::checkpoint_after_erasure`] once (after one
-    /// erasure or a batch) so the old row versions leave the write-ahead log too.
-    #[instrument(skip_all, fields(request.id = id))]
-    pub async fn erase_request(&self, id: i64, now: DateTime<Utc>) -> StoreResult<EraseOutcome> {
-        Ok(with_pool!(self, pool => {
-            let mut tx = pool.begin_write().await?;
-            let state: Option<(String, Option<DateTime<Utc>>)> = sqlx::query_as(
-                "select status, erased_at from requests where id = $1")
-                .bind(id)
-                .fetch_optional(&mut *tx)
-                .await?;
-            let Some((status, erased_at)) = state else {
-                return Ok(EraseOutcome::NotFound);
-            };
-            if erased_at.is_some() {
-                return Ok(EraseOutcome::AlreadyErased);
-            }
-            if parse_status(id, &status)?.is_open() {
-                return Ok(EraseOutcome::StillOpen);
-            }
-            // The read above takes no lock (PostgreSQL): another erasure may have
-            // committed since, so the update checks again and only one of them
-            // erases.
-            let erased = sqlx::query(
-                "update requests set name = '', phone = '', topic = '', message = '',
-                     availability = '[]', confirm_code_hash = null, confirm_expires_at = null,
-                     confirm_prev_code_hash = null, confirm_prev_expires_at = null,
-                     confirm_send_at = null, confirm_send_error = null, erased_at = $2,
-                     updated_at = $2
-                 where id = $1 and erased_at is null")
-                .bind(id)
-                .bind(now)
-                .execute(&mut *tx)
-                .await?
-                .rows_affected() > 0;
-            if !erased {
-                return Ok(EraseOutcome::AlreadyErased);
-            }
-            for statement in ERASE_AROUND_REQUEST {
-                sqlx::query(statement).bind(id).execute(&mut *tx).await?;
-            }
-            tx.commit().await?;
-            EraseOutcome::Erased
-        }))
-    }
-
-    /// Moves erased rows' old versions out of SQLite's write-ahead log
-    /// ([`Store::checkpoint`]); best effort: a checkpoint that finds readers in the
-    /// way leaves the rest to SQLite's automatic checkpoints.
-    pub async fn checkpoint_after_erasure(&self) {
-        if let Err(error) = self.checkpoint().await {
-            tracing::warn!(error = %error, "checkpoint after erasure failed");
-        }
-    }
-}
-
-fn parse_status(id: i64, status: &str) -> StoreResult<RequestStatus> {
-    status
-        .parse()
-        .map_err(|_| StoreError::Corrupt(format!("request {id}: status")))
 }
