@@ -1,5 +1,9 @@
 //! The command line: `serve`, `migrate`, and operator commands that work on the
 //! database directly (readable tables by default, `--json` for scripts).
+//!
+//! Changes go through the same use cases as the API ([`crate::service`]), without a
+//! matcher or a provider: a running service's matcher sees them on its next run.
+//! The load harnesses are not here: they are the `ridealong-bench` binary.
 
 mod demo;
 

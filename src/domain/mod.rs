@@ -2,6 +2,10 @@
 //!
 //! Handlers and the CLI turn raw input into these types first ("parse, don't
 //! validate"); everything after that works with values that are known to be valid.
+//!
+//! May not: touch the database, the clock, the network or the environment, or know
+//! which door a value came through. Wording lives here only where it is the
+//! product's own text (notices, consent wording), never an HTTP status or a page.
 
 /// An enum of fixed strings: serde, OpenAPI, `Display` and `FromStr` all use the
 /// exact strings given, which are part of the public contract.

@@ -240,7 +240,7 @@ impl Store {
     /// mentor and start), is skipped and leaves nothing behind. Returns the ids of
     /// the calls booked, in the order of `bookings`.
     ///
-    /// Bookings are written [`BOOK_CHUNK`] at a time with a few set-based
+    /// Bookings are written `BOOK_CHUNK` at a time with a few set-based
     /// statements per chunk (calls, requests, events, notices), all in one
     /// transaction: a statement per booking made 100,000 bookings take minutes.
     #[instrument(skip_all, fields(bookings = bookings.len()))]

@@ -3,7 +3,7 @@
 //!
 //! Both backends run the same SQL text wherever the two dialects agree: queries use
 //! `$n` placeholders, which SQLite reads as numbered parameters too (statements
-//! with thousands of parameters, built at run time, use [`Markers`]). Each backend
+//! with thousands of parameters, built at run time, use `Markers`). Each backend
 //! has its own migrations folder. A method's body runs inside `with_pool!`, pasted
 //! once per backend. Where the dialects differ (claiming due work, the matcher's
 //! lock), the statement is a `…_SQLITE`/`…_POSTGRES` const pair at the end of its

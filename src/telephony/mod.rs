@@ -8,6 +8,9 @@
 //!
 //! Errors: provider calls return [`ProviderError`], typed by what the caller can do
 //! about them (retry, give up, or reconcile because the outcome is unknown).
+//!
+//! May not: read or write the store, or decide what a call means for a request;
+//! that is the dispatcher's, the reconciler's and the webhooks' part.
 
 pub mod breaker;
 pub mod player;

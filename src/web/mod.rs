@@ -1,5 +1,10 @@
 //! HTTP: one router per area (pages, JSON API, provider webhooks, health), merged
 //! here with the layers every request goes through.
+//!
+//! Lives here: the doors over HTTP only: the JSON API, the pages, the provider's
+//! webhooks, health probes and /metrics, with their extractors, errors, auth and
+//! abuse limits. May not: hold a use case. A change to data goes through
+//! [`crate::service`]; a door reads the store directly only to show what it asked for.
 
 pub mod api;
 pub mod auth;

@@ -1,5 +1,10 @@
 //! The JSON API under `/api/v1`, described by the OpenAPI document at
 //! `/api/v1/openapi.json`, which is generated from these handlers.
+//!
+//! Each handler checks who is calling, parses the body into domain types, calls a
+//! use case in [`crate::service`] and says what its outcome means as a status code
+//! and the JSON error shape. May not: be called by a page; share words with the
+//! pages (each door owns its own).
 
 pub mod calls;
 pub mod consent;

@@ -5,6 +5,10 @@
 //! Every page response carries a strict Content-Security-Policy and is not cached;
 //! every form post is checked against a CSRF token ([`csrf`]). Signed-in mentors
 //! and the operator are recognised by a session cookie ([`session`]).
+//!
+//! May not: import an API handler or [`crate::web::error::ApiError`]; changes go
+//! through [`crate::service`], and the pages say in their own words (whole sentences,
+//! next to the field) what a refused change means.
 
 pub mod assets;
 pub mod csrf;

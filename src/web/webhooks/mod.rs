@@ -1,11 +1,14 @@
 //! Provider webhooks under `/telephony/twilio/…`: the TwiML call flow, the
-//! status callbacks of both legs, and inbound texts ([`sms`]).
+//! status callbacks of both legs, and inbound texts (`sms`).
 //!
 //! Every request's `X-Twilio-Signature` is checked against the URL built from
 //! `RIDEALONG_PUBLIC_URL`; a mismatch gets 403 and changes nothing. Status
 //! callbacks are deduplicated on (CallSid, SequenceNumber), appended to the call's
 //! event log, and only ever move the call forward. Answers are quick: a few
 //! database statements and no provider requests.
+//!
+//! May not: make a provider request while answering (the reconciler and the
+//! dispatcher do that), or show a phone number to anyone.
 
 use axum::body::{Body, to_bytes};
 use axum::extract::{MatchedPath, Request, State};

@@ -1,6 +1,6 @@
 //! The seeker's pages: `/request` (the form that asks for a call), `/r/{token}`
 //! (the private manage page) and the manage page's consent steps. One module a
-//! page: [`request_form`], [`manage`], and [`consent`] for the posts of the
+//! page: `request_form`, `manage`, and `consent` for the posts of the
 //! manage page's confirm and erase cards.
 
 mod consent;
