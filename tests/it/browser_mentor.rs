@@ -69,7 +69,7 @@ async fn mentor_journey(viewport: Viewport, size: &str) {
     assert!(browser.text().await.contains("Mentor sign-in"));
     fill(&browser, "#f-phone", "+1 201 555 0123").await;
     if size == "390x844" {
-        browser.screenshot(&format!("mentor-signin-{size}")).await;
+        browser.check_page(&format!("mentor-signin-{size}")).await;
     }
     click(
         &browser,
@@ -163,7 +163,7 @@ async fn mentor_journey(viewport: Viewport, size: &str) {
         "the dashboard scrolls sideways at {size}"
     );
     browser
-        .screenshot(&format!("mentor-dashboard-{size}"))
+        .check_page(&format!("mentor-dashboard-{size}"))
         .await;
     browser.close().await;
     app.stop().await;

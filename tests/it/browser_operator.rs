@@ -68,6 +68,9 @@ async fn operator_round(app: &TestApp, viewport: Viewport, size: &str, long_name
     submit(&browser, "f-token").await;
     wait_for(&browser, Locator::Id("f-token-error")).await;
     assert!(browser.text().await.contains("That is not the admin token"));
+    browser
+        .check_page(&format!("operator-sign-in-refused-{size}"))
+        .await;
     fill(&browser, "f-token", ADMIN_TOKEN).await;
     submit(&browser, "f-token").await;
     wait_for_heading(&browser, "Overview").await;
@@ -76,7 +79,7 @@ async fn operator_round(app: &TestApp, viewport: Viewport, size: &str, long_name
         "the overview scrolls sideways at {size}"
     );
     browser
-        .screenshot(&format!("operator-overview-{size}"))
+        .check_page(&format!("operator-overview-{size}"))
         .await;
 
     // Add a mentor through the form.
@@ -136,6 +139,10 @@ async fn operator_round(app: &TestApp, viewport: Viewport, size: &str, long_name
         "the request list at {size}"
     );
 
+    // An error page is a page too.
+    browser.open(&app.url("/operator/no-such-page")).await;
+    browser.check_page(&format!("not-found-{size}")).await;
+
     browser.open(&app.url("/operator/calls")).await;
     wait_for_heading(&browser, "Calls").await;
     assert!(browser.text().await.contains("Grace Hopper"));
@@ -143,7 +150,7 @@ async fn operator_round(app: &TestApp, viewport: Viewport, size: &str, long_name
         !browser.overflows_horizontally().await,
         "the call list at {size}"
     );
-    browser.screenshot(&format!("operator-calls-{size}")).await;
+    browser.check_page(&format!("operator-calls-{size}")).await;
     browser.close().await;
     true
 }

@@ -74,7 +74,7 @@ async fn fill_and_send(browser: &Browser, message: &str, screenshot: &str) {
         "{screenshot} scrolls sideways"
     );
     browser.eval("window.scrollTo(0, 0); return true;").await;
-    browser.screenshot(screenshot).await;
+    browser.check_page(screenshot).await;
     click(browser, "form.seeker-form button[type=submit]").await;
     browser
         .client
@@ -148,7 +148,7 @@ async fn seeker_asks_for_a_call(viewport: Viewport, size: &str) {
     );
     browser.eval("window.scrollTo(0, 0); return true;").await;
     browser
-        .screenshot(&format!("seeker-confirmation-{size}"))
+        .check_page(&format!("seeker-confirmation-{size}"))
         .await;
 
     // Cancel, through the confirm dialog the site script adds.
@@ -175,7 +175,7 @@ async fn seeker_asks_for_a_call(viewport: Viewport, size: &str) {
     let text = browser.text().await;
     assert!(text.contains("Your request is canceled."), "{text}");
     assert!(!text.contains("Cancel my request"), "{text}");
-    browser.screenshot(&format!("seeker-canceled-{size}")).await;
+    browser.check_page(&format!("seeker-canceled-{size}")).await;
     browser.close().await;
     app.stop().await;
 }
@@ -233,7 +233,7 @@ async fn seeker_confirms_the_number(viewport: Viewport, size: &str) {
     );
     browser.eval("window.scrollTo(0, 0); return true;").await;
     browser
-        .screenshot(&format!("seeker-confirm-step-{size}"))
+        .check_page(&format!("seeker-confirm-step-{size}"))
         .await;
     let manage = browser.client.current_url().await.expect("url");
 
@@ -269,7 +269,7 @@ async fn seeker_confirms_the_number(viewport: Viewport, size: &str) {
         "the refused code scrolls sideways at {size}"
     );
     browser
-        .screenshot(&format!("seeker-confirm-wrong-code-{size}"))
+        .check_page(&format!("seeker-confirm-wrong-code-{size}"))
         .await;
 
     type_into(&browser, "f-code", &code).await;
@@ -289,7 +289,7 @@ async fn seeker_confirms_the_number(viewport: Viewport, size: &str) {
     assert!(!text.contains("The 6-digit code from the text"), "{text}");
     browser.eval("window.scrollTo(0, 0); return true;").await;
     browser
-        .screenshot(&format!("seeker-confirmed-{size}"))
+        .check_page(&format!("seeker-confirmed-{size}"))
         .await;
 
     app.settle().await;
@@ -304,7 +304,7 @@ async fn seeker_confirms_the_number(viewport: Viewport, size: &str) {
     // Delete the request and the data: tick the box, then the button.
     click(&browser, "label[for=f-understand]").await;
     browser
-        .screenshot(&format!("seeker-erase-ticked-{size}"))
+        .check_page(&format!("seeker-erase-ticked-{size}"))
         .await;
     click(&browser, "form.erase-form button[type=submit]").await;
     let erased = manage.join("?erased=1").expect("erased url");
@@ -324,7 +324,7 @@ async fn seeker_confirms_the_number(viewport: Viewport, size: &str) {
         !browser.overflows_horizontally().await,
         "the erased page scrolls sideways at {size}"
     );
-    browser.screenshot(&format!("seeker-erased-{size}")).await;
+    browser.check_page(&format!("seeker-erased-{size}")).await;
     browser.close().await;
     app.stop().await;
 }
@@ -368,7 +368,7 @@ async fn a_script_in_a_message_shows_as_text_and_never_runs() {
         0,
         "no element was made from it"
     );
-    browser.screenshot("seeker-xss-manage-390x844").await;
+    browser.check_page("seeker-xss-manage-390x844").await;
 
     // The form shown again with an error keeps the payload as text too.
     browser.open(&app.url("/request")).await;
@@ -398,7 +398,7 @@ async fn a_script_in_a_message_shows_as_text_and_never_runs() {
         !browser.overflows_horizontally().await,
         "the form with errors scrolls sideways"
     );
-    browser.screenshot("seeker-request-errors-390x844").await;
+    browser.check_page("seeker-request-errors-390x844").await;
     browser.close().await;
     app.stop().await;
 }

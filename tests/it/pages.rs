@@ -128,7 +128,7 @@ async fn the_front_page_fits_a_phone_and_a_laptop_in_a_real_browser() {
             !browser.overflows_horizontally().await,
             "{name} scrolls sideways"
         );
-        browser.screenshot(name).await;
+        browser.check_page(name).await;
         browser.close().await;
     }
     app.stop().await;

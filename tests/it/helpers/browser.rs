@@ -15,6 +15,8 @@ use serde_json::{Map, Value, json};
 use tokio::io::{AsyncBufReadExt, BufReader};
 use tokio::process::{Child, Command};
 
+use super::audit;
+
 /// Names the chromedriver binary; when set, browser tests must run.
 pub const DRIVER_ENV: &str = "RIDEALONG_CHROMEDRIVER";
 /// Names the Chromium binary (default `/usr/bin/chromium`).
@@ -163,6 +165,44 @@ impl Browser {
         let dir = screenshot_dir();
         std::fs::create_dir_all(&dir).expect("create screenshot dir");
         std::fs::write(dir.join(format!("{name}.png")), png).expect("write screenshot");
+    }
+
+    /// Records the page as it stands under `name`: a screenshot, then the Nu Html
+    /// Checker over its markup and axe-core over the rendered page; either
+    /// finding anything fails the test (see [`super::audit`]).
+    pub async fn check_page(&self, name: &str) {
+        self.screenshot(name).await;
+        let html = self
+            .eval(
+                "return (document.doctype ? new XMLSerializer().serializeToString(document.doctype) : '') \
+                 + document.documentElement.outerHTML;",
+            )
+            .await;
+        audit::assert_valid_html(name, html.as_str().expect("the page's markup")).await;
+        let Some(axe) = audit::axe_source(name) else {
+            return;
+        };
+        // WebDriver runs scripts outside the page's Content-Security-Policy.
+        self.client
+            .execute(&format!("{axe}\n;return true;"), Vec::new())
+            .await
+            .expect("load axe-core");
+        let results = self
+            .client
+            .execute_async(
+                "const done = arguments[arguments.length - 1];
+                 axe.run(document, { runOnly: { type: 'tag', values: arguments[0] } })
+                    .then(results => done({ violations: results.violations }))
+                    .catch(error => done({ error: String(error) }));",
+                vec![serde_json::json!(audit::AXE_TAGS)],
+            )
+            .await
+            .expect("run axe-core");
+        assert!(
+            results["error"].is_null(),
+            "axe-core failed on {name}: {results}"
+        );
+        audit::assert_no_violations(name, &results);
     }
 
     /// Ends the browser session and the driver.

@@ -6,6 +6,7 @@
 //! afterwards). The clock is a [`ManualClock`], so tests choose "now" and never
 //! sleep; `settle()` runs the matcher and waits for it. Logs only with `TEST_LOG`.
 
+pub mod audit;
 pub mod browser;
 pub mod fake_twilio;
 pub mod privacy;
