@@ -317,6 +317,7 @@ async fn the_admin_pages_through_requests_with_limit_and_after() {
 
     for bad in [
         "limit=0",
+        "status=",
         "limit=1001",
         "limit=-1",
         "limit=ten",

@@ -68,12 +68,15 @@ pub struct CallEventView {
 
 /// Query of `GET /api/v1/calls`.
 #[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct CallListQuery {
     /// Only calls with this status.
+    #[param(value_type = Option<CallStatus>)]
     pub status: Option<String>,
     /// Only this mentor's calls (a mentor sees only their own anyway).
     pub mentor_id: Option<i64>,
     /// Most rows to return, 1–1000; default 100.
+    #[param(minimum = 1, maximum = 1000)]
     pub limit: Option<u32>,
     /// Return only ids above this one (the last id of the previous page).
     pub after: Option<i64>,

@@ -25,6 +25,7 @@ use super::requests::load_for;
 pub struct ConfirmBody {
     /// The 6-digit code texted to the request's number (spaces and dashes are
     /// ignored).
+    #[schema(pattern = r"^[\s-]*([0-9][\s-]*){6}$")]
     pub code: String,
 }
 

@@ -19,6 +19,8 @@ use crate::web::auth::Caller;
 use crate::web::error::{ApiError, ErrorBody};
 use crate::web::extract::{ApiJson, ApiPath, ApiQuery};
 
+use super::openapi::{PhoneText, ShortText, TimeOfDay, TimeZoneName, WeekdayName};
+
 /// Longest span one slots query may cover.
 pub const MAX_SLOT_QUERY_DAYS: i64 = 366;
 
@@ -26,17 +28,23 @@ pub const MAX_SLOT_QUERY_DAYS: i64 = 366;
 #[derive(Deserialize, ToSchema)]
 pub struct CreateMentor {
     /// Display name, 1–100 characters.
+    #[schema(value_type = ShortText)]
     pub name: String,
     /// Phone number; national format is read in the country of `timezone`.
+    #[schema(value_type = PhoneText)]
     pub phone: String,
     /// IANA zone, e.g. `America/Los_Angeles`.
+    #[schema(value_type = TimeZoneName)]
     pub timezone: String,
     /// What the mentor can help with (at most 20, each up to 100 characters).
     #[serde(default)]
+    #[schema(value_type = Vec<ShortText>, max_items = 20)]
     pub topics: Vec<String>,
     /// Length of one call in minutes, 5–120; default 15.
+    #[schema(minimum = 5, maximum = 120)]
     pub call_minutes: Option<u32>,
     /// Most calls per window occurrence, 1–96; default: every slot that fits.
+    #[schema(minimum = 1, maximum = 96)]
     pub max_calls_per_window: Option<u32>,
 }
 
@@ -79,12 +87,17 @@ pub struct CreatedMentor {
 #[derive(Deserialize, ToSchema)]
 pub struct CreateWindow {
     /// Weekdays the window starts on: `mon` … `sun`.
+    #[schema(value_type = Vec<WeekdayName>, min_items = 1)]
     pub weekdays: Vec<String>,
     /// Local start, `HH:MM`.
+    #[schema(value_type = TimeOfDay)]
     pub start: String,
-    /// Local end, `HH:MM`; earlier than `start` crosses midnight.
+    /// Local end, `HH:MM`; earlier than `start` crosses midnight. It must differ
+    /// from `start`, and the window must hold one call.
+    #[schema(value_type = TimeOfDay)]
     pub end: String,
     /// IANA zone; defaults to the mentor's.
+    #[schema(value_type = Option<TimeZoneName>)]
     pub timezone: Option<String>,
 }
 
@@ -111,8 +124,11 @@ pub struct WindowView {
 #[derive(Deserialize, ToSchema)]
 pub struct CreatePause {
     /// First paused date, `YYYY-MM-DD`, in the mentor's zone.
+    #[schema(value_type = NaiveDate)]
     pub from: String,
-    /// Last paused date (included).
+    /// Last paused date (included), not before `from`; a pause spans at most a
+    /// year.
+    #[schema(value_type = NaiveDate)]
     pub to: String,
 }
 
@@ -133,6 +149,7 @@ pub struct PauseView {
 
 /// Query of `GET /api/v1/mentors/{id}/slots`.
 #[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct SlotQuery {
     /// Start of the range (RFC 3339, or a date meaning midnight in the mentor's
     /// zone); default now.

@@ -9,6 +9,7 @@
 pub mod calls;
 pub mod consent;
 pub mod mentors;
+pub mod openapi;
 pub mod requests;
 
 use std::str::FromStr;
@@ -16,8 +17,6 @@ use std::str::FromStr;
 use axum::Json;
 use axum::Router;
 use axum::routing::{delete, get, post};
-use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
-use utoipa::{Modify, OpenApi};
 
 use super::AppState;
 use super::error::ApiError;
@@ -33,7 +32,7 @@ pub fn router() -> Router<AppState> {
     Router::new()
         .route(
             "/api/v1/openapi.json",
-            get(|| async { Json(ApiDoc::openapi()) }),
+            get(|| async { Json(openapi::document()) }),
         )
         .route(
             "/api/v1/mentors",
@@ -65,47 +64,11 @@ pub fn router() -> Router<AppState> {
         .route("/api/v1/calls/{id}", get(calls::get_call))
 }
 
-/// The OpenAPI document of the JSON API.
-#[derive(OpenApi)]
-#[openapi(
-    info(title = "ridealong", description = "Commute-time mentoring calls."),
-    paths(
-        mentors::create_mentor, mentors::list_mentors, mentors::get_mentor,
-        mentors::create_window, mentors::delete_window, mentors::create_pause,
-        mentors::delete_pause, mentors::list_slots,
-        requests::create_request, requests::list_requests, requests::get_request,
-        requests::cancel_request, consent::confirm, consent::new_code,
-        calls::list_calls, calls::get_call,
-    ),
-    modifiers(&BearerAuth),
-    tags(
-        (name = "mentors", description = "Mentors, commute windows, pauses and slots"),
-        (name = "requests", description = "Seekers' requests for a call"),
-        (name = "calls", description = "Booked calls and their event logs"),
-    )
-)]
-pub struct ApiDoc;
-
-struct BearerAuth;
-
-impl Modify for BearerAuth {
-    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
-        let components = openapi.components.get_or_insert_with(Default::default);
-        components.add_security_scheme(
-            "bearer",
-            SecurityScheme::Http(HttpBuilder::new().scheme(HttpAuthScheme::Bearer).build()),
-        );
-    }
-}
-
 /// Parses an optional `status` filter.
 fn parse_status<T: FromStr<Err = ValidationError>>(
     text: Option<&str>,
 ) -> Result<Option<T>, ApiError> {
-    Ok(text
-        .filter(|text| !text.is_empty())
-        .map(str::parse)
-        .transpose()?)
+    Ok(text.map(str::parse).transpose()?)
 }
 
 /// Checks a `limit` query value.

@@ -20,16 +20,24 @@ use crate::web::auth::{Caller, RequestAccess};
 use crate::web::error::{ApiError, ErrorBody, conflict_message};
 use crate::web::extract::{ApiJson, ApiPath, ApiQuery};
 
+use super::openapi::{
+    MessageText, PhoneText, ShortText, TimeOfDay, TimeZoneName, WeekdayName, must_be_true,
+};
+
 use super::{page_limit, parse_status};
 
 /// One availability range of a request, in the seeker's zone.
 #[derive(Serialize, Deserialize, ToSchema)]
 pub struct AvailabilityRange {
     /// Weekdays: `mon` … `sun`.
+    #[schema(value_type = Vec<WeekdayName>, min_items = 1)]
     pub weekdays: Vec<String>,
     /// Local start, `HH:MM`.
+    #[schema(value_type = TimeOfDay)]
     pub start: String,
-    /// Local end, `HH:MM`; earlier than `start` crosses midnight.
+    /// Local end, `HH:MM`; earlier than `start` crosses midnight; must differ
+    /// from `start`.
+    #[schema(value_type = TimeOfDay)]
     pub end: String,
 }
 
@@ -37,14 +45,19 @@ pub struct AvailabilityRange {
 #[derive(Deserialize, ToSchema)]
 pub struct CreateRequest {
     /// The seeker's name, 1–100 characters; the mentor hears the first word.
+    #[schema(value_type = ShortText)]
     pub name: String,
     /// Phone number; national format is read in the country of `timezone`.
+    #[schema(value_type = PhoneText)]
     pub phone: String,
     /// IANA zone, e.g. `Europe/Dublin`.
+    #[schema(value_type = TimeZoneName)]
     pub timezone: String,
     /// What the call is about, 1–100 characters.
+    #[schema(value_type = ShortText)]
     pub topic: String,
     /// What the seeker could use help with, 1–4,000 characters.
+    #[schema(value_type = MessageText)]
     pub message: String,
     /// When the seeker can take calls; empty or absent means weekdays within
     /// calling hours. A range wholly outside calling hours is refused (422), as
@@ -55,6 +68,7 @@ pub struct CreateRequest {
     /// called and texted at it, in the current consent wording (stored with its
     /// version): "This is my phone number, and I agree that ridealong may call
     /// and text it about this request. …"
+    #[schema(schema_with = must_be_true)]
     pub consent: bool,
 }
 
@@ -149,6 +163,7 @@ impl From<ConsentRecord> for ConsentView {
 
 /// Query of `DELETE /api/v1/requests/{id}`.
 #[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct CancelQuery {
     /// Also erase the seeker's personal data for good.
     #[serde(default)]
@@ -157,10 +172,13 @@ pub struct CancelQuery {
 
 /// Query of `GET /api/v1/requests`.
 #[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct RequestListQuery {
     /// Only requests with this status.
+    #[param(value_type = Option<RequestStatus>)]
     pub status: Option<String>,
     /// Most rows to return, 1–1000; default 100.
+    #[param(minimum = 1, maximum = 1000)]
     pub limit: Option<u32>,
     /// Return only ids above this one (the last id of the previous page).
     pub after: Option<i64>,
