@@ -14,6 +14,12 @@ document.addEventListener("DOMContentLoaded", () => {
       select.value = zone;
     }
   }
+  // Send it with forms that read a national phone number in its country.
+  for (const input of document.querySelectorAll("input[type=hidden][data-browser-zone]")) {
+    if (!input.value) {
+      input.value = zone;
+    }
+  }
 
   // Move focus to an error summary so screen readers announce it.
   const summary = document.querySelector(".error-summary");

@@ -310,6 +310,48 @@ async fn a_phone_that_is_not_a_number_is_refused_inline_keeping_what_was_typed()
 }
 
 #[tokio::test]
+async fn a_national_number_is_read_in_the_country_of_the_browsers_time_zone() {
+    let (app, fake) = TestApp::spawn_with_fake_twilio().await;
+    app.create_mentor(&mentor_body("Grace Hopper", MENTOR_PHONE))
+        .await;
+    let visitor = Visitor::new(&app);
+    let (_, html) = visitor.page("/mentor/sign-in").await;
+    assert!(
+        html.contains(r#"name="timezone" value="" data-browser-zone"#),
+        "the page's script fills in the browser's zone: {html}"
+    );
+
+    // Without a zone (no script), and with no default region, a national
+    // number has no country: refused in a whole sentence, keeping what was typed.
+    let response = visitor
+        .submit("/mentor/sign-in", &[("phone", "(201) 555-0123")])
+        .await;
+    assert_eq!(response.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    let html = response.text().await.expect("body");
+    assert!(
+        html.contains("That does not look like a phone number; add the country code"),
+        "{html}"
+    );
+    assert!(fake.messages().is_empty());
+
+    // With the browser's zone, the same number is read in its country.
+    let response = visitor
+        .submit(
+            "/mentor/sign-in",
+            &[
+                ("phone", "(201) 555-0123"),
+                ("timezone", "America/New_York"),
+            ],
+        )
+        .await;
+    assert_eq!(response.status(), StatusCode::OK);
+    let texts = fake.wait_for_texts_to(MENTOR_PHONE, 1).await;
+    let response = enter_code(&visitor, MENTOR_PHONE, &code_in(&texts[0].body)).await;
+    assert_eq!(response.status(), StatusCode::SEE_OTHER);
+    app.stop().await;
+}
+
+#[tokio::test]
 async fn five_wrong_codes_void_the_code() {
     let (app, fake) = TestApp::spawn_with_fake_twilio().await;
     app.create_mentor(&mentor_body("Grace Hopper", MENTOR_PHONE))

@@ -58,9 +58,10 @@ impl FormErrors {
         FormErrors::default()
     }
 
-    /// Adds `error`.
+    /// Adds `error`, its message said as a [whole sentence](whole_sentence).
     pub fn push(&mut self, error: ValidationError) {
-        self.0.push(error);
+        let message = whole_sentence(&error.field, &error.message);
+        self.0.push(ValidationError::new(error.field, message));
     }
 
     /// Whether there are none.
@@ -108,8 +109,73 @@ impl FormErrors {
 
 impl From<ValidationError> for FormErrors {
     fn from(error: ValidationError) -> Self {
-        FormErrors(vec![error])
+        let mut errors = FormErrors::none();
+        errors.push(error);
+        errors
     }
+}
+
+/// A field error as a page shows it: a whole sentence that starts with a capital
+/// and ends with a full stop. The domain and the use cases say what is wrong in
+/// fragments made for the API ("must not be empty", "is not a phone number; add
+/// the country code"); a page puts the field's name in front of them. Messages
+/// that are sentences already are left as they are.
+pub fn whole_sentence(field: &str, message: &str) -> String {
+    let message = message.trim();
+    if message.starts_with(char::is_uppercase) {
+        return with_full_stop(message.to_owned());
+    }
+    // `availability[0].start` is about a start.
+    let field = field.rsplit(['.', ']']).next().unwrap_or(field);
+    if field == "phone" {
+        if let Some(rest) = message.strip_prefix("is not a phone number") {
+            return with_full_stop(format!("That does not look like a phone number{rest}"));
+        }
+        if message == "is not a valid phone number" {
+            return "That number is not one we can call; check the digits and the country code."
+                .to_owned();
+        }
+    }
+    if ["is ", "must ", "contains ", "has "]
+        .iter()
+        .any(|start| message.starts_with(start))
+    {
+        return with_full_stop(format!("{} {message}", field_noun(field)));
+    }
+    let mut chars = message.chars();
+    let capitalised = chars
+        .next()
+        .map(|first| first.to_uppercase().chain(chars).collect())
+        .unwrap_or_default();
+    with_full_stop(capitalised)
+}
+
+/// What a field is called at the start of a sentence.
+fn field_noun(field: &str) -> &'static str {
+    match field {
+        "name" => "The name",
+        "phone" => "The number",
+        "timezone" => "The time zone",
+        "topic" => "The topic",
+        "topics" => "The topics",
+        "message" => "The message",
+        "code" => "The code",
+        "weekdays" | "days" => "The days",
+        "start" => "The start",
+        "end" => "The end",
+        "from" => "The first day",
+        "to" => "The last day",
+        "call_minutes" => "The length of a call",
+        "max_calls_per_window" => "The number of calls",
+        _ => "This",
+    }
+}
+
+fn with_full_stop(mut text: String) -> String {
+    if !text.ends_with(['.', '!', '?']) {
+        text.push('.');
+    }
+    text
 }
 
 /// The element id of form field `name` (`availability[0].start` → `f-availability`).
@@ -282,10 +348,59 @@ mod tests {
     }
 
     #[test]
+    fn field_errors_are_whole_sentences() {
+        let cases = [
+            ("name", "must not be empty", "The name must not be empty."),
+            (
+                "phone",
+                "is not a phone number; add the country code, e.g. +44 20 7946 0958",
+                "That does not look like a phone number; add the country code, e.g. +44 20 7946 0958.",
+            ),
+            (
+                "availability[0].start",
+                "'7' is not a time; use HH:MM, e.g. 07:30",
+                "'7' is not a time; use HH:MM, e.g. 07:30.",
+            ),
+            (
+                "end",
+                "end must differ from start",
+                "End must differ from start.",
+            ),
+            (
+                "code",
+                "Enter the 6 digits from the text.",
+                "Enter the 6 digits from the text.",
+            ),
+            (
+                "to",
+                "must not be before from",
+                "The last day must not be before from.",
+            ),
+            (
+                "call_minutes",
+                "enter the minutes per call",
+                "Enter the minutes per call.",
+            ),
+        ];
+        for (field, message, sentence) in cases {
+            assert_eq!(
+                whole_sentence(field, message),
+                sentence,
+                "{field}: {message}"
+            );
+            let errors = FormErrors::from(ValidationError::new(field, message));
+            assert_eq!(
+                errors.iter().next().map(|e| e.message.as_str()),
+                Some(sentence)
+            );
+        }
+    }
+
+    #[test]
     fn errors_attach_to_their_field_and_its_sub_fields() {
         let mut errors = FormErrors::none();
         errors.push(ValidationError::new("availability[1].start", "use HH:MM"));
-        assert_eq!(errors.get("availability"), Some("use HH:MM"));
+        assert_eq!(errors.get("availability"), Some("Use HH:MM."));
         assert_eq!(errors.get("avail"), None);
         assert_eq!(field_id("availability[1].start"), "f-availability");
     }

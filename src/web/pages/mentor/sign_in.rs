@@ -50,6 +50,10 @@ pub struct PhoneForm {
     /// The phone number as typed.
     #[serde(default)]
     pub phone: String,
+    /// The browser's time zone (filled in by the page's script), whose country a
+    /// national number is read in.
+    #[serde(default)]
+    pub timezone: String,
 }
 
 /// The code form's fields.
@@ -72,10 +76,10 @@ async fn phone_page(
     if let Some(SessionSubject::Mentor(_)) = session::current(&state, &jar).await? {
         return Ok(Redirect::to("/mentor").into_response());
     }
-    Ok(phone_form(&csrf, "", &FormErrors::none()).into_response())
+    Ok(phone_form(&csrf, &PhoneForm::default(), &FormErrors::none()).into_response())
 }
 
-fn phone_form(csrf: &CsrfToken, phone: &str, errors: &FormErrors) -> Markup {
+fn phone_form(csrf: &CsrfToken, form: &PhoneForm, errors: &FormErrors) -> Markup {
     page(
         "Mentor sign-in",
         html! {
@@ -84,12 +88,13 @@ fn phone_form(csrf: &CsrfToken, phone: &str, errors: &FormErrors) -> Markup {
             (errors.summary())
             form method="post" action=(MENTOR_SIGN_IN) novalidate {
                 (csrf_field(csrf.as_str()))
+                input type="hidden" name="timezone" value=(form.timezone) data-browser-zone;
                 (Field {
                     name: "phone",
                     label: "Your phone number",
                     kind: "tel",
-                    value: phone,
-                    hint: Some("The number you registered as a mentor, with the country code if it is not from here, e.g. +1 201 555 0123."),
+                    value: &form.phone,
+                    hint: Some("The number you registered as a mentor, as you would dial it at home, or with + and the country code, e.g. +1 201 555 0123."),
                     autocomplete: Some("tel"),
                     required: true,
                 }.render(errors))
@@ -128,13 +133,15 @@ fn code_form(csrf: &CsrfToken, phone: &PhoneNumber, errors: &FormErrors) -> Mark
     )
 }
 
-/// Parses the phone as a person types it: with a `+` country code, or in the
+/// Parses the phone as a person types it: with a `+` country code, or as a
+/// national number in the country of `zone` (the browser's), else of the
 /// deployment's default region.
-fn parse_phone(state: &AppState, text: &str) -> Result<PhoneNumber, ValidationError> {
+fn parse_phone(state: &AppState, text: &str, zone: &str) -> Result<PhoneNumber, ValidationError> {
+    let zone = zone.trim().parse::<Tz>().unwrap_or(Tz::UTC);
     PhoneNumber::parse(
         "phone",
         text,
-        Tz::UTC,
+        zone,
         state.settings.default_region.as_deref(),
     )
 }
@@ -143,10 +150,10 @@ async fn send_code(
     State(state): State<AppState>,
     CsrfForm { form, token }: CsrfForm<PhoneForm>,
 ) -> Result<Response, PageError> {
-    let phone = match parse_phone(&state, &form.phone) {
+    let phone = match parse_phone(&state, &form.phone, &form.timezone) {
         Ok(phone) => phone,
         Err(error) => {
-            let page = phone_form(&token, &form.phone, &error.into());
+            let page = phone_form(&token, &form, &error.into());
             return Ok((StatusCode::UNPROCESSABLE_ENTITY, page).into_response());
         }
     };
@@ -160,7 +167,7 @@ async fn check_code(
     CsrfForm { form, token }: CsrfForm<CodeForm>,
 ) -> Result<Response, PageError> {
     // The phone came from our own hidden field; anything else cannot sign in.
-    let Ok(phone) = parse_phone(&state, &form.phone) else {
+    let Ok(phone) = parse_phone(&state, &form.phone, "") else {
         return Ok(Redirect::to(MENTOR_SIGN_IN).into_response());
     };
     let code: String = form.code.chars().filter(|c| !c.is_whitespace()).collect();
