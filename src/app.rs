@@ -160,6 +160,7 @@ impl App {
             ServiceSettings {
                 confirm_phone: config.privacy.confirm_phone,
                 from_number: dispatch_settings.from_number.clone(),
+                calls_at_once: config.policy.calls_at_once,
             },
         )
         .with_intake(RequestIntake::start(store.clone(), write_turns))

@@ -6,6 +6,7 @@ use std::net::SocketAddr;
 use chrono::TimeDelta;
 use clap::Args;
 
+use crate::domain::concurrency::{LEGS_PER_CALL, calls_at_once};
 use crate::domain::hours::CallingHours;
 use crate::domain::matching::MatchPolicy;
 use crate::secret::Secret;
@@ -49,6 +50,12 @@ pub struct PolicyArgs {
     /// (e.g. `US`).
     #[arg(long, env = "RIDEALONG_DEFAULT_REGION", value_parser = parse_region)]
     pub default_region: Option<String>,
+    /// Calls the provider account may have live at once (Twilio: 2 without an
+    /// approved customer profile, 3 with an Individual one); unset means no
+    /// limit. A bridged call holds two, so matching never books more overlapping
+    /// calls than half of it.
+    #[arg(long, env = "RIDEALONG_MAX_CONCURRENT_CALLS", value_parser = parse_concurrent_calls)]
+    pub max_concurrent_calls: Option<u32>,
 }
 
 impl PolicyArgs {
@@ -58,6 +65,7 @@ impl PolicyArgs {
             min_notice: TimeDelta::minutes(i64::from(self.min_notice_minutes)),
             horizon: TimeDelta::days(i64::from(self.horizon_days)),
             calling_hours: self.calling_hours,
+            calls_at_once: calls_at_once(self.max_concurrent_calls),
         }
     }
 }
@@ -69,12 +77,23 @@ impl Default for PolicyArgs {
             horizon_days: 14,
             calling_hours: CallingHours::WIDEST,
             default_region: None,
+            max_concurrent_calls: None,
         }
     }
 }
 
 fn parse_calling_hours(text: &str) -> Result<CallingHours, String> {
     CallingHours::parse(text).map_err(|error| error.message)
+}
+
+fn parse_concurrent_calls(text: &str) -> Result<u32, String> {
+    match text.trim().parse::<u32>() {
+        Ok(limit) if limit >= LEGS_PER_CALL => Ok(limit),
+        Ok(_) => Err(format!(
+            "must be at least {LEGS_PER_CALL}: a bridged call holds {LEGS_PER_CALL} provider calls"
+        )),
+        Err(_) => Err(format!("'{text}' is not a whole number")),
+    }
 }
 
 fn parse_region(text: &str) -> Result<String, String> {
@@ -243,3 +262,17 @@ pub struct TelephonyArgs {
 /// The number simulated calls come from when `TWILIO_FROM_NUMBER` is unset
 /// (Twilio's documented test number).
 pub const SIMULATED_FROM_NUMBER: &str = "+15005550006";
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_concurrent_call_limit_must_hold_one_bridged_call() {
+        assert_eq!(parse_concurrent_calls("2"), Ok(2));
+        assert_eq!(parse_concurrent_calls(" 3 "), Ok(3));
+        let refused = parse_concurrent_calls("1").unwrap_err();
+        assert!(refused.contains("at least 2"), "{refused}");
+        assert!(parse_concurrent_calls("two").is_err());
+    }
+}

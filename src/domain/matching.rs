@@ -4,7 +4,9 @@
 //! `min_notice` ahead (counted in whole minutes) and inside the `horizon`; among slots starting at that same
 //! instant, a mentor whose topics match the request wins, then the mentor with fewer
 //! calls in that ISO week (in the mentor's zone), then the lower mentor id so the
-//! result never depends on input order. A mentor never gets two overlapping calls.
+//! result never depends on input order. A mentor never gets two overlapping calls,
+//! and under the provider's concurrent-call limit no instant holds more calls than
+//! it allows ([`CallCapacity`]).
 
 use std::cmp::Reverse;
 use std::collections::{BinaryHeap, HashMap};
@@ -12,6 +14,7 @@ use std::ops::Range;
 
 use chrono::{DateTime, Datelike, DurationRound, IsoWeek, TimeDelta, Utc};
 
+use super::concurrency::CallCapacity;
 use super::hours::{CallingHours, SeekerHours};
 use super::schedule::{MentorSchedule, Slot};
 
@@ -24,6 +27,9 @@ pub struct MatchPolicy {
     pub horizon: TimeDelta,
     /// Seeker-local span in which calls may happen.
     pub calling_hours: CallingHours,
+    /// Most calls under way at once, from the provider's concurrent-call limit
+    /// ([`super::concurrency::calls_at_once`]); `None` for no limit.
+    pub calls_at_once: Option<usize>,
 }
 
 impl Default for MatchPolicy {
@@ -32,6 +38,7 @@ impl Default for MatchPolicy {
             min_notice: TimeDelta::hours(2),
             horizon: TimeDelta::days(14),
             calling_hours: CallingHours::WIDEST,
+            calls_at_once: None,
         }
     }
 }
@@ -180,6 +187,13 @@ pub fn plan_bookings(
     for call in booked {
         busy.entry(call.mentor_id).or_default().push(call.slot);
     }
+    let mut capacity = policy.calls_at_once.map(|at_once| {
+        let mut capacity = CallCapacity::new(at_once);
+        for call in booked {
+            capacity.add(call.slot);
+        }
+        capacity
+    });
 
     // Mentors ranked by id (then input position), so ties never depend on input order.
     let mut by_id: Vec<usize> = (0..mentors.len()).collect();
@@ -321,17 +335,32 @@ pub fn plan_bookings(
         while groups.get(first_open).is_some_and(|group| group.free == 0) {
             first_open += 1;
         }
-        let mut may_take = |number: usize| {
-            let group = &groups[number];
-            group.free > 0
-                && *verdicts.entry((class, number)).or_insert_with(|| {
+        let mut may_take =
+            |groups: &mut [SlotGroup], candidates: &mut [Candidate], number: usize| {
+                let group = &mut groups[number];
+                if group.free == 0 {
+                    return false;
+                }
+                // Calls only ever add up, so a slot the limit fills stays full: close
+                // it for every request.
+                if capacity
+                    .as_ref()
+                    .is_some_and(|capacity| !capacity.fits(group.slot))
+                {
+                    for candidate in &mut candidates[group.range.clone()] {
+                        candidate.taken = true;
+                    }
+                    group.free = 0;
+                    return false;
+                }
+                *verdicts.entry((class, number)).or_insert_with(|| {
                     request
                         .hours
                         .permits(group.slot.starts_at, group.slot.ends_at)
                 })
-        };
+            };
         let mut at = cursors[class].max(first_open);
-        while at < groups.len() && !may_take(at) {
+        while at < groups.len() && !may_take(&mut groups, &mut candidates, at) {
             at += 1;
         }
         cursors[class] = at;
@@ -347,7 +376,7 @@ pub fn plan_bookings(
             if groups[number].slot.starts_at != start {
                 break;
             }
-            if !may_take(number) {
+            if !may_take(&mut groups, &mut candidates, number) {
                 continue;
             }
             let shelf = &mut shelves[number];
@@ -379,6 +408,9 @@ pub fn plan_bookings(
             }
         }
         *weekly_load.get_mut(mentor, week) += 1;
+        if let Some(capacity) = &mut capacity {
+            capacity.add(slot);
+        }
         bookings.push(Booking {
             request_id: request.id,
             mentor_id: mentors[mentor].id,

@@ -53,6 +53,7 @@ macro_rules! string_enum {
 }
 
 pub mod call_flow;
+pub mod concurrency;
 pub mod consent;
 pub mod hours;
 pub mod matching;

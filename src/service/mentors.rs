@@ -9,6 +9,7 @@ use rand::Rng;
 
 use super::Service;
 use crate::domain::ValidationError;
+use crate::domain::concurrency::CallCapacity;
 use crate::domain::mentor::{CallSettings, NewMentor};
 use crate::domain::notices::sign_in_code_text;
 use crate::domain::pause::Pause;
@@ -51,6 +52,9 @@ pub struct MentorSlot {
     pub ends_at: DateTime<Utc>,
     /// Whether a call is booked into it.
     pub booked: bool,
+    /// Whether no call can be booked into it: it is booked, or the provider's
+    /// concurrent-call limit is taken then by other mentors' calls.
+    pub full: bool,
 }
 
 impl Service {
@@ -158,14 +162,31 @@ impl Service {
         let windows = self.store.windows(mentor.id).await?;
         let pauses = self.store.pauses(mentor.id).await?;
         let booked = self.store.booked_starts(mentor.id, from, to).await?;
-        Ok(mentor
-            .schedule(&windows, &pauses)
-            .slots(from, to)
+        let slots = mentor.schedule(&windows, &pauses).slots(from, to);
+        let capacity = match (self.settings.calls_at_once, slots.first(), slots.last()) {
+            (Some(at_once), Some(first), Some(last)) => {
+                let mut capacity = CallCapacity::new(at_once);
+                for call in self
+                    .store
+                    .booked_calls(first.starts_at, last.ends_at)
+                    .await?
+                {
+                    capacity.add(call.slot);
+                }
+                Some(capacity)
+            }
+            _ => None,
+        };
+        Ok(slots
             .into_iter()
-            .map(|slot| MentorSlot {
-                starts_at: slot.starts_at,
-                ends_at: slot.ends_at,
-                booked: booked.binary_search(&slot.starts_at).is_ok(),
+            .map(|slot| {
+                let booked = booked.binary_search(&slot.starts_at).is_ok();
+                MentorSlot {
+                    starts_at: slot.starts_at,
+                    ends_at: slot.ends_at,
+                    booked,
+                    full: booked || capacity.as_ref().is_some_and(|c| !c.fits(slot)),
+                }
             })
             .collect())
     }

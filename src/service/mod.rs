@@ -32,6 +32,9 @@ pub struct ServiceSettings {
     pub confirm_phone: bool,
     /// The service number, sender of every text.
     pub from_number: String,
+    /// Most calls under way at once, from the provider's concurrent-call limit;
+    /// `None` for no limit.
+    pub calls_at_once: Option<usize>,
 }
 
 /// Everything the use cases need, cheap to clone; the methods live in the area

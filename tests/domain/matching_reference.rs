@@ -8,6 +8,9 @@
 //! and that the seeker's hours permit, the one with the earliest start, then a
 //! topic match (case-insensitive), then the fewest calls of the mentor in that ISO
 //! week (in the mentor's zone, booked calls included), then the lowest mentor id.
+//! Under a concurrent-call limit, a slot is taken only if at no minute of it
+//! would more calls than the limit allows be under way, counting every call
+//! booked before, whoever makes it.
 
 use std::collections::HashMap;
 
@@ -62,6 +65,26 @@ fn reference_plan(
                 .or_default() += 1;
         }
     }
+    let mut on_the_books: Vec<Slot> = booked.iter().map(|call| call.slot).collect();
+    // Whether one more call in `slot` keeps every minute at or under the limit,
+    // counted minute by minute (slots start and end on whole minutes).
+    let room = |on_the_books: &[Slot], slot: &Slot| {
+        let Some(at_once) = policy.calls_at_once else {
+            return true;
+        };
+        let mut minute = slot.starts_at;
+        while minute < slot.ends_at {
+            let live = on_the_books
+                .iter()
+                .filter(|other| other.starts_at <= minute && minute < other.ends_at)
+                .count();
+            if live >= at_once {
+                return false;
+            }
+            minute += TimeDelta::minutes(1);
+        }
+        true
+    };
     let mut order: Vec<&OpenRequest> = requests.iter().collect();
     order.sort_by_key(|request| (request.created_at, request.id));
     let mut bookings = Vec::new();
@@ -73,6 +96,7 @@ fn reference_plan(
             .flat_map(|(mentor, mentor_slots)| mentor_slots.iter().map(move |slot| (mentor, *slot)))
             .filter(|(mentor, slot)| !busy[*mentor].iter().any(|other| other.overlaps(slot)))
             .filter(|(_, slot)| request.hours.permits(slot.starts_at, slot.ends_at))
+            .filter(|(_, slot)| room(&on_the_books, slot))
             .min_by_key(|(mentor, slot)| {
                 let supply = &mentors[*mentor];
                 let matches = supply
@@ -87,6 +111,7 @@ fn reference_plan(
             });
         if let Some((mentor, slot)) = best {
             busy[mentor].push(slot);
+            on_the_books.push(slot);
             *load
                 .entry((mentor, week(&mentors[mentor], &slot)))
                 .or_default() += 1;
@@ -174,6 +199,7 @@ proptest! {
         seconds in 0i64..60,
         min_notice_minutes in prop_oneof![3 => Just(120i64), 1 => 0i64..=600],
         horizon_days in prop_oneof![3 => Just(14i64), 1 => 1i64..=14],
+        calls_at_once in prop_oneof![2 => Just(None), 1 => (0usize..=3).prop_map(Some)],
     ) {
         let start = DateTime::parse_from_rfc3339("2026-02-25T00:00:00Z").expect("instant").to_utc();
         let now = start + TimeDelta::minutes(minutes) + TimeDelta::seconds(seconds);
@@ -181,6 +207,7 @@ proptest! {
             min_notice: TimeDelta::minutes(min_notice_minutes),
             horizon: TimeDelta::days(horizon_days),
             calling_hours: CallingHours::WIDEST,
+            calls_at_once,
         };
         let (requests, mentors, booked) = population(seed, mentor_count, request_count, now);
         let fast = plan_bookings(now, &policy, &requests, &mentors, &booked);

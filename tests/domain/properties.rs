@@ -1037,6 +1037,7 @@ fn inputs(world: &World, slots: &[Vec<(i64, i64)>]) -> Inputs {
         min_notice: TimeDelta::minutes(world.min_notice_minutes),
         horizon: TimeDelta::minutes(world.horizon_minutes),
         calling_hours: CallingHours::new(time(open), time(close)).expect("valid hours"),
+        calls_at_once: None,
     };
     Inputs {
         requests,

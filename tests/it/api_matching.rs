@@ -899,3 +899,90 @@ async fn one_slot_is_never_booked_twice_even_by_two_instances_at_once() {
     other.stop().await;
     app.stop().await;
 }
+
+// ---------------------------------------------------------------------------
+// The provider's concurrent-call limit
+// ---------------------------------------------------------------------------
+
+#[tokio::test]
+async fn under_a_limit_of_one_call_at_once_no_two_booked_calls_overlap() {
+    // RIDEALONG_MAX_CONCURRENT_CALLS=3 (a Twilio account with an Individual
+    // profile): one bridged call at a time.
+    let app = TestApp::spawn_with(default_now(), |config| {
+        config.policy.calls_at_once = ridealong::domain::concurrency::calls_at_once(Some(3));
+    })
+    .await;
+    // Weekdays 12:00-12:30 EST for both: slots at 17:00Z and 17:15Z.
+    let windows = [window(&WEEKDAYS, "12:00", "12:30")];
+    let grace = mentor_with_windows(&app, "Grace", &windows).await;
+    let alan = mentor_with_windows(&app, "Alan", &windows).await;
+    let mut created = Vec::new();
+    for n in 1..=3 {
+        created.push(app.create_request(&seeker(n, "America/New_York")).await);
+    }
+    app.settle().await;
+    // Without the limit the first two would share 17:00Z. With it: 17:00Z,
+    // 17:15Z, and the third waits for Tuesday.
+    let (first, first_mentor) = booked_with(&app, &created[0]).await;
+    let (second, _) = booked_with(&app, &created[1]).await;
+    assert_eq!(first, at("2026-11-30T17:00:00Z"));
+    assert_eq!(second, at("2026-11-30T17:15:00Z"));
+    assert_eq!(
+        booked_at(&app, &created[2]).await,
+        at("2026-12-01T17:00:00Z")
+    );
+
+    // The other mentor's 17:00Z slot is free on their calendar but full.
+    let other = if first_mentor == grace { alan } else { grace };
+    let (status, slots) = app
+        .get(
+            &format!(
+                "/api/v1/mentors/{other}/slots?from=2026-11-30T17:00:00Z&to=2026-11-30T17:30:00Z"
+            ),
+            Some(ADMIN_TOKEN),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{slots}");
+    let seen: Vec<(String, bool, bool)> = slots
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|slot| {
+            (
+                slot["starts_at"].as_str().unwrap().to_owned(),
+                slot["booked"].as_bool().unwrap(),
+                slot["full"].as_bool().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(seen.len(), 2, "{slots}");
+    assert!(
+        !seen[0].1 && seen[0].2,
+        "17:00Z is the other mentor's: {slots}"
+    );
+    assert!(seen[1].2, "17:15Z is booked or full: {slots}");
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn without_a_limit_calls_share_an_instant_and_no_slot_is_full() {
+    let app = TestApp::spawn().await;
+    let windows = [window(&WEEKDAYS, "12:00", "12:30")];
+    let grace = mentor_with_windows(&app, "Grace", &windows).await;
+    mentor_with_windows(&app, "Alan", &windows).await;
+    let first = app.create_request(&seeker(1, "America/New_York")).await;
+    let second = app.create_request(&seeker(2, "America/New_York")).await;
+    app.settle().await;
+    assert_eq!(booked_at(&app, &first).await, at("2026-11-30T17:00:00Z"));
+    assert_eq!(booked_at(&app, &second).await, at("2026-11-30T17:00:00Z"));
+    let (_, slots) = app
+        .get(
+            &format!("/api/v1/mentors/{grace}/slots?from=2026-11-30&to=2026-12-01"),
+            Some(ADMIN_TOKEN),
+        )
+        .await;
+    for slot in slots.as_array().unwrap() {
+        assert_eq!(slot["full"], slot["booked"], "{slot}");
+    }
+    app.stop().await;
+}

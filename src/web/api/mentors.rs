@@ -167,6 +167,10 @@ pub struct SlotView {
     pub ends_at: DateTime<Utc>,
     /// Whether a call is booked into it.
     pub booked: bool,
+    /// Whether no call can be booked into it: it is booked, or the provider's
+    /// concurrent-call limit (`RIDEALONG_MAX_CONCURRENT_CALLS`) is taken then by
+    /// other calls.
+    pub full: bool,
 }
 
 impl MentorView {
@@ -418,6 +422,7 @@ impl From<MentorSlot> for SlotView {
             starts_at: slot.starts_at,
             ends_at: slot.ends_at,
             booked: slot.booked,
+            full: slot.full,
         }
     }
 }

@@ -139,7 +139,11 @@ pub(super) fn slots_section(slots: &[MentorSlot], zone: Tz, no_windows: bool) ->
                     @for slot in slots.iter().take(PREVIEW_LIMIT) {
                         li {
                             (time_in(slot.starts_at, zone))
-                            @if slot.booked { " " span.status { "booked" } }
+                            @if slot.booked {
+                                " " span.status { "booked" }
+                            } @else if slot.full {
+                                " " span.status title="The service's phone line is taken by other calls then" { "full" }
+                            }
                         }
                     }
                 }
