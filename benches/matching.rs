@@ -12,6 +12,7 @@ use criterion::{BenchmarkId, Criterion, Throughput, criterion_group, criterion_m
 use ridealong::bench::workload;
 use ridealong::domain::hours::CallingHours;
 use ridealong::domain::matching::{MatchPolicy, plan_bookings};
+use ridealong::ids::MentorId;
 
 fn now() -> DateTime<Utc> {
     DateTime::parse_from_rfc3339("2026-11-30T12:00:00Z")
@@ -36,7 +37,7 @@ fn window_expansion(c: &mut Criterion) {
     let supply: Vec<_> = mentors
         .iter()
         .enumerate()
-        .map(|(index, mentor)| mentor.supply(index as i64 + 1))
+        .map(|(index, mentor)| mentor.supply(MentorId(index as i64 + 1)))
         .collect();
     group.bench_function("slots_100_mentors_14_days", |b| {
         b.iter(|| {
@@ -63,7 +64,7 @@ fn matching(c: &mut Criterion) {
         let supply: Vec<_> = workload::mentors(requests / 10, 1)
             .iter()
             .enumerate()
-            .map(|(index, mentor)| mentor.supply(index as i64 + 1))
+            .map(|(index, mentor)| mentor.supply(MentorId(index as i64 + 1)))
             .collect();
         group.throughput(Throughput::Elements(requests as u64));
         group.bench_with_input(

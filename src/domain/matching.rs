@@ -14,6 +14,7 @@ use chrono::{DateTime, Datelike, DurationRound, IsoWeek, TimeDelta, Utc};
 
 use super::hours::{CallingHours, SeekerHours};
 use super::schedule::{MentorSchedule, Slot};
+use crate::ids::MentorId;
 
 /// The knobs of matching.
 #[derive(Clone, Copy, Debug)]
@@ -53,7 +54,7 @@ pub struct OpenRequest {
 #[derive(Clone, Debug)]
 pub struct MentorSupply {
     /// Mentor id.
-    pub id: i64,
+    pub id: MentorId,
     /// Topics the mentor listed.
     pub topics: Vec<String>,
     /// Windows, pauses, call length and capacity.
@@ -64,7 +65,7 @@ pub struct MentorSupply {
 #[derive(Clone, Copy, Debug)]
 pub struct BookedCall {
     /// Whose calendar.
-    pub mentor_id: i64,
+    pub mentor_id: MentorId,
     /// When.
     pub slot: Slot,
 }
@@ -75,7 +76,7 @@ pub struct Booking {
     /// The request served.
     pub request_id: i64,
     /// The mentor who will call.
-    pub mentor_id: i64,
+    pub mentor_id: MentorId,
     /// When.
     pub slot: Slot,
 }
@@ -176,7 +177,7 @@ pub fn plan_bookings(
         return Vec::new();
     }
 
-    let mut busy: HashMap<i64, Vec<Slot>> = HashMap::new();
+    let mut busy: HashMap<MentorId, Vec<Slot>> = HashMap::new();
     for call in booked {
         busy.entry(call.mentor_id).or_default().push(call.slot);
     }
@@ -255,7 +256,7 @@ pub fn plan_bookings(
         })
         .collect();
 
-    let mentor_index: HashMap<i64, usize> = mentors
+    let mentor_index: HashMap<MentorId, usize> = mentors
         .iter()
         .enumerate()
         .map(|(index, mentor)| (mentor.id, index))

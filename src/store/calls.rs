@@ -20,6 +20,7 @@ use super::{
 use crate::domain::matching::{BookedCall, Booking};
 use crate::domain::schedule::Slot;
 use crate::domain::status::{CallStatus, Outcome};
+use crate::ids::MentorId;
 
 /// The call a request is booked into, as the seeker sees it.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -40,7 +41,7 @@ pub struct CallRecord {
     /// The request it serves.
     pub request_id: i64,
     /// The mentor who calls.
-    pub mentor_id: i64,
+    pub mentor_id: MentorId,
     /// Slot start.
     pub starts_at: DateTime<Utc>,
     /// Slot end.
@@ -167,7 +168,7 @@ pub struct CallFilter {
     /// Only this status.
     pub status: Option<CallStatus>,
     /// Only this mentor's.
-    pub mentor_id: Option<i64>,
+    pub mentor_id: Option<MentorId>,
     /// Only ids above this one (keyset paging).
     pub after_id: Option<i64>,
     /// At most this many.
@@ -179,7 +180,7 @@ pub struct CallFilter {
 pub(super) struct CallRow {
     id: i64,
     request_id: i64,
-    mentor_id: i64,
+    mentor_id: MentorId,
     starts_at: DateTime<Utc>,
     ends_at: DateTime<Utc>,
     status: String,
@@ -382,7 +383,7 @@ impl Store {
                 .fetch_one(pool)
                 .await
         })?;
-        let rows: Vec<(i64, DateTime<Utc>, DateTime<Utc>)> = unpack("booked calls", &packed)?;
+        let rows: Vec<(MentorId, DateTime<Utc>, DateTime<Utc>)> = unpack("booked calls", &packed)?;
         Ok(rows
             .into_iter()
             .map(|(mentor_id, starts_at, ends_at)| BookedCall {
@@ -393,10 +394,10 @@ impl Store {
     }
 
     /// Start instants of mentor `mentor_id`'s booked calls in `[from, to)`.
-    #[instrument(skip_all, fields(mentor.id = mentor_id))]
+    #[instrument(skip_all, fields(mentor.id = mentor_id.0))]
     pub async fn booked_starts(
         &self,
-        mentor_id: i64,
+        mentor_id: MentorId,
         from: DateTime<Utc>,
         to: DateTime<Utc>,
     ) -> StoreResult<Vec<DateTime<Utc>>> {

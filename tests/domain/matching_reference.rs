@@ -22,6 +22,7 @@ use ridealong::domain::matching::{
     BookedCall, Booking, MatchPolicy, MentorSupply, OpenRequest, plan_bookings,
 };
 use ridealong::domain::schedule::Slot;
+use ridealong::ids::MentorId;
 
 fn reference_plan(
     now: DateTime<Utc>,
@@ -110,7 +111,9 @@ fn population(
     now: DateTime<Utc>,
 ) -> (Vec<OpenRequest>, Vec<MentorSupply>, Vec<BookedCall>) {
     let mut rng = StdRng::seed_from_u64(seed);
-    let mut ids: Vec<i64> = (1..=mentor_count as i64).map(|id| id * 7).collect();
+    let mut ids: Vec<MentorId> = (1..=mentor_count as i64)
+        .map(|id| MentorId(id * 7))
+        .collect();
     ids.shuffle(&mut rng);
     let mentors: Vec<MentorSupply> = workload::mentors(mentor_count, seed)
         .iter()

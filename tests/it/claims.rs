@@ -31,6 +31,7 @@ use ridealong::domain::matching::Booking;
 use ridealong::domain::mentor::{MentorInput, NewMentor};
 use ridealong::domain::schedule::Slot;
 use ridealong::domain::status::RequestStatus;
+use ridealong::ids::MentorId;
 use ridealong::scheduler::housekeeping::{Housekeeper, HousekeepingReport};
 use ridealong::scheduler::notifier::Notifier;
 use ridealong::store::{Intake, Store};
@@ -155,7 +156,7 @@ fn phone(n: usize) -> String {
 }
 
 /// Registers a New York mentor at `phone`; returns the id.
-async fn add_mentor(store: &Store, phone: &str) -> i64 {
+async fn add_mentor(store: &Store, phone: &str) -> MentorId {
     let topics = ["Interviews".to_owned()];
     let mentor = NewMentor::parse(
         MentorInput {

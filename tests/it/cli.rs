@@ -19,6 +19,7 @@ use crate::helpers::{self, TestDb, default_now};
 use ridealong::clock::ManualClock;
 use ridealong::domain::matching::MatchPolicy;
 use ridealong::domain::status::RequestStatus;
+use ridealong::ids::MentorId;
 use ridealong::scheduler::matcher::Matcher;
 use ridealong::store::{CancelOutcome, Store};
 use ridealong::tokens;
@@ -167,7 +168,7 @@ async fn add_request(store: &Store, name: &str, phone: &str, created_at: DateTim
 }
 
 /// The mentor whose API token is `token`, looked up as the API does.
-async fn mentor_with_token(store: &Store, token: &str) -> Option<i64> {
+async fn mentor_with_token(store: &Store, token: &str) -> Option<MentorId> {
     store
         .mentor_id_by_token_hash(&tokens::hash(token))
         .await
@@ -210,7 +211,7 @@ async fn mentor_add_with_json_prints_the_id_and_a_token_that_authenticates_the_m
     .await
     .ok()
     .json();
-    let id = created["id"].as_i64().expect("numeric id");
+    let id = MentorId(created["id"].as_i64().expect("numeric id"));
     let token = created["token"].as_str().expect("token");
     assert!(token.starts_with("ram_"), "{token}");
     assert!(token.len() > 40, "a token carries 256 random bits: {token}");
@@ -248,7 +249,7 @@ async fn mentor_add_prints_id_name_and_token_but_never_the_phone_number() {
     .ok();
 
     let first_line = run.stdout.lines().next().expect("a first line");
-    let id: i64 = first_line
+    let id: MentorId = first_line
         .strip_prefix("mentor ")
         .and_then(|rest| rest.split_once(" added: "))
         .map(|(id, name)| {

@@ -22,6 +22,7 @@ use ridealong::domain::matching::{Booking, MatchPolicy};
 use ridealong::domain::mentor::{MentorInput, NewMentor, RangeInput, parse_window};
 use ridealong::domain::schedule::Slot;
 use ridealong::domain::status::{CallStatus, Outcome, RequestStatus};
+use ridealong::ids::MentorId;
 use ridealong::scheduler::matcher::{MatchReport, Matcher};
 use ridealong::store::{CallFilter, CallRecord, CancelOutcome, CanceledCall, RequestFilter, Store};
 use ridealong::tokens;
@@ -46,7 +47,7 @@ async fn fresh_store() -> (TestDb, Store) {
 }
 
 /// Registers a New York mentor with 15-minute calls; returns the id.
-async fn add_mentor(store: &Store, name: &str, phone: &str, cap: Option<u32>) -> i64 {
+async fn add_mentor(store: &Store, name: &str, phone: &str, cap: Option<u32>) -> MentorId {
     let topics = ["Interviews".to_owned()];
     let mentor = NewMentor::parse(
         MentorInput {
@@ -69,7 +70,7 @@ async fn add_mentor(store: &Store, name: &str, phone: &str, cap: Option<u32>) ->
 }
 
 /// Adds a window on `weekdays` from `start` to `end` in New York.
-async fn add_window(store: &Store, mentor_id: i64, weekdays: &[&str], start: &str, end: &str) {
+async fn add_window(store: &Store, mentor_id: MentorId, weekdays: &[&str], start: &str, end: &str) {
     let weekdays: Vec<String> = weekdays.iter().map(|day| (*day).to_owned()).collect();
     let window = parse_window(
         RangeInput {
@@ -114,7 +115,7 @@ fn slot(start: &str) -> Slot {
     }
 }
 
-fn booking(request_id: i64, mentor_id: i64, slot: Slot) -> Booking {
+fn booking(request_id: i64, mentor_id: MentorId, slot: Slot) -> Booking {
     Booking {
         request_id,
         mentor_id,
@@ -170,7 +171,7 @@ async fn assert_booking_invariants(store: &Store, context: &str) -> usize {
         .await
         .expect("list requests");
 
-    let mut holders: HashMap<(i64, DateTime<Utc>), Vec<i64>> = HashMap::new();
+    let mut holders: HashMap<(MentorId, DateTime<Utc>), Vec<i64>> = HashMap::new();
     let mut live: HashMap<i64, Vec<i64>> = HashMap::new();
     for call in &calls {
         if call.status != CallStatus::Canceled {
@@ -604,7 +605,7 @@ async fn booked_calls_leave_out_canceled_calls_and_respect_the_range_ends() {
     assert_eq!(before.len(), 3);
 
     store.cancel_request(dropped, now).await.expect("cancel");
-    let mut after: Vec<(i64, Slot)> = store
+    let mut after: Vec<(MentorId, Slot)> = store
         .booked_calls(early.starts_at, late.ends_at)
         .await
         .expect("booked calls")

@@ -7,6 +7,7 @@ use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
 use crate::domain::status::{CallStatus, Outcome};
+use crate::ids::MentorId;
 use crate::store::{CallDetail, CallEvent, CallFilter, CallRecord};
 use crate::web::AppState;
 use crate::web::auth::Caller;
@@ -23,7 +24,8 @@ pub struct CallView {
     /// The request it serves.
     pub request_id: i64,
     /// The mentor who calls.
-    pub mentor_id: i64,
+    #[schema(value_type = i64)]
+    pub mentor_id: MentorId,
     /// Slot start, RFC 3339 UTC.
     pub starts_at: DateTime<Utc>,
     /// Slot end, RFC 3339 UTC.
@@ -72,7 +74,8 @@ pub struct CallListQuery {
     /// Only calls with this status.
     pub status: Option<String>,
     /// Only this mentor's calls (a mentor sees only their own anyway).
-    pub mentor_id: Option<i64>,
+    #[param(value_type = Option<i64>)]
+    pub mentor_id: Option<MentorId>,
     /// Most rows to return, 1–1000; default 100.
     pub limit: Option<u32>,
     /// Return only ids above this one (the last id of the previous page).

@@ -12,6 +12,7 @@ use crate::domain::ValidationError;
 use crate::domain::mentor::{MentorInput, NewMentor, RangeInput, parse_window};
 use crate::domain::pause::{Pause, parse_date};
 use crate::domain::weekly::resolve_local;
+use crate::ids::{MentorId, PauseId, WindowId};
 use crate::service::mentors::{MentorChangeError, MentorSlot};
 use crate::store::{MentorRecord, PauseRecord, WindowRecord};
 use crate::web::AppState;
@@ -44,7 +45,8 @@ pub struct CreateMentor {
 #[derive(Serialize, ToSchema)]
 pub struct MentorView {
     /// Id.
-    pub id: i64,
+    #[schema(value_type = i64)]
+    pub id: MentorId,
     /// Display name.
     pub name: String,
     /// E.164 number the calls ring (shown only to the admin and the mentor).
@@ -92,9 +94,11 @@ pub struct CreateWindow {
 #[derive(Serialize, ToSchema)]
 pub struct WindowView {
     /// Id.
-    pub id: i64,
+    #[schema(value_type = i64)]
+    pub id: WindowId,
     /// Owner.
-    pub mentor_id: i64,
+    #[schema(value_type = i64)]
+    pub mentor_id: MentorId,
     /// Weekdays the window starts on.
     pub weekdays: Vec<&'static str>,
     /// Local start, `HH:MM`.
@@ -120,9 +124,11 @@ pub struct CreatePause {
 #[derive(Serialize, ToSchema)]
 pub struct PauseView {
     /// Id.
-    pub id: i64,
+    #[schema(value_type = i64)]
+    pub id: PauseId,
     /// Owner.
-    pub mentor_id: i64,
+    #[schema(value_type = i64)]
+    pub mentor_id: MentorId,
     /// First paused date.
     pub from: NaiveDate,
     /// Last paused date (included).
@@ -196,7 +202,7 @@ impl From<PauseRecord> for PauseView {
     }
 }
 
-async fn load_mentor(state: &AppState, id: i64) -> Result<MentorRecord, ApiError> {
+async fn load_mentor(state: &AppState, id: MentorId) -> Result<MentorRecord, ApiError> {
     state
         .store
         .mentor(id)
@@ -265,7 +271,7 @@ pub async fn list_mentors(
 pub async fn get_mentor(
     caller: Caller,
     State(state): State<AppState>,
-    ApiPath(id): ApiPath<i64>,
+    ApiPath(id): ApiPath<MentorId>,
 ) -> Result<Json<MentorView>, ApiError> {
     caller.require_mentor(id)?;
     let mentor = load_mentor(&state, id).await?;
@@ -283,7 +289,7 @@ pub async fn get_mentor(
 pub async fn create_window(
     caller: Caller,
     State(state): State<AppState>,
-    ApiPath(id): ApiPath<i64>,
+    ApiPath(id): ApiPath<MentorId>,
     ApiJson(body): ApiJson<CreateWindow>,
 ) -> Result<(StatusCode, Json<WindowView>), ApiError> {
     caller.require_mentor(id)?;
@@ -308,7 +314,7 @@ pub async fn create_window(
 pub async fn delete_window(
     caller: Caller,
     State(state): State<AppState>,
-    ApiPath((id, window_id)): ApiPath<(i64, i64)>,
+    ApiPath((id, window_id)): ApiPath<(MentorId, WindowId)>,
 ) -> Result<StatusCode, ApiError> {
     caller.require_mentor(id)?;
     if !state.service.remove_window(id, window_id).await? {
@@ -328,7 +334,7 @@ pub async fn delete_window(
 pub async fn create_pause(
     caller: Caller,
     State(state): State<AppState>,
-    ApiPath(id): ApiPath<i64>,
+    ApiPath(id): ApiPath<MentorId>,
     ApiJson(body): ApiJson<CreatePause>,
 ) -> Result<(StatusCode, Json<PauseView>), ApiError> {
     caller.require_mentor(id)?;
@@ -347,7 +353,7 @@ pub async fn create_pause(
 pub async fn delete_pause(
     caller: Caller,
     State(state): State<AppState>,
-    ApiPath((id, pause_id)): ApiPath<(i64, i64)>,
+    ApiPath((id, pause_id)): ApiPath<(MentorId, PauseId)>,
 ) -> Result<StatusCode, ApiError> {
     caller.require_mentor(id)?;
     if !state.service.remove_pause(id, pause_id).await? {
@@ -368,7 +374,7 @@ pub async fn delete_pause(
 pub async fn list_slots(
     caller: Caller,
     State(state): State<AppState>,
-    ApiPath(id): ApiPath<i64>,
+    ApiPath(id): ApiPath<MentorId>,
     ApiQuery(query): ApiQuery<SlotQuery>,
 ) -> Result<Json<Vec<SlotView>>, ApiError> {
     caller.require_mentor(id)?;
