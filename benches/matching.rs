@@ -12,7 +12,7 @@ use criterion::{BenchmarkId, Criterion, Throughput, criterion_group, criterion_m
 use ridealong::bench::workload;
 use ridealong::domain::hours::CallingHours;
 use ridealong::domain::matching::{MatchPolicy, plan_bookings};
-use ridealong::ids::MentorId;
+use ridealong::ids::{MentorId, RequestId};
 
 fn now() -> DateTime<Utc> {
     DateTime::parse_from_rfc3339("2026-11-30T12:00:00Z")
@@ -59,7 +59,7 @@ fn matching(c: &mut Criterion) {
         let open: Vec<_> = workload::requests(requests, now(), 2)
             .iter()
             .enumerate()
-            .map(|(index, request)| request.open(index as i64 + 1, CallingHours::WIDEST))
+            .map(|(index, request)| request.open(RequestId(index as i64 + 1), CallingHours::WIDEST))
             .collect();
         let supply: Vec<_> = workload::mentors(requests / 10, 1)
             .iter()

@@ -11,6 +11,15 @@
 //! implement `ToSchema`, so a field without it fails to compile instead of
 //! growing a `$ref` in the published document.
 //!
+//! Swapped ids are a type error:
+//!
+//! ```compile_fail,E0308
+//! # use ridealong::ids::{MentorId, WindowId};
+//! # async fn swapped(store: &ridealong::store::Store, mentor: MentorId, window: WindowId) {
+//! store.delete_window(window, mentor).await;
+//! # }
+//! ```
+//!
 //! Not here: what an id means or where it may be used (the store and service
 //! own that), and ids that never sit beside another one (sessions, codes).
 

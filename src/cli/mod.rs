@@ -22,7 +22,7 @@ use crate::config::{
 };
 use crate::domain::mentor::{MentorInput, NewMentor, RangeInput, parse_window};
 use crate::domain::status::{CallStatus, RequestStatus};
-use crate::ids::MentorId;
+use crate::ids::{MentorId, RequestId};
 use crate::scheduler::{notifier, reconciler};
 use crate::service::requests::EraseError;
 use crate::service::{Service, ServiceSettings};
@@ -111,7 +111,7 @@ pub enum RequestCommand {
 #[derive(Args, Debug)]
 pub struct RequestEraseArgs {
     /// The request's id.
-    pub id: i64,
+    pub id: RequestId,
 }
 
 /// `ridealong calls …`
@@ -277,7 +277,7 @@ async fn serve(store: Store, args: ServeArgs, clock: Arc<dyn Clock>) -> anyhow::
         app.matcher().nudge();
         tracing::info!(
             demo.mentor_id = seeded.mentor_id.0,
-            demo.request_id = seeded.request_id,
+            demo.request_id = seeded.request_id.0,
             demo.call_at = %seeded.call_at,
             demo.zone = %seeded.zone,
             "demo seeded: the mentor's window opens at the call time; watch the call play below"

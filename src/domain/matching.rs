@@ -14,7 +14,7 @@ use chrono::{DateTime, Datelike, DurationRound, IsoWeek, TimeDelta, Utc};
 
 use super::hours::{CallingHours, SeekerHours};
 use super::schedule::{MentorSchedule, Slot};
-use crate::ids::MentorId;
+use crate::ids::{MentorId, RequestId};
 
 /// The knobs of matching.
 #[derive(Clone, Copy, Debug)]
@@ -41,7 +41,7 @@ impl Default for MatchPolicy {
 #[derive(Clone, Debug)]
 pub struct OpenRequest {
     /// Request id.
-    pub id: i64,
+    pub id: RequestId,
     /// When it was made; older requests are served first.
     pub created_at: DateTime<Utc>,
     /// What the call is about.
@@ -74,7 +74,7 @@ pub struct BookedCall {
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
 pub struct Booking {
     /// The request served.
-    pub request_id: i64,
+    pub request_id: RequestId,
     /// The mentor who will call.
     pub mentor_id: MentorId,
     /// When.

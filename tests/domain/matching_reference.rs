@@ -22,7 +22,7 @@ use ridealong::domain::matching::{
     BookedCall, Booking, MatchPolicy, MentorSupply, OpenRequest, plan_bookings,
 };
 use ridealong::domain::schedule::Slot;
-use ridealong::ids::MentorId;
+use ridealong::ids::{MentorId, RequestId};
 
 fn reference_plan(
     now: DateTime<Utc>,
@@ -138,7 +138,7 @@ fn population(
         .iter()
         .enumerate()
         .map(|(index, spec)| {
-            let mut open = spec.open(1_000 + index as i64, CallingHours::WIDEST);
+            let mut open = spec.open(RequestId(1_000 + index as i64), CallingHours::WIDEST);
             if rng.random_range(0..8) == 0 {
                 open.topic = "something nobody lists".to_owned();
             }

@@ -26,7 +26,7 @@ use ridealong::domain::matching::{
 use ridealong::domain::pause::Pause;
 use ridealong::domain::schedule::{MentorSchedule, Slot};
 use ridealong::domain::weekly::{LocalTime, Weekdays, WeeklyRange, resolve_local};
-use ridealong::ids::MentorId;
+use ridealong::ids::{MentorId, RequestId};
 
 // ---------------------------------------------------------------------------
 // Zones and their transitions
@@ -1009,7 +1009,7 @@ fn inputs(world: &World, slots: &[Vec<(i64, i64)>]) -> Inputs {
         .iter()
         .enumerate()
         .map(|(index, request)| OpenRequest {
-            id: 100 + index as i64,
+            id: RequestId(100 + index as i64),
             // Distinct by construction: whole minutes plus the index in seconds.
             created_at: utc(world.now - request.minutes_old * MINUTE - index as i64),
             topic: request.topic.to_owned(),
@@ -1103,7 +1103,7 @@ fn check_matching(world: &World) -> Result<(), TestCaseError> {
         slot,
     } in &bookings
     {
-        let request = usize::try_from(request_id - 100).expect("known request");
+        let request = usize::try_from(request_id.0 - 100).expect("known request");
         prop_assert!(request < requests.len(), "unknown request {}", request_id);
         let mentor = *mentor_index.get(mentor_id).expect("known mentor");
         let previous = by_request.insert(request, (mentor, slot_seconds(slot)));

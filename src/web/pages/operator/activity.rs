@@ -17,7 +17,7 @@ use super::request::consent_cell;
 use super::{LIST_LIMIT, Operator, Section, frame, local, path_id, scroll_table, talk_time, utc};
 use crate::domain::ValidationError;
 use crate::domain::status::{CallStatus, RequestStatus};
-use crate::ids::MentorId;
+use crate::ids::{CallId, MentorId};
 use crate::store::{CallFilter, CallListing, MentorRecord, RequestFilter, RequestRecord};
 use crate::web::AppState;
 
@@ -297,7 +297,7 @@ pub async fn call(
     _: Operator,
     State(state): State<AppState>,
     csrf: CsrfToken,
-    path: Result<Path<i64>, PathRejection>,
+    path: Result<Path<CallId>, PathRejection>,
 ) -> Result<Markup, PageError> {
     let id = path_id(path)?;
     let detail = state.store.call(id).await?.ok_or(PageError::NotFound)?;
