@@ -12,6 +12,7 @@ use criterion::{BenchmarkId, Criterion, Throughput, criterion_group, criterion_m
 use ridealong::bench::workload;
 use ridealong::domain::hours::CallingHours;
 use ridealong::domain::matching::{MatchPolicy, plan_bookings};
+use ridealong::ids::{MentorId, RequestId};
 
 fn now() -> DateTime<Utc> {
     DateTime::parse_from_rfc3339("2026-11-30T12:00:00Z")
@@ -36,7 +37,7 @@ fn window_expansion(c: &mut Criterion) {
     let supply: Vec<_> = mentors
         .iter()
         .enumerate()
-        .map(|(index, mentor)| mentor.supply(index as i64 + 1))
+        .map(|(index, mentor)| mentor.supply(MentorId(index as i64 + 1)))
         .collect();
     group.bench_function("slots_100_mentors_14_days", |b| {
         b.iter(|| {
@@ -58,12 +59,12 @@ fn matching(c: &mut Criterion) {
         let open: Vec<_> = workload::requests(requests, now(), 2)
             .iter()
             .enumerate()
-            .map(|(index, request)| request.open(index as i64 + 1, CallingHours::WIDEST))
+            .map(|(index, request)| request.open(RequestId(index as i64 + 1), CallingHours::WIDEST))
             .collect();
         let supply: Vec<_> = workload::mentors(requests / 10, 1)
             .iter()
             .enumerate()
-            .map(|(index, mentor)| mentor.supply(index as i64 + 1))
+            .map(|(index, mentor)| mentor.supply(MentorId(index as i64 + 1)))
             .collect();
         group.throughput(Throughput::Elements(requests as u64));
         group.bench_with_input(

@@ -11,6 +11,7 @@ use crate::domain::hours::{CallingHours, SeekerHours};
 use crate::domain::matching::{MentorSupply, OpenRequest};
 use crate::domain::schedule::MentorSchedule;
 use crate::domain::weekly::{LocalTime, Weekdays, WeeklyRange};
+use crate::ids::{MentorId, RequestId};
 
 /// The zones mentors and seekers live in.
 pub const ZONES: [Tz; 4] = [
@@ -51,7 +52,7 @@ pub struct MentorSpec {
 
 impl MentorSpec {
     /// The matcher's view of this mentor under id `id`.
-    pub fn supply(&self, id: i64) -> MentorSupply {
+    pub fn supply(&self, id: MentorId) -> MentorSupply {
         MentorSupply {
             id,
             topics: self.topics.clone(),
@@ -81,7 +82,7 @@ pub struct RequestSpec {
 
 impl RequestSpec {
     /// The matcher's view of this request under id `id`.
-    pub fn open(&self, id: i64, calling_hours: CallingHours) -> OpenRequest {
+    pub fn open(&self, id: RequestId, calling_hours: CallingHours) -> OpenRequest {
         OpenRequest {
             id,
             created_at: self.created_at,

@@ -10,6 +10,7 @@ use crate::domain::mentor::{MentorInput, NewMentor, RangeInput, parse_window};
 use crate::domain::request::{NewRequest, RequestInput};
 use crate::domain::status::RequestStatus;
 use crate::domain::zones::AROUND_THE_GLOBE;
+use crate::ids::{MentorId, RequestId};
 use crate::store::{Store, StoreError};
 use crate::tokens;
 
@@ -17,9 +18,9 @@ use crate::tokens;
 #[derive(Debug)]
 pub struct Demo {
     /// The demo mentor.
-    pub mentor_id: i64,
+    pub mentor_id: MentorId,
     /// The demo seeker's request.
-    pub request_id: i64,
+    pub request_id: RequestId,
     /// When the call will be placed.
     pub call_at: DateTime<Utc>,
     /// The zone both live in.

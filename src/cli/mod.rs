@@ -22,6 +22,7 @@ use crate::config::{
 };
 use crate::domain::mentor::{MentorInput, NewMentor, RangeInput, parse_window};
 use crate::domain::status::{CallStatus, RequestStatus};
+use crate::ids::{MentorId, RequestId};
 use crate::scheduler::{notifier, reconciler};
 use crate::service::requests::EraseError;
 use crate::service::{Service, ServiceSettings};
@@ -110,7 +111,7 @@ pub enum RequestCommand {
 #[derive(Args, Debug)]
 pub struct RequestEraseArgs {
     /// The request's id.
-    pub id: i64,
+    pub id: RequestId,
 }
 
 /// `ridealong calls …`
@@ -162,7 +163,7 @@ pub struct MentorAddArgs {
 pub struct WindowAddArgs {
     /// The mentor's id.
     #[arg(long)]
-    pub mentor: i64,
+    pub mentor: MentorId,
     /// Weekdays, comma-separated: mon,tue,wed,thu,fri.
     #[arg(long, value_delimiter = ',')]
     pub weekdays: Vec<String>,
@@ -200,7 +201,7 @@ pub struct CallsListArgs {
     pub status: Option<CallStatus>,
     /// Only this mentor's calls.
     #[arg(long)]
-    pub mentor: Option<i64>,
+    pub mentor: Option<MentorId>,
     /// Output.
     #[command(flatten)]
     pub output: OutputArgs,
@@ -275,8 +276,8 @@ async fn serve(store: Store, args: ServeArgs, clock: Arc<dyn Clock>) -> anyhow::
         let seeded = demo::seed(&app.state().store, clock.now()).await?;
         app.matcher().nudge();
         tracing::info!(
-            demo.mentor_id = seeded.mentor_id,
-            demo.request_id = seeded.request_id,
+            demo.mentor_id = seeded.mentor_id.0,
+            demo.request_id = seeded.request_id.0,
             demo.call_at = %seeded.call_at,
             demo.zone = %seeded.zone,
             "demo seeded: the mentor's window opens at the call time; watch the call play below"

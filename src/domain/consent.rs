@@ -10,6 +10,7 @@
 use chrono::TimeDelta;
 use rand::Rng;
 
+use crate::ids::RequestId;
 use crate::tokens;
 
 /// One version of the consent wording.
@@ -93,7 +94,7 @@ pub fn new_code() -> String {
 
 /// The form a code is stored in: a hash salted with the request, so the same
 /// code for two requests is stored differently.
-pub fn code_hash(request_id: i64, code: &str) -> String {
+pub fn code_hash(request_id: RequestId, code: &str) -> String {
     tokens::hash(&format!("request-confirm:{request_id}:{code}"))
 }
 
@@ -193,8 +194,14 @@ mod tests {
 
     #[test]
     fn a_code_hash_depends_on_the_request() {
-        assert_ne!(code_hash(1, "123456"), code_hash(2, "123456"));
-        assert_eq!(code_hash(1, "123456"), code_hash(1, "123456"));
+        assert_ne!(
+            code_hash(RequestId(1), "123456"),
+            code_hash(RequestId(2), "123456")
+        );
+        assert_eq!(
+            code_hash(RequestId(1), "123456"),
+            code_hash(RequestId(1), "123456")
+        );
     }
 
     #[test]

@@ -17,6 +17,7 @@ use chrono::{DateTime, Datelike, DurationRound, IsoWeek, TimeDelta, Utc};
 use super::concurrency::CallCapacity;
 use super::hours::{CallingHours, SeekerHours};
 use super::schedule::{MentorSchedule, Slot};
+use crate::ids::{MentorId, RequestId};
 
 /// The knobs of matching.
 #[derive(Clone, Copy, Debug)]
@@ -47,7 +48,7 @@ impl Default for MatchPolicy {
 #[derive(Clone, Debug)]
 pub struct OpenRequest {
     /// Request id.
-    pub id: i64,
+    pub id: RequestId,
     /// When it was made; older requests are served first.
     pub created_at: DateTime<Utc>,
     /// What the call is about.
@@ -60,7 +61,7 @@ pub struct OpenRequest {
 #[derive(Clone, Debug)]
 pub struct MentorSupply {
     /// Mentor id.
-    pub id: i64,
+    pub id: MentorId,
     /// Topics the mentor listed.
     pub topics: Vec<String>,
     /// Windows, pauses, call length and capacity.
@@ -71,7 +72,7 @@ pub struct MentorSupply {
 #[derive(Clone, Copy, Debug)]
 pub struct BookedCall {
     /// Whose calendar.
-    pub mentor_id: i64,
+    pub mentor_id: MentorId,
     /// When.
     pub slot: Slot,
 }
@@ -80,9 +81,9 @@ pub struct BookedCall {
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
 pub struct Booking {
     /// The request served.
-    pub request_id: i64,
+    pub request_id: RequestId,
     /// The mentor who will call.
-    pub mentor_id: i64,
+    pub mentor_id: MentorId,
     /// When.
     pub slot: Slot,
 }
@@ -183,7 +184,7 @@ pub fn plan_bookings(
         return Vec::new();
     }
 
-    let mut busy: HashMap<i64, Vec<Slot>> = HashMap::new();
+    let mut busy: HashMap<MentorId, Vec<Slot>> = HashMap::new();
     for call in booked {
         busy.entry(call.mentor_id).or_default().push(call.slot);
     }
@@ -269,7 +270,7 @@ pub fn plan_bookings(
         })
         .collect();
 
-    let mentor_index: HashMap<i64, usize> = mentors
+    let mentor_index: HashMap<MentorId, usize> = mentors
         .iter()
         .enumerate()
         .map(|(index, mentor)| (mentor.id, index))

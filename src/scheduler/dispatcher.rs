@@ -22,6 +22,7 @@ use tracing::{info, instrument, warn};
 use crate::clock::Clock;
 use crate::domain::call_flow::Leg;
 use crate::domain::status::Outcome;
+use crate::ids::CallId;
 use crate::metrics::Metrics;
 use crate::scheduler::matcher::MatcherHandle;
 use crate::store::{DialTarget, NewCallEvent, Store};
@@ -49,7 +50,7 @@ pub struct DispatchSettings {
 
 impl DispatchSettings {
     /// The webhook URL `leaf` of call `call_id`.
-    pub fn call_webhook(&self, call_id: i64, leaf: &str) -> String {
+    pub fn call_webhook(&self, call_id: CallId, leaf: &str) -> String {
         format!(
             "{}/telephony/twilio/calls/{call_id}/{leaf}",
             self.public_url
@@ -148,7 +149,7 @@ impl Dispatcher {
     /// Ends call `call_id` with `outcome` and counts it; `true` when this ended it.
     async fn end_call(
         &self,
-        call_id: i64,
+        call_id: CallId,
         outcome: Outcome,
         leg: Leg,
         talk_seconds: Option<u32>,
@@ -219,7 +220,7 @@ impl Dispatcher {
         Ok(report)
     }
 
-    #[instrument(skip_all, fields(call.id = target.call_id))]
+    #[instrument(skip_all, fields(call.id = target.call_id.0))]
     async fn place(&self, target: DialTarget) -> anyhow::Result<Placement> {
         let call_id = target.call_id;
         let starts_at = target.starts_at;
@@ -246,7 +247,7 @@ impl Dispatcher {
                     .record_dialed(call_id, target.attempt, &placed.sid, self.clock.now())
                     .await?;
                 self.metrics.call_placed(sent_at - starts_at);
-                info!(call.id = call_id, dispatch.lag_ms = lag_ms, "call placed");
+                info!(call.id = call_id.0, dispatch.lag_ms = lag_ms, "call placed");
                 Ok(Placement::Placed)
             }
             Err(error) if error.worth_retrying_later() => {
@@ -263,7 +264,7 @@ impl Dispatcher {
                 self.store
                     .retry_dial(call_id, target.attempt, retry_at, &detail, at)
                     .await?;
-                warn!(call.id = call_id, error = %error, dispatch.retry_at = %retry_at,
+                warn!(call.id = call_id.0, error = %error, dispatch.retry_at = %retry_at,
                     "the provider could not take the call; trying again within the slot");
                 Ok(Placement::Retrying)
             }
@@ -274,7 +275,7 @@ impl Dispatcher {
                     NewCallEvent::new(call_id, "dial_outcome_unknown", &detail, self.clock.now());
                 self.store.record_event(event).await?;
                 warn!(
-                    call.id = call_id,
+                    call.id = call_id.0,
                     "the provider did not answer the dial; it will be reconciled"
                 );
                 Ok(Placement::InDoubt)
@@ -285,7 +286,7 @@ impl Dispatcher {
 
     /// Ends call `call_id`, whose slot went by undialed, as failed; the request goes
     /// back in the queue. `true` when this ended it.
-    async fn slot_missed(&self, call_id: i64, now: DateTime<Utc>) -> anyhow::Result<bool> {
+    async fn slot_missed(&self, call_id: CallId, now: DateTime<Utc>) -> anyhow::Result<bool> {
         let detail = serde_json::json!({ "reason": "the slot passed before it could be dialed" });
         self.store
             .record_event(NewCallEvent::new(call_id, "slot_missed", &detail, now))
@@ -306,7 +307,7 @@ impl Dispatcher {
         self.store.record_event(event).await?;
         self.end_call(target.call_id, Outcome::Failed, Leg::Mentor, None, at)
             .await?;
-        warn!(call.id = target.call_id, error = %error, "the provider refused the call; the request is requeued");
+        warn!(call.id = target.call_id.0, error = %error, "the provider refused the call; the request is requeued");
         Ok(Placement::Failed)
     }
 

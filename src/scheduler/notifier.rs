@@ -23,6 +23,7 @@ use tracing::{info, instrument, warn};
 use crate::clock::Clock;
 use crate::domain::consent::{CODE_LIFETIME, code_hash, code_text, new_code};
 use crate::domain::notices::{NoticeFacts, notice_text};
+use crate::ids::RequestId;
 use crate::metrics::Metrics;
 use crate::store::{CodeTextJob, NoticeJob, OptOutSource, Store, WriteTurns};
 use crate::telephony::{NewSms, Provider, ProviderError};
@@ -153,9 +154,10 @@ impl Notifier {
     /// and records the texts that went out, [`RECORD_SENT_EVERY`] a write: few
     /// writes a batch, as intake may queue thousands a second. Returns (sent,
     /// failed).
-    async fn send_codes(&self, due: &[i64]) -> anyhow::Result<(usize, usize)> {
-        let mut codes: HashMap<i64, String> = due.iter().map(|id| (*id, new_code())).collect();
-        let hashes: Vec<(i64, String)> = codes
+    async fn send_codes(&self, due: &[RequestId]) -> anyhow::Result<(usize, usize)> {
+        let mut codes: HashMap<RequestId, String> =
+            due.iter().map(|id| (*id, new_code())).collect();
+        let hashes: Vec<(RequestId, String)> = codes
             .iter()
             .map(|(id, code)| (*id, code_hash(*id, code)))
             .collect();
@@ -206,13 +208,13 @@ impl Notifier {
 
     /// Records that the code texts of `request_ids` went out, and empties it;
     /// how many.
-    async fn record_codes_sent(&self, request_ids: &mut Vec<i64>) -> anyhow::Result<usize> {
+    async fn record_codes_sent(&self, request_ids: &mut Vec<RequestId>) -> anyhow::Result<usize> {
         {
             let _turn = self.turns.take().await;
             self.store.code_texts_sent(request_ids).await?;
         }
         for request_id in request_ids.iter() {
-            info!(request.id = request_id, "confirmation code texted");
+            info!(request.id = request_id.0, "confirmation code texted");
         }
         let recorded = request_ids.len();
         request_ids.clear();
@@ -231,7 +233,7 @@ impl Notifier {
                 .await?;
         }
         info!(
-            request.id = job.request_id,
+            request.id = job.request_id.0,
             "code not texted: the number opted out of texts"
         );
         Ok(false)
@@ -270,7 +272,7 @@ impl Notifier {
             self.store.code_text_failed(id, kind, retry_at).await?;
         }
         warn!(
-            request.id = id,
+            request.id = id.0,
             code.attempts = job.attempts,
             code.given_up = retry_at.is_none(),
             error = %error,
@@ -287,7 +289,7 @@ impl Notifier {
                     .notice_failed(job.id, job.attempts, "opted_out", None)
                     .await?;
             }
-            info!(notice.id = job.id, notice.kind = %job.kind, notice.recipient = %job.recipient,
+            info!(notice.id = job.id.0, notice.kind = %job.kind, notice.recipient = %job.recipient,
                 "notice not sent: the number opted out of texts");
             return Ok(false);
         }
@@ -313,7 +315,7 @@ impl Notifier {
                         .notice_sent(job.id, job.attempts, &sid, self.clock.now())
                         .await?;
                 }
-                info!(notice.id = job.id, notice.kind = %job.kind, notice.recipient = %job.recipient, "notice sent");
+                info!(notice.id = job.id.0, notice.kind = %job.kind, notice.recipient = %job.recipient, "notice sent");
                 Ok(true)
             }
             Err(error) => {
@@ -336,7 +338,7 @@ impl Notifier {
                         .await?;
                 }
                 warn!(
-                    notice.id = job.id,
+                    notice.id = job.id.0,
                     notice.attempts = job.attempts,
                     notice.given_up = give_up,
                     error = %error,

@@ -34,6 +34,7 @@ use tracing::{info, instrument, warn};
 use crate::clock::Clock;
 use crate::domain::call_flow::{Leg, LegStatus, mentor_leg_outcome, seeker_leg_outcome};
 use crate::domain::status::Outcome;
+use crate::ids::CallId;
 use crate::metrics::Metrics;
 use crate::scheduler::matcher::MatcherHandle;
 use crate::store::{NewCallEvent, QuietCall, Store};
@@ -221,7 +222,7 @@ impl Reconciler {
                             .is_none_or(|from| from == self.from_number)
                 }),
                 Ok(Err(error)) => {
-                    warn!(call.id = dial.call_id, error = %error, "cannot reconcile a dial yet");
+                    warn!(call.id = dial.call_id.0, error = %error, "cannot reconcile a dial yet");
                     continue;
                 }
                 Err(throttled) => return Ok(Err(throttled)),
@@ -292,7 +293,7 @@ impl Reconciler {
             {
                 Ok(Ok(leg)) => leg,
                 Ok(Err(error)) => {
-                    warn!(call.id = call.call_id, error = %error, "cannot look up a quiet call yet");
+                    warn!(call.id = call.call_id.0, error = %error, "cannot look up a quiet call yet");
                     continue;
                 }
                 Err(throttled) => return Ok(Err(throttled)),
@@ -332,7 +333,7 @@ impl Reconciler {
                 {
                     Ok(Ok(legs)) => legs.into_iter().next(),
                     Ok(Err(error)) => {
-                        warn!(call.id = call.call_id, error = %error, "cannot look up a seeker leg yet");
+                        warn!(call.id = call.call_id.0, error = %error, "cannot look up a seeker leg yet");
                         return Ok(Ok(false));
                     }
                     Err(throttled) => return Ok(Err(throttled)),
@@ -390,7 +391,7 @@ impl Reconciler {
     /// Ends call `call_id` with `outcome` and counts it; `true` when this ended it.
     async fn end_call(
         &self,
-        call_id: i64,
+        call_id: CallId,
         outcome: Outcome,
         leg: Leg,
         talk_seconds: Option<u32>,
@@ -402,7 +403,7 @@ impl Reconciler {
             .await?;
         if let Some(ended) = ended {
             self.metrics.call_ended(outcome);
-            info!(call.id = call_id, call.outcome = %outcome, request.status = %ended.request_status,
+            info!(call.id = call_id.0, call.outcome = %outcome, request.status = %ended.request_status,
                 "call settled from the provider's record");
         }
         Ok(ended.is_some())

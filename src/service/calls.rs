@@ -7,6 +7,7 @@ use serde_json::Value;
 use super::Service;
 use crate::domain::call_flow::Leg;
 use crate::domain::status::Outcome;
+use crate::ids::CallId;
 use crate::store::{CallContext, CallEnded, NewCallEvent, StoreError};
 
 /// What the provider sent about a call, for its event log.
@@ -28,20 +29,20 @@ impl Service {
     /// duplicate, to be ignored).
     pub async fn record_callback(
         &self,
-        call_id: i64,
+        call_id: CallId,
         callback: Callback<'_>,
     ) -> Result<bool, StoreError> {
         let event = NewCallEvent::new(call_id, callback.kind, callback.detail, self.clock.now())
             .deduplicated_by(callback.provider_sid, callback.sequence_number);
         let fresh = self.store.record_callback(event).await?;
         if !fresh {
-            tracing::debug!(call.id = call_id, "duplicate callback ignored");
+            tracing::debug!(call.id = call_id.0, "duplicate callback ignored");
         }
         Ok(fresh)
     }
 
     /// The call and the people on it, for what the voice webhooks say.
-    pub async fn call_context(&self, call_id: i64) -> Result<Option<CallContext>, StoreError> {
+    pub async fn call_context(&self, call_id: CallId) -> Result<Option<CallContext>, StoreError> {
         self.store.call_context(call_id).await
     }
 
@@ -61,12 +62,12 @@ impl Service {
     }
 
     /// The mentor picked up: a dialing call is `in_progress`.
-    pub async fn mentor_answered(&self, call_id: i64) -> Result<(), StoreError> {
+    pub async fn mentor_answered(&self, call_id: CallId) -> Result<(), StoreError> {
         self.store.mark_answered(call_id, self.clock.now()).await
     }
 
     /// The mentor pressed 1: the seeker is dialed next.
-    pub async fn mentor_accepted(&self, call_id: i64) -> Result<(), StoreError> {
+    pub async fn mentor_accepted(&self, call_id: CallId) -> Result<(), StoreError> {
         self.store.mark_accepted(call_id, self.clock.now()).await
     }
 
@@ -74,7 +75,7 @@ impl Service {
     /// `talk_seconds`.
     pub async fn seeker_leg_reported(
         &self,
-        call_id: i64,
+        call_id: CallId,
         seeker_sid: &str,
         talk_seconds: Option<u32>,
     ) -> Result<(), StoreError> {
@@ -88,7 +89,7 @@ impl Service {
     /// `None` when the call had ended already.
     pub async fn end_call(
         &self,
-        call_id: i64,
+        call_id: CallId,
         outcome: Outcome,
         leg: Leg,
         talk_seconds: Option<u32>,
@@ -99,7 +100,7 @@ impl Service {
             .await?;
         if let Some(ended) = &ended {
             self.metrics.call_ended(outcome);
-            tracing::info!(call.id = call_id, call.outcome = %outcome, request.status = %ended.request_status, "call ended");
+            tracing::info!(call.id = call_id.0, call.outcome = %outcome, request.status = %ended.request_status, "call ended");
             self.matcher.nudge();
         }
         Ok(ended)

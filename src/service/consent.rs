@@ -5,6 +5,7 @@
 use super::Service;
 use crate::domain::consent::{ConfirmedVia, SmsKeyword, code_hash, normalize_code};
 use crate::domain::status::RequestStatus;
+use crate::ids::RequestId;
 use crate::store::{ConfirmOutcome, NewCodeOutcome, OptOutSource, StoreError};
 
 /// Why a code did not confirm the request.
@@ -60,7 +61,7 @@ pub enum TextOutcome {
     /// YES confirmed the sender's unconfirmed request (texts are back on too).
     Confirmed {
         /// The request confirmed.
-        request_id: i64,
+        request_id: RequestId,
     },
     /// YES with no request waiting for it (texts are back on).
     NothingToConfirm,
@@ -76,7 +77,7 @@ impl Service {
     /// the request's status is the answer. The door has checked the manage token.
     pub async fn confirm_with_code(
         &self,
-        id: i64,
+        id: RequestId,
         typed: &str,
         via: ConfirmedVia,
     ) -> Result<RequestStatus, CodeRefusal> {
@@ -88,13 +89,13 @@ impl Service {
             .await?;
         match outcome {
             ConfirmOutcome::Confirmed => {
-                tracing::info!(request.id = id, confirmed.via = %via, "phone number confirmed");
+                tracing::info!(request.id = id.0, confirmed.via = %via, "phone number confirmed");
                 self.matcher.nudge();
                 Ok(RequestStatus::Pending)
             }
             ConfirmOutcome::AlreadyConfirmed(status) => Ok(status),
             ConfirmOutcome::Wrong { tries_left } => {
-                tracing::info!(request.id = id, tries_left, "wrong confirmation code");
+                tracing::info!(request.id = id.0, tries_left, "wrong confirmation code");
                 Err(CodeRefusal::Wrong(tries_left))
             }
             ConfirmOutcome::Locked => Err(CodeRefusal::Locked),
@@ -106,10 +107,10 @@ impl Service {
 
     /// Queues a new code text for request `id` (the old code stops working when
     /// the new one is made).
-    pub async fn queue_new_code(&self, id: i64) -> Result<(), NewCodeRefusal> {
+    pub async fn queue_new_code(&self, id: RequestId) -> Result<(), NewCodeRefusal> {
         match self.store.request_new_code(id, self.clock.now()).await? {
             NewCodeOutcome::Queued => {
-                tracing::info!(request.id = id, "new confirmation code asked for");
+                tracing::info!(request.id = id.0, "new confirmation code asked for");
                 Ok(())
             }
             NewCodeOutcome::TooMany => Err(NewCodeRefusal::TooMany),
@@ -143,7 +144,7 @@ impl Service {
                 match self.store.confirm_by_reply(from, now).await? {
                     Some(request_id) => {
                         tracing::info!(
-                            request.id = request_id,
+                            request.id = request_id.0,
                             confirmed.via = "sms",
                             "phone number confirmed"
                         );

@@ -15,6 +15,7 @@ use crate::domain::notices::sign_in_code_text;
 use crate::domain::pause::Pause;
 use crate::domain::phone::PhoneNumber;
 use crate::domain::weekly::WeeklyRange;
+use crate::ids::{MentorId, PauseId, WindowId};
 use crate::store::{MentorRecord, NewSignInCode, PauseRecord, StoreError, WindowRecord};
 use crate::telephony::NewSms;
 use crate::tokens;
@@ -69,14 +70,14 @@ impl Service {
             .store
             .insert_mentor(mentor, &tokens::hash(&token), self.clock.now())
             .await?;
-        tracing::info!(mentor.id = record.id, "mentor registered");
+        tracing::info!(mentor.id = record.id.0, "mentor registered");
         Ok((record, token))
     }
 
     /// Stores a new commute window of mentor `mentor_id` and nudges the matcher.
     pub async fn add_window(
         &self,
-        mentor_id: i64,
+        mentor_id: MentorId,
         range: &WeeklyRange,
     ) -> Result<WindowRecord, StoreError> {
         let window = self
@@ -90,7 +91,11 @@ impl Service {
     /// Removes window `window_id` of mentor `mentor_id` and nudges the matcher;
     /// `false` when the mentor has no such window. Calls already booked in it
     /// stay booked.
-    pub async fn remove_window(&self, mentor_id: i64, window_id: i64) -> Result<bool, StoreError> {
+    pub async fn remove_window(
+        &self,
+        mentor_id: MentorId,
+        window_id: WindowId,
+    ) -> Result<bool, StoreError> {
         if !self.store.delete_window(mentor_id, window_id).await? {
             return Ok(false);
         }
@@ -101,7 +106,7 @@ impl Service {
     /// Stores `pause` for mentor `mentor_id` and nudges the matcher.
     pub async fn add_pause(
         &self,
-        mentor_id: i64,
+        mentor_id: MentorId,
         pause: &Pause,
     ) -> Result<PauseRecord, MentorChangeError> {
         if self.store.mentor(mentor_id).await?.is_none() {
@@ -117,7 +122,11 @@ impl Service {
 
     /// Removes pause `pause_id` of mentor `mentor_id` and nudges the matcher;
     /// `false` when the mentor has no such pause.
-    pub async fn remove_pause(&self, mentor_id: i64, pause_id: i64) -> Result<bool, StoreError> {
+    pub async fn remove_pause(
+        &self,
+        mentor_id: MentorId,
+        pause_id: PauseId,
+    ) -> Result<bool, StoreError> {
         if !self.store.delete_pause(mentor_id, pause_id).await? {
             return Ok(false);
         }
@@ -214,7 +223,7 @@ impl Service {
             .await?;
         if !stored {
             tracing::warn!(
-                mentor.id = mentor_id,
+                mentor.id = mentor_id.0,
                 "sign-in code not sent: hourly cap reached"
             );
             return Ok(());
@@ -230,10 +239,10 @@ impl Service {
         let provider = Arc::clone(provider);
         tokio::spawn(async move {
             match provider.send_sms(&sms).await {
-                Ok(_) => tracing::info!(mentor.id = mentor_id, "sign-in code sent"),
+                Ok(_) => tracing::info!(mentor.id = mentor_id.0, "sign-in code sent"),
                 // The page says the same either way; the mentor can ask for a new code.
                 Err(error) => tracing::error!(
-                    mentor.id = mentor_id,
+                    mentor.id = mentor_id.0,
                     error = %error,
                     "sign-in code could not be sent"
                 ),
@@ -248,7 +257,7 @@ impl Service {
         &self,
         phone: &PhoneNumber,
         code: &str,
-    ) -> Result<Option<i64>, StoreError> {
+    ) -> Result<Option<MentorId>, StoreError> {
         let Some(mentor_id) = self.store.mentor_id_by_phone(phone).await? else {
             return Ok(None);
         };
@@ -262,25 +271,25 @@ impl Service {
             )
             .await?;
         if used {
-            tracing::info!(mentor.id = mentor_id, "mentor signed in");
+            tracing::info!(mentor.id = mentor_id.0, "mentor signed in");
         }
         Ok(used.then_some(mentor_id))
     }
 
     /// A new private calendar feed token for mentor `mentor_id`; the old one
     /// stops working. Only its hash is stored, so this is the one time it exists.
-    pub async fn new_calendar_token(&self, mentor_id: i64) -> Result<String, StoreError> {
+    pub async fn new_calendar_token(&self, mentor_id: MentorId) -> Result<String, StoreError> {
         let token = tokens::generate(CALENDAR_TOKEN_PREFIX);
         self.store
             .replace_calendar_token(mentor_id, &tokens::hash(&token), self.clock.now())
             .await?;
-        tracing::info!(mentor.id = mentor_id, "calendar link made");
+        tracing::info!(mentor.id = mentor_id.0, "calendar link made");
         Ok(token)
     }
 }
 
 /// The hash a sign-in code is stored under: salted with the mentor, so equal
 /// codes of two mentors differ.
-fn sign_in_code_hash(mentor_id: i64, code: &str) -> String {
+fn sign_in_code_hash(mentor_id: MentorId, code: &str) -> String {
     tokens::hash(&format!("mentor-sign-in:{mentor_id}:{code}"))
 }

@@ -6,6 +6,7 @@ use super::Service;
 use crate::domain::consent::ConsentSource;
 use crate::domain::request::NewRequest;
 use crate::domain::status::{CallStatus, Outcome, RequestStatus};
+use crate::ids::RequestId;
 use crate::store::{
     CancelOutcome, CanceledCall, Conflict, EraseOutcome, Intake, NewCallEvent, RequestRecord,
     StoreError,
@@ -118,7 +119,7 @@ impl Service {
                 retry_after_seconds: seconds.unsigned_abs(),
             });
         };
-        tracing::info!(request.id = record.id, request.status = %record.status, "request received");
+        tracing::info!(request.id = record.id.0, request.status = %record.status, "request received");
         if record.status == RequestStatus::Pending {
             self.matcher.nudge();
         }
@@ -131,12 +132,12 @@ impl Service {
     /// Cancels request `id` and its booked call, stops a call already at the
     /// provider, and lets the matcher reuse the freed slot. The door has checked
     /// that the caller may.
-    pub async fn withdraw_request(&self, id: i64) -> Result<CancelOutcome, StoreError> {
+    pub async fn withdraw_request(&self, id: RequestId) -> Result<CancelOutcome, StoreError> {
         let outcome = self.store.cancel_request(id, self.clock.now()).await?;
         if let CancelOutcome::Canceled { call } = &outcome {
             tracing::info!(
-                request.id = id,
-                call.id = call.as_ref().map(|call| call.id),
+                request.id = id.0,
+                call.id = call.as_ref().map(|call| call.id.0),
                 "request canceled"
             );
             if let Some(call) = call {
@@ -150,13 +151,13 @@ impl Service {
 
     /// Cancels request `id` if it is still open (stopping its call at the
     /// provider), then erases the seeker's personal data for good.
-    pub async fn erase_request(&self, id: i64) -> Result<Erasure, EraseError> {
+    pub async fn erase_request(&self, id: RequestId) -> Result<Erasure, EraseError> {
         let withdrawn = self.withdraw_request(id).await?;
         let erased = self.store.erase_request(id, self.clock.now()).await?;
         match erased {
             EraseOutcome::Erased => {
                 self.store.checkpoint_after_erasure().await;
-                tracing::info!(request.id = id, "personal data erased");
+                tracing::info!(request.id = id.0, "personal data erased");
             }
             EraseOutcome::AlreadyErased => {}
             EraseOutcome::NotFound => return Err(EraseError::NotFound),
@@ -184,7 +185,7 @@ impl Service {
             }
             Err(error) => {
                 self.metrics.provider_error("update_call", &error);
-                tracing::warn!(call.id = call.id, error = %error, "could not stop the call at the provider");
+                tracing::warn!(call.id = call.id.0, error = %error, "could not stop the call at the provider");
                 serde_json::json!({ "update": format!("{update:?}"), "error": error.to_string() })
             }
         };

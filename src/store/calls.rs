@@ -20,12 +20,13 @@ use super::{
 use crate::domain::matching::{BookedCall, Booking};
 use crate::domain::schedule::Slot;
 use crate::domain::status::{CallStatus, Outcome};
+use crate::ids::{CallId, MentorId, RequestId};
 
 /// The call a request is booked into, as the seeker sees it.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct CallSummary {
     /// Call id.
-    pub id: i64,
+    pub id: CallId,
     /// When the mentor will call.
     pub starts_at: DateTime<Utc>,
     /// Who will call.
@@ -36,11 +37,11 @@ pub struct CallSummary {
 #[derive(Clone, Debug)]
 pub struct CallRecord {
     /// Id.
-    pub id: i64,
+    pub id: CallId,
     /// The request it serves.
-    pub request_id: i64,
+    pub request_id: RequestId,
     /// The mentor who calls.
-    pub mentor_id: i64,
+    pub mentor_id: MentorId,
     /// Slot start.
     pub starts_at: DateTime<Utc>,
     /// Slot end.
@@ -76,7 +77,7 @@ pub struct CallEvent {
 #[derive(Clone, Copy, Debug)]
 pub struct NewCallEvent<'a> {
     /// The call.
-    pub call_id: i64,
+    pub call_id: CallId,
     /// What happened (`dialing`, `ended`, a callback's name, …).
     pub kind: &'a str,
     /// What the event carries (never a phone number).
@@ -94,7 +95,7 @@ impl<'a> NewCallEvent<'a> {
     /// An event with nothing from the provider to deduplicate it by: each one
     /// recorded is a new entry.
     pub fn new(
-        call_id: i64,
+        call_id: CallId,
         kind: &'a str,
         detail: &'a serde_json::Value,
         at: DateTime<Utc>,
@@ -167,9 +168,9 @@ pub struct CallFilter {
     /// Only this status.
     pub status: Option<CallStatus>,
     /// Only this mentor's.
-    pub mentor_id: Option<i64>,
+    pub mentor_id: Option<MentorId>,
     /// Only ids above this one (keyset paging).
-    pub after_id: Option<i64>,
+    pub after_id: Option<CallId>,
     /// At most this many.
     pub limit: u32,
 }
@@ -177,9 +178,9 @@ pub struct CallFilter {
 /// A `calls` row as read; other store modules embed it with `#[sqlx(flatten)]`.
 #[derive(sqlx::FromRow)]
 pub(super) struct CallRow {
-    id: i64,
-    request_id: i64,
-    mentor_id: i64,
+    id: CallId,
+    request_id: RequestId,
+    mentor_id: MentorId,
     starts_at: DateTime<Utc>,
     ends_at: DateTime<Utc>,
     status: String,
@@ -244,7 +245,7 @@ impl Store {
     /// statements per chunk (calls, requests, events, notices), all in one
     /// transaction: a statement per booking made 100,000 bookings take minutes.
     #[instrument(skip_all, fields(bookings = bookings.len()))]
-    pub async fn book(&self, bookings: &[Booking], now: DateTime<Utc>) -> StoreResult<Vec<i64>> {
+    pub async fn book(&self, bookings: &[Booking], now: DateTime<Utc>) -> StoreResult<Vec<CallId>> {
         let mut booked = Vec::with_capacity(bookings.len());
         with_pool!(self, pool, {
             let mut tx = pool.begin_write().await?;
@@ -266,7 +267,7 @@ impl Store {
                     markers.next(),
                     markers.next()
                 );
-                let mut insert = sqlx::query_as::<_, (i64, i64)>(&sql);
+                let mut insert = sqlx::query_as::<_, (CallId, RequestId)>(&sql);
                 for booking in chunk {
                     insert = insert
                         .bind(booking.request_id)
@@ -287,11 +288,12 @@ impl Store {
                     markers.next(),
                     markers.list(inserted.len())
                 );
-                let mut update = sqlx::query_scalar::<_, i64>(&sql).bind(now);
+                let mut update = sqlx::query_scalar::<_, RequestId>(&sql).bind(now);
                 for (_, request_id) in &inserted {
                     update = update.bind(*request_id);
                 }
-                let claimed: HashSet<i64> = update.fetch_all(&mut *tx).await?.into_iter().collect();
+                let claimed: HashSet<RequestId> =
+                    update.fetch_all(&mut *tx).await?.into_iter().collect();
                 let (kept, orphaned): (Vec<_>, Vec<_>) = inserted
                     .into_iter()
                     .partition(|(_, request_id)| claimed.contains(request_id));
@@ -346,7 +348,7 @@ impl Store {
                     notices = notices.bind(*call_id);
                 }
                 notices.execute(&mut *tx).await?;
-                let mut call_of: HashMap<i64, i64> = kept
+                let mut call_of: HashMap<RequestId, CallId> = kept
                     .into_iter()
                     .map(|(call_id, request_id)| (request_id, call_id))
                     .collect();
@@ -382,7 +384,7 @@ impl Store {
                 .fetch_one(pool)
                 .await
         })?;
-        let rows: Vec<(i64, DateTime<Utc>, DateTime<Utc>)> = unpack("booked calls", &packed)?;
+        let rows: Vec<(MentorId, DateTime<Utc>, DateTime<Utc>)> = unpack("booked calls", &packed)?;
         Ok(rows
             .into_iter()
             .map(|(mentor_id, starts_at, ends_at)| BookedCall {
@@ -393,10 +395,10 @@ impl Store {
     }
 
     /// Start instants of mentor `mentor_id`'s booked calls in `[from, to)`.
-    #[instrument(skip_all, fields(mentor.id = mentor_id))]
+    #[instrument(skip_all, fields(mentor.id = mentor_id.0))]
     pub async fn booked_starts(
         &self,
-        mentor_id: i64,
+        mentor_id: MentorId,
         from: DateTime<Utc>,
         to: DateTime<Utc>,
     ) -> StoreResult<Vec<DateTime<Utc>>> {
@@ -417,8 +419,8 @@ impl Store {
     }
 
     /// The call with `id` and its event log.
-    #[instrument(skip_all, fields(call.id = id))]
-    pub async fn call(&self, id: i64) -> StoreResult<Option<CallDetail>> {
+    #[instrument(skip_all, fields(call.id = id.0))]
+    pub async fn call(&self, id: CallId) -> StoreResult<Option<CallDetail>> {
         let sql = format!("select {CALL_COLUMNS} from calls where id = $1");
         let (row, events): (Option<CallRow>, Vec<EventRow>) = with_pool!(self, pool, {
             let mut tx = pool.begin().await?;
@@ -456,8 +458,8 @@ impl Store {
 
     /// Every call ever booked for request `request_id`, earliest first: the
     /// seeker's reschedule history and the live call, if any.
-    #[instrument(skip_all, fields(request.id = request_id))]
-    pub async fn calls_of_request(&self, request_id: i64) -> StoreResult<Vec<CallRecord>> {
+    #[instrument(skip_all, fields(request.id = request_id.0))]
+    pub async fn calls_of_request(&self, request_id: RequestId) -> StoreResult<Vec<CallRecord>> {
         let sql = format!(
             "select {CALL_COLUMNS} from calls where request_id = $1 order by starts_at, id"
         );
@@ -479,7 +481,7 @@ impl Store {
             sqlx::query_as(&sql)
                 .bind(filter.status.map(CallStatus::as_str))
                 .bind(filter.mentor_id)
-                .bind(filter.after_id.unwrap_or(0))
+                .bind(filter.after_id.unwrap_or(CallId(0)))
                 .bind(i64::from(filter.limit))
                 .fetch_all(pool)
                 .await

@@ -14,12 +14,13 @@ use super::requests::parse_request_status;
 use super::{Markers, Store, StoreResult, with_pool};
 use crate::domain::consent::{CODE_TRIES, ConfirmedVia, MAX_CODE_TEXTS};
 use crate::domain::status::RequestStatus;
+use crate::ids::RequestId;
 
 /// A code text the notifier claimed: whom to text, and how often it tried.
 #[derive(Clone, Debug)]
 pub struct CodeTextJob {
     /// The request the code confirms.
-    pub request_id: i64,
+    pub request_id: RequestId,
     /// The seeker's E.164 number.
     pub phone: String,
     /// Sends tried for this text, this one included.
@@ -85,7 +86,11 @@ impl Store {
     /// Ids of up to `limit` requests whose code text is due, longest due first.
     /// Only a read: [`Store::claim_code_texts`] claims them.
     #[instrument(skip_all)]
-    pub async fn due_code_texts(&self, now: DateTime<Utc>, limit: u32) -> StoreResult<Vec<i64>> {
+    pub async fn due_code_texts(
+        &self,
+        now: DateTime<Utc>,
+        limit: u32,
+    ) -> StoreResult<Vec<RequestId>> {
         let ids = with_pool!(self, pool, {
             sqlx::query_scalar(
                 "select id from requests
@@ -115,7 +120,7 @@ impl Store {
     #[instrument(skip_all, fields(codes = codes.len()))]
     pub async fn claim_code_texts(
         &self,
-        codes: &[(i64, String)],
+        codes: &[(RequestId, String)],
         now: DateTime<Utc>,
         lease_until: DateTime<Utc>,
         expires_at: DateTime<Utc>,
@@ -145,7 +150,7 @@ impl Store {
             markers.next(),
             markers.next()
         );
-        let rows: Vec<(i64, String, i32, bool)> = with_pool!(self, pool, {
+        let rows: Vec<(RequestId, String, i32, bool)> = with_pool!(self, pool, {
             let mut claim = sqlx::query_as(&sql);
             for (request_id, code_hash) in codes {
                 claim = claim.bind(*request_id).bind(code_hash.as_str());
@@ -172,7 +177,7 @@ impl Store {
 
     /// Records that the code texts of `request_ids` went out.
     #[instrument(skip_all, fields(codes = request_ids.len()))]
-    pub async fn code_texts_sent(&self, request_ids: &[i64]) -> StoreResult<()> {
+    pub async fn code_texts_sent(&self, request_ids: &[RequestId]) -> StoreResult<()> {
         if request_ids.is_empty() {
             return Ok(());
         }
@@ -195,10 +200,10 @@ impl Store {
     /// Records a failed code text: tried again at `retry_at`, or given up for
     /// good (`None`) with `error` (a short kind, never the provider's message) for
     /// the seeker's page.
-    #[instrument(skip_all, fields(request.id = request_id))]
+    #[instrument(skip_all, fields(request.id = request_id.0))]
     pub async fn code_text_failed(
         &self,
-        request_id: i64,
+        request_id: RequestId,
         error: &str,
         retry_at: Option<DateTime<Utc>>,
     ) -> StoreResult<()> {
@@ -218,10 +223,10 @@ impl Store {
 
     /// Queues a new code text for an unconfirmed request, up to
     /// [`MAX_CODE_TEXTS`] per request; one already queued is not queued twice.
-    #[instrument(skip_all, fields(request.id = request_id))]
+    #[instrument(skip_all, fields(request.id = request_id.0))]
     pub async fn request_new_code(
         &self,
-        request_id: i64,
+        request_id: RequestId,
         now: DateTime<Utc>,
     ) -> StoreResult<NewCodeOutcome> {
         let state: Option<(String, i32, Option<DateTime<Utc>>)> = with_pool!(self, pool, {
@@ -267,10 +272,10 @@ impl Store {
     /// the tries, confirms the number; a wrong one counts a try. Each outcome is
     /// one conditional statement, so concurrent guesses cannot slip past the
     /// limit.
-    #[instrument(skip_all, fields(request.id = request_id))]
+    #[instrument(skip_all, fields(request.id = request_id.0))]
     pub async fn confirm_with_code(
         &self,
-        request_id: i64,
+        request_id: RequestId,
         code_hash: &str,
         via: ConfirmedVia,
         now: DateTime<Utc>,
@@ -351,7 +356,7 @@ impl Store {
         &self,
         phone: &str,
         now: DateTime<Utc>,
-    ) -> StoreResult<Option<i64>> {
+    ) -> StoreResult<Option<RequestId>> {
         Ok(with_pool!(self, pool, {
             sqlx::query_scalar(
                 "update requests set status = 'pending', confirmed_at = $1, confirmed_via = 'sms',

@@ -14,12 +14,13 @@ use super::calls::CallRow;
 use super::{BeginWrite, CallRecord, Conflict, Store, StoreError, StoreResult, with_pool};
 use crate::domain::phone::PhoneNumber;
 use crate::domain::text::first_name;
+use crate::ids::MentorId;
 
 /// A sign-in code to store: who it is for, its hash, and its lifetime.
 #[derive(Clone, Copy, Debug)]
 pub struct NewSignInCode<'a> {
     /// The mentor the code signs in.
-    pub mentor_id: i64,
+    pub mentor_id: MentorId,
     /// The hash of the code (never the code).
     pub code_hash: &'a str,
     /// When it was made.
@@ -79,7 +80,7 @@ pub enum MentorCalls {
 impl Store {
     /// The mentor whose phone is `phone`, if any (the lowest id if several share it).
     #[instrument(skip_all)]
-    pub async fn mentor_id_by_phone(&self, phone: &PhoneNumber) -> StoreResult<Option<i64>> {
+    pub async fn mentor_id_by_phone(&self, phone: &PhoneNumber) -> StoreResult<Option<MentorId>> {
         let id = with_pool!(self, pool, {
             sqlx::query_scalar("select id from mentors where phone = $1 order by id limit 1")
                 .bind(phone.as_str())
@@ -92,7 +93,7 @@ impl Store {
     /// Stores `code` as the mentor's only sign-in code (replacing any earlier one)
     /// and counts the send, unless the mentor was already sent `max_sends` codes
     /// since `sends_since`: then nothing changes and the answer is `false`.
-    #[instrument(skip_all, fields(mentor.id = code.mentor_id))]
+    #[instrument(skip_all, fields(mentor.id = code.mentor_id.0))]
     pub async fn issue_sign_in_code(&self, code: NewSignInCode<'_>) -> StoreResult<bool> {
         with_pool!(self, pool, {
             let mut tx = pool.begin_write().await?;
@@ -141,10 +142,10 @@ impl Store {
     /// Whether `code_hash` is the mentor's live sign-in code. A right code is used
     /// up; a wrong one counts as an attempt, and the code is void after
     /// `max_attempts` wrong ones. An expired code is removed.
-    #[instrument(skip_all, fields(mentor.id = mentor_id))]
+    #[instrument(skip_all, fields(mentor.id = mentor_id.0))]
     pub async fn use_sign_in_code(
         &self,
-        mentor_id: i64,
+        mentor_id: MentorId,
         code_hash: &str,
         now: DateTime<Utc>,
         max_attempts: u32,
@@ -186,10 +187,10 @@ impl Store {
     }
 
     /// Makes `token_hash` the mentor's calendar feed token; the old one stops working.
-    #[instrument(skip_all, fields(mentor.id = mentor_id))]
+    #[instrument(skip_all, fields(mentor.id = mentor_id.0))]
     pub async fn replace_calendar_token(
         &self,
-        mentor_id: i64,
+        mentor_id: MentorId,
         token_hash: &str,
         now: DateTime<Utc>,
     ) -> StoreResult<()> {
@@ -211,8 +212,11 @@ impl Store {
     }
 
     /// When the mentor's current calendar link was made, if they have one.
-    #[instrument(skip_all, fields(mentor.id = mentor_id))]
-    pub async fn calendar_made_at(&self, mentor_id: i64) -> StoreResult<Option<DateTime<Utc>>> {
+    #[instrument(skip_all, fields(mentor.id = mentor_id.0))]
+    pub async fn calendar_made_at(
+        &self,
+        mentor_id: MentorId,
+    ) -> StoreResult<Option<DateTime<Utc>>> {
         let made = with_pool!(self, pool, {
             sqlx::query_scalar("select created_at from mentor_calendars where mentor_id = $1")
                 .bind(mentor_id)
@@ -224,7 +228,10 @@ impl Store {
 
     /// The mentor whose calendar token hashes to `token_hash`.
     #[instrument(skip_all)]
-    pub async fn mentor_id_by_calendar_token(&self, token_hash: &str) -> StoreResult<Option<i64>> {
+    pub async fn mentor_id_by_calendar_token(
+        &self,
+        token_hash: &str,
+    ) -> StoreResult<Option<MentorId>> {
         let id = with_pool!(self, pool, {
             sqlx::query_scalar("select mentor_id from mentor_calendars where token_hash = $1")
                 .bind(token_hash)
@@ -237,10 +244,10 @@ impl Store {
     /// Sets the mentor's call length and per-window cap (`None`: every slot that
     /// fits); false when there is no such mentor. Calls already booked keep their
     /// length.
-    #[instrument(skip_all, fields(mentor.id = mentor_id))]
+    #[instrument(skip_all, fields(mentor.id = mentor_id.0))]
     pub async fn update_call_settings(
         &self,
-        mentor_id: i64,
+        mentor_id: MentorId,
         call_minutes: u32,
         max_calls_per_window: Option<u32>,
     ) -> StoreResult<bool> {
@@ -259,10 +266,10 @@ impl Store {
     }
 
     /// Up to `limit` of the mentor's upcoming or past calls.
-    #[instrument(skip_all, fields(mentor.id = mentor_id))]
+    #[instrument(skip_all, fields(mentor.id = mentor_id.0))]
     pub async fn mentor_calls(
         &self,
-        mentor_id: i64,
+        mentor_id: MentorId,
         which: MentorCalls,
         limit: u32,
     ) -> StoreResult<Vec<MentorCall>> {

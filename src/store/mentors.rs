@@ -18,12 +18,13 @@ use crate::domain::mentor::NewMentor;
 use crate::domain::pause::Pause;
 use crate::domain::schedule::MentorSchedule;
 use crate::domain::weekly::{LocalTime, Weekdays, WeeklyRange};
+use crate::ids::{MentorId, PauseId, WindowId};
 
 /// A stored mentor.
 #[derive(Clone, Debug)]
 pub struct MentorRecord {
     /// Id.
-    pub id: i64,
+    pub id: MentorId,
     /// Display name.
     pub name: String,
     /// E.164 number the calls ring.
@@ -44,9 +45,9 @@ pub struct MentorRecord {
 #[derive(Clone, Debug)]
 pub struct WindowRecord {
     /// Id.
-    pub id: i64,
+    pub id: WindowId,
     /// Owner.
-    pub mentor_id: i64,
+    pub mentor_id: MentorId,
     /// Weekdays, times and zone.
     pub range: WeeklyRange,
     /// When it was added.
@@ -57,9 +58,9 @@ pub struct WindowRecord {
 #[derive(Clone, Debug)]
 pub struct PauseRecord {
     /// Id.
-    pub id: i64,
+    pub id: PauseId,
     /// Owner.
-    pub mentor_id: i64,
+    pub mentor_id: MentorId,
     /// Paused dates.
     pub pause: Pause,
     /// When it was added.
@@ -91,7 +92,7 @@ fn paused_days(pauses: &[PauseRecord]) -> Vec<Pause> {
 
 #[derive(sqlx::FromRow)]
 struct MentorRow {
-    id: i64,
+    id: MentorId,
     name: String,
     phone: String,
     timezone: String,
@@ -105,7 +106,7 @@ struct MentorRow {
 /// [`SUPPLY_COLUMNS`], in order.
 #[derive(serde::Deserialize)]
 struct SupplyRow {
-    id: i64,
+    id: MentorId,
     timezone: String,
     topics: String,
     call_minutes: i32,
@@ -135,8 +136,8 @@ impl SupplyRow {
 /// arrays follow [`WINDOW_COLUMNS`] and [`PAUSE_COLUMNS`] (field order matters).
 #[derive(sqlx::FromRow, serde::Deserialize)]
 struct WindowRow {
-    id: i64,
-    mentor_id: i64,
+    id: WindowId,
+    mentor_id: MentorId,
     weekdays: i32,
     start_time: NaiveTime,
     end_time: NaiveTime,
@@ -146,8 +147,8 @@ struct WindowRow {
 
 #[derive(sqlx::FromRow, serde::Deserialize)]
 struct PauseRow {
-    id: i64,
-    mentor_id: i64,
+    id: PauseId,
+    mentor_id: MentorId,
     first_day: NaiveDate,
     last_day: NaiveDate,
     created_at: DateTime<Utc>,
@@ -266,8 +267,8 @@ impl Store {
     }
 
     /// The mentor with `id`.
-    #[instrument(skip_all, fields(mentor.id = id))]
-    pub async fn mentor(&self, id: i64) -> StoreResult<Option<MentorRecord>> {
+    #[instrument(skip_all, fields(mentor.id = id.0))]
+    pub async fn mentor(&self, id: MentorId) -> StoreResult<Option<MentorRecord>> {
         let sql = format!("select {MENTOR_COLUMNS} from mentors where id = $1");
         let row: Option<MentorRow> = with_pool!(self, pool, {
             sqlx::query_as(&sql).bind(id).fetch_optional(pool).await
@@ -286,7 +287,7 @@ impl Store {
 
     /// The id of the mentor whose token hashes to `token_hash`.
     #[instrument(skip_all)]
-    pub async fn mentor_id_by_token_hash(&self, token_hash: &str) -> StoreResult<Option<i64>> {
+    pub async fn mentor_id_by_token_hash(&self, token_hash: &str) -> StoreResult<Option<MentorId>> {
         let id = with_pool!(self, pool, {
             sqlx::query_scalar("select id from mentors where token_hash = $1")
                 .bind(token_hash)
@@ -297,10 +298,10 @@ impl Store {
     }
 
     /// Adds a commute window to mentor `mentor_id`.
-    #[instrument(skip_all, fields(mentor.id = mentor_id))]
+    #[instrument(skip_all, fields(mentor.id = mentor_id.0))]
     pub async fn insert_window(
         &self,
-        mentor_id: i64,
+        mentor_id: MentorId,
         range: &WeeklyRange,
         now: DateTime<Utc>,
     ) -> StoreResult<WindowRecord> {
@@ -324,8 +325,8 @@ impl Store {
     }
 
     /// Mentor `mentor_id`'s windows, by id.
-    #[instrument(skip_all, fields(mentor.id = mentor_id))]
-    pub async fn windows(&self, mentor_id: i64) -> StoreResult<Vec<WindowRecord>> {
+    #[instrument(skip_all, fields(mentor.id = mentor_id.0))]
+    pub async fn windows(&self, mentor_id: MentorId) -> StoreResult<Vec<WindowRecord>> {
         let sql = format!(
             "select {WINDOW_COLUMNS} from commute_windows where mentor_id = $1 order by id"
         );
@@ -336,8 +337,12 @@ impl Store {
     }
 
     /// Removes window `window_id` of mentor `mentor_id`; false when there is none.
-    #[instrument(skip_all, fields(mentor.id = mentor_id, window.id = window_id))]
-    pub async fn delete_window(&self, mentor_id: i64, window_id: i64) -> StoreResult<bool> {
+    #[instrument(skip_all, fields(mentor.id = mentor_id.0, window.id = window_id.0))]
+    pub async fn delete_window(
+        &self,
+        mentor_id: MentorId,
+        window_id: WindowId,
+    ) -> StoreResult<bool> {
         let result = with_pool!(self, pool, {
             sqlx::query("delete from commute_windows where id = $1 and mentor_id = $2")
                 .bind(window_id)
@@ -350,10 +355,10 @@ impl Store {
     }
 
     /// Adds a pause to mentor `mentor_id`.
-    #[instrument(skip_all, fields(mentor.id = mentor_id))]
+    #[instrument(skip_all, fields(mentor.id = mentor_id.0))]
     pub async fn insert_pause(
         &self,
-        mentor_id: i64,
+        mentor_id: MentorId,
         pause: &Pause,
         now: DateTime<Utc>,
     ) -> StoreResult<PauseRecord> {
@@ -374,8 +379,8 @@ impl Store {
     }
 
     /// Mentor `mentor_id`'s pauses, by first day.
-    #[instrument(skip_all, fields(mentor.id = mentor_id))]
-    pub async fn pauses(&self, mentor_id: i64) -> StoreResult<Vec<PauseRecord>> {
+    #[instrument(skip_all, fields(mentor.id = mentor_id.0))]
+    pub async fn pauses(&self, mentor_id: MentorId) -> StoreResult<Vec<PauseRecord>> {
         let sql = format!(
             "select {PAUSE_COLUMNS} from pauses where mentor_id = $1 order by first_day, id"
         );
@@ -386,8 +391,8 @@ impl Store {
     }
 
     /// Removes pause `pause_id` of mentor `mentor_id`; false when there is none.
-    #[instrument(skip_all, fields(mentor.id = mentor_id, pause.id = pause_id))]
-    pub async fn delete_pause(&self, mentor_id: i64, pause_id: i64) -> StoreResult<bool> {
+    #[instrument(skip_all, fields(mentor.id = mentor_id.0, pause.id = pause_id.0))]
+    pub async fn delete_pause(&self, mentor_id: MentorId, pause_id: PauseId) -> StoreResult<bool> {
         let result = with_pool!(self, pool, {
             sqlx::query("delete from pauses where id = $1 and mentor_id = $2")
                 .bind(pause_id)
@@ -430,14 +435,14 @@ impl Store {
         // Oldest first, as everywhere else they are listed.
         windows.sort_unstable_by_key(|window| window.id);
         pauses.sort_unstable_by_key(|pause| pause.id);
-        let mut windows_by_mentor: HashMap<i64, Vec<WindowRecord>> = HashMap::new();
+        let mut windows_by_mentor: HashMap<MentorId, Vec<WindowRecord>> = HashMap::new();
         for window in convert::<_, WindowRecord>(windows)? {
             windows_by_mentor
                 .entry(window.mentor_id)
                 .or_default()
                 .push(window);
         }
-        let mut pauses_by_mentor: HashMap<i64, Vec<PauseRecord>> = HashMap::new();
+        let mut pauses_by_mentor: HashMap<MentorId, Vec<PauseRecord>> = HashMap::new();
         for pause in convert::<_, PauseRecord>(pauses)? {
             pauses_by_mentor
                 .entry(pause.mentor_id)

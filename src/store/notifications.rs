@@ -11,6 +11,7 @@ use tracing::instrument;
 
 use super::{Markers, Store, StoreError, StoreResult, with_pool};
 use crate::domain::notices::{NoticeKind, Recipient};
+use crate::ids::NoticeId;
 
 /// Adds the cancellation notices of call `$call_id` to the outbox in `$executor`.
 macro_rules! enqueue_cancel_notices {
@@ -34,7 +35,7 @@ pub(crate) use enqueue_cancel_notices;
 #[derive(Clone, Debug)]
 pub struct NoticeJob {
     /// Notice id.
-    pub id: i64,
+    pub id: NoticeId,
     /// What happened.
     pub kind: NoticeKind,
     /// Who is told.
@@ -61,7 +62,7 @@ pub struct NoticeJob {
 
 #[derive(sqlx::FromRow)]
 struct JobRow {
-    id: i64,
+    id: NoticeId,
     kind: String,
     recipient: String,
     attempts: i32,
@@ -125,7 +126,7 @@ impl Store {
     ) -> StoreResult<Vec<NoticeJob>> {
         let claim_sql = self.per_backend(CLAIM_NOTICES_SQLITE, CLAIM_NOTICES_POSTGRES);
         let rows: Vec<JobRow> = with_pool!(self, pool, {
-            let claimed: Vec<i64> = sqlx::query_scalar(claim_sql)
+            let claimed: Vec<NoticeId> = sqlx::query_scalar(claim_sql)
                 .bind(lease_until)
                 .bind(now)
                 .bind(i64::from(limit))
@@ -162,10 +163,10 @@ impl Store {
     /// Records that notice `id` went out as provider message `provider_sid`,
     /// unless claim `attempt` ran out and the notice was claimed again: then the
     /// later claim's outcome is the one that counts.
-    #[instrument(skip_all, fields(notice.id = id))]
+    #[instrument(skip_all, fields(notice.id = id.0))]
     pub async fn notice_sent(
         &self,
-        id: i64,
+        id: NoticeId,
         attempt: u32,
         provider_sid: &str,
         now: DateTime<Utc>,
@@ -191,10 +192,10 @@ impl Store {
     /// `retry_at`, or given up for good when `None`. Nothing changes when the
     /// claim ran out and the notice was claimed again (and perhaps sent) since:
     /// a late failure must not queue it once more.
-    #[instrument(skip_all, fields(notice.id = id))]
+    #[instrument(skip_all, fields(notice.id = id.0))]
     pub async fn notice_failed(
         &self,
-        id: i64,
+        id: NoticeId,
         attempt: u32,
         error: &str,
         retry_at: Option<DateTime<Utc>>,

@@ -25,6 +25,7 @@ use crate::domain::matching::OpenRequest;
 use crate::domain::request::NewRequest;
 use crate::domain::status::{CallStatus, Outcome, RequestStatus};
 use crate::domain::weekly::{LocalTime, Weekdays, WeeklyRange};
+use crate::ids::{CallId, RequestId};
 
 use super::calls::{CallSummary, insert_event};
 
@@ -32,7 +33,7 @@ use super::calls::{CallSummary, insert_event};
 #[derive(Clone, Debug)]
 pub struct RequestRecord {
     /// Id.
-    pub id: i64,
+    pub id: RequestId,
     /// Seeker's name.
     pub name: String,
     /// Seeker's E.164 number.
@@ -110,7 +111,7 @@ struct StoredRange {
 
 #[derive(sqlx::FromRow)]
 struct RequestRow {
-    id: i64,
+    id: RequestId,
     name: String,
     phone: String,
     timezone: String,
@@ -133,7 +134,7 @@ struct RequestRow {
     erased_at: Option<DateTime<Utc>>,
     created_at: DateTime<Utc>,
     updated_at: DateTime<Utc>,
-    call_id: Option<i64>,
+    call_id: Option<CallId>,
     call_starts_at: Option<DateTime<Utc>>,
     call_mentor_name: Option<String>,
 }
@@ -196,7 +197,7 @@ impl TryFrom<RequestRow> for RequestRecord {
 
 /// A stored request's zone and its availability ranges in that zone.
 fn zone_and_availability(
-    id: i64,
+    id: RequestId,
     timezone: &str,
     availability: &str,
 ) -> StoreResult<(Tz, Vec<WeeklyRange>)> {
@@ -311,7 +312,7 @@ pub struct RequestFilter {
     /// Only this status.
     pub status: Option<RequestStatus>,
     /// Only ids above this one (keyset paging).
-    pub after_id: Option<i64>,
+    pub after_id: Option<RequestId>,
     /// At most this many.
     pub limit: u32,
 }
@@ -320,7 +321,7 @@ pub struct RequestFilter {
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct CanceledCall {
     /// Call id.
-    pub id: i64,
+    pub id: CallId,
     /// Its status before: a `dialing` or `in_progress` call must also be stopped
     /// at the provider.
     pub was: CallStatus,
@@ -499,8 +500,8 @@ impl Store {
     }
 
     /// The request with `id`.
-    #[instrument(skip_all, fields(request.id = id))]
-    pub async fn request(&self, id: i64) -> StoreResult<Option<RequestRecord>> {
+    #[instrument(skip_all, fields(request.id = id.0))]
+    pub async fn request(&self, id: RequestId) -> StoreResult<Option<RequestRecord>> {
         let sql = format!("{REQUEST_SELECT} where r.id = $1");
         let row: Option<RequestRow> = with_pool!(self, pool, {
             sqlx::query_as(&sql).bind(id).fetch_optional(pool).await
@@ -538,7 +539,7 @@ impl Store {
         let rows: Vec<RequestRow> = with_pool!(self, pool, {
             sqlx::query_as(&sql)
                 .bind(filter.status.map(RequestStatus::as_str))
-                .bind(filter.after_id.unwrap_or(0))
+                .bind(filter.after_id.unwrap_or(RequestId(0)))
                 .bind(i64::from(filter.limit))
                 .fetch_all(pool)
                 .await
@@ -604,7 +605,7 @@ impl Store {
         let packed: String = with_pool!(self, pool, {
             sqlx::query_scalar(&sql).fetch_one(pool).await
         })?;
-        let rows: Vec<(i64, DateTime<Utc>, String, String, String)> =
+        let rows: Vec<(RequestId, DateTime<Utc>, String, String, String)> =
             unpack("pending requests", &packed)?;
         // Most seekers share a zone and an availability with many others: parse
         // each distinct pair once.
@@ -632,8 +633,12 @@ impl Store {
     }
 
     /// Cancels request `id` and its booked call, in one transaction.
-    #[instrument(skip_all, fields(request.id = id))]
-    pub async fn cancel_request(&self, id: i64, now: DateTime<Utc>) -> StoreResult<CancelOutcome> {
+    #[instrument(skip_all, fields(request.id = id.0))]
+    pub async fn cancel_request(
+        &self,
+        id: RequestId,
+        now: DateTime<Utc>,
+    ) -> StoreResult<CancelOutcome> {
         with_pool!(self, pool, {
             let mut tx = pool.begin_write().await?;
             let status: Option<String> =
@@ -657,7 +662,7 @@ impl Store {
                 .bind(id)
                 .execute(&mut *tx)
                 .await?;
-            let live: Option<(i64, String, Option<String>)> = sqlx::query_as(
+            let live: Option<(CallId, String, Option<String>)> = sqlx::query_as(
                 "select id, status, provider_call_sid from calls
                  where request_id = $1 and status in ('scheduled', 'dialing', 'in_progress')",
             )
@@ -703,7 +708,7 @@ impl Store {
         &self,
         finished_before: DateTime<Utc>,
         limit: u32,
-    ) -> StoreResult<Vec<i64>> {
+    ) -> StoreResult<Vec<RequestId>> {
         Ok(with_pool!(self, pool, {
             sqlx::query_scalar(
                 "select id from requests
@@ -731,8 +736,12 @@ impl Store {
     /// On SQLite, connections run with `secure_delete` so freed bytes are zeroed;
     /// callers then call [`Store::checkpoint_after_erasure`] once (after one
     /// erasure or a batch) so the old row versions leave the write-ahead log too.
-    #[instrument(skip_all, fields(request.id = id))]
-    pub async fn erase_request(&self, id: i64, now: DateTime<Utc>) -> StoreResult<EraseOutcome> {
+    #[instrument(skip_all, fields(request.id = id.0))]
+    pub async fn erase_request(
+        &self,
+        id: RequestId,
+        now: DateTime<Utc>,
+    ) -> StoreResult<EraseOutcome> {
         Ok(with_pool!(self, pool, {
             let mut tx = pool.begin_write().await?;
             let state: Option<(String, Option<DateTime<Utc>>)> =
@@ -848,7 +857,7 @@ pub(crate) async fn insert_batch_on(
 }
 
 /// Reads a stored request status.
-pub(super) fn parse_request_status(id: i64, status: &str) -> StoreResult<RequestStatus> {
+pub(super) fn parse_request_status(id: RequestId, status: &str) -> StoreResult<RequestStatus> {
     status
         .parse()
         .map_err(|_| StoreError::Corrupt(format!("request {id}: status")))

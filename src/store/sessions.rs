@@ -7,12 +7,13 @@ use chrono::{DateTime, Utc};
 use tracing::instrument;
 
 use super::{BeginWrite, Store, StoreResult, with_pool};
+use crate::ids::MentorId;
 
 /// Who a browser session signs in.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum SessionSubject {
     /// A mentor, after a one-time code sent to their phone.
-    Mentor(i64),
+    Mentor(MentorId),
     /// The operator, after the admin token.
     Operator,
 }
@@ -77,7 +78,7 @@ impl Store {
         admin_key: Option<&str>,
         now: DateTime<Utc>,
     ) -> StoreResult<Option<SessionSubject>> {
-        let row: Option<(Option<i64>, bool, Option<String>)> = with_pool!(self, pool, {
+        let row: Option<(Option<MentorId>, bool, Option<String>)> = with_pool!(self, pool, {
             sqlx::query_as(
                 "select mentor_id, operator, admin_key from web_sessions
                  where token_hash = $1 and expires_at > $2",

@@ -15,12 +15,13 @@ use super::requests::parse_request_status;
 use super::{BeginWrite, Conflict, NewCallEvent, Store, StoreError, StoreResult, with_pool};
 use crate::domain::call_flow::{Leg, RequestEffect, request_effect, status_after_requeue};
 use crate::domain::status::{CallStatus, Outcome, RequestStatus};
+use crate::ids::{CallId, RequestId};
 
 /// A call the dispatcher has claimed and is about to place.
 #[derive(Clone, Debug)]
 pub struct DialTarget {
     /// Call id.
-    pub call_id: i64,
+    pub call_id: CallId,
     /// Which claim this is; later writes are fenced with it.
     pub attempt: i32,
     /// Slot start.
@@ -38,7 +39,7 @@ pub struct DialTarget {
 #[derive(Clone, Copy, Debug)]
 pub struct DueCall {
     /// Call id.
-    pub call_id: i64,
+    pub call_id: CallId,
     /// Slot start.
     pub starts_at: DateTime<Utc>,
     /// Slot end.
@@ -49,7 +50,7 @@ pub struct DueCall {
 #[derive(Clone, Debug)]
 pub struct InDoubtDial {
     /// Call id.
-    pub call_id: i64,
+    pub call_id: CallId,
     /// The claim that dialed it.
     pub attempt: i32,
     /// The mentor's E.164 number.
@@ -64,7 +65,7 @@ pub struct InDoubtDial {
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct QuietCall {
     /// Call id.
-    pub call_id: i64,
+    pub call_id: CallId,
     /// The mentor leg's provider id.
     pub provider_call_sid: String,
     /// Whether the mentor pressed 1.
@@ -75,7 +76,7 @@ pub struct QuietCall {
 #[derive(Clone, Debug)]
 pub struct CallContext {
     /// Call id.
-    pub call_id: i64,
+    pub call_id: CallId,
     /// Where the call stands.
     pub status: CallStatus,
     /// Slot end.
@@ -98,14 +99,14 @@ pub struct CallContext {
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct CallEnded {
     /// The request the call served.
-    pub request_id: i64,
+    pub request_id: RequestId,
     /// The request's status afterwards.
     pub request_status: RequestStatus,
 }
 
 #[derive(sqlx::FromRow)]
 struct ClaimRow {
-    id: i64,
+    id: CallId,
     dial_attempts: i32,
     starts_at: DateTime<Utc>,
     ends_at: DateTime<Utc>,
@@ -114,7 +115,7 @@ struct ClaimRow {
 
 #[derive(sqlx::FromRow)]
 struct ContextRow {
-    id: i64,
+    id: CallId,
     status: String,
     ends_at: DateTime<Utc>,
     mentor_name: String,
@@ -132,7 +133,7 @@ impl Store {
     /// come, earliest first.
     #[instrument(skip_all)]
     pub async fn due_calls(&self, now: DateTime<Utc>, limit: u32) -> StoreResult<Vec<DueCall>> {
-        let rows: Vec<(i64, DateTime<Utc>, DateTime<Utc>)> = with_pool!(self, pool, {
+        let rows: Vec<(CallId, DateTime<Utc>, DateTime<Utc>)> = with_pool!(self, pool, {
             sqlx::query_as(
                 "select id, starts_at, ends_at from calls
                  where status = 'scheduled' and starts_at <= $1
@@ -248,10 +249,10 @@ impl Store {
     /// dial. A callback may have brought the same id first (the provider can call
     /// back before its answer to the create request arrives); the dial is still
     /// logged then.
-    #[instrument(skip_all, fields(call.id = call_id))]
+    #[instrument(skip_all, fields(call.id = call_id.0))]
     pub async fn record_dialed(
         &self,
-        call_id: i64,
+        call_id: CallId,
         attempt: i32,
         provider_sid: &str,
         now: DateTime<Utc>,
@@ -284,10 +285,10 @@ impl Store {
     /// again at `retry_at`: the provider took nothing (it was down, unreachable or
     /// rate limiting us). Does nothing if the claim was superseded or the call got
     /// a provider id meanwhile. Logs a `dial_retry` event with `detail`.
-    #[instrument(skip_all, fields(call.id = call_id))]
+    #[instrument(skip_all, fields(call.id = call_id.0))]
     pub async fn retry_dial(
         &self,
-        call_id: i64,
+        call_id: CallId,
         attempt: i32,
         retry_at: DateTime<Utc>,
         detail: &serde_json::Value,
@@ -320,10 +321,10 @@ impl Store {
 
     /// Takes the provider id a callback brought, when the dispatcher has not stored
     /// one yet (the callback can be faster than the provider's answer).
-    #[instrument(skip_all, fields(call.id = call_id))]
+    #[instrument(skip_all, fields(call.id = call_id.0))]
     pub async fn adopt_provider_sid(
         &self,
-        call_id: i64,
+        call_id: CallId,
         provider_sid: &str,
         now: DateTime<Utc>,
     ) -> StoreResult<()> {
@@ -346,7 +347,7 @@ impl Store {
     /// Dialed calls still without a provider id whose request went out before `before`.
     #[instrument(skip_all)]
     pub async fn dials_in_doubt(&self, before: DateTime<Utc>) -> StoreResult<Vec<InDoubtDial>> {
-        let rows: Vec<(i64, i32, String, DateTime<Utc>)> = with_pool!(self, pool, {
+        let rows: Vec<(CallId, i32, String, DateTime<Utc>)> = with_pool!(self, pool, {
             sqlx::query_as(
                 "select c.id, c.dial_attempts, m.phone, c.dialed_at from calls c
                  join mentors m on m.id = c.mentor_id
@@ -383,7 +384,7 @@ impl Store {
         limit: u32,
     ) -> StoreResult<Vec<QuietCall>> {
         let claim_sql = self.per_backend(CLAIM_QUIET_CALLS_SQLITE, CLAIM_QUIET_CALLS_POSTGRES);
-        let rows: Vec<(i64, String, Option<DateTime<Utc>>)> = with_pool!(self, pool, {
+        let rows: Vec<(CallId, String, Option<DateTime<Utc>>)> = with_pool!(self, pool, {
             sqlx::query_as(claim_sql)
                 .bind(now)
                 .bind(quiet_since)
@@ -404,8 +405,8 @@ impl Store {
     }
 
     /// The call and the people on it, for building TwiML.
-    #[instrument(skip_all, fields(call.id = call_id))]
-    pub async fn call_context(&self, call_id: i64) -> StoreResult<Option<CallContext>> {
+    #[instrument(skip_all, fields(call.id = call_id.0))]
+    pub async fn call_context(&self, call_id: CallId) -> StoreResult<Option<CallContext>> {
         let row: Option<ContextRow> = with_pool!(self, pool, {
             sqlx::query_as(
                 "select c.id, c.status, c.ends_at, m.name as mentor_name, r.name as seeker_name,
@@ -441,7 +442,7 @@ impl Store {
     /// Appends `event` to its call's log; a callback named by a provider id and
     /// sequence number is recorded at most once, and `false` says it was a
     /// duplicate.
-    #[instrument(skip_all, fields(call.id = event.call_id, event.kind = event.kind))]
+    #[instrument(skip_all, fields(call.id = event.call_id.0, event.kind = event.kind))]
     pub async fn record_event(&self, event: NewCallEvent<'_>) -> StoreResult<bool> {
         let inserted = with_pool!(self, pool, { insert_event!(pool, event) })?;
         Ok(inserted)
@@ -452,7 +453,7 @@ impl Store {
     /// `event.at`, so the reconciler leaves a call that is talking to us alone. A
     /// callback named by a provider id and sequence number is recorded at most
     /// once, and `false` says it was a duplicate.
-    #[instrument(skip_all, fields(call.id = event.call_id, event.kind = event.kind))]
+    #[instrument(skip_all, fields(call.id = event.call_id.0, event.kind = event.kind))]
     pub async fn record_callback(&self, event: NewCallEvent<'_>) -> StoreResult<bool> {
         let sql = format!("update calls set heard_at = $1 where id = $2 and status in {LIVE}");
         with_pool!(self, pool, {
@@ -470,8 +471,8 @@ impl Store {
 
     /// Moves a dialing call to `in_progress` (the mentor answered); later states
     /// are left alone.
-    #[instrument(skip_all, fields(call.id = call_id))]
-    pub async fn mark_answered(&self, call_id: i64, now: DateTime<Utc>) -> StoreResult<()> {
+    #[instrument(skip_all, fields(call.id = call_id.0))]
+    pub async fn mark_answered(&self, call_id: CallId, now: DateTime<Utc>) -> StoreResult<()> {
         with_pool!(self, pool, {
             sqlx::query(
                 "update calls set status = 'in_progress', updated_at = $1
@@ -487,8 +488,8 @@ impl Store {
     }
 
     /// Records that the mentor pressed 1.
-    #[instrument(skip_all, fields(call.id = call_id))]
-    pub async fn mark_accepted(&self, call_id: i64, now: DateTime<Utc>) -> StoreResult<()> {
+    #[instrument(skip_all, fields(call.id = call_id.0))]
+    pub async fn mark_accepted(&self, call_id: CallId, now: DateTime<Utc>) -> StoreResult<()> {
         with_pool!(self, pool, {
             sqlx::query(
                 "update calls set accepted_at = coalesce(accepted_at, $1), updated_at = $1,
@@ -506,10 +507,10 @@ impl Store {
 
     /// Remembers the seeker leg's provider id and, once known, its duration as the
     /// talk time of a completed call that has none yet.
-    #[instrument(skip_all, fields(call.id = call_id))]
+    #[instrument(skip_all, fields(call.id = call_id.0))]
     pub async fn record_seeker_leg(
         &self,
-        call_id: i64,
+        call_id: CallId,
         seeker_sid: &str,
         talk_seconds: Option<u32>,
         now: DateTime<Utc>,
@@ -536,10 +537,10 @@ impl Store {
     /// request in the same transaction: completed, requeued (a seeker-side miss
     /// counts; the third makes it unreachable) or left alone. A call that already
     /// ended is not touched again: `None`.
-    #[instrument(skip_all, fields(call.id = call_id, call.outcome = %outcome))]
+    #[instrument(skip_all, fields(call.id = call_id.0, call.outcome = %outcome))]
     pub async fn end_call(
         &self,
-        call_id: i64,
+        call_id: CallId,
         outcome: Outcome,
         leg: Leg,
         talk_seconds: Option<u32>,
@@ -557,7 +558,7 @@ impl Store {
         );
         with_pool!(self, pool, {
             let mut tx = pool.begin_write().await?;
-            let request_id: Option<i64> = sqlx::query_scalar(&sql)
+            let request_id: Option<RequestId> = sqlx::query_scalar(&sql)
                 .bind(final_status.as_str())
                 .bind(outcome.as_str())
                 .bind(talk_seconds.map(|seconds| seconds as i32))

@@ -11,6 +11,7 @@ use serde::Deserialize;
 
 use super::AppState;
 use super::error::ApiError;
+use crate::ids::MentorId;
 use crate::tokens;
 
 /// An authenticated API caller.
@@ -19,7 +20,7 @@ pub enum Caller {
     /// Holds the admin token.
     Admin,
     /// Holds mentor `id`'s token.
-    Mentor(i64),
+    Mentor(MentorId),
 }
 
 impl Caller {
@@ -32,7 +33,7 @@ impl Caller {
     }
 
     /// The admin, or mentor `mentor_id` themself.
-    pub fn require_mentor(self, mentor_id: i64) -> Result<(), ApiError> {
+    pub fn require_mentor(self, mentor_id: MentorId) -> Result<(), ApiError> {
         match self {
             Caller::Admin => Ok(()),
             Caller::Mentor(id) if id == mentor_id => Ok(()),

@@ -25,6 +25,7 @@ use ridealong::domain::matching::{
     BookedCall, Booking, MatchPolicy, MentorSupply, OpenRequest, plan_bookings,
 };
 use ridealong::domain::schedule::Slot;
+use ridealong::ids::{MentorId, RequestId};
 
 fn reference_plan(
     now: DateTime<Utc>,
@@ -135,7 +136,9 @@ fn population(
     now: DateTime<Utc>,
 ) -> (Vec<OpenRequest>, Vec<MentorSupply>, Vec<BookedCall>) {
     let mut rng = StdRng::seed_from_u64(seed);
-    let mut ids: Vec<i64> = (1..=mentor_count as i64).map(|id| id * 7).collect();
+    let mut ids: Vec<MentorId> = (1..=mentor_count as i64)
+        .map(|id| MentorId(id * 7))
+        .collect();
     ids.shuffle(&mut rng);
     let mentors: Vec<MentorSupply> = workload::mentors(mentor_count, seed)
         .iter()
@@ -160,7 +163,7 @@ fn population(
         .iter()
         .enumerate()
         .map(|(index, spec)| {
-            let mut open = spec.open(1_000 + index as i64, CallingHours::WIDEST);
+            let mut open = spec.open(RequestId(1_000 + index as i64), CallingHours::WIDEST);
             if rng.random_range(0..8) == 0 {
                 open.topic = "something nobody lists".to_owned();
             }

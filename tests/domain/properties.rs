@@ -26,6 +26,7 @@ use ridealong::domain::matching::{
 use ridealong::domain::pause::Pause;
 use ridealong::domain::schedule::{MentorSchedule, Slot};
 use ridealong::domain::weekly::{LocalTime, Weekdays, WeeklyRange, resolve_local};
+use ridealong::ids::{MentorId, RequestId};
 
 // ---------------------------------------------------------------------------
 // Zones and their transitions
@@ -987,7 +988,7 @@ fn inputs(world: &World, slots: &[Vec<(i64, i64)>]) -> Inputs {
     let mut booked: Vec<BookedCall> = booked_by
         .iter()
         .map(|&(mentor, (start, end))| BookedCall {
-            mentor_id: world.mentor_ids[mentor],
+            mentor_id: MentorId(world.mentor_ids[mentor]),
             slot: Slot {
                 starts_at: utc(start),
                 ends_at: utc(end),
@@ -996,7 +997,7 @@ fn inputs(world: &World, slots: &[Vec<(i64, i64)>]) -> Inputs {
         .collect();
     // A call of a mentor who is not in the list changes nothing.
     booked.push(BookedCall {
-        mentor_id: 999,
+        mentor_id: MentorId(999),
         slot: Slot {
             starts_at: utc(world.now),
             ends_at: utc(world.now + 30 * DAY),
@@ -1008,7 +1009,7 @@ fn inputs(world: &World, slots: &[Vec<(i64, i64)>]) -> Inputs {
         .iter()
         .enumerate()
         .map(|(index, request)| OpenRequest {
-            id: 100 + index as i64,
+            id: RequestId(100 + index as i64),
             // Distinct by construction: whole minutes plus the index in seconds.
             created_at: utc(world.now - request.minutes_old * MINUTE - index as i64),
             topic: request.topic.to_owned(),
@@ -1020,7 +1021,7 @@ fn inputs(world: &World, slots: &[Vec<(i64, i64)>]) -> Inputs {
         .iter()
         .zip(&world.mentor_ids)
         .map(|(mentor, &id)| MentorSupply {
-            id,
+            id: MentorId(id),
             topics: mentor
                 .topics
                 .iter()
@@ -1053,7 +1054,7 @@ fn check_matching(world: &World) -> Result<(), TestCaseError> {
     let earliest = (world.now + world.min_notice_minutes * MINUTE).div_euclid(MINUTE) * MINUTE;
     let latest = world.now + world.horizon_minutes * MINUTE;
     let mentor_count = world.mentors.len();
-    let id_of = |index: usize| world.mentor_ids[index];
+    let id_of = |index: usize| MentorId(world.mentor_ids[index]);
     let mentor_zone = |index: usize| zone(world.mentors[index].schedule.zone);
 
     // The mentors' slots, by the crate and by the oracle.
@@ -1091,7 +1092,7 @@ fn check_matching(world: &World) -> Result<(), TestCaseError> {
         .map(|request| request.seeker.oracle_spans(earliest, latest.max(earliest)))
         .collect();
     let feasible = |request: usize, slot: (i64, i64)| fits(&spans[request], slot);
-    let mentor_index: HashMap<i64, usize> = (0..mentor_count)
+    let mentor_index: HashMap<MentorId, usize> = (0..mentor_count)
         .map(|index| (id_of(index), index))
         .collect();
 
@@ -1103,7 +1104,7 @@ fn check_matching(world: &World) -> Result<(), TestCaseError> {
         slot,
     } in &bookings
     {
-        let request = usize::try_from(request_id - 100).expect("known request");
+        let request = usize::try_from(request_id.0 - 100).expect("known request");
         prop_assert!(request < requests.len(), "unknown request {}", request_id);
         let mentor = *mentor_index.get(mentor_id).expect("known mentor");
         let previous = by_request.insert(request, (mentor, slot_seconds(slot)));

@@ -31,6 +31,7 @@ use ridealong::domain::matching::Booking;
 use ridealong::domain::mentor::{MentorInput, NewMentor};
 use ridealong::domain::schedule::Slot;
 use ridealong::domain::status::RequestStatus;
+use ridealong::ids::{CallId, MentorId, NoticeId, RequestId};
 use ridealong::scheduler::housekeeping::{Housekeeper, HousekeepingReport};
 use ridealong::scheduler::notifier::Notifier;
 use ridealong::store::{Intake, Store};
@@ -155,7 +156,7 @@ fn phone(n: usize) -> String {
 }
 
 /// Registers a New York mentor at `phone`; returns the id.
-async fn add_mentor(store: &Store, phone: &str) -> i64 {
+async fn add_mentor(store: &Store, phone: &str) -> MentorId {
     let topics = ["Interviews".to_owned()];
     let mentor = NewMentor::parse(
         MentorInput {
@@ -183,7 +184,7 @@ async fn add_request(
     phone: &str,
     status: RequestStatus,
     made_at: DateTime<Utc>,
-) -> i64 {
+) -> RequestId {
     let token = tokens::generate(tokens::MANAGE_PREFIX);
     store
         .insert_request(
@@ -207,7 +208,7 @@ fn slot(starts_at: DateTime<Utc>) -> Slot {
 
 /// Books `count` calls at `starts_at`, each with its own mentor and seeker, so
 /// every notice goes to a number of its own. Returns the call ids.
-async fn book_calls(store: &Store, count: usize, starts_at: DateTime<Utc>) -> Vec<i64> {
+async fn book_calls(store: &Store, count: usize, starts_at: DateTime<Utc>) -> Vec<CallId> {
     let mut bookings = Vec::new();
     for n in 0..count {
         let mentor_id = add_mentor(store, &phone(1000 + n)).await;
@@ -224,8 +225,8 @@ async fn book_calls(store: &Store, count: usize, starts_at: DateTime<Utc>) -> Ve
 }
 
 /// Each notice's number: the seeker's or the mentor's, by id.
-async fn notice_phones(store: &Store) -> HashMap<i64, String> {
-    let rows: Vec<(i64, String)> = sqlx::query_as(
+async fn notice_phones(store: &Store) -> HashMap<NoticeId, String> {
+    let rows: Vec<(NoticeId, String)> = sqlx::query_as(
         "select n.id, case n.recipient when 'seeker' then r.phone else m.phone end
          from notifications n
          join requests r on r.id = n.request_id
@@ -239,8 +240,8 @@ async fn notice_phones(store: &Store) -> HashMap<i64, String> {
 }
 
 /// Each notice's attempts, by id.
-async fn notice_attempts(store: &Store) -> HashMap<i64, i32> {
-    let rows: Vec<(i64, i32)> = sqlx::query_as("select id, attempts from notifications")
+async fn notice_attempts(store: &Store) -> HashMap<NoticeId, i32> {
+    let rows: Vec<(NoticeId, i32)> = sqlx::query_as("select id, attempts from notifications")
         .fetch_all(pool(store))
         .await
         .expect("read notices");
@@ -248,8 +249,8 @@ async fn notice_attempts(store: &Store) -> HashMap<i64, i32> {
 }
 
 /// Claims the first `count` due notices in `held`, as a notifier does.
-async fn hold_notice_claim(held: &mut Held, now: DateTime<Utc>, count: i64) -> HashSet<i64> {
-    let ids: Vec<i64> = sqlx::query_scalar(
+async fn hold_notice_claim(held: &mut Held, now: DateTime<Utc>, count: i64) -> HashSet<NoticeId> {
+    let ids: Vec<NoticeId> = sqlx::query_scalar(
         "update notifications set attempts = attempts + 1, next_attempt_at = $1
          where id in (select id from notifications
                       where status = 'pending' and next_attempt_at <= $2
@@ -283,7 +284,7 @@ async fn two_notice_claims_at_once_take_disjoint_sets_and_count_one_attempt_each
     };
     let now = default_now();
     book_calls(&store, 6, at("2026-12-01T15:00:00Z")).await;
-    let all: HashSet<i64> = notice_phones(&store).await.into_keys().collect();
+    let all: HashSet<NoticeId> = notice_phones(&store).await.into_keys().collect();
     assert_eq!(all.len(), 12);
 
     let mut held = Held::begin(&db).await;
@@ -294,7 +295,7 @@ async fn two_notice_claims_at_once_take_disjoint_sets_and_count_one_attempt_each
     });
     let seen = held.until_finished_or_blocked(&second).await;
     held.commit().await;
-    let second: HashSet<i64> = finish(second)
+    let second: HashSet<NoticeId> = finish(second)
         .await
         .expect("claim")
         .into_iter()
@@ -306,7 +307,7 @@ async fn two_notice_claims_at_once_take_disjoint_sets_and_count_one_attempt_each
         "claimed by both: {:?}",
         first.intersection(&second).collect::<Vec<_>>()
     );
-    let claimed: HashSet<i64> = first.union(&second).copied().collect();
+    let claimed: HashSet<NoticeId> = first.union(&second).copied().collect();
     assert_eq!(claimed, all, "every due notice is claimed");
     let attempts = notice_attempts(&store).await;
     assert!(
@@ -390,7 +391,7 @@ async fn a_dispatch_claim_beside_another_instances_claim_takes_the_next_due_call
 
     // Another instance has claimed the first due call and not committed yet.
     let mut held = Held::begin(&db).await;
-    let theirs: i64 = sqlx::query_scalar(
+    let theirs: CallId = sqlx::query_scalar(
         "update calls set status = 'dialing', dial_attempts = dial_attempts + 1,
              dialed_at = $1, updated_at = $1
          where id = (select id from calls
@@ -420,7 +421,7 @@ async fn a_dispatch_claim_beside_another_instances_claim_takes_the_next_due_call
         .expect("the other due call is claimed");
 
     assert_ne!(ours.call_id, theirs, "a call claimed by both");
-    let claimed: HashSet<i64> = [ours.call_id, theirs].into();
+    let claimed: HashSet<CallId> = [ours.call_id, theirs].into();
     assert_eq!(claimed, calls.iter().copied().collect());
     let attempts: Vec<(i64, String, i32)> =
         sqlx::query_as("select id, status, dial_attempts from calls order by id")
@@ -497,7 +498,7 @@ async fn two_housekeepers_at_once_erase_each_request_once() {
         },
         "this instance erased the requests the other one did not"
     );
-    let erased: Vec<(i64, Option<DateTime<Utc>>, String)> =
+    let erased: Vec<(RequestId, Option<DateTime<Utc>>, String)> =
         sqlx::query_as("select id, erased_at, phone from requests order by id")
             .fetch_all(pool(&store))
             .await
@@ -558,7 +559,7 @@ async fn two_housekeepers_at_once_expire_each_request_once() {
         },
         "this instance expired the requests the other one did not"
     );
-    let expired: Vec<(i64, String, DateTime<Utc>)> =
+    let expired: Vec<(RequestId, String, DateTime<Utc>)> =
         sqlx::query_as("select id, status, updated_at from requests order by id")
             .fetch_all(pool(&store))
             .await
@@ -611,7 +612,7 @@ async fn a_notifier_beside_another_instances_claim_texts_each_code_once() {
     // Another instance has claimed two code texts, with its own codes, and not
     // committed yet.
     let mut held = Held::begin(&db).await;
-    let theirs: HashSet<i64> = sqlx::query_scalar(
+    let theirs: HashSet<RequestId> = sqlx::query_scalar(
         "update requests set confirm_send_attempts = confirm_send_attempts + 1,
              confirm_send_at = $1, confirm_code_hash = 'theirs', confirm_expires_at = $2,
              confirm_tries = 0
@@ -648,7 +649,7 @@ async fn a_notifier_beside_another_instances_claim_texts_each_code_once() {
             "request {id}: code texted by this instance {expected} times"
         );
     }
-    let kept: Vec<(i64, Option<String>, i32)> = sqlx::query_as(
+    let kept: Vec<(RequestId, Option<String>, i32)> = sqlx::query_as(
         "select id, confirm_code_hash, confirm_send_attempts from requests where confirm_send_at is not null",
     )
     .fetch_all(pool(&store))
@@ -783,7 +784,7 @@ async fn the_late_outcome_of_a_notice_claim_that_ran_out_changes_nothing() {
         .await
         .expect("recorded");
     let afterwards = later + TimeDelta::hours(1);
-    let due: Vec<i64> = store
+    let due: Vec<NoticeId> = store
         .claim_notices(afterwards, afterwards + LEASE, 10)
         .await
         .expect("claim")

@@ -19,6 +19,7 @@ use crate::helpers::{self, TestDb, default_now};
 use ridealong::clock::ManualClock;
 use ridealong::domain::matching::MatchPolicy;
 use ridealong::domain::status::RequestStatus;
+use ridealong::ids::{MentorId, RequestId};
 use ridealong::scheduler::matcher::Matcher;
 use ridealong::store::{CancelOutcome, Store};
 use ridealong::tokens;
@@ -151,7 +152,12 @@ async fn add_window(database_url: &str, mentor_id: i64) -> Value {
 
 /// Stores a pending New York request with `phone`, made at `created_at`; returns
 /// its id.
-async fn add_request(store: &Store, name: &str, phone: &str, created_at: DateTime<Utc>) -> i64 {
+async fn add_request(
+    store: &Store,
+    name: &str,
+    phone: &str,
+    created_at: DateTime<Utc>,
+) -> RequestId {
     let request = helpers::new_request(name, phone);
     let manage_token = tokens::generate(tokens::MANAGE_PREFIX);
     store
@@ -167,7 +173,7 @@ async fn add_request(store: &Store, name: &str, phone: &str, created_at: DateTim
 }
 
 /// The mentor whose API token is `token`, looked up as the API does.
-async fn mentor_with_token(store: &Store, token: &str) -> Option<i64> {
+async fn mentor_with_token(store: &Store, token: &str) -> Option<MentorId> {
     store
         .mentor_id_by_token_hash(&tokens::hash(token))
         .await
@@ -210,7 +216,7 @@ async fn mentor_add_with_json_prints_the_id_and_a_token_that_authenticates_the_m
     .await
     .ok()
     .json();
-    let id = created["id"].as_i64().expect("numeric id");
+    let id = MentorId(created["id"].as_i64().expect("numeric id"));
     let token = created["token"].as_str().expect("token");
     assert!(token.starts_with("ram_"), "{token}");
     assert!(token.len() > 40, "a token carries 256 random bits: {token}");
@@ -248,7 +254,7 @@ async fn mentor_add_prints_id_name_and_token_but_never_the_phone_number() {
     .ok();
 
     let first_line = run.stdout.lines().next().expect("a first line");
-    let id: i64 = first_line
+    let id: MentorId = first_line
         .strip_prefix("mentor ")
         .and_then(|rest| rest.split_once(" added: "))
         .map(|(id, name)| {
@@ -376,11 +382,11 @@ async fn request_list_shows_every_request_and_filters_by_status() {
         .await
         .ok()
         .json();
-    let ids: Vec<i64> = all
+    let ids: Vec<RequestId> = all
         .as_array()
         .expect("a JSON array")
         .iter()
-        .map(|request| request["id"].as_i64().expect("id"))
+        .map(|request| RequestId(request["id"].as_i64().expect("id")))
         .collect();
     assert_eq!(ids, vec![waiting, withdrawn], "oldest first: {all}");
 
@@ -393,7 +399,7 @@ async fn request_list_shows_every_request_and_filters_by_status() {
     .json();
     let pending = pending.as_array().expect("a JSON array");
     assert_eq!(pending.len(), 1, "{pending:?}");
-    assert_eq!(pending[0]["id"], waiting);
+    assert_eq!(pending[0]["id"], waiting.0);
     assert_eq!(pending[0]["status"], "pending");
     assert_eq!(pending[0]["call"], Value::Null);
 
@@ -405,7 +411,7 @@ async fn request_list_shows_every_request_and_filters_by_status() {
     .ok()
     .json();
     assert_eq!(canceled.as_array().map(Vec::len), Some(1), "{canceled}");
-    assert_eq!(canceled[0]["id"], withdrawn);
+    assert_eq!(canceled[0]["id"], withdrawn.0);
 
     let table = ridealong(db.url(), &["request", "list", "--status", "pending"])
         .await
@@ -452,7 +458,7 @@ async fn calls_list_shows_a_booked_call_and_filters_by_status_and_mentor() {
     let calls = all.as_array().expect("a JSON array");
     assert_eq!(calls.len(), 1, "{all}");
     let call = &calls[0];
-    assert_eq!(call["request_id"], request);
+    assert_eq!(call["request_id"], request.0);
     assert_eq!(call["mentor_id"], grace);
     assert_eq!(call["status"], "scheduled");
     assert_eq!(call["outcome"], Value::Null);

@@ -19,6 +19,7 @@ use crate::helpers::{
     self, ADMIN_TOKEN, SERVICE_NUMBER, TestApp, default_now, mentor_body, twilio_client,
 };
 use ridealong::domain::consent::current_wording;
+use ridealong::ids::RequestId;
 use ridealong::store::Store;
 use ridealong::telephony::player::CallScript;
 
@@ -400,7 +401,7 @@ async fn twilio_refusing_an_opted_out_number_is_recorded_and_not_retried() {
     fake.unsubscribe(SEEKER_PHONE);
     let created = app.create_request(&seeker_request()).await;
     app.notify_due().await;
-    let id = created["id"].as_i64().unwrap();
+    let id = RequestId(created["id"].as_i64().unwrap());
     let stored = app.store.request(id).await.unwrap().unwrap();
     assert_eq!(stored.confirmation.send_error.as_deref(), Some("opted_out"));
     assert!(!stored.confirmation.text_queued, "given up, not retried");

@@ -27,6 +27,7 @@ use crate::helpers::fake_twilio::FakeTwilio;
 use crate::helpers::served::{Served, WindowOpeningNow, every_day, serve_with_fake_twilio};
 use crate::helpers::{ADMIN_TOKEN, TestApp, TestDb, twilio_client};
 use ridealong::domain::status::{CallStatus, Outcome, RequestStatus};
+use ridealong::ids::MentorId;
 use ridealong::store::{CallFilter, RequestFilter, Store};
 
 /// Calls in the burst.
@@ -104,7 +105,7 @@ async fn scheduled_calls(store: &Store, burst: chrono::DateTime<Utc>) -> usize {
 /// Books a burst of [`CALLS`] calls through the instance at `base`: as many
 /// mentors whose windows open now, and seekers. Returns the slot start and each
 /// mentor's id by phone.
-async fn book_burst(base: &str) -> (chrono::DateTime<chrono_tz::Tz>, HashMap<String, i64>) {
+async fn book_burst(base: &str) -> (chrono::DateTime<chrono_tz::Tz>, HashMap<String, MentorId>) {
     // CALLS mentors whose windows open now, and as many seekers.
     let window = WindowOpeningNow::find();
     let zone = window.zone;
@@ -120,7 +121,10 @@ async fn book_burst(base: &str) -> (chrono::DateTime<chrono_tz::Tz>, HashMap<Str
             window.body(),
         )
         .await;
-        mentor_of_phone.insert(mentor_phone(n), mentor["id"].as_i64().expect("id"));
+        mentor_of_phone.insert(
+            mentor_phone(n),
+            MentorId(mentor["id"].as_i64().expect("id")),
+        );
     }
     for n in 0..CALLS {
         let request = json!({
@@ -156,7 +160,7 @@ async fn kill_during_burst(
     mut served: Served,
     port: Option<u16>,
     burst: chrono::DateTime<Utc>,
-    mentor_of_phone: &HashMap<String, i64>,
+    mentor_of_phone: &HashMap<String, MentorId>,
 ) -> Store {
     let mut dialed = 0;
     for _ in 0..KILLS {

@@ -14,6 +14,7 @@ use serde_json::{Value, json};
 
 use crate::helpers::fake_twilio::{Failure, FakeTwilio};
 use crate::helpers::{ADMIN_TOKEN, TestApp, at, mentor_body, request_body, twilio_client};
+use ridealong::ids::CallId;
 use ridealong::store::Store;
 
 /// Monday 2026-11-30 10:00 in New York: the slot every call here is booked into.
@@ -243,8 +244,8 @@ async fn two_claimers_never_claim_the_same_quiet_call() {
         // SQLite has one writer: a claim statement runs alone.
         let first = app.store.claim_quiet_calls(quiet_since, now, 4).await;
         let second = app.store.claim_quiet_calls(quiet_since, now, 4).await;
-        let first: HashSet<i64> = first.expect("claim").iter().map(|c| c.call_id).collect();
-        let second: HashSet<i64> = second.expect("claim").iter().map(|c| c.call_id).collect();
+        let first: HashSet<CallId> = first.expect("claim").iter().map(|c| c.call_id).collect();
+        let second: HashSet<CallId> = second.expect("claim").iter().map(|c| c.call_id).collect();
         assert_eq!(first.len(), 4);
         assert_eq!(second.len(), 2);
         assert!(first.is_disjoint(&second));
@@ -254,7 +255,7 @@ async fn two_claimers_never_claim_the_same_quiet_call() {
     // The first claimer takes the first four calls in a transaction it keeps
     // open, as an instance does in the middle of its claim.
     let mut first = pool.begin().await.expect("begin");
-    let held: Vec<i64> = sqlx::query_scalar(
+    let held: Vec<CallId> = sqlx::query_scalar(
         "update calls set heard_at = $1 where id in
              (select id from calls where status = 'dialing' order by id limit 4 for update)
          returning id",
@@ -290,20 +291,20 @@ async fn two_claimers_never_claim_the_same_quiet_call() {
         tokio::time::sleep(Duration::from_millis(5)).await;
     }
     first.commit().await.expect("commit");
-    let second: HashSet<i64> = second
+    let second: HashSet<CallId> = second
         .await
         .expect("joined")
         .expect("second claim")
         .iter()
         .map(|call| call.call_id)
         .collect();
-    let held: HashSet<i64> = held.into_iter().collect();
+    let held: HashSet<CallId> = held.into_iter().collect();
     assert!(
         held.is_disjoint(&second),
         "both claimed {:?}",
         held.intersection(&second)
     );
-    let all: HashSet<i64> = ids.into_iter().collect();
+    let all: HashSet<CallId> = ids.into_iter().map(CallId).collect();
     assert_eq!(&held | &second, all, "every quiet call was claimed once");
     app.stop().await;
 }

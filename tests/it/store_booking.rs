@@ -22,6 +22,7 @@ use ridealong::domain::matching::{Booking, MatchPolicy};
 use ridealong::domain::mentor::{MentorInput, NewMentor, RangeInput, parse_window};
 use ridealong::domain::schedule::Slot;
 use ridealong::domain::status::{CallStatus, Outcome, RequestStatus};
+use ridealong::ids::{CallId, MentorId, RequestId};
 use ridealong::scheduler::matcher::{MatchReport, Matcher};
 use ridealong::store::{CallFilter, CallRecord, CancelOutcome, CanceledCall, RequestFilter, Store};
 use ridealong::tokens;
@@ -46,7 +47,7 @@ async fn fresh_store() -> (TestDb, Store) {
 }
 
 /// Registers a New York mentor with 15-minute calls; returns the id.
-async fn add_mentor(store: &Store, name: &str, phone: &str, cap: Option<u32>) -> i64 {
+async fn add_mentor(store: &Store, name: &str, phone: &str, cap: Option<u32>) -> MentorId {
     let topics = ["Interviews".to_owned()];
     let mentor = NewMentor::parse(
         MentorInput {
@@ -69,7 +70,7 @@ async fn add_mentor(store: &Store, name: &str, phone: &str, cap: Option<u32>) ->
 }
 
 /// Adds a window on `weekdays` from `start` to `end` in New York.
-async fn add_window(store: &Store, mentor_id: i64, weekdays: &[&str], start: &str, end: &str) {
+async fn add_window(store: &Store, mentor_id: MentorId, weekdays: &[&str], start: &str, end: &str) {
     let weekdays: Vec<String> = weekdays.iter().map(|day| (*day).to_owned()).collect();
     let window = parse_window(
         RangeInput {
@@ -90,7 +91,7 @@ async fn add_window(store: &Store, mentor_id: i64, weekdays: &[&str], start: &st
 
 /// Stores a pending New York request with no stated availability, made at
 /// `created_at`; returns the id.
-async fn add_request(store: &Store, phone: &str, created_at: DateTime<Utc>) -> i64 {
+async fn add_request(store: &Store, phone: &str, created_at: DateTime<Utc>) -> RequestId {
     let request = helpers::new_request("Ada", phone);
     let token = tokens::generate(tokens::MANAGE_PREFIX);
     store
@@ -114,7 +115,7 @@ fn slot(start: &str) -> Slot {
     }
 }
 
-fn booking(request_id: i64, mentor_id: i64, slot: Slot) -> Booking {
+fn booking(request_id: RequestId, mentor_id: MentorId, slot: Slot) -> Booking {
     Booking {
         request_id,
         mentor_id,
@@ -134,7 +135,7 @@ async fn all_calls(store: &Store) -> Vec<CallRecord> {
 }
 
 /// The calls of request `request_id`.
-async fn calls_of(store: &Store, request_id: i64) -> Vec<CallRecord> {
+async fn calls_of(store: &Store, request_id: RequestId) -> Vec<CallRecord> {
     all_calls(store)
         .await
         .into_iter()
@@ -142,7 +143,7 @@ async fn calls_of(store: &Store, request_id: i64) -> Vec<CallRecord> {
         .collect()
 }
 
-async fn request_status(store: &Store, id: i64) -> RequestStatus {
+async fn request_status(store: &Store, id: RequestId) -> RequestStatus {
     store
         .request(id)
         .await
@@ -170,8 +171,8 @@ async fn assert_booking_invariants(store: &Store, context: &str) -> usize {
         .await
         .expect("list requests");
 
-    let mut holders: HashMap<(i64, DateTime<Utc>), Vec<i64>> = HashMap::new();
-    let mut live: HashMap<i64, Vec<i64>> = HashMap::new();
+    let mut holders: HashMap<(MentorId, DateTime<Utc>), Vec<CallId>> = HashMap::new();
+    let mut live: HashMap<RequestId, Vec<CallId>> = HashMap::new();
     for call in &calls {
         if call.status != CallStatus::Canceled {
             holders
@@ -198,7 +199,7 @@ async fn assert_booking_invariants(store: &Store, context: &str) -> usize {
         );
     }
 
-    let status: HashMap<i64, RequestStatus> = requests
+    let status: HashMap<RequestId, RequestStatus> = requests
         .iter()
         .map(|request| (request.id, request.status))
         .collect();
@@ -604,7 +605,7 @@ async fn booked_calls_leave_out_canceled_calls_and_respect_the_range_ends() {
     assert_eq!(before.len(), 3);
 
     store.cancel_request(dropped, now).await.expect("cancel");
-    let mut after: Vec<(i64, Slot)> = store
+    let mut after: Vec<(MentorId, Slot)> = store
         .booked_calls(early.starts_at, late.ends_at)
         .await
         .expect("booked calls")
@@ -727,7 +728,7 @@ async fn two_instances_claiming_at_once_share_one_calls_per_second_pace() {
     );
     let mut targets = left.expect("first");
     targets.extend(right.expect("second"));
-    let claimed: HashSet<i64> = targets.iter().map(|target| target.call_id).collect();
+    let claimed: HashSet<CallId> = targets.iter().map(|target| target.call_id).collect();
     assert_eq!(
         (targets.len(), claimed.len()),
         (12, 12),

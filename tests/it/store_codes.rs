@@ -9,6 +9,7 @@ use chrono::{DateTime, TimeDelta, Utc};
 
 use crate::helpers::{self, TestDb, default_now};
 use ridealong::domain::consent::{CODE_LIFETIME, ConfirmedVia, ConsentSource, code_hash};
+use ridealong::ids::RequestId;
 use ridealong::store::{ConfirmOutcome, Intake, NewCodeOutcome, Store};
 use ridealong::tokens;
 
@@ -18,7 +19,7 @@ const SECOND: &str = "246801";
 
 /// A fresh store with one unconfirmed request (its first code text due now);
 /// the request's id and when it was made.
-async fn unconfirmed_request() -> (TestDb, Store, i64, DateTime<Utc>) {
+async fn unconfirmed_request() -> (TestDb, Store, RequestId, DateTime<Utc>) {
     let db = TestDb::create().await;
     let store = db.connect().await;
     store.migrate().await.expect("migrations apply");
@@ -44,7 +45,7 @@ async fn unconfirmed_request() -> (TestDb, Store, i64, DateTime<Utc>) {
 }
 
 /// Claims the request's code text at `now` with `code`, as the notifier does.
-async fn claim(store: &Store, id: i64, code: &str, now: DateTime<Utc>) {
+async fn claim(store: &Store, id: RequestId, code: &str, now: DateTime<Utc>) {
     assert_eq!(store.due_code_texts(now, 10).await.expect("due"), vec![id]);
     let jobs = store
         .claim_code_texts(
@@ -58,7 +59,7 @@ async fn claim(store: &Store, id: i64, code: &str, now: DateTime<Utc>) {
     assert_eq!(jobs.len(), 1, "the text is claimed");
 }
 
-async fn confirm(store: &Store, id: i64, code: &str, now: DateTime<Utc>) -> ConfirmOutcome {
+async fn confirm(store: &Store, id: RequestId, code: &str, now: DateTime<Utc>) -> ConfirmOutcome {
     store
         .confirm_with_code(id, &code_hash(id, code), ConfirmedVia::Api, now)
         .await
@@ -66,7 +67,7 @@ async fn confirm(store: &Store, id: i64, code: &str, now: DateTime<Utc>) -> Conf
 }
 
 /// At `at`, the first code is refused as wrong and the second confirms.
-async fn only_the_second_code_confirms(store: &Store, id: i64, at: DateTime<Utc>) {
+async fn only_the_second_code_confirms(store: &Store, id: RequestId, at: DateTime<Utc>) {
     assert!(matches!(
         confirm(store, id, FIRST, at).await,
         ConfirmOutcome::Wrong { .. }

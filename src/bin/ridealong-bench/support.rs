@@ -14,6 +14,7 @@ use ridealong::domain::mentor::NewMentor;
 use ridealong::domain::phone::PhoneNumber;
 use ridealong::domain::request::NewRequest;
 use ridealong::domain::status::RequestStatus;
+use ridealong::ids::{MentorId, RequestId};
 use ridealong::store::Store;
 use ridealong::tokens;
 
@@ -89,7 +90,7 @@ pub(crate) async fn seed_mentors(
     specs: &[MentorSpec],
     phone_base: usize,
     with_windows: bool,
-) -> anyhow::Result<Vec<i64>> {
+) -> anyhow::Result<Vec<MentorId>> {
     let bar = progress(specs.len() as u64, "mentors");
     let now = Utc::now();
     let mut ids = Vec::with_capacity(specs.len());
@@ -120,7 +121,7 @@ pub(crate) async fn seed_mentors(
 pub(crate) async fn seed_requests(
     store: &Store,
     specs: &[RequestSpec],
-) -> anyhow::Result<Vec<i64>> {
+) -> anyhow::Result<Vec<RequestId>> {
     let bar = progress(specs.len() as u64, "requests");
     let mut ids = Vec::with_capacity(specs.len());
     for (index, spec) in specs.iter().enumerate() {

@@ -7,6 +7,7 @@ use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
 use crate::domain::status::{CallStatus, Outcome};
+use crate::ids::{CallId, MentorId, RequestId};
 use crate::store::{CallDetail, CallEvent, CallFilter, CallRecord};
 use crate::web::AppState;
 use crate::web::auth::Caller;
@@ -19,11 +20,14 @@ use super::{page_limit, parse_status};
 #[derive(Serialize, ToSchema)]
 pub struct CallView {
     /// Id.
-    pub id: i64,
+    #[schema(value_type = i64)]
+    pub id: CallId,
     /// The request it serves.
-    pub request_id: i64,
+    #[schema(value_type = i64)]
+    pub request_id: RequestId,
     /// The mentor who calls.
-    pub mentor_id: i64,
+    #[schema(value_type = i64)]
+    pub mentor_id: MentorId,
     /// Slot start, RFC 3339 UTC.
     pub starts_at: DateTime<Utc>,
     /// Slot end, RFC 3339 UTC.
@@ -74,12 +78,14 @@ pub struct CallListQuery {
     #[param(value_type = Option<CallStatus>)]
     pub status: Option<String>,
     /// Only this mentor's calls (a mentor sees only their own anyway).
-    pub mentor_id: Option<i64>,
+    #[param(value_type = Option<i64>)]
+    pub mentor_id: Option<MentorId>,
     /// Most rows to return, 1–1000; default 100.
     #[param(minimum = 1, maximum = 1000)]
     pub limit: Option<u32>,
     /// Return only ids above this one (the last id of the previous page).
-    pub after: Option<i64>,
+    #[param(value_type = Option<i64>)]
+    pub after: Option<CallId>,
 }
 
 impl From<CallRecord> for CallView {
@@ -149,7 +155,7 @@ pub async fn list_calls(
 pub async fn get_call(
     caller: Caller,
     State(state): State<AppState>,
-    ApiPath(id): ApiPath<i64>,
+    ApiPath(id): ApiPath<CallId>,
 ) -> Result<Json<CallDetailView>, ApiError> {
     let CallDetail { call, events } = state
         .store

@@ -12,6 +12,7 @@ use utoipa::ToSchema;
 use crate::domain::ValidationError;
 use crate::domain::consent::{CODE_TRIES, ConfirmedVia, MAX_CODE_TEXTS};
 use crate::domain::status::RequestStatus;
+use crate::ids::RequestId;
 use crate::service::consent::{CodeRefusal, NewCodeRefusal};
 use crate::web::AppState;
 use crate::web::auth::RequestAccess;
@@ -33,7 +34,8 @@ pub struct ConfirmBody {
 #[derive(Serialize, ToSchema)]
 pub struct ConfirmedRequest {
     /// Id.
-    pub id: i64,
+    #[schema(value_type = i64)]
+    pub id: RequestId,
     /// `pending` once confirmed (or where it went since).
     pub status: RequestStatus,
 }
@@ -109,7 +111,7 @@ impl From<NewCodeRefusal> for ApiError {
 pub async fn confirm(
     access: RequestAccess,
     State(state): State<AppState>,
-    ApiPath(id): ApiPath<i64>,
+    ApiPath(id): ApiPath<RequestId>,
     ApiJson(body): ApiJson<ConfirmBody>,
 ) -> Result<Json<ConfirmedRequest>, ApiError> {
     load_for(&state, id, &access).await?;
@@ -135,7 +137,7 @@ pub async fn confirm(
 pub async fn new_code(
     access: RequestAccess,
     State(state): State<AppState>,
-    ApiPath(id): ApiPath<i64>,
+    ApiPath(id): ApiPath<RequestId>,
 ) -> Result<StatusCode, ApiError> {
     load_for(&state, id, &access).await?;
     state.service.queue_new_code(id).await?;

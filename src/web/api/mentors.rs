@@ -12,6 +12,7 @@ use crate::domain::ValidationError;
 use crate::domain::mentor::{MentorInput, NewMentor, RangeInput, parse_window};
 use crate::domain::pause::{Pause, parse_date};
 use crate::domain::weekly::resolve_local;
+use crate::ids::{MentorId, PauseId, WindowId};
 use crate::service::mentors::{MentorChangeError, MentorSlot};
 use crate::store::{MentorRecord, PauseRecord, WindowRecord};
 use crate::web::AppState;
@@ -52,7 +53,8 @@ pub struct CreateMentor {
 #[derive(Serialize, ToSchema)]
 pub struct MentorView {
     /// Id.
-    pub id: i64,
+    #[schema(value_type = i64)]
+    pub id: MentorId,
     /// Display name.
     pub name: String,
     /// E.164 number the calls ring (shown only to the admin and the mentor).
@@ -105,9 +107,11 @@ pub struct CreateWindow {
 #[derive(Serialize, ToSchema)]
 pub struct WindowView {
     /// Id.
-    pub id: i64,
+    #[schema(value_type = i64)]
+    pub id: WindowId,
     /// Owner.
-    pub mentor_id: i64,
+    #[schema(value_type = i64)]
+    pub mentor_id: MentorId,
     /// Weekdays the window starts on.
     pub weekdays: Vec<&'static str>,
     /// Local start, `HH:MM`.
@@ -136,9 +140,11 @@ pub struct CreatePause {
 #[derive(Serialize, ToSchema)]
 pub struct PauseView {
     /// Id.
-    pub id: i64,
+    #[schema(value_type = i64)]
+    pub id: PauseId,
     /// Owner.
-    pub mentor_id: i64,
+    #[schema(value_type = i64)]
+    pub mentor_id: MentorId,
     /// First paused date.
     pub from: NaiveDate,
     /// Last paused date (included).
@@ -217,7 +223,7 @@ impl From<PauseRecord> for PauseView {
     }
 }
 
-async fn load_mentor(state: &AppState, id: i64) -> Result<MentorRecord, ApiError> {
+async fn load_mentor(state: &AppState, id: MentorId) -> Result<MentorRecord, ApiError> {
     state
         .store
         .mentor(id)
@@ -286,7 +292,7 @@ pub async fn list_mentors(
 pub async fn get_mentor(
     caller: Caller,
     State(state): State<AppState>,
-    ApiPath(id): ApiPath<i64>,
+    ApiPath(id): ApiPath<MentorId>,
 ) -> Result<Json<MentorView>, ApiError> {
     caller.require_mentor(id)?;
     let mentor = load_mentor(&state, id).await?;
@@ -304,7 +310,7 @@ pub async fn get_mentor(
 pub async fn create_window(
     caller: Caller,
     State(state): State<AppState>,
-    ApiPath(id): ApiPath<i64>,
+    ApiPath(id): ApiPath<MentorId>,
     ApiJson(body): ApiJson<CreateWindow>,
 ) -> Result<(StatusCode, Json<WindowView>), ApiError> {
     caller.require_mentor(id)?;
@@ -329,7 +335,7 @@ pub async fn create_window(
 pub async fn delete_window(
     caller: Caller,
     State(state): State<AppState>,
-    ApiPath((id, window_id)): ApiPath<(i64, i64)>,
+    ApiPath((id, window_id)): ApiPath<(MentorId, WindowId)>,
 ) -> Result<StatusCode, ApiError> {
     caller.require_mentor(id)?;
     if !state.service.remove_window(id, window_id).await? {
@@ -349,7 +355,7 @@ pub async fn delete_window(
 pub async fn create_pause(
     caller: Caller,
     State(state): State<AppState>,
-    ApiPath(id): ApiPath<i64>,
+    ApiPath(id): ApiPath<MentorId>,
     ApiJson(body): ApiJson<CreatePause>,
 ) -> Result<(StatusCode, Json<PauseView>), ApiError> {
     caller.require_mentor(id)?;
@@ -368,7 +374,7 @@ pub async fn create_pause(
 pub async fn delete_pause(
     caller: Caller,
     State(state): State<AppState>,
-    ApiPath((id, pause_id)): ApiPath<(i64, i64)>,
+    ApiPath((id, pause_id)): ApiPath<(MentorId, PauseId)>,
 ) -> Result<StatusCode, ApiError> {
     caller.require_mentor(id)?;
     if !state.service.remove_pause(id, pause_id).await? {
@@ -389,7 +395,7 @@ pub async fn delete_pause(
 pub async fn list_slots(
     caller: Caller,
     State(state): State<AppState>,
-    ApiPath(id): ApiPath<i64>,
+    ApiPath(id): ApiPath<MentorId>,
     ApiQuery(query): ApiQuery<SlotQuery>,
 ) -> Result<Json<Vec<SlotView>>, ApiError> {
     caller.require_mentor(id)?;

@@ -11,6 +11,7 @@ use crate::domain::consent::{ConfirmedVia, ConsentSource};
 use crate::domain::mentor::RangeInput;
 use crate::domain::request::{NewRequest, RequestInput};
 use crate::domain::status::RequestStatus;
+use crate::ids::{CallId, RequestId};
 use crate::service::requests::{EraseError, SubmitError, Submitted};
 use crate::store::{
     CallSummary, CancelOutcome, Conflict, ConsentRecord, RequestFilter, RequestRecord,
@@ -76,7 +77,8 @@ pub struct CreateRequest {
 #[derive(Serialize, ToSchema)]
 pub struct BookedCallView {
     /// Call id.
-    pub id: i64,
+    #[schema(value_type = i64)]
+    pub id: CallId,
     /// When the mentor will call, RFC 3339 UTC.
     pub starts_at: DateTime<Utc>,
     /// Who will call.
@@ -87,7 +89,8 @@ pub struct BookedCallView {
 #[derive(Serialize, ToSchema)]
 pub struct CreatedRequest {
     /// Id.
-    pub id: i64,
+    #[schema(value_type = i64)]
+    pub id: RequestId,
     /// `unconfirmed` until the code texted to the number is confirmed (with
     /// `RIDEALONG_CONFIRM_PHONE=false`, `pending` at once).
     pub status: RequestStatus,
@@ -103,7 +106,8 @@ pub struct CreatedRequest {
 #[derive(Serialize, ToSchema)]
 pub struct RequestView {
     /// Id.
-    pub id: i64,
+    #[schema(value_type = i64)]
+    pub id: RequestId,
     /// Where it stands.
     pub status: RequestStatus,
     /// Seeker-side missed calls so far.
@@ -181,7 +185,8 @@ pub struct RequestListQuery {
     #[param(minimum = 1, maximum = 1000)]
     pub limit: Option<u32>,
     /// Return only ids above this one (the last id of the previous page).
-    pub after: Option<i64>,
+    #[param(value_type = Option<i64>)]
+    pub after: Option<RequestId>,
 }
 
 impl From<CallSummary> for BookedCallView {
@@ -312,7 +317,7 @@ pub async fn list_requests(
 /// The request `id`, when `access` opens it (a wrong manage token is 404).
 pub(crate) async fn load_for(
     state: &AppState,
-    id: i64,
+    id: RequestId,
     access: &RequestAccess,
 ) -> Result<RequestRecord, ApiError> {
     let request = state
@@ -336,7 +341,7 @@ pub(crate) async fn load_for(
 pub async fn get_request(
     access: RequestAccess,
     State(state): State<AppState>,
-    ApiPath(id): ApiPath<i64>,
+    ApiPath(id): ApiPath<RequestId>,
 ) -> Result<Json<RequestView>, ApiError> {
     Ok(Json(load_for(&state, id, &access).await?.into()))
 }
@@ -354,7 +359,7 @@ pub async fn get_request(
 pub async fn cancel_request(
     access: RequestAccess,
     State(state): State<AppState>,
-    ApiPath(id): ApiPath<i64>,
+    ApiPath(id): ApiPath<RequestId>,
     ApiQuery(query): ApiQuery<CancelQuery>,
 ) -> Result<StatusCode, ApiError> {
     load_for(&state, id, &access).await?;

@@ -9,6 +9,7 @@ use axum_extra::extract::cookie::{Cookie, CookieJar, SameSite};
 use chrono::TimeDelta;
 
 use super::error::PageError;
+use crate::ids::MentorId;
 use crate::store::{NewSession, SessionSubject};
 use crate::tokens;
 use crate::web::AppState;
@@ -96,7 +97,7 @@ fn admin_key(state: &AppState) -> Option<String> {
 
 /// A signed-in mentor; anyone else is sent to the mentor sign-in page.
 #[derive(Clone, Copy, Debug)]
-pub struct MentorSession(pub i64);
+pub struct MentorSession(pub MentorId);
 
 /// A signed-in operator; anyone else is sent to the operator sign-in page.
 #[derive(Clone, Copy, Debug)]

@@ -27,6 +27,7 @@ use super::extract::ApiPath;
 use crate::domain::call_flow::{Leg, LegStatus, mentor_leg_outcome, seeker_leg_outcome};
 use crate::domain::status::{CallStatus, Outcome};
 use crate::domain::text::first_name;
+use crate::ids::CallId;
 use crate::scheduler::dispatcher::time_limit_seconds;
 use crate::service::calls::Callback;
 use crate::store::CallContext;
@@ -173,7 +174,7 @@ fn goodbye(text: &str) -> TwimlResponse {
     TwimlResponse(Twiml::new().say(text).hangup().build())
 }
 
-async fn context(state: &AppState, call_id: i64) -> Result<Option<CallContext>, ApiError> {
+async fn context(state: &AppState, call_id: CallId) -> Result<Option<CallContext>, ApiError> {
     Ok(state.service.call_context(call_id).await?)
 }
 
@@ -187,7 +188,7 @@ fn is_live(context: &CallContext) -> bool {
 /// Ends the call (once; a later ending changes nothing).
 async fn end(
     state: &AppState,
-    call_id: i64,
+    call_id: CallId,
     outcome: Outcome,
     leg: Leg,
     talk_seconds: Option<u32>,
@@ -203,7 +204,7 @@ async fn end(
 /// (the TwiML webhooks carry no sequence number).
 async fn record_webhook(
     state: &AppState,
-    call_id: i64,
+    call_id: CallId,
     kind: &str,
     form: &WebhookForm,
 ) -> Result<(), ApiError> {
@@ -221,7 +222,7 @@ async fn record_webhook(
 /// The mentor picked up: say who is next and ask for 1 (connect) or 2 (skip).
 async fn answer(
     State(state): State<AppState>,
-    ApiPath(call_id): ApiPath<i64>,
+    ApiPath(call_id): ApiPath<CallId>,
     Extension(form): Extension<WebhookForm>,
 ) -> Result<TwimlResponse, ApiError> {
     record_webhook(&state, call_id, "answered", &form).await?;
@@ -237,7 +238,10 @@ async fn answer(
         state.service.adopt_provider_sid(&context, sid).await?;
     }
     state.service.mentor_answered(call_id).await?;
-    tracing::info!(call.id = call_id, "mentor answered; announcing the seeker");
+    tracing::info!(
+        call.id = call_id.0,
+        "mentor answered; announcing the seeker"
+    );
     let mentor = first_name(&context.mentor_name);
     let seeker = first_name(&context.seeker_name);
     let action = state.dispatch_settings.call_webhook(call_id, "gather");
@@ -265,7 +269,7 @@ async fn answer(
 /// ID; anything else, or silence, skips politely.
 async fn gather(
     State(state): State<AppState>,
-    ApiPath(call_id): ApiPath<i64>,
+    ApiPath(call_id): ApiPath<CallId>,
     Extension(form): Extension<WebhookForm>,
 ) -> Result<TwimlResponse, ApiError> {
     let digits = form.get("Digits").unwrap_or_default();
@@ -287,7 +291,7 @@ async fn gather(
     }
     state.service.mentor_accepted(call_id).await?;
     tracing::info!(
-        call.id = call_id,
+        call.id = call_id.0,
         "mentor pressed 1; dialing the seeker from the service number"
     );
     let action = state.dispatch_settings.call_webhook(call_id, "dial");
@@ -311,7 +315,7 @@ async fn gather(
 /// talk time.
 async fn dial_result(
     State(state): State<AppState>,
-    ApiPath(call_id): ApiPath<i64>,
+    ApiPath(call_id): ApiPath<CallId>,
     Extension(form): Extension<WebhookForm>,
 ) -> Result<TwimlResponse, ApiError> {
     record_webhook(&state, call_id, "dial_result", &form).await?;
@@ -343,7 +347,7 @@ async fn dial_result(
 /// Status callbacks of the mentor leg.
 async fn mentor_status(
     State(state): State<AppState>,
-    ApiPath(call_id): ApiPath<i64>,
+    ApiPath(call_id): ApiPath<CallId>,
     Extension(form): Extension<WebhookForm>,
 ) -> Result<StatusCode, ApiError> {
     if !record_callback(&state, call_id, "mentor_status", &form).await? {
@@ -371,7 +375,7 @@ async fn mentor_status(
 /// `<Dial>` action has not (callbacks can come in any order).
 async fn seeker_status(
     State(state): State<AppState>,
-    ApiPath(call_id): ApiPath<i64>,
+    ApiPath(call_id): ApiPath<CallId>,
     Extension(form): Extension<WebhookForm>,
 ) -> Result<StatusCode, ApiError> {
     if !record_callback(&state, call_id, "seeker_status", &form).await? {
@@ -379,7 +383,7 @@ async fn seeker_status(
     }
     let status = form.get("CallStatus").and_then(LegStatus::parse);
     if status == Some(LegStatus::InProgress) {
-        tracing::info!(call.id = call_id, "seeker answered; the two are talking");
+        tracing::info!(call.id = call_id.0, "seeker answered; the two are talking");
     }
     let duration = form.number("CallDuration");
     if let Some(sid) = form.get("CallSid") {
@@ -404,7 +408,7 @@ async fn seeker_status(
 /// Appends a status callback to the event log; `false` for a duplicate.
 async fn record_callback(
     state: &AppState,
-    call_id: i64,
+    call_id: CallId,
     kind: &str,
     form: &WebhookForm,
 ) -> Result<bool, ApiError> {

@@ -17,6 +17,7 @@ use super::request::consent_cell;
 use super::{LIST_LIMIT, Operator, Section, frame, local, path_id, scroll_table, talk_time, utc};
 use crate::domain::ValidationError;
 use crate::domain::status::{CallStatus, RequestStatus};
+use crate::ids::{CallId, MentorId};
 use crate::store::{CallFilter, CallListing, MentorRecord, RequestFilter, RequestRecord};
 use crate::web::AppState;
 
@@ -247,13 +248,16 @@ pub async fn calls(
 }
 
 /// An optional mentor filter: empty means every mentor; otherwise one of `mentors`.
-fn mentor_filter(text: &str, mentors: &[MentorRecord]) -> Result<Option<i64>, ValidationError> {
+fn mentor_filter(
+    text: &str,
+    mentors: &[MentorRecord],
+) -> Result<Option<MentorId>, ValidationError> {
     let text = text.trim();
     if text.is_empty() {
         return Ok(None);
     }
     let unknown = || ValidationError::new("mentor_id", format!("there is no mentor '{text}'"));
-    let id: i64 = text.parse().map_err(|_| unknown())?;
+    let id: MentorId = text.parse().map_err(|_| unknown())?;
     if mentors.iter().any(|mentor| mentor.id == id) {
         Ok(Some(id))
     } else {
@@ -293,7 +297,7 @@ pub async fn call(
     _: Operator,
     State(state): State<AppState>,
     csrf: CsrfToken,
-    path: Result<Path<i64>, PathRejection>,
+    path: Result<Path<CallId>, PathRejection>,
 ) -> Result<Markup, PageError> {
     let id = path_id(path)?;
     let detail = state.store.call(id).await?.ok_or(PageError::NotFound)?;

@@ -20,6 +20,7 @@ use crate::domain::mentor::MentorInput;
 use crate::domain::mentor::NewMentor;
 use crate::domain::pause::Pause;
 use crate::domain::weekly::resolve_local;
+use crate::ids::{MentorId, PauseId};
 use crate::service::mentors::MentorChangeError;
 use crate::store::{MentorRecord, PauseRecord};
 use crate::tokens;
@@ -174,7 +175,7 @@ pub async fn create(
 const NEW_TOKEN_COOKIE: &str = "ridealong_new_mentor_token";
 
 /// The page that shows mentor `id`'s API token after the form added them.
-fn created_path(id: i64) -> String {
+fn created_path(id: MentorId) -> String {
     format!("/operator/mentors/{id}/created")
 }
 
@@ -184,7 +185,7 @@ pub async fn created(
     State(state): State<AppState>,
     csrf: CsrfToken,
     jar: CookieJar,
-    path: Result<Path<i64>, PathRejection>,
+    path: Result<Path<MentorId>, PathRejection>,
 ) -> Result<Response, PageError> {
     let id = path_id(path)?;
     let mentor = state.store.mentor(id).await?.ok_or(PageError::NotFound)?;
@@ -297,7 +298,7 @@ fn list_page(
 async fn detail_page(
     state: &AppState,
     csrf: &CsrfToken,
-    id: i64,
+    id: MentorId,
     form: &PauseForm,
     errors: &FormErrors,
 ) -> Result<Markup, PageError> {
@@ -380,7 +381,7 @@ pub async fn detail(
     _: Operator,
     State(state): State<AppState>,
     csrf: CsrfToken,
-    path: Result<Path<i64>, PathRejection>,
+    path: Result<Path<MentorId>, PathRejection>,
 ) -> Result<Markup, PageError> {
     let id = path_id(path)?;
     detail_page(
@@ -397,7 +398,7 @@ pub async fn detail(
 pub async fn add_pause(
     _: Operator,
     State(state): State<AppState>,
-    path: Result<Path<i64>, PathRejection>,
+    path: Result<Path<MentorId>, PathRejection>,
     CsrfForm { form, token }: CsrfForm<PauseForm>,
 ) -> Result<Response, PageError> {
     let id = path_id(path)?;
@@ -420,7 +421,7 @@ pub async fn add_pause(
 pub async fn remove_pause(
     _: Operator,
     State(state): State<AppState>,
-    path: Result<Path<(i64, i64)>, PathRejection>,
+    path: Result<Path<(MentorId, PauseId)>, PathRejection>,
     _: CsrfForm<EmptyForm>,
 ) -> Result<Response, PageError> {
     let Ok(Path((id, pause_id))) = path else {

@@ -124,7 +124,7 @@ fn scroll_table(label: &str, headers: &[&str], rows: Markup) -> Markup {
 }
 
 /// The id in a page's path; anything that is not one is a page that does not exist.
-fn path_id(path: Result<Path<i64>, PathRejection>) -> Result<i64, PageError> {
+fn path_id<T>(path: Result<Path<T>, PathRejection>) -> Result<T, PageError> {
     path.map(|Path(id)| id).map_err(|_| PageError::NotFound)
 }
 

@@ -16,6 +16,7 @@ use crate::domain::consent::{
     CODE_TRIES, ConfirmedVia, ConsentSource, MAX_CODE_TEXTS, current_wording, wording,
 };
 use crate::domain::status::RequestStatus;
+use crate::ids::RequestId;
 use crate::store::{ConsentRecord, RequestRecord};
 use crate::web::AppState;
 
@@ -59,7 +60,7 @@ pub async fn detail(
     _: Operator,
     State(state): State<AppState>,
     csrf: CsrfToken,
-    path: Result<Path<i64>, PathRejection>,
+    path: Result<Path<RequestId>, PathRejection>,
 ) -> Result<Markup, PageError> {
     let id = path_id(path)?;
     let request = state.store.request(id).await?.ok_or(PageError::NotFound)?;

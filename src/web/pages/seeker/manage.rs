@@ -639,13 +639,14 @@ pub(super) fn erased_page(view: &ManageView<'_>) -> Markup {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::ids::{CallId, MentorId, RequestId};
 
     #[test]
     fn missed_calls_say_what_happens_next() {
         let call = CallRecord {
-            id: 1,
-            request_id: 1,
-            mentor_id: 1,
+            id: CallId(1),
+            request_id: RequestId(1),
+            mentor_id: MentorId(1),
             starts_at: "2026-12-01T12:40:00Z".parse().expect("instant"),
             ends_at: "2026-12-01T12:55:00Z".parse().expect("instant"),
             status: CallStatus::Ended,

@@ -23,6 +23,7 @@ use super::sign_in::SIGN_OUT_PATH;
 use crate::domain::ValidationError;
 use crate::domain::mentor::{CallSettings, RangeInput, parse_window};
 use crate::domain::pause::Pause;
+use crate::ids::{MentorId, PauseId, WindowId};
 use crate::service::mentors::MentorChangeError;
 use crate::store::{MentorCalls, MentorRecord};
 use crate::web::AppState;
@@ -126,7 +127,7 @@ async fn show(
 /// when a form was refused.
 pub async fn render(
     state: &AppState,
-    mentor_id: i64,
+    mentor_id: MentorId,
     csrf: &CsrfToken,
     refused: RefusedDashboardForms,
 ) -> Result<Response, PageError> {
@@ -182,7 +183,7 @@ pub async fn render(
     Ok((status, page("Your calls", body)).into_response())
 }
 
-async fn load(state: &AppState, mentor_id: i64) -> Result<MentorRecord, PageError> {
+async fn load(state: &AppState, mentor_id: MentorId) -> Result<MentorRecord, PageError> {
     // A session outlives nothing: a removed mentor's session cascades away, so this
     // is only a race with removal.
     state
@@ -260,7 +261,7 @@ async fn create_window(
 async fn delete_window(
     MentorSession(mentor_id): MentorSession,
     State(state): State<AppState>,
-    Path(window_id): Path<i64>,
+    Path(window_id): Path<WindowId>,
     _form: CsrfForm<EmptyForm>,
 ) -> Result<Response, PageError> {
     // Another mentor's window, or one removed in another tab: nothing to do.
@@ -293,7 +294,7 @@ async fn create_pause(
 async fn delete_pause(
     MentorSession(mentor_id): MentorSession,
     State(state): State<AppState>,
-    Path(pause_id): Path<i64>,
+    Path(pause_id): Path<PauseId>,
     _form: CsrfForm<EmptyForm>,
 ) -> Result<Response, PageError> {
     state.service.remove_pause(mentor_id, pause_id).await?;
