@@ -49,6 +49,11 @@ pub struct PolicyArgs {
     /// (e.g. `US`).
     #[arg(long, env = "RIDEALONG_DEFAULT_REGION", value_parser = parse_region)]
     pub default_region: Option<String>,
+    /// Minutes before a call that the seeker is texted a reminder (pulled back
+    /// into calling hours); 0 turns reminders off.
+    #[arg(long, env = "RIDEALONG_REMINDER_MINUTES", default_value_t = 15,
+          value_parser = clap::value_parser!(u32).range(0..=1440))]
+    pub reminder_minutes: u32,
 }
 
 impl PolicyArgs {
@@ -60,6 +65,11 @@ impl PolicyArgs {
             calling_hours: self.calling_hours,
         }
     }
+
+    /// How long before a call its seeker is reminded; zero: never.
+    pub fn reminder_lead(&self) -> TimeDelta {
+        TimeDelta::minutes(i64::from(self.reminder_minutes))
+    }
 }
 
 impl Default for PolicyArgs {
@@ -69,6 +79,7 @@ impl Default for PolicyArgs {
             horizon_days: 14,
             calling_hours: CallingHours::WIDEST,
             default_region: None,
+            reminder_minutes: 15,
         }
     }
 }
