@@ -325,11 +325,10 @@ impl Notifier {
         Ok(false)
     }
 
-    /// The manage link reminder `job` carries: `Ok(Some(None))` without a public
-    /// URL, `Ok(None)` when the claim ran out and another claim has the reminder.
-    async fn manage_link(&self, job: &NoticeJob) -> anyhow::Result<Option<Option<String>>> {
+    /// The manage link reminder `job` carries, minted under its claim.
+    async fn manage_link(&self, job: &NoticeJob) -> anyhow::Result<ManageLink> {
         let Some(base) = &self.public_url else {
-            return Ok(Some(None));
+            return Ok(ManageLink::NoPublicUrl);
         };
         let token = tokens::generate(tokens::MANAGE_PREFIX);
         let now = self.clock.now();
@@ -346,7 +345,11 @@ impl Notifier {
                 )
                 .await?
         };
-        Ok(minted.then(|| Some(format!("{base}/r/{token}"))))
+        Ok(if minted {
+            ManageLink::At(format!("{base}/r/{token}"))
+        } else {
+            ManageLink::ClaimLost
+        })
     }
 
     async fn send(&self, job: &NoticeJob) -> anyhow::Result<bool> {
@@ -374,8 +377,9 @@ impl Notifier {
         }
         let manage_link = if reminder {
             match self.manage_link(job).await? {
-                Some(link) => link,
-                None => {
+                ManageLink::At(link) => Some(link),
+                ManageLink::NoPublicUrl => None,
+                ManageLink::ClaimLost => {
                     info!(
                         notice.id = job.id,
                         "reminder left to the claim that took it over"
@@ -387,7 +391,6 @@ impl Notifier {
             None
         };
         let facts = NoticeFacts {
-            manage_link: manage_link.as_deref(),
             starts_at: job.starts_at,
             seeker_name: &job.seeker_name,
             seeker_zone: job.seeker_zone,
@@ -395,6 +398,7 @@ impl Notifier {
             mentor_zone: job.mentor_zone,
             topic: &job.topic,
             service_number: &self.from_number,
+            manage_link: manage_link.as_deref(),
         };
         let sms = NewSms {
             to: job.to_phone.clone(),
@@ -452,6 +456,17 @@ impl Notifier {
             }
         }
     }
+}
+
+/// What a reminder links to.
+enum ManageLink {
+    /// The manage page, under a token minted for this reminder.
+    At(String),
+    /// Nothing: the deployment has no public URL.
+    NoPublicUrl,
+    /// Nothing, and the reminder is not sent: this claim ran out and another
+    /// claim has the reminder now.
+    ClaimLost,
 }
 
 /// Runs `sends`, [`SENDS_AT_ONCE`] at a time, and returns their outcomes once
