@@ -16,7 +16,7 @@
 //! is recorded `skipped` and not sent. When the deployment has a public URL a
 //! reminder carries a manage link: a fresh token minted as it is sent (under
 //! its claim), stored hashed, that opens the request for
-//! [`LINK_LIFETIME`](crate::domain::reminder::LINK_LIFETIME); the request's own
+//! [`LINK_LIFETIME`]; the request's own
 //! manage token is stored hashed only, so it cannot be quoted.
 
 use std::collections::HashMap;
