@@ -15,9 +15,8 @@
 //! canceled, moved or has begun since it was queued, or whose seeker opted out,
 //! is recorded `skipped` and not sent. When the deployment has a public URL a
 //! reminder carries a manage link: a fresh token minted as it is sent (under
-//! its claim), stored hashed, that opens the request for
-//! [`LINK_LIFETIME`]; the request's own
-//! manage token is stored hashed only, so it cannot be quoted.
+//! its claim), stored hashed, that opens the request for [`LINK_LIFETIME`];
+//! the request's own manage token is stored hashed only, so it cannot be quoted.
 
 use std::collections::HashMap;
 use std::sync::Arc;
