@@ -8,6 +8,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::Context;
+use chrono::TimeDelta;
 use tokio::net::TcpListener;
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
@@ -16,6 +17,7 @@ use tracing::{info, warn};
 use crate::clock::Clock;
 use crate::config::PrivacySettings;
 use crate::domain::matching::MatchPolicy;
+use crate::domain::reminder::ReminderPolicy;
 use crate::metrics::Metrics;
 use crate::scheduler::dispatcher::{self, DispatchReport, DispatchSettings, Dispatcher};
 use crate::scheduler::housekeeping::{self, Housekeeper, HousekeepingReport};
@@ -39,6 +41,9 @@ pub struct AppConfig {
     pub admin_token: Option<Secret>,
     /// Matching rules.
     pub policy: MatchPolicy,
+    /// How long before a call its seeker is texted a reminder (pulled back into
+    /// `policy`'s calling hours); zero turns reminders off.
+    pub reminder_lead: TimeDelta,
     /// Region for national-format numbers when a zone has no country.
     pub default_region: Option<String>,
     /// Time between matcher runs when nothing nudges it.
@@ -93,6 +98,10 @@ impl App {
         let metrics = Arc::new(Metrics::new());
         let (matcher_handle, matcher) = matcher::spawn(
             Matcher::new(store.clone(), clock.clone(), config.policy)
+                .with_reminders(ReminderPolicy {
+                    lead: config.reminder_lead,
+                    hours: config.policy.calling_hours,
+                })
                 .with_metrics(Arc::clone(&metrics)),
             config.match_interval,
             shutdown.clone(),
@@ -108,6 +117,9 @@ impl App {
             .await
             .with_context(|| format!("binding {}", config.listen))?;
         let address = listener.local_addr()?;
+        // Reminders link to the manage page only at a public URL that was set:
+        // the listening address is no use on a seeker's phone.
+        let manage_links_at = config.public_url.clone();
         let public_url = config
             .public_url
             .unwrap_or_else(|| local_url(address))
@@ -150,6 +162,10 @@ impl App {
         )
         .with_metrics(Arc::clone(&metrics))
         .with_write_turns(write_turns.clone());
+        let notifier = match manage_links_at {
+            Some(url) => notifier.with_manage_links(url),
+            None => notifier,
+        };
         let notifier_task =
             notifier::spawn(notifier.clone(), config.notify_interval, shutdown.clone());
         let housekeeper = Housekeeper::new(store.clone(), clock.clone(), config.privacy.retention);

@@ -56,6 +56,11 @@ pub struct PolicyArgs {
     /// calls than half of it.
     #[arg(long, env = "RIDEALONG_MAX_CONCURRENT_CALLS", value_parser = parse_concurrent_calls)]
     pub max_concurrent_calls: Option<u32>,
+    /// Minutes before a call that the seeker is texted a reminder (pulled back
+    /// into calling hours); 0 turns reminders off.
+    #[arg(long, env = "RIDEALONG_REMINDER_MINUTES", default_value_t = 15,
+          value_parser = clap::value_parser!(u32).range(0..=1440))]
+    pub reminder_minutes: u32,
 }
 
 impl PolicyArgs {
@@ -68,6 +73,11 @@ impl PolicyArgs {
             calls_at_once: calls_at_once(self.max_concurrent_calls),
         }
     }
+
+    /// How long before a call its seeker is reminded; zero: never.
+    pub fn reminder_lead(&self) -> TimeDelta {
+        TimeDelta::minutes(i64::from(self.reminder_minutes))
+    }
 }
 
 impl Default for PolicyArgs {
@@ -78,6 +88,7 @@ impl Default for PolicyArgs {
             calling_hours: CallingHours::WIDEST,
             default_region: None,
             max_concurrent_calls: None,
+            reminder_minutes: 15,
         }
     }
 }

@@ -61,6 +61,42 @@ struct OutcomeLabels {
 }
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct ResultLabels {
+    result: &'static str,
+}
+
+/// What became of a reminder before a call.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ReminderResult {
+    /// Texted to the seeker.
+    Sent,
+    /// Not sent: its call was canceled or moved, or had begun.
+    Skipped,
+    /// Not sent: the seeker's number opted out of texts.
+    OptedOut,
+    /// Given up after the provider refused it or failed too often.
+    Failed,
+}
+
+impl ReminderResult {
+    const ALL: [ReminderResult; 4] = [
+        ReminderResult::Sent,
+        ReminderResult::Skipped,
+        ReminderResult::OptedOut,
+        ReminderResult::Failed,
+    ];
+
+    fn label(self) -> &'static str {
+        match self {
+            ReminderResult::Sent => "sent",
+            ReminderResult::Skipped => "skipped",
+            ReminderResult::OptedOut => "opted_out",
+            ReminderResult::Failed => "failed",
+        }
+    }
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 struct RouteLabels {
     route: String,
 }
@@ -85,7 +121,7 @@ pub struct QueueDepths {
     pub calls_scheduled: i64,
     /// Requests waiting for a slot.
     pub requests_pending: i64,
-    /// SMS notices waiting to be sent (or retried).
+    /// SMS notices waiting to be sent (or retried); reminders count once due.
     pub notices_pending: i64,
     /// Requests waiting for the seeker to confirm the number.
     pub requests_unconfirmed: i64,
@@ -105,6 +141,7 @@ pub struct Metrics {
     matcher_booked: Counter,
     queue_depth: Family<QueueLabels, Gauge>,
     provider_errors: Family<ProviderErrorLabels, Counter>,
+    reminders: Family<ResultLabels, Counter>,
 }
 
 impl Default for Metrics {
@@ -173,6 +210,18 @@ impl Metrics {
             "Telephony provider requests that failed, by operation and error code",
             provider_errors.clone(),
         );
+        let reminders = Family::<ResultLabels, Counter>::default();
+        registry.register(
+            "reminders",
+            "Reminders before calls, by result: sent, skipped (call canceled, moved or begun), opted_out, failed",
+            reminders.clone(),
+        );
+        // Every result shows, at zero, from the first scrape.
+        for result in ReminderResult::ALL {
+            drop(reminders.get_or_create(&ResultLabels {
+                result: result.label(),
+            }));
+        }
         Metrics {
             registry,
             calls_placed,
@@ -183,6 +232,7 @@ impl Metrics {
             matcher_booked,
             queue_depth,
             provider_errors,
+            reminders,
         }
     }
 
@@ -223,6 +273,15 @@ impl Metrics {
             .get_or_create(&ProviderErrorLabels {
                 operation,
                 code: error_code(error),
+            })
+            .inc();
+    }
+
+    /// A reminder was sent, skipped or given up.
+    pub fn reminder(&self, result: ReminderResult) {
+        self.reminders
+            .get_or_create(&ResultLabels {
+                result: result.label(),
             })
             .inc();
     }
@@ -332,6 +391,31 @@ mod tests {
             "{text}"
         );
         assert!(text.ends_with("# EOF\n"), "{text}");
+    }
+
+    #[test]
+    fn reminders_are_counted_by_result_from_zero() {
+        let metrics = Metrics::new();
+        metrics.reminder(ReminderResult::Sent);
+        metrics.reminder(ReminderResult::Sent);
+        metrics.reminder(ReminderResult::Skipped);
+        let text = metrics.render(QueueDepths::default(), Format::PrometheusText);
+        assert!(
+            text.contains("# TYPE ridealong_reminders_total counter\n"),
+            "{text}"
+        );
+        assert!(
+            text.contains(r#"ridealong_reminders_total{result="sent"} 2"#),
+            "{text}"
+        );
+        assert!(
+            text.contains(r#"ridealong_reminders_total{result="skipped"} 1"#),
+            "{text}"
+        );
+        assert!(
+            text.contains(r#"ridealong_reminders_total{result="opted_out"} 0"#),
+            "{text}"
+        );
     }
 
     #[test]

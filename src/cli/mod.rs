@@ -260,6 +260,7 @@ async fn serve(store: Store, args: ServeArgs, clock: Arc<dyn Clock>) -> anyhow::
         listen: args.listen,
         admin_token: args.admin_token,
         policy,
+        reminder_lead: args.policy.reminder_lead(),
         default_region: args.policy.default_region,
         match_interval: Duration::from_secs(args.match_interval_seconds),
         reconcile_interval: reconciler::ROUND_INTERVAL,

@@ -1,5 +1,5 @@
-//! Calls: the matcher's bookings (each with its event and notices, in one
-//! transaction), reading calls for the API, the pages and the reports, and the
+//! Calls: the matcher's bookings (each with its event, notices and reminder, in
+//! one transaction), reading calls for the API, the pages and the reports, and the
 //! event log every call keeps ([`NewCallEvent`], written with `insert_event!`).
 //!
 //! Not here: moving a call through dialing to its outcome (`telephony`),
@@ -13,11 +13,13 @@ use chrono_tz::Tz;
 use serde::Serialize;
 use tracing::instrument;
 
+use super::notifications::{enqueue_reminders, reminders_of};
 use super::{
     BeginWrite, Markers, Store, StoreError, StoreResult, from_json, packed_select, unpack,
     with_pool,
 };
 use crate::domain::matching::{BookedCall, Booking};
+use crate::domain::reminder::ReminderPolicy;
 use crate::domain::schedule::Slot;
 use crate::domain::status::{CallStatus, Outcome};
 use crate::ids::{CallId, MentorId, RequestId};
@@ -244,8 +246,23 @@ impl Store {
     /// Bookings are written `BOOK_CHUNK` at a time with a few set-based
     /// statements per chunk (calls, requests, events, notices), all in one
     /// transaction: a statement per booking made 100,000 bookings take minutes.
-    #[instrument(skip_all, fields(bookings = bookings.len()))]
+    ///
+    /// No reminders are queued: for the benchmarks and the tests of booking
+    /// itself. The matcher books with [`Store::book_reminding`].
     pub async fn book(&self, bookings: &[Booking], now: DateTime<Utc>) -> StoreResult<Vec<CallId>> {
+        self.book_reminding(bookings, ReminderPolicy::OFF, now)
+            .await
+    }
+
+    /// [`Store::book`], also queuing each call's reminder as `reminders` says
+    /// (none when it would be due before `now`), in the same transaction.
+    #[instrument(skip_all, fields(bookings = bookings.len()))]
+    pub async fn book_reminding(
+        &self,
+        bookings: &[Booking],
+        reminders: ReminderPolicy,
+        now: DateTime<Utc>,
+    ) -> StoreResult<Vec<CallId>> {
         let mut booked = Vec::with_capacity(bookings.len());
         with_pool!(self, pool, {
             let mut tx = pool.begin_write().await?;
@@ -348,6 +365,21 @@ impl Store {
                     notices = notices.bind(*call_id);
                 }
                 notices.execute(&mut *tx).await?;
+                if reminders.is_on() {
+                    let sql = format!(
+                        "select c.id, c.request_id, c.starts_at, r.timezone
+                         from calls c join requests r on r.id = c.request_id
+                         where c.id in ({})",
+                        Markers::new(self).list(kept.len())
+                    );
+                    let mut select = sqlx::query_as(&sql);
+                    for (call_id, _) in &kept {
+                        select = select.bind(*call_id);
+                    }
+                    let calls = select.fetch_all(&mut *tx).await?;
+                    let due = reminders_of(calls, reminders, now)?;
+                    enqueue_reminders!(&mut *tx, self, &due)?;
+                }
                 let mut call_of: HashMap<RequestId, CallId> = kept
                     .into_iter()
                     .map(|(call_id, request_id)| (request_id, call_id))

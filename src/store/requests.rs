@@ -403,6 +403,7 @@ const ERASE_AROUND_REQUEST: &[&str] = &[
     "delete from notifications
      where request_id = $1 and recipient = 'seeker' and status = 'pending'",
     "update notifications set last_error = null where request_id = $1",
+    "delete from manage_links where request_id = $1",
 ];
 
 impl Store {
@@ -510,18 +511,25 @@ impl Store {
     }
 
     /// The request whose manage token hashes to `manage_token_hash` (the seeker's
-    /// private link). The hash is compared by the database through a unique
-    /// index: it is the digest of a 256-bit random token, so equality reveals
-    /// nothing usable about other tokens.
+    /// private link), or that a reminder's manage link with that hash opens at
+    /// `now` (not expired, not erased). The hash is compared by the database
+    /// through a unique index: it is the digest of a 256-bit random token, so
+    /// equality reveals nothing usable about other tokens.
     #[instrument(skip_all)]
     pub async fn request_by_manage_token(
         &self,
         manage_token_hash: &str,
+        now: DateTime<Utc>,
     ) -> StoreResult<Option<RequestRecord>> {
-        let sql = format!("{REQUEST_SELECT} where r.manage_token_hash = $1");
+        let sql = format!(
+            "{REQUEST_SELECT} where r.id = coalesce(
+                 (select id from requests where manage_token_hash = $1),
+                 (select request_id from manage_links where token_hash = $1 and expires_at > $2))"
+        );
         let row: Option<RequestRow> = with_pool!(self, pool, {
             sqlx::query_as(&sql)
                 .bind(manage_token_hash)
+                .bind(now)
                 .fetch_optional(pool)
                 .await
         })?;

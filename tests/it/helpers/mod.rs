@@ -196,6 +196,9 @@ pub fn test_config() -> AppConfig {
         listen: "127.0.0.1:0".parse().expect("address"),
         admin_token: Some(Secret::new(ADMIN_TOKEN)),
         policy: MatchPolicy::default(),
+        // Off, so tests that count texts while moving the clock past calls see
+        // only the texts they are about; the reminders tests turn them on.
+        reminder_lead: chrono::TimeDelta::zero(),
         default_region: None,
         match_interval: Duration::from_secs(3600),
         // Only the startup round and `reconcile_now` run, as with the matcher.

@@ -41,11 +41,12 @@ pub(super) fn too_many_codes() -> String {
     )
 }
 
-/// The request behind a manage token, or a 404 page.
+/// The request behind a manage token (or a reminder's unexpired manage link),
+/// or a 404 page.
 pub(super) async fn by_token(state: &AppState, token: &str) -> Result<RequestRecord, PageError> {
     state
         .store
-        .request_by_manage_token(&tokens::hash(token))
+        .request_by_manage_token(&tokens::hash(token), state.clock.now())
         .await?
         .ok_or(PageError::NotFound)
 }
