@@ -135,7 +135,8 @@ impl App {
             dispatch_settings.from_number.clone(),
             matcher_handle.clone(),
         )
-        .with_metrics(Arc::clone(&metrics));
+        .with_metrics(Arc::clone(&metrics))
+        .with_calling_hours(config.policy.calling_hours);
         let reconciler_task = reconciler::spawn(
             reconciler.clone(),
             config.reconcile_interval,
@@ -160,6 +161,7 @@ impl App {
             ServiceSettings {
                 confirm_phone: config.privacy.confirm_phone,
                 from_number: dispatch_settings.from_number.clone(),
+                calling_hours: config.policy.calling_hours,
             },
         )
         .with_intake(RequestIntake::start(store.clone(), write_turns))

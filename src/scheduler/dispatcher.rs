@@ -21,6 +21,7 @@ use tracing::{info, instrument, warn};
 
 use crate::clock::Clock;
 use crate::domain::call_flow::Leg;
+use crate::domain::hours::CallingHours;
 use crate::domain::status::Outcome;
 use crate::metrics::Metrics;
 use crate::scheduler::matcher::MatcherHandle;
@@ -156,7 +157,16 @@ impl Dispatcher {
     ) -> anyhow::Result<bool> {
         let ended = self
             .store
-            .end_call(call_id, outcome, leg, talk_seconds, now)
+            // The dispatcher only ends calls that failed to be placed, which
+            // never earn a second try, so the calling hours are never read.
+            .end_call(
+                call_id,
+                outcome,
+                leg,
+                talk_seconds,
+                CallingHours::WIDEST,
+                now,
+            )
             .await?
             .is_some();
         if ended {

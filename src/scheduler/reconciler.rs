@@ -32,7 +32,10 @@ use tokio_util::sync::CancellationToken;
 use tracing::{info, instrument, warn};
 
 use crate::clock::Clock;
-use crate::domain::call_flow::{Leg, LegStatus, mentor_leg_outcome, seeker_leg_outcome};
+use crate::domain::call_flow::{
+    Leg, LegStatus, mentor_leg_outcome, screen_failed, seeker_leg_outcome,
+};
+use crate::domain::hours::CallingHours;
 use crate::domain::status::Outcome;
 use crate::metrics::Metrics;
 use crate::scheduler::matcher::MatcherHandle;
@@ -82,6 +85,8 @@ pub struct Reconciler {
     from_number: String,
     matcher: MatcherHandle,
     metrics: Arc<Metrics>,
+    /// The deployment's calling hours, which a second try keeps to.
+    calling_hours: CallingHours,
     fetches: Arc<DefaultDirectRateLimiter>,
     /// Held for a whole round: rounds never overlap, so a round asked for while
     /// another runs starts after it and sees everything it settled.
@@ -114,6 +119,7 @@ impl Reconciler {
             from_number,
             matcher,
             metrics: Arc::default(),
+            calling_hours: CallingHours::default(),
             fetches: Arc::new(RateLimiter::direct(Quota::per_second(per_second))),
             round: Arc::new(Mutex::new(())),
             rounds_done: Arc::new(watch::Sender::new(0)),
@@ -123,6 +129,15 @@ impl Reconciler {
     /// This reconciler, counting into `metrics`.
     pub fn with_metrics(self, metrics: Arc<Metrics>) -> Reconciler {
         Reconciler { metrics, ..self }
+    }
+
+    /// This reconciler, keeping second tries inside `calling_hours` (the
+    /// deployment's; 08:00–21:00 unless told).
+    pub fn with_calling_hours(self, calling_hours: CallingHours) -> Reconciler {
+        Reconciler {
+            calling_hours,
+            ..self
+        }
     }
 
     /// Waits until at least `rounds` rounds have finished since this reconciler
@@ -319,6 +334,7 @@ impl Reconciler {
         else {
             return Ok(Ok(false));
         };
+        let mut failed_screen = false;
         let (outcome, leg, talk_seconds) = match mentor_leg_outcome(mentor_status, call.accepted) {
             Some(outcome) => (outcome, Leg::Mentor, None),
             None => {
@@ -340,7 +356,11 @@ impl Reconciler {
                 let seeker = seeker_leg
                     .as_ref()
                     .and_then(|leg| LegStatus::parse(&leg.status));
-                match seeker.and_then(seeker_leg_outcome) {
+                // The provider says only "completed" for a leg a voicemail took:
+                // the screen result recorded here decides.
+                failed_screen =
+                    seeker.is_some_and(|status| screen_failed(status, call.screen_passed));
+                match seeker.and_then(|status| seeker_leg_outcome(status, call.screen_passed)) {
                     Some(outcome) => {
                         let talk = seeker_leg.as_ref().and_then(|leg| leg.duration);
                         let talk =
@@ -359,9 +379,13 @@ impl Reconciler {
         });
         let event = NewCallEvent::new(call.call_id, "settled_from_provider", &detail, now);
         self.store.record_event(event).await?;
-        self.end_call(call.call_id, outcome, leg, talk_seconds, now)
-            .await
-            .map(Ok)
+        let ended = self
+            .end_call(call.call_id, outcome, leg, talk_seconds, now)
+            .await?;
+        if ended && failed_screen {
+            self.metrics.screen_failed();
+        }
+        Ok(Ok(ended))
     }
 
     /// Makes one provider request, `operation`, paced, and counts its failure;
@@ -398,10 +422,18 @@ impl Reconciler {
     ) -> anyhow::Result<bool> {
         let ended = self
             .store
-            .end_call(call_id, outcome, leg, talk_seconds, now)
+            .end_call(call_id, outcome, leg, talk_seconds, self.calling_hours, now)
             .await?;
         if let Some(ended) = ended {
             self.metrics.call_ended(outcome);
+            if ended.retry_of.is_some() && outcome == Outcome::Completed {
+                self.metrics.second_try_completed();
+            }
+            if let Some(retry) = ended.second_try {
+                self.metrics.second_try_booked();
+                info!(call.id = call_id, retry.call_id = retry.call_id, retry.starts_at = %retry.starts_at,
+                    "second try booked in the same commute");
+            }
             info!(call.id = call_id, call.outcome = %outcome, request.status = %ended.request_status,
                 "call settled from the provider's record");
         }

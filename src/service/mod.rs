@@ -19,6 +19,7 @@ pub mod requests;
 use std::sync::Arc;
 
 use crate::clock::Clock;
+use crate::domain::hours::CallingHours;
 use crate::metrics::Metrics;
 use crate::scheduler::matcher::MatcherHandle;
 use crate::store::{RequestIntake, Store, WriteTurns};
@@ -32,6 +33,8 @@ pub struct ServiceSettings {
     pub confirm_phone: bool,
     /// The service number, sender of every text.
     pub from_number: String,
+    /// The deployment's calling hours, which a second try keeps to.
+    pub calling_hours: CallingHours,
 }
 
 /// Everything the use cases need, cheap to clone; the methods live in the area
