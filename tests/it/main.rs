@@ -32,6 +32,7 @@ mod pages_seeker;
 mod privacy_logs;
 mod privacy_masking;
 mod reconciler;
+mod screen;
 mod serve_twilio;
 mod store_booking;
 mod store_codes;
