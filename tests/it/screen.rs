@@ -424,15 +424,21 @@ async fn a_forged_screen_result_is_refused_and_changes_nothing() {
     app.dispatch_due().await;
     let before = call(&app, call_id).await;
     for leaf in ["screen", "screen-result"] {
-        let (status, _) = app
+        let path = format!("/telephony/twilio/calls/{call_id}/{leaf}");
+        let params = [("CallSid", "CAforged"), ("Digits", "5")];
+        let (wrong_key, _) = app
+            .post_webhook("not-the-auth-token", &path, &params, None)
+            .await;
+        assert_eq!(wrong_key, StatusCode::FORBIDDEN, "{leaf}");
+        let (forged, _) = app
             .post_webhook(
-                "not-the-auth-token",
-                &format!("/telephony/twilio/calls/{call_id}/{leaf}"),
-                &[("CallSid", "CAforged"), ("Digits", "5")],
-                None,
+                fake.auth_token(),
+                &path,
+                &params,
+                Some("bm90IGEgc2lnbmF0dXJl"),
             )
             .await;
-        assert_eq!(status, StatusCode::FORBIDDEN, "{leaf}");
+        assert_eq!(forged, StatusCode::FORBIDDEN, "{leaf}");
     }
     assert_eq!(call(&app, call_id).await, before);
     app.stop().await;
