@@ -534,3 +534,56 @@ async fn a_call_settled_from_the_provider_is_a_miss_when_nobody_passed_the_scree
     );
     app.stop().await;
 }
+
+#[tokio::test]
+async fn a_key_press_delivered_twice_is_recorded_once_and_answered_alike() {
+    let (app, fake) = TestApp::spawn_with_fake_twilio().await;
+    // Nobody plays the call: the test is the provider.
+    let (call_id, _) = booked_call(&app, "10:30").await;
+    app.clock.set(at(FIRST_SLOT));
+    app.dispatch_due().await;
+    let sid = fake.created_calls()[0].sid.clone();
+    let base = format!("/telephony/twilio/calls/{call_id}");
+    let token = fake.auth_token().to_owned();
+    let pressed = [("CallSid", sid.as_str()), ("Digits", "1")];
+    let (_, dial) = app
+        .post_webhook(&token, &format!("{base}/gather"), &pressed, None)
+        .await;
+    assert!(
+        dial.contains(&format!("url=\"{}{base}/screen\"", app.public_url())),
+        "{dial}"
+    );
+    let leg = [
+        ("CallSid", "CA0000000000000000000000000000face"),
+        ("ParentCallSid", sid.as_str()),
+    ];
+    let (status, screen) = app
+        .post_webhook(&token, &format!("{base}/screen"), &leg, None)
+        .await;
+    assert!(status.is_success());
+    assert!(
+        screen.contains("finishOnKey=\"\""),
+        "any key counts: {screen}"
+    );
+    assert!(screen.contains("Press any key to join."), "{screen}");
+    assert!(screen.ends_with("<Hangup/></Response>"), "{screen}");
+
+    let key = [leg[0], leg[1], ("Digits", "#")];
+    for _ in 0..2 {
+        let (status, twiml) = app
+            .post_webhook(&token, &format!("{base}/screen-result"), &key, None)
+            .await;
+        assert!(status.is_success());
+        assert!(
+            !twiml.contains("Hangup"),
+            "an empty answer bridges: {twiml}"
+        );
+    }
+    let kinds = event_kinds(&call(&app, call_id).await);
+    assert_eq!(
+        kinds.iter().filter(|kind| *kind == "screen_passed").count(),
+        1,
+        "{kinds:?}"
+    );
+    app.stop().await;
+}

@@ -378,19 +378,25 @@ async fn screen_result(
         .service
         .record_screen_result(call_id, form.get("CallSid"), pressed, &form.logged())
         .await?;
-    if !pressed {
+    // A retried request is answered as the first was: from the recorded result.
+    let passed = if fresh {
+        pressed
+    } else {
+        context(&state, call_id)
+            .await?
+            .is_some_and(|context| context.screen_passed)
+    };
+    if !passed {
         tracing::info!(
             call.id = call_id,
             "nobody pressed a key at the screen; hanging up the seeker leg"
         );
         return Ok(TwimlResponse(Twiml::new().hangup().build()));
     }
-    if fresh {
-        tracing::info!(
-            call.id = call_id,
-            "the seeker pressed a key; bridging the two"
-        );
-    }
+    tracing::info!(
+        call.id = call_id,
+        "the seeker pressed a key; bridging the two"
+    );
     Ok(TwimlResponse(Twiml::new().build()))
 }
 
