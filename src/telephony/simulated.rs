@@ -168,7 +168,9 @@ impl Provider for SimulatedProvider {
                 seeker_leg = seeker.map_or("not dialed", |leg| leg.status.as_str()),
                 seeker_screened = seeker.is_some_and(|leg| leg.screened),
                 bridged = seeker.is_some_and(|leg| leg.bridged),
-                talk_seconds = seeker.map_or(0, |leg| leg.duration_seconds),
+                talk_seconds = seeker
+                    .filter(|leg| leg.bridged)
+                    .map_or(0, |leg| leg.duration_seconds),
                 "simulated provider: call over"
             );
             let mut calls = calls.lock().expect("simulated calls lock");
