@@ -26,6 +26,7 @@ use crate::scheduler::notifier::{self, Notifier, NotifyReport};
 use crate::scheduler::reconciler::{self, ReconcileReport, Reconciler};
 use crate::secret::Secret;
 use crate::service::{Service, ServiceSettings};
+use crate::store::SecondTryRules;
 use crate::store::{RequestIntake, Store, WriteTurns};
 use crate::telephony::Provider;
 use crate::telephony::breaker::{BreakerPolicy, CircuitBreaker};
@@ -147,7 +148,11 @@ impl App {
             dispatch_settings.from_number.clone(),
             matcher_handle.clone(),
         )
-        .with_metrics(Arc::clone(&metrics));
+        .with_metrics(Arc::clone(&metrics))
+        .with_second_try_rules(SecondTryRules {
+            calling_hours: config.policy.calling_hours,
+            calls_at_once: config.policy.calls_at_once,
+        });
         let reconciler_task = reconciler::spawn(
             reconciler.clone(),
             config.reconcile_interval,
@@ -177,6 +182,7 @@ impl App {
                 confirm_phone: config.privacy.confirm_phone,
                 from_number: dispatch_settings.from_number.clone(),
                 calls_at_once: config.policy.calls_at_once,
+                calling_hours: config.policy.calling_hours,
             },
         )
         .with_intake(RequestIntake::start(store.clone(), write_turns))

@@ -260,7 +260,10 @@ pub struct TelephonyArgs {
           value_parser = clap::value_parser!(u32).range(1..=1000))]
     pub cps: u32,
     /// The outcome every simulated call plays: completed, mentor_no_answer,
-    /// mentor_declined, seeker_no_answer, seeker_busy or failed.
+    /// mentor_declined, seeker_no_answer, seeker_busy, failed, seeker_voicemail
+    /// (a voicemail picks up and never passes the screen), or
+    /// second_try_answered (every other call is missed at the screen and its
+    /// second try in the same commute answered).
     #[arg(long, env = "RIDEALONG_SIMULATED_OUTCOME", default_value = "completed",
           value_parser = clap::builder::PossibleValuesParser::new(crate::telephony::simulated::SIMULATED_OUTCOMES))]
     pub simulated_outcome: String,

@@ -56,6 +56,11 @@ const LATENCY_BUCKETS: [f64; 16] = [
 type HistogramFamily<L> = Family<L, Histogram, fn() -> Histogram>;
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct StageLabels {
+    stage: &'static str,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 struct OutcomeLabels {
     outcome: &'static str,
 }
@@ -142,6 +147,8 @@ pub struct Metrics {
     queue_depth: Family<QueueLabels, Gauge>,
     provider_errors: Family<ProviderErrorLabels, Counter>,
     reminders: Family<ResultLabels, Counter>,
+    screens_failed: Counter,
+    second_tries: Family<StageLabels, Counter>,
 }
 
 impl Default for Metrics {
@@ -222,6 +229,18 @@ impl Metrics {
                 result: result.label(),
             }));
         }
+        let screens_failed = Counter::default();
+        registry.register(
+            "screens_failed",
+            "Seeker legs answered without a key press at the screen (silence, voicemail)",
+            screens_failed.clone(),
+        );
+        let second_tries = Family::<StageLabels, Counter>::default();
+        registry.register(
+            "second_tries",
+            "Second tries in the same commute after a seeker-side miss, by stage (booked, completed)",
+            second_tries.clone(),
+        );
         Metrics {
             registry,
             calls_placed,
@@ -233,7 +252,30 @@ impl Metrics {
             queue_depth,
             provider_errors,
             reminders,
+            screens_failed,
+            second_tries,
         }
+    }
+
+    /// A seeker leg was answered but nobody pressed a key at the screen.
+    pub fn screen_failed(&self) {
+        self.screens_failed.inc();
+    }
+
+    /// A second try was booked after a seeker-side miss.
+    pub fn second_try_booked(&self) {
+        self.second_try_stage("booked");
+    }
+
+    /// A second try ended as a completed call.
+    pub fn second_try_completed(&self) {
+        self.second_try_stage("completed");
+    }
+
+    fn second_try_stage(&self, stage: &'static str) {
+        self.second_tries
+            .get_or_create(&StageLabels { stage })
+            .inc();
     }
 
     /// A call reached the provider `lag` after its slot's start (negative: early).

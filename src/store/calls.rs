@@ -56,6 +56,8 @@ pub struct CallRecord {
     pub talk_seconds: Option<u32>,
     /// The provider's id for the mentor leg.
     pub provider_call_sid: Option<String>,
+    /// The missed call this one is the second try of, booked in the same commute.
+    pub retry_of: Option<CallId>,
     /// When it was booked.
     pub created_at: DateTime<Utc>,
     /// Last change.
@@ -189,6 +191,7 @@ pub(super) struct CallRow {
     outcome: Option<String>,
     talk_seconds: Option<i32>,
     provider_call_sid: Option<String>,
+    retry_of: Option<CallId>,
     created_at: DateTime<Utc>,
     updated_at: DateTime<Utc>,
 }
@@ -215,6 +218,7 @@ impl TryFrom<CallRow> for CallRecord {
                 .transpose()
                 .map_err(|_| corrupt("talk_seconds"))?,
             provider_call_sid: row.provider_call_sid,
+            retry_of: row.retry_of,
             created_at: row.created_at,
             updated_at: row.updated_at,
         })
@@ -234,7 +238,7 @@ struct EventRow {
 pub const BOOK_CHUNK: usize = 500;
 
 const CALL_COLUMNS: &str = "id, request_id, mentor_id, starts_at, ends_at, status, outcome,
-    talk_seconds, provider_call_sid, created_at, updated_at";
+    talk_seconds, provider_call_sid, retry_of, created_at, updated_at";
 
 impl Store {
     /// Persists the matcher's bookings. Each one moves its request from `pending`
@@ -528,7 +532,8 @@ impl Store {
         let sql = "select c.id as id, c.request_id as request_id, c.mentor_id as mentor_id,
                 c.starts_at as starts_at, c.ends_at as ends_at, c.status as status,
                 c.outcome as outcome, c.talk_seconds as talk_seconds,
-                c.provider_call_sid as provider_call_sid, c.created_at as created_at,
+                c.provider_call_sid as provider_call_sid, c.retry_of as retry_of,
+                c.created_at as created_at,
                 c.updated_at as updated_at,
                 m.name as mentor_name, m.timezone as mentor_timezone,
                 r.name as seeker_name, r.timezone as seeker_timezone, r.topic as topic

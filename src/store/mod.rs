@@ -58,7 +58,10 @@ pub use requests::{
     RequestRecord,
 };
 pub use sessions::{NewSession, SessionSubject};
-pub use telephony::{CallContext, CallEnded, DialTarget, DueCall, InDoubtDial, QuietCall};
+pub use telephony::{
+    CallContext, CallEnded, DialTarget, DueCall, InDoubtDial, QuietCall, SCREEN_PASSED, SecondTry,
+    SecondTryRules,
+};
 
 /// Which uniqueness rule refused a write. The store names the rule; each door
 /// says what it means to its user.

@@ -33,6 +33,7 @@ mod privacy_logs;
 mod privacy_masking;
 mod reconciler;
 mod reminders;
+mod screen;
 mod serve_twilio;
 mod store_booking;
 mod store_codes;

@@ -214,7 +214,9 @@ async fn a_moved_call_is_reminded_once_at_its_new_time_and_the_old_one_not_at_al
             mentor_hangs_up_during_announcement: false,
         },
     );
-    let created = booked(&app).await;
+    // A window of one call, so that no second try fits in the same commute.
+    mentor(&app, "10:00", "10:15").await;
+    let created = seeker_booked(&app, "Europe/London", "2026-11-30T15:00:00Z").await;
     app.clock.set(at("2026-11-30T15:00:00Z"));
     app.dispatch_due().await;
     fake.wait_for_plays(1).await;

@@ -654,6 +654,7 @@ mod tests {
             outcome: Some(Outcome::SeekerNoAnswer),
             talk_seconds: None,
             provider_call_sid: None,
+            retry_of: None,
             created_at: "2026-11-30T12:00:00Z".parse().expect("instant"),
             updated_at: "2026-12-01T12:55:00Z".parse().expect("instant"),
         };
