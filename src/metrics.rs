@@ -61,6 +61,11 @@ struct OutcomeLabels {
 }
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct ResultLabels {
+    result: &'static str,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 struct RouteLabels {
     route: String,
 }
@@ -105,6 +110,7 @@ pub struct Metrics {
     matcher_booked: Counter,
     queue_depth: Family<QueueLabels, Gauge>,
     provider_errors: Family<ProviderErrorLabels, Counter>,
+    webhook_deliveries: Family<ResultLabels, Counter>,
 }
 
 impl Default for Metrics {
@@ -173,6 +179,12 @@ impl Metrics {
             "Telephony provider requests that failed, by operation and error code",
             provider_errors.clone(),
         );
+        let webhook_deliveries = Family::<ResultLabels, Counter>::default();
+        registry.register(
+            "webhook_deliveries",
+            "Outbound webhook posts, by result (delivered, retrying, given_up)",
+            webhook_deliveries.clone(),
+        );
         Metrics {
             registry,
             calls_placed,
@@ -183,6 +195,7 @@ impl Metrics {
             matcher_booked,
             queue_depth,
             provider_errors,
+            webhook_deliveries,
         }
     }
 
@@ -224,6 +237,14 @@ impl Metrics {
                 operation,
                 code: error_code(error),
             })
+            .inc();
+    }
+
+    /// An outbound webhook post ended with `result`: `delivered` (2xx),
+    /// `retrying` (it failed and will be tried again) or `given_up`.
+    pub fn webhook_delivery(&self, result: &'static str) {
+        self.webhook_deliveries
+            .get_or_create(&ResultLabels { result })
             .inc();
     }
 

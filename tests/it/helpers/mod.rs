@@ -217,6 +217,8 @@ pub fn test_config() -> AppConfig {
             confirm_phone: false,
             ..PrivacySettings::default()
         },
+        // Webhooks are off unless a test turns them on.
+        webhooks: None,
     }
 }
 
