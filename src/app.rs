@@ -285,6 +285,15 @@ impl App {
         }
     }
 
+    /// Waits until the webhook deliverer has finished `passes` passes (at once
+    /// when webhooks are off); the first is the one it makes as the service
+    /// starts.
+    pub async fn webhook_passes_done(&self, passes: u64) {
+        if let Some(deliverer) = &self.deliverer {
+            deliverer.passes_done(passes).await;
+        }
+    }
+
     /// The URL the provider reaches the webhooks at.
     pub fn public_url(&self) -> &str {
         &self.state.dispatch_settings.public_url

@@ -262,6 +262,8 @@ pub struct Deliverer {
     metrics: Arc<Metrics>,
     /// Held for a whole pass, so passes never overlap.
     pass: Arc<tokio::sync::Mutex<()>>,
+    /// Passes finished so far, whether they failed or not.
+    passes_done: Arc<tokio::sync::watch::Sender<u64>>,
 }
 
 impl Deliverer {
@@ -285,6 +287,7 @@ impl Deliverer {
             http,
             metrics: Arc::default(),
             pass: Arc::new(tokio::sync::Mutex::new(())),
+            passes_done: Arc::new(tokio::sync::watch::Sender::new(0)),
         })
     }
 
@@ -293,11 +296,24 @@ impl Deliverer {
         Deliverer { metrics, ..self }
     }
 
+    /// Waits until at least `passes` passes have finished since this deliverer
+    /// was made; the first is the one its loop makes as the service starts.
+    pub async fn passes_done(&self, passes: u64) {
+        let mut done = self.passes_done.subscribe();
+        let _ = done.wait_for(|done| *done >= passes).await;
+    }
+
     /// Posts every due event, a request's events one after another in order,
     /// until none is due.
     #[instrument(skip_all, name = "webhooks.run")]
     pub async fn run_once(&self) -> anyhow::Result<DeliveryReport> {
         let _pass = self.pass.lock().await;
+        let report = self.deliver_due().await;
+        self.passes_done.send_modify(|done| *done += 1);
+        report
+    }
+
+    async fn deliver_due(&self) -> anyhow::Result<DeliveryReport> {
         let mut report = DeliveryReport::default();
         loop {
             let now = self.clock.now();
