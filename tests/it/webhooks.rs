@@ -324,7 +324,8 @@ async fn outbox(store: &Store) -> Vec<OutboxRow> {
 /// last status code).
 type OutboxRow = (i64, String, i64, String, i32, Option<String>, Option<i32>);
 
-/// The `/metrics` line of `ridealong_webhook_deliveries_total{result}`, or 0.
+/// The `/metrics` count of `ridealong_webhook_deliveries_total{result}`, or 0;
+/// the exposition passes `promtool check metrics` when `RIDEALONG_PROMTOOL` is set.
 async fn deliveries_counted(app: &TestApp, result: &str) -> u64 {
     let text = app
         .http
@@ -335,6 +336,7 @@ async fn deliveries_counted(app: &TestApp, result: &str) -> u64 {
         .text()
         .await
         .expect("text");
+    crate::metrics::promtool_accepts(&text);
     let prefix = format!("ridealong_webhook_deliveries_total{{result=\"{result}\"}} ");
     text.lines()
         .find_map(|line| line.strip_prefix(&prefix))
