@@ -13,6 +13,7 @@ use chrono_tz::Tz;
 use serde::Serialize;
 use tracing::instrument;
 
+use super::feedback::{CallFeedback, stored_score};
 use super::notifications::{enqueue_reminders, reminders_of};
 use super::{
     BeginWrite, Markers, Store, StoreError, StoreResult, from_json, packed_select, unpack,
@@ -58,6 +59,8 @@ pub struct CallRecord {
     pub provider_call_sid: Option<String>,
     /// The missed call this one is the second try of, booked in the same commute.
     pub retry_of: Option<CallId>,
+    /// The seeker's answer to the feedback question, once they replied.
+    pub feedback: Option<CallFeedback>,
     /// When it was booked.
     pub created_at: DateTime<Utc>,
     /// Last change.
@@ -192,6 +195,8 @@ pub(super) struct CallRow {
     talk_seconds: Option<i32>,
     provider_call_sid: Option<String>,
     retry_of: Option<CallId>,
+    feedback_score: Option<i32>,
+    feedback_at: Option<DateTime<Utc>>,
     created_at: DateTime<Utc>,
     updated_at: DateTime<Utc>,
 }
@@ -219,6 +224,10 @@ impl TryFrom<CallRow> for CallRecord {
                 .map_err(|_| corrupt("talk_seconds"))?,
             provider_call_sid: row.provider_call_sid,
             retry_of: row.retry_of,
+            feedback: match (stored_score(row.id, row.feedback_score)?, row.feedback_at) {
+                (Some(score), Some(received_at)) => Some(CallFeedback { score, received_at }),
+                _ => None,
+            },
             created_at: row.created_at,
             updated_at: row.updated_at,
         })
@@ -238,7 +247,7 @@ struct EventRow {
 pub const BOOK_CHUNK: usize = 500;
 
 const CALL_COLUMNS: &str = "id, request_id, mentor_id, starts_at, ends_at, status, outcome,
-    talk_seconds, provider_call_sid, retry_of, created_at, updated_at";
+    talk_seconds, provider_call_sid, retry_of, feedback_score, feedback_at, created_at, updated_at";
 
 impl Store {
     /// Persists the matcher's bookings. Each one moves its request from `pending`
@@ -533,6 +542,7 @@ impl Store {
                 c.starts_at as starts_at, c.ends_at as ends_at, c.status as status,
                 c.outcome as outcome, c.talk_seconds as talk_seconds,
                 c.provider_call_sid as provider_call_sid, c.retry_of as retry_of,
+                c.feedback_score as feedback_score, c.feedback_at as feedback_at,
                 c.created_at as created_at,
                 c.updated_at as updated_at,
                 m.name as mentor_name, m.timezone as mentor_timezone,
