@@ -19,6 +19,7 @@ use super::{
     BeginWrite, Markers, Store, StoreError, StoreResult, from_json, packed_select, unpack,
     with_pool,
 };
+use crate::domain::feedback::Score;
 use crate::domain::matching::{BookedCall, Booking};
 use crate::domain::reminder::ReminderPolicy;
 use crate::domain::schedule::Slot;
@@ -35,6 +36,10 @@ pub struct CallSummary {
     /// Who will call.
     pub mentor_name: String,
 }
+
+/// A call's start, how it ended, and the seeker's feedback score if they
+/// answered: what the weekly outcome table counts.
+pub type CallOutcome = (DateTime<Utc>, Outcome, Option<Score>);
 
 /// A stored call.
 #[derive(Clone, Debug)]
@@ -563,17 +568,18 @@ impl Store {
         rows.into_iter().map(CallListing::try_from).collect()
     }
 
-    /// Start and outcome of every call that has an outcome and starts in
-    /// `[from, to)`, for counting outcomes per week.
+    /// Start, outcome and feedback score (if the seeker answered) of every call
+    /// that has an outcome and starts in `[from, to)`, for counting outcomes
+    /// and averaging feedback per week.
     #[instrument(skip_all)]
     pub async fn call_outcomes(
         &self,
         from: DateTime<Utc>,
         to: DateTime<Utc>,
-    ) -> StoreResult<Vec<(DateTime<Utc>, Outcome)>> {
-        let rows: Vec<(DateTime<Utc>, String)> = with_pool!(self, pool, {
+    ) -> StoreResult<Vec<CallOutcome>> {
+        let rows: Vec<(CallId, DateTime<Utc>, String, Option<i32>)> = with_pool!(self, pool, {
             sqlx::query_as(
-                "select starts_at, outcome from calls
+                "select id, starts_at, outcome, feedback_score from calls
                  where outcome is not null and starts_at >= $1 and starts_at < $2",
             )
             .bind(from)
@@ -582,11 +588,11 @@ impl Store {
             .await
         })?;
         rows.into_iter()
-            .map(|(starts_at, outcome)| {
+            .map(|(id, starts_at, outcome, score)| {
                 let outcome = outcome
                     .parse()
                     .map_err(|_| StoreError::Corrupt(format!("call outcome {outcome}")))?;
-                Ok((starts_at, outcome))
+                Ok((starts_at, outcome, stored_score(id, score)?))
             })
             .collect()
     }

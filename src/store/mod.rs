@@ -49,7 +49,8 @@ use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqliteSy
 use sqlx::{Pool, Postgres, Sqlite, Transaction};
 
 pub use calls::{
-    CallDetail, CallEvent, CallFilter, CallListing, CallRecord, CallSummary, NewCallEvent,
+    CallDetail, CallEvent, CallFilter, CallListing, CallOutcome, CallRecord, CallSummary,
+    NewCallEvent,
 };
 pub use consent::{CodeTextJob, ConfirmOutcome, NewCodeOutcome, OptOutSource};
 pub use feedback::{CallFeedback, FeedbackStored};

@@ -380,3 +380,112 @@ async fn an_opted_out_seeker_is_not_asked() {
     assert_eq!(feedback(&app, call_id).await, Value::Null);
     app.stop().await;
 }
+
+#[tokio::test]
+async fn the_mentor_sees_a_count_and_from_three_answers_an_average_and_the_operator_the_rates() {
+    let (app, fake) = TestApp::spawn_with_fake_twilio().await;
+    let (mentor_id, _, mentor_visitor) = crate::pages_mentor::signed_in_mentor(&app, &fake).await;
+    app.add_window(
+        mentor_id,
+        &json!({ "weekdays": ["mon", "tue", "wed", "thu", "fri"], "start": "10:00", "end": "11:00" }),
+    )
+    .await;
+    // Four seekers in the four Monday slots, 15:00 to 15:45 UTC.
+    let seekers = [
+        "+12015550199",
+        "+12015550188",
+        "+12015550177",
+        "+12015550166",
+    ];
+    let mut slots = Vec::new();
+    for (n, phone) in seekers.iter().enumerate() {
+        let (_, starts_at) = seeker_booked(&app, &format!("Seeker {n}"), phone).await;
+        slots.push(starts_at);
+    }
+    assert_eq!(slots[3], "2026-11-30T15:45:00Z");
+    // The third call rings a mentor who does not pick up; the others complete.
+    for (n, slot) in slots.iter().enumerate() {
+        let script = if n == 2 {
+            CallScript {
+                mentor: MentorScript::NoAnswer,
+                ..talks()
+            }
+        } else {
+            talks()
+        };
+        fake.script_for(MENTOR_PHONE, script);
+        ring(&app, &fake, slot, n + 1).await;
+    }
+    app.clock.set(at("2026-11-30T16:00:00Z"));
+    reply_from(&app, &fake, seekers[0], "5").await;
+    reply_from(&app, &fake, seekers[1], "4").await;
+    reply_from(&app, &fake, seekers[2], "1").await;
+
+    let (status, html) = mentor_visitor.page("/mentor").await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(html.contains("data-figure=\"feedback-count\""), "{html}");
+    assert!(
+        html.contains("<strong>2</strong> answers in the last 30 days"),
+        "{html}"
+    );
+    assert!(
+        !html.contains("data-figure=\"feedback-average\"") && !html.contains("4.5"),
+        "two answers show no average: {html}"
+    );
+    assert!(html.contains("no seeker can be identified"), "{html}");
+
+    reply_from(&app, &fake, seekers[3], "3").await;
+    let (_, html) = mentor_visitor.page("/mentor").await;
+    assert!(html.contains("<strong>3</strong> answers"), "{html}");
+    assert!(
+        html.contains("average <strong>4.0</strong> of 5"),
+        "three answers show their average: {html}"
+    );
+
+    let mut operator = crate::pages_operator::signed_in(&app).await;
+    let page = operator
+        .get(&format!("/operator/mentors/{mentor_id}"))
+        .await;
+    assert_eq!(page.status, StatusCode::OK, "{}", page.body);
+    let body = &page.body;
+    assert!(
+        body.contains("<strong>75%</strong> answered (3 of 4)"),
+        "{body}"
+    );
+    assert!(
+        body.contains("<strong>75%</strong> completed (3 of 4)"),
+        "{body}"
+    );
+    assert!(
+        body.contains("<strong>4.0</strong> average feedback (3 answers)"),
+        "{body}"
+    );
+    let overview = operator.get("/operator").await;
+    assert!(
+        overview
+            .body
+            .contains("data-week=\"2026-W49\" data-outcome=\"feedback\">4.0"),
+        "{}",
+        overview.body
+    );
+    assert!(
+        overview
+            .body
+            .contains("data-week=\"2026-W48\" data-outcome=\"feedback\">—"),
+        "{}",
+        overview.body
+    );
+
+    // Thirty days after the last call's start, the calls have left the figures.
+    app.clock.set(at("2026-12-30T15:45:01Z"));
+    let mut operator = crate::pages_operator::signed_in(&app).await;
+    let page = operator
+        .get(&format!("/operator/mentors/{mentor_id}"))
+        .await;
+    assert!(
+        page.body.contains("<strong>—</strong> answered (0 of 0)"),
+        "{}",
+        page.body
+    );
+    app.stop().await;
+}
