@@ -59,7 +59,7 @@ impl Store {
     /// stored before is replaced. `None`, and nothing stored, otherwise: the
     /// number has no completed call, its latest was not asked (opted out, or the
     /// question is still waiting for calling hours), or the window has closed.
-    #[instrument(skip_all, fields(feedback.score = score.value()))]
+    #[instrument(skip_all)]
     pub async fn record_feedback(
         &self,
         phone: &str,
@@ -75,7 +75,7 @@ impl Store {
                  left join notifications n
                      on n.call_id = c.id and n.kind = 'feedback' and n.status = 'sent'
                  where r.phone = $1 and c.status = 'ended' and c.outcome = 'completed'
-                 order by c.ended_at desc, c.id desc
+                 order by coalesce(c.ended_at, c.updated_at) desc, c.id desc
                  limit 1",
             )
             .bind(phone)
