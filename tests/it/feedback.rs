@@ -460,6 +460,14 @@ async fn the_mentor_sees_a_count_and_from_three_answers_an_average_and_the_opera
         body.contains("<strong>4.0</strong> average feedback (3 answers)"),
         "{body}"
     );
+    let call_page = operator.get(&format!("/operator/calls/{}", 1)).await;
+    assert!(
+        call_page
+            .body
+            .contains("data-figure=\"feedback\">5 of 5, received"),
+        "the operator sees each call's answer: {}",
+        call_page.body
+    );
     let overview = operator.get("/operator").await;
     assert!(
         overview
