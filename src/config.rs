@@ -155,8 +155,8 @@ pub struct ServeArgs {
 /// secret they are signed with.
 #[derive(Args, Clone, Debug)]
 pub struct WebhookArgs {
-    /// URL that `call.ended` and `request.updated` events are posted to; unset
-    /// turns webhooks off.
+    /// URL that `call.ended`, `request.updated` and `feedback.received` events
+    /// are posted to; unset turns webhooks off.
     #[arg(long, env = "RIDEALONG_WEBHOOK_URL")]
     pub webhook_url: Option<String>,
     /// Signing secret, `whsec_` and the base64 of 24-64 random bytes; needed

@@ -10,6 +10,7 @@
 use chrono::TimeDelta;
 use rand::Rng;
 
+use super::feedback::Score;
 use crate::ids::RequestId;
 use crate::tokens;
 
@@ -131,6 +132,9 @@ pub enum SmsKeyword {
     Yes,
     /// HELP or INFO.
     Help,
+    /// One digit from 1 to 5: the answer to the feedback question after a call.
+    /// A digit is never one of the words above, so it shadows none of them.
+    Score(Score),
     /// Anything else.
     Other,
 }
@@ -151,7 +155,7 @@ pub fn parse_keyword(body: &str) -> SmsKeyword {
         "START" | "UNSTOP" => SmsKeyword::OptIn,
         "YES" | "Y" => SmsKeyword::Yes,
         "HELP" | "INFO" => SmsKeyword::Help,
-        _ => SmsKeyword::Other,
+        _ => Score::from_reply(body).map_or(SmsKeyword::Other, SmsKeyword::Score),
     }
 }
 
@@ -237,8 +241,24 @@ mod tests {
             assert_eq!(parse_keyword(yes), SmsKeyword::Yes, "{yes}");
         }
         assert_eq!(parse_keyword("help"), SmsKeyword::Help);
-        for other in ["stop calling me maybe", "yes please", "", "123456", "no"] {
+        for other in [
+            "stop calling me maybe",
+            "yes please",
+            "",
+            "123456",
+            "no",
+            "0",
+            "6",
+            "12",
+        ] {
             assert_eq!(parse_keyword(other), SmsKeyword::Other, "{other}");
+        }
+        for (digit, value) in [("1", 1), (" 5 ", 5), ("3.", 3)] {
+            assert_eq!(
+                parse_keyword(digit),
+                SmsKeyword::Score(Score::new(value).expect("score")),
+                "{digit}"
+            );
         }
     }
 }

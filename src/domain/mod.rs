@@ -55,6 +55,7 @@ macro_rules! string_enum {
 pub mod call_flow;
 pub mod concurrency;
 pub mod consent;
+pub mod feedback;
 pub mod hours;
 pub mod matching;
 pub mod mentor;

@@ -8,6 +8,7 @@
 use chrono::{DateTime, Utc};
 use chrono_tz::Tz;
 
+use super::feedback;
 use super::text::first_name;
 
 string_enum! {
@@ -21,6 +22,8 @@ string_enum! {
         Canceled => "canceled",
         /// The call is coming up soon (sent only to seekers).
         Reminder => "reminder",
+        /// How much did the completed call help (sent only to seekers).
+        Feedback => "feedback",
     }
 }
 
@@ -118,6 +121,8 @@ pub fn notice_text(kind: NoticeKind, recipient: Recipient, facts: &NoticeFacts<'
              press 1 to connect.",
             local_time(facts.starts_at, facts.mentor_zone)
         ),
+        // The ask after a completed call; a mentor is never asked.
+        (_, NoticeKind::Feedback) => feedback::ask_text(facts.mentor_name),
         (Recipient::Mentor, NoticeKind::Canceled) => format!(
             "ridealong: the call {} with {seeker} is canceled. Enjoy the quiet drive.",
             local_time(facts.starts_at, facts.mentor_zone)
@@ -203,6 +208,17 @@ mod tests {
         };
         let text = notice_text(NoticeKind::Reminder, Recipient::Seeker, &early);
         assert!(text.contains("Sun Mar 14, 8:05 AM EDT"), "{text}");
+    }
+
+    #[test]
+    fn the_feedback_ask_names_the_mentor_and_the_scale() {
+        let text = notice_text(NoticeKind::Feedback, Recipient::Seeker, &facts());
+        assert!(
+            text.contains(
+                "How much did your call with Grace help? Reply 1 (not at all) to 5 (a lot)."
+            ),
+            "{text}"
+        );
     }
 
     #[test]

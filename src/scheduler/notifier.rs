@@ -17,6 +17,10 @@
 //! reminder carries a manage link: a fresh token minted as it is sent (under
 //! its claim), stored hashed, that opens the request for [`LINK_LIFETIME`];
 //! the request's own manage token is stored hashed only, so it cannot be quoted.
+//!
+//! The feedback question after a completed call is a notice too, due when the
+//! call ended or when the seeker's calling hours open; one to an opted-out
+//! number is recorded `skipped`.
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -364,6 +368,18 @@ impl Notifier {
             return self
                 .skip_reminder(job, "opted_out", ReminderResult::OptedOut)
                 .await;
+        }
+        if job.opted_out && job.kind == NoticeKind::Feedback {
+            // A question nobody may be asked: recorded as such, not as a failure.
+            let _turn = self.turns.take().await;
+            self.store
+                .notice_skipped(job.id, job.attempts, "opted_out")
+                .await?;
+            info!(
+                notice.id = job.id.0,
+                "feedback not asked: the number opted out of texts"
+            );
+            return Ok(false);
         }
         if job.opted_out {
             {

@@ -1,5 +1,5 @@
 //! The webhook deliverer: posts the outbox's events (`call.ended`,
-//! `request.updated`) to the configured URL as JSON, signed per the Standard
+//! `request.updated`, `feedback.received`) to the configured URL as JSON, signed per the Standard
 //! Webhooks specification (`webhook-id`, `webhook-timestamp`,
 //! `webhook-signature: v1,<base64 HMAC-SHA256>`).
 //!
@@ -159,6 +159,14 @@ enum Data<'a> {
         attempts: u32,
         call: Option<BookedCall>,
     },
+    FeedbackReceived {
+        call_id: CallId,
+        request_id: RequestId,
+        mentor_id: MentorId,
+        score: u8,
+        starts_at: DateTime<Utc>,
+        received_at: DateTime<Utc>,
+    },
 }
 
 #[derive(Serialize)]
@@ -202,6 +210,19 @@ pub fn payload(job: &WebhookJob) -> String {
                 mentor_id,
                 starts_at,
             }),
+        },
+        WebhookEventKind::FeedbackReceived {
+            call_id,
+            mentor_id,
+            score,
+            starts_at,
+        } => Data::FeedbackReceived {
+            call_id: *call_id,
+            request_id: job.request_id,
+            mentor_id: *mentor_id,
+            score: score.value(),
+            starts_at: *starts_at,
+            received_at: job.occurred_at,
         },
     };
     let envelope = Envelope {
@@ -441,6 +462,7 @@ pub fn spawn(deliverer: Deliverer, shutdown: CancellationToken) -> tokio::task::
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::domain::feedback::Score;
     use crate::domain::status::{Outcome, RequestStatus};
     use proptest::prelude::*;
 
@@ -537,6 +559,16 @@ mod tests {
         assert_eq!(
             payload(&updated),
             r#"{"type":"request.updated","timestamp":"2026-11-30T15:09:00Z","data":{"request_id":3,"status":"scheduled","previous_status":"pending","attempts":0,"call":{"id":5,"mentor_id":2,"starts_at":"2026-11-30T15:00:00Z"}}}"#
+        );
+        let feedback = job(WebhookEventKind::FeedbackReceived {
+            call_id: CallId(5),
+            mentor_id: MentorId(2),
+            score: Score::new(4).expect("score"),
+            starts_at: at("2026-11-30T15:00:00Z"),
+        });
+        assert_eq!(
+            payload(&feedback),
+            r#"{"type":"feedback.received","timestamp":"2026-11-30T15:09:00Z","data":{"call_id":5,"request_id":3,"mentor_id":2,"score":4,"starts_at":"2026-11-30T15:00:00Z","received_at":"2026-11-30T15:09:00Z"}}"#
         );
     }
 

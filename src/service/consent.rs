@@ -1,11 +1,12 @@
 //! Proving a request's number is the seeker's, and what the seeker lets us text:
 //! entering the texted code, asking for a new one, and replies to the service
-//! number (YES, STOP, START, HELP).
+//! number (YES, STOP, START, HELP, and a digit answering the feedback
+//! question, `feedback`).
 
 use super::Service;
 use crate::domain::consent::{ConfirmedVia, SmsKeyword, code_hash, normalize_code};
 use crate::domain::status::RequestStatus;
-use crate::ids::RequestId;
+use crate::ids::{CallId, RequestId};
 use crate::store::{ConfirmOutcome, NewCodeOutcome, OptOutSource, StoreError};
 
 /// Why a code did not confirm the request.
@@ -67,6 +68,12 @@ pub enum TextOutcome {
     NothingToConfirm,
     /// HELP: the sender asks what this is.
     HelpAsked,
+    /// A digit from 1 to 5 answered the feedback question of the sender's
+    /// latest completed call.
+    FeedbackStored {
+        /// The call the answer is stored on.
+        call_id: CallId,
+    },
     /// Anything else.
     Ignored,
 }
@@ -158,6 +165,15 @@ impl Service {
                 }
             }
             SmsKeyword::Help => TextOutcome::HelpAsked,
+            SmsKeyword::Score(score) => match self.feedback_reply(from, score).await? {
+                Some(stored) => TextOutcome::FeedbackStored {
+                    call_id: stored.call_id,
+                },
+                None => {
+                    tracing::info!("inbound digit with no feedback question open ignored");
+                    TextOutcome::Ignored
+                }
+            },
             SmsKeyword::Other => {
                 tracing::info!("inbound text without a keyword ignored");
                 TextOutcome::Ignored

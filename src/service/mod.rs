@@ -9,10 +9,11 @@
 //! the matcher handle and the metrics; they never import `web` or `cli`.
 //!
 //! One module per area, each an `impl Service` block: [`requests`], [`consent`],
-//! [`mentors`], [`calls`].
+//! [`feedback`], [`mentors`], [`calls`].
 
 pub mod calls;
 pub mod consent;
+pub mod feedback;
 pub mod mentors;
 pub mod requests;
 

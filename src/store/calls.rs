@@ -13,11 +13,13 @@ use chrono_tz::Tz;
 use serde::Serialize;
 use tracing::instrument;
 
+use super::feedback::{CallFeedback, stored_score};
 use super::notifications::{enqueue_reminders, reminders_of};
 use super::{
     BeginWrite, Markers, Store, StoreError, StoreResult, from_json, packed_select, unpack,
     with_pool,
 };
+use crate::domain::feedback::Score;
 use crate::domain::matching::{BookedCall, Booking};
 use crate::domain::reminder::ReminderPolicy;
 use crate::domain::schedule::Slot;
@@ -34,6 +36,10 @@ pub struct CallSummary {
     /// Who will call.
     pub mentor_name: String,
 }
+
+/// A call's start, how it ended, and the seeker's feedback score if they
+/// answered: what the weekly outcome table counts.
+pub type CallOutcome = (DateTime<Utc>, Outcome, Option<Score>);
 
 /// A stored call.
 #[derive(Clone, Debug)]
@@ -58,6 +64,8 @@ pub struct CallRecord {
     pub provider_call_sid: Option<String>,
     /// The missed call this one is the second try of, booked in the same commute.
     pub retry_of: Option<CallId>,
+    /// The seeker's answer to the feedback question, once they replied.
+    pub feedback: Option<CallFeedback>,
     /// When it was booked.
     pub created_at: DateTime<Utc>,
     /// Last change.
@@ -192,6 +200,8 @@ pub(super) struct CallRow {
     talk_seconds: Option<i32>,
     provider_call_sid: Option<String>,
     retry_of: Option<CallId>,
+    feedback_score: Option<i32>,
+    feedback_at: Option<DateTime<Utc>>,
     created_at: DateTime<Utc>,
     updated_at: DateTime<Utc>,
 }
@@ -219,6 +229,10 @@ impl TryFrom<CallRow> for CallRecord {
                 .map_err(|_| corrupt("talk_seconds"))?,
             provider_call_sid: row.provider_call_sid,
             retry_of: row.retry_of,
+            feedback: match (stored_score(row.id, row.feedback_score)?, row.feedback_at) {
+                (Some(score), Some(received_at)) => Some(CallFeedback { score, received_at }),
+                _ => None,
+            },
             created_at: row.created_at,
             updated_at: row.updated_at,
         })
@@ -238,7 +252,7 @@ struct EventRow {
 pub const BOOK_CHUNK: usize = 500;
 
 const CALL_COLUMNS: &str = "id, request_id, mentor_id, starts_at, ends_at, status, outcome,
-    talk_seconds, provider_call_sid, retry_of, created_at, updated_at";
+    talk_seconds, provider_call_sid, retry_of, feedback_score, feedback_at, created_at, updated_at";
 
 impl Store {
     /// Persists the matcher's bookings. Each one moves its request from `pending`
@@ -533,6 +547,7 @@ impl Store {
                 c.starts_at as starts_at, c.ends_at as ends_at, c.status as status,
                 c.outcome as outcome, c.talk_seconds as talk_seconds,
                 c.provider_call_sid as provider_call_sid, c.retry_of as retry_of,
+                c.feedback_score as feedback_score, c.feedback_at as feedback_at,
                 c.created_at as created_at,
                 c.updated_at as updated_at,
                 m.name as mentor_name, m.timezone as mentor_timezone,
@@ -553,17 +568,18 @@ impl Store {
         rows.into_iter().map(CallListing::try_from).collect()
     }
 
-    /// Start and outcome of every call that has an outcome and starts in
-    /// `[from, to)`, for counting outcomes per week.
+    /// Start, outcome and feedback score (if the seeker answered) of every call
+    /// that has an outcome and starts in `[from, to)`, for counting outcomes
+    /// and averaging feedback per week.
     #[instrument(skip_all)]
     pub async fn call_outcomes(
         &self,
         from: DateTime<Utc>,
         to: DateTime<Utc>,
-    ) -> StoreResult<Vec<(DateTime<Utc>, Outcome)>> {
-        let rows: Vec<(DateTime<Utc>, String)> = with_pool!(self, pool, {
+    ) -> StoreResult<Vec<CallOutcome>> {
+        let rows: Vec<(CallId, DateTime<Utc>, String, Option<i32>)> = with_pool!(self, pool, {
             sqlx::query_as(
-                "select starts_at, outcome from calls
+                "select id, starts_at, outcome, feedback_score from calls
                  where outcome is not null and starts_at >= $1 and starts_at < $2",
             )
             .bind(from)
@@ -572,11 +588,11 @@ impl Store {
             .await
         })?;
         rows.into_iter()
-            .map(|(starts_at, outcome)| {
+            .map(|(id, starts_at, outcome, score)| {
                 let outcome = outcome
                     .parse()
                     .map_err(|_| StoreError::Corrupt(format!("call outcome {outcome}")))?;
-                Ok((starts_at, outcome))
+                Ok((starts_at, outcome, stored_score(id, score)?))
             })
             .collect()
     }

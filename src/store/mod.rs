@@ -11,7 +11,8 @@
 //! intake, locks) says so in one `match` on the store.
 //!
 //! One file per area: `requests` (seekers' requests, cancelling and erasing them),
-//! `consent` (confirming numbers, opt-outs), `intake` (SQLite's group commit of
+//! `consent` (confirming numbers, opt-outs), `feedback` (seekers' scores and a
+//! mentor's figures), `intake` (SQLite's group commit of
 //! new requests), `calls` (bookings and every call's event log), `telephony`
 //! (dialing and the provider's callbacks), `notifications` (the SMS outbox),
 //! `webhooks` (the outbound webhook outbox, filled by triggers),
@@ -27,6 +28,7 @@
 
 mod calls;
 mod consent;
+mod feedback;
 mod intake;
 mod locks;
 mod mentor_account;
@@ -47,9 +49,11 @@ use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqliteSy
 use sqlx::{Pool, Postgres, Sqlite, Transaction};
 
 pub use calls::{
-    CallDetail, CallEvent, CallFilter, CallListing, CallRecord, CallSummary, NewCallEvent,
+    CallDetail, CallEvent, CallFilter, CallListing, CallOutcome, CallRecord, CallSummary,
+    NewCallEvent,
 };
 pub use consent::{CodeTextJob, ConfirmOutcome, NewCodeOutcome, OptOutSource};
+pub use feedback::{CallFeedback, FeedbackStored};
 pub use intake::{RequestIntake, WriteTurns};
 pub use locks::MatcherLock;
 pub use mentor_account::{MentorCall, MentorCalls, NewSignInCode};

@@ -18,6 +18,7 @@ use crate::domain::call_flow::{
     Leg, RequestEffect, request_effect, second_try_slot, status_after_requeue, tries_again,
 };
 use crate::domain::concurrency::CallCapacity;
+use crate::domain::feedback::ask_due_at;
 use crate::domain::hours::{CallingHours, SeekerHours};
 use crate::domain::schedule::{MentorSchedule, Slot};
 use crate::domain::status::{CallStatus, Outcome, RequestStatus};
@@ -652,7 +653,8 @@ impl Store {
     /// Ends a live call with `outcome` about `leg`, and applies the outcome to its
     /// request in the same transaction: completed, requeued (a seeker-side miss
     /// counts; the third makes it unreachable) or left alone. A call that already
-    /// ended is not touched again: `None`.
+    /// ended is not touched again: `None`. A completed call queues the feedback
+    /// question to its seeker, due at once or when calling hours open.
     ///
     /// After a seeker who did not pick up or was busy, with attempts left, the
     /// request is booked at once into the next free slot of the same window
@@ -700,8 +702,8 @@ impl Store {
             let Some((request_id, retry_of)) = ended else {
                 return Ok(None);
             };
-            let (status, attempts): (String, i32) =
-                sqlx::query_as("select status, attempts from requests where id = $1")
+            let (status, attempts, seeker_zone): (String, i32, String) =
+                sqlx::query_as("select status, attempts, timezone from requests where id = $1")
                     .bind(request_id)
                     .fetch_one(&mut *tx)
                     .await?;
@@ -733,6 +735,25 @@ impl Store {
                 "request_status": request_status.as_str(),
             });
             insert_event!(&mut *tx, NewCallEvent::new(call_id, "ended", &detail, now))?;
+            if outcome == Outcome::Completed {
+                let zone: Tz = seeker_zone
+                    .parse()
+                    .map_err(|_| StoreError::Corrupt(format!("request {request_id}: zone")))?;
+                // The seeker is asked how much it helped, once per call (the
+                // unique index `notifications_one_feedback_per_call`).
+                sqlx::query(
+                    "insert into notifications (request_id, call_id, recipient, kind, status,
+                         next_attempt_at, created_at)
+                     values ($1, $2, 'seeker', 'feedback', 'pending', $3, $4)
+                     on conflict do nothing",
+                )
+                .bind(request_id)
+                .bind(call_id)
+                .bind(ask_due_at(now, zone, rules.calling_hours))
+                .bind(now)
+                .execute(&mut *tx)
+                .await?;
+            }
             let mut second_try = None;
             if let Some(facts) = facts.filter(|_| request_status == RequestStatus::Pending) {
                 let booked: Vec<(DateTime<Utc>, DateTime<Utc>)> = sqlx::query_as(

@@ -10,6 +10,7 @@ use chrono::{DateTime, Utc};
 use tracing::instrument;
 
 use super::{Store, StoreError, StoreResult, with_pool};
+use crate::domain::feedback::Score;
 use crate::domain::status::{Outcome, RequestStatus};
 use crate::ids::{CallId, MentorId, RequestId};
 
@@ -42,14 +43,28 @@ pub enum WebhookEventKind {
         /// The call it is booked into, if any: (call id, mentor id, start).
         call: Option<(CallId, MentorId, DateTime<Utc>)>,
     },
+    /// `feedback.received`: a seeker answered the feedback question of a
+    /// completed call (again, when a later answer replaced an earlier one).
+    FeedbackReceived {
+        /// The call.
+        call_id: CallId,
+        /// Its mentor.
+        mentor_id: MentorId,
+        /// The answer, 1 to 5.
+        score: Score,
+        /// The call's slot start.
+        starts_at: DateTime<Utc>,
+    },
 }
 
 impl WebhookEventKind {
-    /// The event type as sent: `call.ended` or `request.updated`.
+    /// The event type as sent: `call.ended`, `request.updated` or
+    /// `feedback.received`.
     pub fn type_name(&self) -> &'static str {
         match self {
             WebhookEventKind::CallEnded { .. } => "call.ended",
             WebhookEventKind::RequestUpdated { .. } => "request.updated",
+            WebhookEventKind::FeedbackReceived { .. } => "feedback.received",
         }
     }
 }
@@ -106,7 +121,7 @@ pub struct WebhookCounts {
 /// The outbox columns every read takes, in [`EventRow`]'s order.
 const EVENT_COLUMNS: &str = "id, webhook_id, type, request_id, call_id, mentor_id,
     request_status, previous_status, request_attempts, outcome, talk_seconds, starts_at,
-    ended_at, occurred_at, created_at, attempts, status, next_attempt_at, last_attempt_at,
+    ended_at, feedback_score, occurred_at, created_at, attempts, status, next_attempt_at, last_attempt_at,
     last_error, last_status_code, delivered_at";
 
 #[derive(sqlx::FromRow)]
@@ -125,6 +140,7 @@ struct EventRow {
     talk_seconds: Option<i32>,
     starts_at: Option<DateTime<Utc>>,
     ended_at: Option<DateTime<Utc>>,
+    feedback_score: Option<i32>,
     occurred_at: DateTime<Utc>,
     created_at: DateTime<Utc>,
     attempts: i32,
@@ -178,6 +194,16 @@ impl TryFrom<EventRow> for WebhookDelivery {
                     }
                     _ => None,
                 },
+            },
+            "feedback.received" => WebhookEventKind::FeedbackReceived {
+                call_id: row.call_id.ok_or_else(|| corrupt("call id"))?,
+                mentor_id: row.mentor_id.ok_or_else(|| corrupt("mentor id"))?,
+                score: row
+                    .feedback_score
+                    .and_then(|score| u8::try_from(score).ok())
+                    .and_then(Score::new)
+                    .ok_or_else(|| corrupt("feedback score"))?,
+                starts_at: row.starts_at.ok_or_else(|| corrupt("start"))?,
             },
             _ => return Err(corrupt("type")),
         };

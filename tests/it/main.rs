@@ -21,6 +21,7 @@ mod cli;
 mod consent;
 mod crash_recovery;
 mod db_faults;
+mod feedback;
 mod limits;
 mod metrics;
 mod notices;

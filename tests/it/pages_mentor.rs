@@ -23,7 +23,7 @@ const SEEKER_PHONE: &str = "+12015550199";
 
 /// A browser as far as the pages care: it keeps cookies, follows no redirects (so
 /// tests see them), and says its posts come from the same site.
-struct Visitor {
+pub(crate) struct Visitor {
     base: String,
     http: reqwest::Client,
     cookies: Mutex<BTreeMap<String, String>>,
@@ -77,7 +77,7 @@ impl Visitor {
     }
 
     /// `GET path` as a page: status and HTML.
-    async fn page(&self, path: &str) -> (StatusCode, String) {
+    pub(crate) async fn page(&self, path: &str) -> (StatusCode, String) {
         let response = self.get(path).await;
         let status = response.status();
         (status, response.text().await.expect("body"))
@@ -163,7 +163,7 @@ async fn enter_code(visitor: &Visitor, phone: &str, code: &str) -> Response {
 }
 
 /// A mentor who exists, and a visitor signed in as them.
-async fn signed_in_mentor(app: &TestApp, fake: &FakeTwilio) -> (i64, String, Visitor) {
+pub(crate) async fn signed_in_mentor(app: &TestApp, fake: &FakeTwilio) -> (i64, String, Visitor) {
     let (id, token) = app
         .create_mentor(&mentor_body("Grace Hopper", MENTOR_PHONE))
         .await;

@@ -17,18 +17,18 @@ const MENTOR_PHONE: &str = "+12015550123";
 const SEEKER_PHONE: &str = "+12015550199";
 
 /// A browser stand-in: keeps cookies, follows no redirects, reads CSRF tokens.
-struct Visitor {
+pub(crate) struct Visitor {
     http: reqwest::Client,
     base: String,
     cookies: BTreeMap<String, String>,
 }
 
 /// A page as answered: status, `Location` if any, body.
-struct Answer {
-    status: StatusCode,
+pub(crate) struct Answer {
+    pub(crate) status: StatusCode,
     location: Option<String>,
     set_cookies: Vec<String>,
-    body: String,
+    pub(crate) body: String,
 }
 
 impl Visitor {
@@ -87,7 +87,7 @@ impl Visitor {
         }
     }
 
-    async fn get(&mut self, path: &str) -> Answer {
+    pub(crate) async fn get(&mut self, path: &str) -> Answer {
         let request = self.http.get(format!("{}{path}", self.base));
         self.send(request).await
     }
@@ -132,7 +132,7 @@ fn csrf_token(html: &str) -> String {
     html[start..].split('"').next().expect("token").to_owned()
 }
 
-async fn signed_in(app: &TestApp) -> Visitor {
+pub(crate) async fn signed_in(app: &TestApp) -> Visitor {
     let mut visitor = Visitor::new(app);
     visitor.sign_in().await;
     visitor

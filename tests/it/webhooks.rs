@@ -1,5 +1,5 @@
-//! Outbound webhooks (Standard Webhooks): the real app posts `call.ended` and
-//! `request.updated` events to a receiver in the test, a small axum server that
+//! Outbound webhooks (Standard Webhooks): the real app posts `call.ended`,
+//! `request.updated` and `feedback.received` events to a receiver in the test, a small axum server that
 //! records every post and answers as the test says.
 //!
 //! Every post is checked with an implementation of the specification written
@@ -449,9 +449,72 @@ async fn a_call_that_ends_and_each_status_change_of_its_request_are_posted_in_or
     app.stop().await;
 }
 
+/// The seeker of the completed call answers the feedback question with `body`
+/// at `instant`; the ask went out when the call ended.
+async fn seeker_replies(app: &TestApp, fake: &FakeTwilio, body: &str, instant: &str) {
+    app.notify_due().await;
+    app.clock.set(at(instant));
+    let params = [
+        ("From", SEEKER_PHONE),
+        ("To", "+15005550006"),
+        ("Body", body),
+        ("MessageSid", "SM0123"),
+    ];
+    let (status, twiml) = app
+        .post_webhook(fake.auth_token(), "/telephony/twilio/sms", &params, None)
+        .await;
+    assert_eq!(status, StatusCode::OK, "{twiml}");
+}
+
+#[tokio::test]
+async fn each_feedback_answer_is_posted_as_feedback_received_with_ids_score_and_times() {
+    let (app, fake, receiver, request_id) = a_completed_call().await;
+    seeker_replies(&app, &fake, "4", "2026-11-30T18:00:00Z").await;
+    assert_eq!(app.deliver_webhooks_now().await.delivered, 1);
+    seeker_replies(&app, &fake, "2", "2026-11-30T19:00:00Z").await;
+    assert_eq!(app.deliver_webhooks_now().await.delivered, 1);
+    // A digit that answers nothing (a 6) posts nothing.
+    seeker_replies(&app, &fake, "6", "2026-11-30T19:30:00Z").await;
+    assert_eq!(app.deliver_webhooks_now().await.delivered, 0);
+
+    let posts = receiver.posts();
+    let call_id = posts[2].json["data"]["call_id"].clone();
+    let feedback: Vec<&Post> = posts
+        .iter()
+        .filter(|post| post.kind() == "feedback.received")
+        .collect();
+    assert_eq!(feedback.len(), 2, "{posts:?}");
+    assert_eq!(
+        feedback[0].json,
+        json!({
+            "type": "feedback.received",
+            "timestamp": "2026-11-30T18:00:00Z",
+            "data": {
+                "call_id": call_id,
+                "request_id": request_id,
+                "mentor_id": posts[2].json["data"]["mentor_id"],
+                "score": 4,
+                "starts_at": FIRST_SLOT,
+                "received_at": "2026-11-30T18:00:00Z",
+            },
+        })
+    );
+    assert_eq!(feedback[1].json["data"]["score"], 2, "the later answer too");
+    assert_eq!(
+        feedback[1].json["data"]["received_at"],
+        "2026-11-30T19:00:00Z"
+    );
+    assert_ne!(feedback[0].id, feedback[1].id);
+    receiver.assert_all_signed(|post| {
+        at(post.json["timestamp"].as_str().expect("timestamp")).max(at("2026-11-30T15:00:00Z"))
+    });
+    app.stop().await;
+}
+
 #[tokio::test]
 async fn payloads_and_the_outbox_carry_no_phone_name_topic_or_message() {
-    let (app, _fake, receiver, request_id) = a_completed_call().await;
+    let (app, fake, receiver, request_id) = a_completed_call().await;
+    seeker_replies(&app, &fake, "5", "2026-11-30T18:00:00Z").await;
     // The seeker erases their data: nothing of it was ever in an event.
     let (status, _) = app
         .delete(
@@ -473,6 +536,8 @@ async fn payloads_and_the_outbox_carry_no_phone_name_topic_or_message() {
         "previous_status",
         "attempts",
         "call",
+        "score",
+        "received_at",
     ]
     .into_iter()
     .collect();
@@ -522,8 +587,8 @@ async fn outbox_text(store: &Store) -> String {
         Store::Sqlite(pool) => sqlx::query_scalar(
             "select json_group_array(json_array(id, webhook_id, type, request_id, call_id,
                  mentor_id, request_status, previous_status, request_attempts, outcome,
-                 talk_seconds, starts_at, ended_at, occurred_at, status, attempts,
-                 last_error, last_status_code))
+                 talk_seconds, starts_at, ended_at, feedback_score, occurred_at, status,
+                 attempts, last_error, last_status_code))
              from webhook_events",
         )
         .fetch_all(pool)

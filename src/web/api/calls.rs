@@ -44,10 +44,37 @@ pub struct CallView {
     /// commute after a seeker-side miss); null when the matcher booked it.
     #[schema(value_type = Option<i64>)]
     pub retry_of: Option<CallId>,
+    /// The seeker's answer to "how much did the call help", once they replied
+    /// (a later answer replaces an earlier one). Shown to the admin only: a
+    /// mentor's token reads null here, as a mentor sees only averages of
+    /// several answers, so that no seeker can be identified.
+    pub feedback: Option<FeedbackView>,
     /// When it was booked.
     pub created_at: DateTime<Utc>,
     /// Last change.
     pub updated_at: DateTime<Utc>,
+}
+
+/// A seeker's answer to the feedback question after a completed call.
+#[derive(Serialize, ToSchema)]
+pub struct FeedbackView {
+    /// 1 (not at all) to 5 (a lot).
+    #[schema(minimum = 1, maximum = 5)]
+    pub score: u8,
+    /// When the answer came, RFC 3339 UTC.
+    pub received_at: DateTime<Utc>,
+}
+
+impl CallView {
+    /// `call` as `caller` may see it: a mentor never reads a single call's
+    /// feedback.
+    pub fn for_caller(call: CallRecord, caller: Caller) -> CallView {
+        let mut view = CallView::from(call);
+        if matches!(caller, Caller::Mentor(_)) {
+            view.feedback = None;
+        }
+        view
+    }
 }
 
 /// A call with its event log.
@@ -105,6 +132,10 @@ impl From<CallRecord> for CallView {
             talk_seconds: call.talk_seconds,
             provider_call_sid: call.provider_call_sid,
             retry_of: call.retry_of,
+            feedback: call.feedback.map(|feedback| FeedbackView {
+                score: feedback.score.value(),
+                received_at: feedback.received_at,
+            }),
             created_at: call.created_at,
             updated_at: call.updated_at,
         }
@@ -148,7 +179,12 @@ pub async fn list_calls(
         limit: page_limit(query.limit)?,
     };
     let calls = state.store.calls(filter).await?;
-    Ok(Json(calls.into_iter().map(CallView::from).collect()))
+    Ok(Json(
+        calls
+            .into_iter()
+            .map(|call| CallView::for_caller(call, caller))
+            .collect(),
+    ))
 }
 
 /// One call with its event log: the admin, or the mentor who makes it.
@@ -172,7 +208,7 @@ pub async fn get_call(
         return Err(ApiError::NotFound("call"));
     }
     Ok(Json(CallDetailView {
-        call: call.into(),
+        call: CallView::for_caller(call, caller),
         events: events.into_iter().map(CallEventView::from).collect(),
     }))
 }

@@ -1,7 +1,8 @@
 //! Inbound texts to the service number (`/telephony/twilio/sms`, the number's
 //! "A message comes in" webhook): YES confirms the sender's unconfirmed request,
 //! STOP and its synonyms stop every text to the sender, START brings them back,
-//! HELP says what this is.
+//! HELP says what this is, a digit from 1 to 5 answers the feedback question
+//! after a completed call (thanked for in reply).
 //!
 //! The sender's number and the text are never logged. Twilio's own opt-out
 //! handling (Advanced Opt-Out) answers STOP/START itself and still forwards the
@@ -12,6 +13,7 @@ use axum::extract::State;
 
 use super::{TwimlResponse, WebhookForm};
 use crate::domain::consent::{CONFIRMED_TEXT, HELP_TEXT, parse_keyword};
+use crate::domain::feedback::THANKS_TEXT;
 use crate::domain::phone::PhoneNumber;
 use crate::service::consent::TextOutcome;
 use crate::telephony::twiml::Twiml;
@@ -41,6 +43,7 @@ pub(super) async fn inbound(
         TextOutcome::OptedOut | TextOutcome::OptedIn => None,
         TextOutcome::Confirmed { .. } => Some(CONFIRMED_TEXT),
         TextOutcome::HelpAsked => Some(HELP_TEXT),
+        TextOutcome::FeedbackStored { .. } => Some(THANKS_TEXT),
         TextOutcome::NothingToConfirm | TextOutcome::Ignored => None,
     };
     let twiml = match reply {

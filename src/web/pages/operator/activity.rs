@@ -332,6 +332,11 @@ pub async fn call(
                 dt { "Status" } dd { span.status { (call.status.as_str()) } }
                 dt { "Outcome" } dd { @match call.outcome { Some(outcome) => { (outcome.as_str()) }, None => { "—" } } }
                 dt { "Talk time" } dd { (talk_time(call.talk_seconds)) }
+                @if let Some(feedback) = &call.feedback {
+                    dt { "Feedback" } dd data-figure="feedback" {
+                        (feedback.score.value()) " of 5, received " (utc(feedback.received_at))
+                    }
+                }
                 @if let Some(sid) = &call.provider_call_sid {
                     dt { "Provider call" } dd { code { (sid) } }
                 }

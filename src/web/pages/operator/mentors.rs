@@ -1,6 +1,7 @@
 //! `/operator/mentors`: every mentor at a glance, the form that registers one (the
 //! same rules and token as `POST /api/v1/mentors`), and each mentor's page with
-//! their windows and pauses.
+//! their windows, pauses, and the answer rate, completion rate and average
+//! feedback of their last 30 days.
 
 use axum::extract::rejection::PathRejection;
 use axum::extract::{Path, State};
@@ -16,6 +17,7 @@ use super::super::csrf::{CsrfForm, CsrfToken};
 use super::super::error::PageError;
 use super::super::layout::{Field, FormErrors, csrf_field, whole_number, zone_select};
 use super::{Operator, Section, frame, path_id, scroll_table};
+use crate::domain::feedback::{MentorFigures, average_text, percent_text};
 use crate::domain::mentor::MentorInput;
 use crate::domain::mentor::NewMentor;
 use crate::domain::pause::Pause;
@@ -307,6 +309,7 @@ async fn detail_page(
     let pauses = state.store.pauses(id).await?;
     let now = state.clock.now();
     let paused = pause_now(&mentor, &pauses, now);
+    let figures = state.service.mentor_figures(id, now).await?;
     Ok(frame(
         &mentor.name,
         csrf,
@@ -328,6 +331,7 @@ async fn detail_page(
                 dt { "Registered" } dd { (super::utc(mentor.created_at)) }
             }
             p { a href={ "/operator/calls?mentor_id=" (mentor.id) } { "This mentor's calls" } }
+            (figures_section(&figures))
             h2 { "Commute windows" }
             @if windows.is_empty() {
                 p { "None yet. The mentor adds them after signing in, or through the API." }
@@ -374,6 +378,37 @@ async fn detail_page(
             }
         },
     ))
+}
+
+/// How the mentor's calls of the last 30 days went: answer rate, completion
+/// rate and the seekers' average feedback, each with what it is counted from.
+fn figures_section(figures: &MentorFigures) -> Markup {
+    let rate = |rate: Option<f64>| rate.map_or_else(|| "—".to_owned(), percent_text);
+    html! {
+        h2 #figures { "Last 30 days" }
+        p.hint {
+            "Of the calls that started in the last 30 days and rang the mentor (canceled and failed calls left out): "
+            "the share the mentor answered and took, and the share that completed. "
+            "Feedback is the seekers' 1–5 answers after completed calls."
+        }
+        ul.figures {
+            li data-figure="answer-rate" {
+                span { strong { (rate(figures.answer_rate())) } " answered ("
+                    (figures.answered) " of " (figures.rung) ")" }
+            }
+            li data-figure="completion-rate" {
+                span { strong { (rate(figures.completion_rate())) } " completed ("
+                    (figures.completed) " of " (figures.rung) ")" }
+            }
+            li data-figure="feedback-average" {
+                span {
+                    strong { (figures.feedback.average().map_or_else(|| "—".to_owned(), average_text)) }
+                    " average feedback (" (figures.feedback.count) " "
+                    (if figures.feedback.count == 1 { "answer" } else { "answers" }) ")"
+                }
+            }
+        }
+    }
 }
 
 /// `GET /operator/mentors/{id}`.

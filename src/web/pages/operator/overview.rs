@@ -1,5 +1,5 @@
 //! `/operator`: what is waiting, what happens today, and how calls ended, week by
-//! week.
+//! week, with the seekers' average feedback.
 
 use axum::extract::State;
 use chrono::{DateTime, Datelike, NaiveDate, TimeDelta, Utc};
@@ -8,7 +8,9 @@ use maud::{Markup, html};
 use super::super::csrf::CsrfToken;
 use super::super::error::PageError;
 use super::{Operator, Section, frame};
+use crate::domain::feedback::{FeedbackSummary, average_text};
 use crate::domain::status::{Outcome, RequestStatus};
+use crate::store::CallOutcome;
 use crate::web::AppState;
 
 /// How many ISO weeks the outcome table covers, this one included.
@@ -21,6 +23,8 @@ pub struct WeekCounts {
     pub monday: NaiveDate,
     /// Calls per outcome, in [`Outcome::ALL`] order.
     pub counts: Vec<u64>,
+    /// The seekers' answers to the feedback question about the week's calls.
+    pub feedback: FeedbackSummary,
 }
 
 impl WeekCounts {
@@ -50,23 +54,20 @@ pub fn span(now: DateTime<Utc>, weeks: u32) -> (DateTime<Utc>, DateTime<Utc>) {
     )
 }
 
-/// Counts `outcomes` (each call's start and outcome) per ISO week of its start,
-/// for the `weeks` weeks up to `now`'s, newest first; weeks without calls are
-/// there with zeros, calls outside the span are left out.
-pub fn count_by_week(
-    now: DateTime<Utc>,
-    weeks: u32,
-    outcomes: &[(DateTime<Utc>, Outcome)],
-) -> Vec<WeekCounts> {
+/// Counts `outcomes` (each call's start, outcome and feedback score) per ISO
+/// week of its start, for the `weeks` weeks up to `now`'s, newest first; weeks
+/// without calls are there with zeros, calls outside the span are left out.
+pub fn count_by_week(now: DateTime<Utc>, weeks: u32, outcomes: &[CallOutcome]) -> Vec<WeekCounts> {
     let (from, _) = span(now, weeks);
     let first_monday = from.date_naive();
     let mut rows: Vec<WeekCounts> = (0..weeks)
         .map(|index| WeekCounts {
             monday: first_monday + TimeDelta::weeks(i64::from(index)),
             counts: vec![0; Outcome::ALL.len()],
+            feedback: FeedbackSummary::default(),
         })
         .collect();
-    for (starts_at, outcome) in outcomes {
+    for (starts_at, outcome, score) in outcomes {
         let days = (starts_at.date_naive() - first_monday).num_days();
         if days < 0 {
             continue;
@@ -79,6 +80,9 @@ pub fn count_by_week(
         };
         if let Some(column) = Outcome::ALL.iter().position(|known| known == outcome) {
             row.counts[column] += 1;
+        }
+        if let Some(score) = score {
+            row.feedback = row.feedback.with(*score);
         }
     }
     rows.reverse();
@@ -148,7 +152,7 @@ pub async fn overview(
                 }
             }
             h2 #outcomes { "How calls ended, week by week" }
-            p.hint { "ISO weeks in UTC, Monday to Sunday, by the call's start; the current week first." }
+            p.hint { "ISO weeks in UTC, Monday to Sunday, by the call's start; the current week first. Feedback is the average of the seekers' 1–5 answers about the week's calls, with how many answered." }
             div.table-scroll role="region" aria-labelledby="outcomes" tabindex="0" {
                 table.outcomes {
                     thead {
@@ -158,6 +162,7 @@ pub async fn overview(
                                 th scope="col" { (outcome.as_str().replace('_', " ")) }
                             }
                             th scope="col" { "all" }
+                            th scope="col" { "feedback" }
                         }
                     }
                     tbody {
@@ -172,6 +177,15 @@ pub async fn overview(
                                     td data-week=(label) data-outcome=(outcome.as_str()) { (count) }
                                 }
                                 td data-week=(label) data-outcome="all" { (week.total()) }
+                                td data-week=(label) data-outcome="feedback" {
+                                    @match week.feedback.average() {
+                                        Some(average) => {
+                                            (average_text(average))
+                                            span.muted { " (" (week.feedback.count) ")" }
+                                        }
+                                        None => { "—" }
+                                    }
+                                }
                             }
                         }
                     }
@@ -184,6 +198,7 @@ pub async fn overview(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::domain::feedback::Score;
 
     fn at(text: &str) -> DateTime<Utc> {
         text.parse().expect("instant")
@@ -206,11 +221,19 @@ mod tests {
             now,
             3,
             &[
-                (at("2026-11-30T00:00:00Z"), Outcome::Completed),
-                (at("2026-12-06T23:59:59Z"), Outcome::Completed),
-                (at("2026-11-29T23:59:59Z"), Outcome::SeekerNoAnswer),
-                (at("2026-11-16T00:00:00Z"), Outcome::Canceled),
-                (at("2026-11-15T23:59:59Z"), Outcome::Failed),
+                (
+                    at("2026-11-30T00:00:00Z"),
+                    Outcome::Completed,
+                    Score::new(5),
+                ),
+                (
+                    at("2026-12-06T23:59:59Z"),
+                    Outcome::Completed,
+                    Score::new(2),
+                ),
+                (at("2026-11-29T23:59:59Z"), Outcome::SeekerNoAnswer, None),
+                (at("2026-11-16T00:00:00Z"), Outcome::Canceled, None),
+                (at("2026-11-15T23:59:59Z"), Outcome::Failed, None),
             ],
         );
         let labels: Vec<String> = weeks.iter().map(WeekCounts::label).collect();
@@ -221,6 +244,8 @@ mod tests {
         assert_eq!(weeks[1].counts[column(Outcome::SeekerNoAnswer)], 1);
         assert_eq!(weeks[2].counts[column(Outcome::Canceled)], 1);
         assert_eq!(weeks[2].total(), 1, "the week before the span is left out");
+        assert_eq!(weeks[0].feedback.average(), Some(3.5));
+        assert_eq!(weeks[1].feedback.average(), None);
     }
 
     #[test]

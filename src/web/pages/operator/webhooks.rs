@@ -38,7 +38,7 @@ pub async fn webhooks(
         html! {
             h1 { "Webhooks" }
             @if enabled {
-                p { "Webhooks are on: " code { "call.ended" } " and " code { "request.updated" }
+                p { "Webhooks are on: " code { "call.ended" } ", " code { "request.updated" } " and " code { "feedback.received" }
                     " events are posted to " code { "RIDEALONG_WEBHOOK_URL" } ", signed per the Standard Webhooks specification, and retried for 24 hours." }
             } @else {
                 p data-webhooks="off" { "Webhooks are off. Set " code { "RIDEALONG_WEBHOOK_URL" } " and "
@@ -122,6 +122,10 @@ fn about(request_id: RequestId, kind: &WebhookEventKind) -> Markup {
             WebhookEventKind::CallEnded { call_id, outcome, .. } => {
                 ", " a href={ "/operator/calls/" (call_id) } { "call " (call_id) }
                 br; span.muted { (outcome.as_str().replace('_', " ")) }
+            }
+            WebhookEventKind::FeedbackReceived { call_id, score, .. } => {
+                ", " a href={ "/operator/calls/" (call_id) } { "call " (call_id) }
+                br; span.muted { "feedback " (score.value()) " of 5" }
             }
             WebhookEventKind::RequestUpdated { status, previous_status, .. } => {
                 br; span.muted {

@@ -1,7 +1,8 @@
 //! `/mentor`: the signed-in mentor's dashboard. Upcoming calls (the seeker's first
 //! name, topic and message; never their phone), commute windows with a preview of
-//! the next slots, call length and per-window capacity, pauses, past calls, and
-//! the private calendar feed link.
+//! the next slots, call length and per-window capacity, pauses, the seekers'
+//! feedback (a count and an average, never one call's), past calls, and the
+//! private calendar feed link.
 //!
 //! Every change is the same use case as the JSON API's
 //! ([`crate::service::mentors`]), so both parse, store and nudge the matcher the
@@ -33,8 +34,8 @@ use crate::web::pages::error::PageError;
 use crate::web::pages::layout::{FormErrors, csrf_field, page, whole_number};
 use crate::web::pages::session::MentorSession;
 use sections::{
-    calendar_section, past_section, pauses_section, settings_section, slots_section,
-    upcoming_section, windows_section,
+    calendar_section, feedback_section, past_section, pauses_section, settings_section,
+    slots_section, upcoming_section, windows_section,
 };
 
 /// How far ahead the slot preview looks.
@@ -147,6 +148,7 @@ pub async fn render(
         .store
         .mentor_calls(mentor.id, MentorCalls::Past, CALL_LIMIT)
         .await?;
+    let figures = state.service.mentor_figures(mentor.id, now).await?;
     let calendar_made = state.store.calendar_made_at(mentor.id).await?;
     let status = if refused.any_errors() {
         StatusCode::UNPROCESSABLE_ENTITY
@@ -169,6 +171,7 @@ pub async fn render(
             a href="#slots" { "Next slots" }
             a href="#settings" { "Call length" }
             a href="#pauses" { "Pauses" }
+            a href="#feedback" { "Feedback" }
             a href="#past" { "Past calls" }
             a href="#calendar" { "Calendar" }
         }
@@ -177,6 +180,7 @@ pub async fn render(
         (slots_section(&slots, zone, windows.is_empty()))
         (settings_section(csrf, &mentor, refused.settings.as_ref()))
         (pauses_section(csrf, &pauses, refused.pause.as_ref()))
+        (feedback_section(figures.feedback))
         (past_section(&past, zone))
         (calendar_section(csrf, calendar_made, refused.new_calendar_url.as_deref(), zone))
     };

@@ -1,5 +1,6 @@
 //! The dashboard's sections, as markup: upcoming calls, commute windows, the
-//! slot preview, call settings, pauses, past calls and the calendar link. Only
+//! slot preview, call settings, pauses, feedback, past calls and the calendar
+//! link. Only
 //! markup lives here; the handlers that read and change the data are in the
 //! parent module.
 
@@ -8,6 +9,7 @@ use chrono_tz::Tz;
 use maud::{Markup, html};
 
 use super::{PREVIEW_DAYS, PREVIEW_LIMIT, PauseForm, SettingsForm, WindowForm};
+use crate::domain::feedback::{FEWEST_SHOWN, FeedbackSummary, average_text};
 use crate::domain::status::Outcome;
 use crate::service::mentors::MentorSlot;
 use crate::store::{MentorCall, MentorRecord, PauseRecord, WindowRecord};
@@ -249,6 +251,39 @@ pub(super) fn talk_time(seconds: Option<u32>) -> String {
     match seconds {
         Some(seconds) => format!("{} min {:02} s", seconds / 60, seconds % 60),
         None => "—".to_owned(),
+    }
+}
+
+/// The seekers' answers to the feedback question over the last 30 days: how
+/// many, and their average from [`FEWEST_SHOWN`] answers on; never one call's.
+pub(super) fn feedback_section(feedback: FeedbackSummary) -> Markup {
+    html! {
+        section #feedback aria-labelledby="h-feedback" {
+            h2 #h-feedback { "Feedback" }
+            p {
+                "After each completed call we text the seeker: “How much did your call help? Reply 1 (not at all) to 5 (a lot).”"
+            }
+            @if feedback.count == 0 {
+                p.muted data-figure="feedback-count" { "No answers in the last 30 days." }
+            } @else {
+                ul.figures {
+                    li data-figure="feedback-count" {
+                        span { strong { (feedback.count) } " "
+                            (if feedback.count == 1 { "answer" } else { "answers" })
+                            " in the last 30 days" }
+                    }
+                    @if let Some(average) = feedback.average_shown_to_mentor() {
+                        li data-figure="feedback-average" {
+                            span { "average " strong { (average_text(average)) } " of 5" }
+                        }
+                    }
+                }
+            }
+            p.hint {
+                "You see how many seekers answered and their average, never one call's answer, so that no seeker can be identified. "
+                "The average shows from " (FEWEST_SHOWN) " answers on."
+            }
+        }
     }
 }
 
