@@ -17,6 +17,10 @@ string_enum! {
         Moved => "moved",
         /// The call is off.
         Canceled => "canceled",
+        /// The call is off at its time and a new one is being found: its
+        /// mentor gave it back and it was not booked again at once. Stored as
+        /// a seeker's `canceled` notice; read as this while the request is open.
+        Rebooking => "rebooking",
     }
 }
 
@@ -82,8 +86,13 @@ pub fn notice_text(kind: NoticeKind, recipient: Recipient, facts: &NoticeFacts<'
             local_time(facts.starts_at, facts.seeker_zone)
         ),
         (Recipient::Seeker, NoticeKind::Moved) => format!(
-            "ridealong: we missed each other, so your call about \"{topic}\" is now {} with {mentor}. \
+            "ridealong: your call about \"{topic}\" has moved: it is now {} with {mentor}. \
              It comes from {from}.",
+            local_time(facts.starts_at, facts.seeker_zone)
+        ),
+        (Recipient::Seeker | Recipient::Mentor, NoticeKind::Rebooking) => format!(
+            "ridealong: your call on {} can't happen then. We're finding you a new time \
+             and will text you when it's booked.",
             local_time(facts.starts_at, facts.seeker_zone)
         ),
         (Recipient::Seeker, NoticeKind::Canceled) => format!(
@@ -149,8 +158,24 @@ mod tests {
     }
 
     #[test]
+    fn a_moved_call_says_when_and_with_whom_but_not_why() {
+        let text = notice_text(NoticeKind::Moved, Recipient::Seeker, &facts());
+        assert!(text.contains("moved") && text.contains("Tue Dec 1, 3:00 PM GMT"), "{text}");
+        assert!(text.contains("Grace") && !text.contains("Hopper"), "{text}");
+        assert!(!text.contains("missed") && !text.contains("cancel"), "{text}");
+        let text = notice_text(NoticeKind::Rebooking, Recipient::Seeker, &facts());
+        assert!(text.contains("Tue Dec 1, 3:00 PM GMT") && text.contains("new time"), "{text}");
+        assert!(!text.contains("Grace") && !text.contains("cancel"), "{text}");
+    }
+
+    #[test]
     fn kinds_round_trip_through_their_strings() {
-        for kind in [NoticeKind::Booked, NoticeKind::Moved, NoticeKind::Canceled] {
+        for kind in [
+            NoticeKind::Booked,
+            NoticeKind::Moved,
+            NoticeKind::Canceled,
+            NoticeKind::Rebooking,
+        ] {
             assert_eq!(kind.as_str().parse::<NoticeKind>().unwrap(), kind);
         }
         assert_eq!("mentor".parse::<Recipient>().unwrap(), Recipient::Mentor);

@@ -13,6 +13,7 @@ use crate::domain::concurrency::CallCapacity;
 use crate::domain::mentor::{CallSettings, NewMentor};
 use crate::domain::notices::sign_in_code_text;
 use crate::domain::pause::Pause;
+use crate::domain::status::Outcome;
 use crate::domain::phone::PhoneNumber;
 use crate::domain::weekly::WeeklyRange;
 use crate::ids::{MentorId, PauseId, WindowId};
@@ -103,7 +104,10 @@ impl Service {
         Ok(true)
     }
 
-    /// Stores `pause` for mentor `mentor_id` and nudges the matcher.
+    /// Stores `pause` for mentor `mentor_id`, gives back their booked calls on
+    /// its dates in the same transaction (their requests are booked again, as
+    /// for a call the mentor cannot make, without avoiding them: the pause keeps
+    /// them out), and nudges the matcher.
     pub async fn add_pause(
         &self,
         mentor_id: MentorId,
@@ -112,10 +116,20 @@ impl Service {
         if self.store.mentor(mentor_id).await?.is_none() {
             return Err(MentorChangeError::MentorNotFound);
         }
-        let pause = self
+        let (pause, released) = self
             .store
-            .insert_pause(mentor_id, pause, self.clock.now())
+            .insert_pause_releasing(mentor_id, pause, self.clock.now())
             .await?;
+        if !released.is_empty() {
+            for _ in &released {
+                self.metrics.call_ended(Outcome::Canceled);
+            }
+            tracing::info!(
+                mentor.id = mentor_id.0,
+                pause.calls_given_back = released.len(),
+                "pause added over booked calls; booking their requests again"
+            );
+        }
         self.matcher.nudge();
         Ok(pause)
     }

@@ -9,10 +9,11 @@
 //! the matcher handle and the metrics; they never import `web` or `cli`.
 //!
 //! One module per area, each an `impl Service` block: [`requests`], [`consent`],
-//! [`mentors`], [`calls`].
+//! [`mentors`], [`mentor_calls`], [`calls`].
 
 pub mod calls;
 pub mod consent;
+pub mod mentor_calls;
 pub mod mentors;
 pub mod requests;
 

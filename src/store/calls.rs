@@ -323,6 +323,19 @@ impl Store {
                     events = events.bind(*call_id);
                 }
                 events.execute(&mut *tx).await?;
+                // A seeker's "finding you a new time" text not sent yet is
+                // dropped: the notice below tells the new time instead.
+                let sql = format!(
+                    "delete from notifications
+                     where recipient = 'seeker' and kind = 'canceled' and status = 'pending'
+                       and attempts = 0 and request_id in ({})",
+                    Markers::new(self).list(kept.len())
+                );
+                let mut superseded = sqlx::query(&sql);
+                for (_, request_id) in &kept {
+                    superseded = superseded.bind(*request_id);
+                }
+                superseded.execute(&mut *tx).await?;
                 // The seeker's notice says "moved" when the request had a call before.
                 let mut markers = Markers::new(self);
                 let sql = format!(
@@ -363,7 +376,8 @@ impl Store {
         Ok(booked)
     }
 
-    /// Calls that hold a mentor's time (anything but canceled) and overlap
+    /// Calls that hold a mentor's time (anything but canceled, and calls the
+    /// mentor gave back: they said they cannot make that time) and overlap
     /// `[from, to)`.
     #[instrument(skip_all)]
     pub async fn booked_calls(
@@ -375,7 +389,8 @@ impl Store {
         let sql = packed_select(
             self,
             "mentor_id, starts_at, ends_at",
-            "from calls where status <> 'canceled' and starts_at < $1 and ends_at > $2",
+            "from calls where (status <> 'canceled' or released_by = 'mentor')
+                 and starts_at < $1 and ends_at > $2",
         );
         let packed: String = with_pool!(self, pool, {
             sqlx::query_scalar(&sql)

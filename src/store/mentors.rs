@@ -135,7 +135,7 @@ impl SupplyRow {
 /// Window and pause rows are read both by sqlx and from a packed text, whose
 /// arrays follow [`WINDOW_COLUMNS`] and [`PAUSE_COLUMNS`] (field order matters).
 #[derive(sqlx::FromRow, serde::Deserialize)]
-struct WindowRow {
+pub(super) struct WindowRow {
     id: WindowId,
     mentor_id: MentorId,
     weekdays: i32,
@@ -146,7 +146,7 @@ struct WindowRow {
 }
 
 #[derive(sqlx::FromRow, serde::Deserialize)]
-struct PauseRow {
+pub(super) struct PauseRow {
     id: PauseId,
     mentor_id: MentorId,
     first_day: NaiveDate,
@@ -230,8 +230,8 @@ fn convert<R, T: TryFrom<R, Error = StoreError>>(rows: Vec<R>) -> StoreResult<Ve
 
 const MENTOR_COLUMNS: &str =
     "id, name, phone, timezone, topics, call_minutes, max_calls_per_window, created_at";
-const WINDOW_COLUMNS: &str = "id, mentor_id, weekdays, start_time, end_time, timezone, created_at";
-const PAUSE_COLUMNS: &str = "id, mentor_id, first_day, last_day, created_at";
+pub(super) const WINDOW_COLUMNS: &str = "id, mentor_id, weekdays, start_time, end_time, timezone, created_at";
+pub(super) const PAUSE_COLUMNS: &str = "id, mentor_id, first_day, last_day, created_at";
 const SUPPLY_COLUMNS: &str = "id, timezone, topics, call_minutes, max_calls_per_window";
 
 impl Store {
@@ -354,29 +354,8 @@ impl Store {
         Ok(result > 0)
     }
 
-    /// Adds a pause to mentor `mentor_id`.
-    #[instrument(skip_all, fields(mentor.id = mentor_id.0))]
-    pub async fn insert_pause(
-        &self,
-        mentor_id: MentorId,
-        pause: &Pause,
-        now: DateTime<Utc>,
-    ) -> StoreResult<PauseRecord> {
-        let sql = format!(
-            "insert into pauses (mentor_id, first_day, last_day, created_at)
-             values ($1, $2, $3, $4) returning {PAUSE_COLUMNS}"
-        );
-        let row: PauseRow = with_pool!(self, pool, {
-            sqlx::query_as(&sql)
-                .bind(mentor_id)
-                .bind(pause.first_day())
-                .bind(pause.last_day())
-                .bind(now)
-                .fetch_one(pool)
-                .await
-        })?;
-        row.try_into()
-    }
+    // Adding a pause gives back the booked calls on its dates: see
+    // `Store::insert_pause_releasing` (`releases`).
 
     /// Mentor `mentor_id`'s pauses, by first day.
     #[instrument(skip_all, fields(mentor.id = mentor_id.0))]

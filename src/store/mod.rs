@@ -32,6 +32,7 @@ mod mentor_account;
 mod mentors;
 mod notifications;
 mod queues;
+mod releases;
 mod requests;
 mod sessions;
 mod telephony;
@@ -53,6 +54,7 @@ pub use locks::MatcherLock;
 pub use mentor_account::{MentorCall, MentorCalls, NewSignInCode};
 pub use mentors::{MentorRecord, PauseRecord, WindowRecord};
 pub use notifications::NoticeJob;
+pub use releases::{RELEASE_NOTICE_DELAY, ReleaseOutcome};
 pub use requests::{
     CancelOutcome, CanceledCall, Confirmation, ConsentRecord, EraseOutcome, Intake, RequestFilter,
     RequestRecord,

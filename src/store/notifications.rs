@@ -11,6 +11,7 @@ use tracing::instrument;
 
 use super::{Markers, Store, StoreError, StoreResult, with_pool};
 use crate::domain::notices::{NoticeKind, Recipient};
+use crate::domain::status::RequestStatus;
 use crate::ids::NoticeId;
 
 /// Adds the cancellation notices of call `$call_id` to the outbox in `$executor`.
@@ -75,6 +76,7 @@ struct JobRow {
     mentor_zone: String,
     topic: String,
     opted_out: bool,
+    request_status: String,
 }
 
 impl TryFrom<JobRow> for NoticeJob {
@@ -82,9 +84,20 @@ impl TryFrom<JobRow> for NoticeJob {
     fn try_from(row: JobRow) -> StoreResult<NoticeJob> {
         let corrupt = |what: &str| StoreError::Corrupt(format!("notification {}: {what}", row.id));
         let recipient: Recipient = row.recipient.parse().map_err(|_| corrupt("recipient"))?;
+        let mut kind: NoticeKind = row.kind.parse().map_err(|_| corrupt("kind"))?;
+        let request_status: RequestStatus = row
+            .request_status
+            .parse()
+            .map_err(|_| corrupt("request status"))?;
+        // A call its mentor gave back: its request is still open, to be booked
+        // again (see `releases`).
+        if kind == NoticeKind::Canceled && recipient == Recipient::Seeker && request_status.is_open()
+        {
+            kind = NoticeKind::Rebooking;
+        }
         Ok(NoticeJob {
             id: row.id,
-            kind: row.kind.parse().map_err(|_| corrupt("kind"))?,
+            kind,
             recipient,
             attempts: u32::try_from(row.attempts).map_err(|_| corrupt("attempts"))?,
             to_phone: match recipient {
@@ -139,7 +152,7 @@ impl Store {
                 "select n.id, n.kind, n.recipient, n.attempts, c.starts_at,
                         r.name as seeker_name, r.phone as seeker_phone, r.timezone as seeker_zone,
                         m.name as mentor_name, m.phone as mentor_phone, m.timezone as mentor_zone,
-                        r.topic,
+                        r.topic, r.status as request_status,
                         exists (select 1 from sms_opt_outs o
                                 where o.phone = case n.recipient when 'seeker' then r.phone
                                                                  else m.phone end) as opted_out

@@ -344,7 +344,8 @@ pub async fn delete_window(
     Ok(StatusCode::NO_CONTENT)
 }
 
-/// Adds a pause: no calls on those dates (mentor's zone, inclusive).
+/// Adds a pause: no calls on those dates (mentor's zone, inclusive). Calls already
+/// booked on them are canceled and their requests booked again at once.
 #[utoipa::path(post, path = "/api/v1/mentors/{id}/pauses", tag = "mentors",
     params(("id" = i64, Path, description = "Mentor id")),
     request_body = CreatePause,

@@ -62,6 +62,7 @@ pub fn router() -> Router<AppState> {
         .route("/api/v1/requests/{id}/code", post(consent::new_code))
         .route("/api/v1/calls", get(calls::list_calls))
         .route("/api/v1/calls/{id}", get(calls::get_call))
+        .route("/api/v1/calls/{id}/cancel", post(calls::cancel_call))
 }
 
 /// Parses an optional `status` filter.

@@ -42,7 +42,7 @@ use crate::web::limits::LIMITED_ROUTES;
         mentors::delete_pause, mentors::list_slots,
         requests::create_request, requests::list_requests, requests::get_request,
         requests::cancel_request, consent::confirm, consent::new_code,
-        calls::list_calls, calls::get_call,
+        calls::list_calls, calls::get_call, calls::cancel_call,
     ),
     components(schemas(
         WeekdayName, TimeZoneName, ShortText, MessageText, PhoneText, TimeOfDay

@@ -23,7 +23,8 @@ use super::sign_in::SIGN_OUT_PATH;
 use crate::domain::ValidationError;
 use crate::domain::mentor::{CallSettings, RangeInput, parse_window};
 use crate::domain::pause::Pause;
-use crate::ids::{MentorId, PauseId, WindowId};
+use crate::ids::{CallId, MentorId, PauseId, WindowId};
+use crate::service::mentor_calls::{CancelCallOutcome, GivenBackBy};
 use crate::service::mentors::MentorChangeError;
 use crate::store::{MentorCalls, MentorRecord};
 use crate::web::AppState;
@@ -53,6 +54,7 @@ pub fn router() -> Router<AppState> {
         .route("/mentor/pauses", post(create_pause))
         .route("/mentor/pauses/{id}/remove", post(delete_pause))
         .route("/mentor/settings", post(save_settings))
+        .route("/mentor/calls/{id}/cancel", post(cancel_call))
         .route("/mentor/calendar", post(new_calendar_link))
 }
 
@@ -172,7 +174,7 @@ pub async fn render(
             a href="#past" { "Past calls" }
             a href="#calendar" { "Calendar" }
         }
-        (upcoming_section(&upcoming, zone))
+        (upcoming_section(csrf, &upcoming, zone))
         (windows_section(csrf, &mentor, &windows, refused.window.as_ref()))
         (slots_section(&slots, zone, windows.is_empty()))
         (settings_section(csrf, &mentor, refused.settings.as_ref()))
@@ -299,6 +301,27 @@ async fn delete_pause(
 ) -> Result<Response, PageError> {
     state.service.remove_pause(mentor_id, pause_id).await?;
     Ok(back_to("pauses"))
+}
+
+/// `POST /mentor/calls/{id}/cancel`: "Can't make it". The call is given back
+/// and its seeker booked again, as through the API; a call already dialing
+/// stays, and the dashboard shows where it stands.
+async fn cancel_call(
+    MentorSession(mentor_id): MentorSession,
+    State(state): State<AppState>,
+    Path(call_id): Path<CallId>,
+    _form: CsrfForm<EmptyForm>,
+) -> Result<Response, PageError> {
+    let outcome = state
+        .service
+        .cancel_call_for_mentor(call_id, GivenBackBy::Mentor(mentor_id))
+        .await?;
+    match outcome {
+        CancelCallOutcome::Canceled
+        | CancelCallOutcome::AlreadyCanceled
+        | CancelCallOutcome::TooLate(_) => Ok(back_to("upcoming")),
+        CancelCallOutcome::NotFound => Err(PageError::NotFound),
+    }
 }
 
 async fn save_settings(
