@@ -8,6 +8,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::Context;
+use chrono::TimeDelta;
 use tokio::net::TcpListener;
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
@@ -16,14 +17,17 @@ use tracing::{info, warn};
 use crate::clock::Clock;
 use crate::config::PrivacySettings;
 use crate::domain::matching::MatchPolicy;
+use crate::domain::reminder::ReminderPolicy;
 use crate::metrics::Metrics;
 use crate::scheduler::dispatcher::{self, DispatchReport, DispatchSettings, Dispatcher};
 use crate::scheduler::housekeeping::{self, Housekeeper, HousekeepingReport};
 use crate::scheduler::matcher::{self, Matcher, MatcherHandle};
 use crate::scheduler::notifier::{self, Notifier, NotifyReport};
 use crate::scheduler::reconciler::{self, ReconcileReport, Reconciler};
+use crate::scheduler::webhooks::{self, Deliverer, DeliveryReport, WebhookConfig};
 use crate::secret::Secret;
 use crate::service::{Service, ServiceSettings};
+use crate::store::SecondTryRules;
 use crate::store::{RequestIntake, Store, WriteTurns};
 use crate::telephony::Provider;
 use crate::telephony::breaker::{BreakerPolicy, CircuitBreaker};
@@ -39,6 +43,9 @@ pub struct AppConfig {
     pub admin_token: Option<Secret>,
     /// Matching rules.
     pub policy: MatchPolicy,
+    /// How long before a call its seeker is texted a reminder (pulled back into
+    /// `policy`'s calling hours); zero turns reminders off.
+    pub reminder_lead: TimeDelta,
     /// Region for national-format numbers when a zone has no country.
     pub default_region: Option<String>,
     /// Time between matcher runs when nothing nudges it.
@@ -60,6 +67,9 @@ pub struct AppConfig {
     pub limits: LimitSettings,
     /// Phone confirmation and retention.
     pub privacy: PrivacySettings,
+    /// Where outbound webhooks go; `None` turns them off (and the outbox
+    /// triggers with them).
+    pub webhooks: Option<WebhookConfig>,
 }
 
 /// A started service.
@@ -78,21 +88,32 @@ pub struct App {
     reconciler_task: Option<JoinHandle<()>>,
     housekeeper: Housekeeper,
     housekeeper_task: Option<JoinHandle<()>>,
+    deliverer: Option<Deliverer>,
+    deliverer_task: Option<JoinHandle<()>>,
 }
 
 impl App {
     /// Migrates `store`, binds the listener and starts the server, the matcher,
-    /// the dispatcher, the reconciler, the notifier and the housekeeper.
+    /// the dispatcher, the reconciler, the notifier, the housekeeper and, with
+    /// webhooks configured, the webhook deliverer.
     pub async fn start(
         store: Store,
         config: AppConfig,
         clock: Arc<dyn Clock>,
     ) -> anyhow::Result<App> {
         store.migrate().await.context("migrating the database")?;
+        store
+            .set_webhooks_enabled(config.webhooks.is_some(), clock.now())
+            .await
+            .context("turning webhooks on or off")?;
         let shutdown = CancellationToken::new();
         let metrics = Arc::new(Metrics::new());
         let (matcher_handle, matcher) = matcher::spawn(
             Matcher::new(store.clone(), clock.clone(), config.policy)
+                .with_reminders(ReminderPolicy {
+                    lead: config.reminder_lead,
+                    hours: config.policy.calling_hours,
+                })
                 .with_metrics(Arc::clone(&metrics)),
             config.match_interval,
             shutdown.clone(),
@@ -108,6 +129,9 @@ impl App {
             .await
             .with_context(|| format!("binding {}", config.listen))?;
         let address = listener.local_addr()?;
+        // Reminders link to the manage page only at a public URL that was set:
+        // the listening address is no use on a seeker's phone.
+        let manage_links_at = config.public_url.clone();
         let public_url = config
             .public_url
             .unwrap_or_else(|| local_url(address))
@@ -135,7 +159,11 @@ impl App {
             dispatch_settings.from_number.clone(),
             matcher_handle.clone(),
         )
-        .with_metrics(Arc::clone(&metrics));
+        .with_metrics(Arc::clone(&metrics))
+        .with_second_try_rules(SecondTryRules {
+            calling_hours: config.policy.calling_hours,
+            calls_at_once: config.policy.calls_at_once,
+        });
         let reconciler_task = reconciler::spawn(
             reconciler.clone(),
             config.reconcile_interval,
@@ -150,10 +178,24 @@ impl App {
         )
         .with_metrics(Arc::clone(&metrics))
         .with_write_turns(write_turns.clone());
+        let notifier = match manage_links_at {
+            Some(url) => notifier.with_manage_links(url),
+            None => notifier,
+        };
         let notifier_task =
             notifier::spawn(notifier.clone(), config.notify_interval, shutdown.clone());
         let housekeeper = Housekeeper::new(store.clone(), clock.clone(), config.privacy.retention);
         let housekeeper_task = housekeeping::spawn(housekeeper.clone(), shutdown.clone());
+        let deliverer = match config.webhooks {
+            Some(webhook_config) => Some(
+                Deliverer::new(store.clone(), clock.clone(), webhook_config)?
+                    .with_metrics(Arc::clone(&metrics)),
+            ),
+            None => None,
+        };
+        let deliverer_task = deliverer
+            .clone()
+            .map(|deliverer| webhooks::spawn(deliverer, shutdown.clone()));
         let service = Service::new(
             store.clone(),
             clock.clone(),
@@ -161,6 +203,7 @@ impl App {
                 confirm_phone: config.privacy.confirm_phone,
                 from_number: dispatch_settings.from_number.clone(),
                 calls_at_once: config.policy.calls_at_once,
+                calling_hours: config.policy.calling_hours,
             },
         )
         .with_intake(RequestIntake::start(store.clone(), write_turns))
@@ -209,6 +252,8 @@ impl App {
             reconciler_task: Some(reconciler_task),
             housekeeper,
             housekeeper_task: Some(housekeeper_task),
+            deliverer,
+            deliverer_task,
         })
     }
 
@@ -255,6 +300,23 @@ impl App {
         self.housekeeper.run_once().await
     }
 
+    /// Posts every due outbound webhook event now; `None` when webhooks are off.
+    pub async fn deliver_webhooks_now(&self) -> Option<anyhow::Result<DeliveryReport>> {
+        match &self.deliverer {
+            Some(deliverer) => Some(deliverer.run_once().await),
+            None => None,
+        }
+    }
+
+    /// Waits until the webhook deliverer has finished `passes` passes (at once
+    /// when webhooks are off); the first is the one it makes as the service
+    /// starts.
+    pub async fn webhook_passes_done(&self, passes: u64) {
+        if let Some(deliverer) = &self.deliverer {
+            deliverer.passes_done(passes).await;
+        }
+    }
+
     /// The URL the provider reaches the webhooks at.
     pub fn public_url(&self) -> &str {
         &self.state.dispatch_settings.public_url
@@ -286,8 +348,15 @@ impl App {
         else {
             return Ok(());
         };
+        let deliverer = async {
+            match self.deliverer_task.as_mut() {
+                Some(task) => task.await,
+                None => std::future::pending().await,
+            }
+        };
         let outcome = tokio::select! {
             () = stop => Ok(()),
+            result = deliverer => task_ended("webhook deliverer", result),
             result = server => {
                 self.server = None;
                 match result {
@@ -346,6 +415,9 @@ impl App {
             }
             if let Some(housekeeper) = self.housekeeper_task {
                 let _ = housekeeper.await;
+            }
+            if let Some(deliverer) = self.deliverer_task {
+                let _ = deliverer.await;
             }
         };
         if tokio::time::timeout(grace, tasks).await.is_err() {

@@ -9,6 +9,7 @@ use clap::Args;
 use crate::domain::concurrency::{LEGS_PER_CALL, calls_at_once};
 use crate::domain::hours::CallingHours;
 use crate::domain::matching::MatchPolicy;
+use crate::scheduler::webhooks::WebhookConfig;
 use crate::secret::Secret;
 
 /// Where the data lives.
@@ -56,6 +57,11 @@ pub struct PolicyArgs {
     /// calls than half of it.
     #[arg(long, env = "RIDEALONG_MAX_CONCURRENT_CALLS", value_parser = parse_concurrent_calls)]
     pub max_concurrent_calls: Option<u32>,
+    /// Minutes before a call that the seeker is texted a reminder (pulled back
+    /// into calling hours); 0 turns reminders off.
+    #[arg(long, env = "RIDEALONG_REMINDER_MINUTES", default_value_t = 15,
+          value_parser = clap::value_parser!(u32).range(0..=1440))]
+    pub reminder_minutes: u32,
 }
 
 impl PolicyArgs {
@@ -68,6 +74,11 @@ impl PolicyArgs {
             calls_at_once: calls_at_once(self.max_concurrent_calls),
         }
     }
+
+    /// How long before a call its seeker is reminded; zero: never.
+    pub fn reminder_lead(&self) -> TimeDelta {
+        TimeDelta::minutes(i64::from(self.reminder_minutes))
+    }
 }
 
 impl Default for PolicyArgs {
@@ -78,6 +89,7 @@ impl Default for PolicyArgs {
             calling_hours: CallingHours::WIDEST,
             default_region: None,
             max_concurrent_calls: None,
+            reminder_minutes: 15,
         }
     }
 }
@@ -134,6 +146,39 @@ pub struct ServeArgs {
     /// Consent and retention.
     #[command(flatten)]
     pub privacy: PrivacyArgs,
+    /// Outbound webhooks.
+    #[command(flatten)]
+    pub webhooks: WebhookArgs,
+}
+
+/// Outbound webhooks (Standard Webhooks): where events are posted and the
+/// secret they are signed with.
+#[derive(Args, Clone, Debug)]
+pub struct WebhookArgs {
+    /// URL that `call.ended` and `request.updated` events are posted to; unset
+    /// turns webhooks off.
+    #[arg(long, env = "RIDEALONG_WEBHOOK_URL")]
+    pub webhook_url: Option<String>,
+    /// Signing secret, `whsec_` and the base64 of 24-64 random bytes; needed
+    /// with a webhook URL.
+    #[arg(long, env = "RIDEALONG_WEBHOOK_SECRET", hide_env_values = true)]
+    pub webhook_secret: Option<Secret>,
+}
+
+impl WebhookArgs {
+    /// The webhook settings, `None` when no URL is set; a URL without a valid
+    /// secret is an error that names the setting (never its value).
+    pub fn settings(&self) -> Result<Option<WebhookConfig>, String> {
+        let Some(url) = self
+            .webhook_url
+            .as_deref()
+            .map(str::trim)
+            .filter(|url| !url.is_empty())
+        else {
+            return Ok(None);
+        };
+        WebhookConfig::parse(url, self.webhook_secret.as_ref().map(Secret::expose)).map(Some)
+    }
 }
 
 /// Consent and retention of personal data.
@@ -249,7 +294,10 @@ pub struct TelephonyArgs {
           value_parser = clap::value_parser!(u32).range(1..=1000))]
     pub cps: u32,
     /// The outcome every simulated call plays: completed, mentor_no_answer,
-    /// mentor_declined, seeker_no_answer, seeker_busy or failed.
+    /// mentor_declined, seeker_no_answer, seeker_busy, failed, seeker_voicemail
+    /// (a voicemail picks up and never passes the screen), or
+    /// second_try_answered (every other call is missed at the screen and its
+    /// second try in the same commute answered).
     #[arg(long, env = "RIDEALONG_SIMULATED_OUTCOME", default_value = "completed",
           value_parser = clap::builder::PossibleValuesParser::new(crate::telephony::simulated::SIMULATED_OUTCOMES))]
     pub simulated_outcome: String,

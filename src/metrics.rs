@@ -56,8 +56,49 @@ const LATENCY_BUCKETS: [f64; 16] = [
 type HistogramFamily<L> = Family<L, Histogram, fn() -> Histogram>;
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct StageLabels {
+    stage: &'static str,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 struct OutcomeLabels {
     outcome: &'static str,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct ResultLabels {
+    result: &'static str,
+}
+
+/// What became of a reminder before a call.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ReminderResult {
+    /// Texted to the seeker.
+    Sent,
+    /// Not sent: its call was canceled or moved, or had begun.
+    Skipped,
+    /// Not sent: the seeker's number opted out of texts.
+    OptedOut,
+    /// Given up after the provider refused it or failed too often.
+    Failed,
+}
+
+impl ReminderResult {
+    const ALL: [ReminderResult; 4] = [
+        ReminderResult::Sent,
+        ReminderResult::Skipped,
+        ReminderResult::OptedOut,
+        ReminderResult::Failed,
+    ];
+
+    fn label(self) -> &'static str {
+        match self {
+            ReminderResult::Sent => "sent",
+            ReminderResult::Skipped => "skipped",
+            ReminderResult::OptedOut => "opted_out",
+            ReminderResult::Failed => "failed",
+        }
+    }
 }
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
@@ -85,7 +126,7 @@ pub struct QueueDepths {
     pub calls_scheduled: i64,
     /// Requests waiting for a slot.
     pub requests_pending: i64,
-    /// SMS notices waiting to be sent (or retried).
+    /// SMS notices waiting to be sent (or retried); reminders count once due.
     pub notices_pending: i64,
     /// Requests waiting for the seeker to confirm the number.
     pub requests_unconfirmed: i64,
@@ -105,6 +146,10 @@ pub struct Metrics {
     matcher_booked: Counter,
     queue_depth: Family<QueueLabels, Gauge>,
     provider_errors: Family<ProviderErrorLabels, Counter>,
+    reminders: Family<ResultLabels, Counter>,
+    screens_failed: Counter,
+    second_tries: Family<StageLabels, Counter>,
+    webhook_deliveries: Family<ResultLabels, Counter>,
 }
 
 impl Default for Metrics {
@@ -173,6 +218,36 @@ impl Metrics {
             "Telephony provider requests that failed, by operation and error code",
             provider_errors.clone(),
         );
+        let reminders = Family::<ResultLabels, Counter>::default();
+        registry.register(
+            "reminders",
+            "Reminders before calls, by result: sent, skipped (call canceled, moved or begun), opted_out, failed",
+            reminders.clone(),
+        );
+        // Every result shows, at zero, from the first scrape.
+        for result in ReminderResult::ALL {
+            drop(reminders.get_or_create(&ResultLabels {
+                result: result.label(),
+            }));
+        }
+        let screens_failed = Counter::default();
+        registry.register(
+            "screens_failed",
+            "Seeker legs answered without a key press at the screen (silence, voicemail)",
+            screens_failed.clone(),
+        );
+        let second_tries = Family::<StageLabels, Counter>::default();
+        registry.register(
+            "second_tries",
+            "Second tries in the same commute after a seeker-side miss, by stage (booked, completed)",
+            second_tries.clone(),
+        );
+        let webhook_deliveries = Family::<ResultLabels, Counter>::default();
+        registry.register(
+            "webhook_deliveries",
+            "Outbound webhook posts, by result (delivered, retrying, given_up)",
+            webhook_deliveries.clone(),
+        );
         Metrics {
             registry,
             calls_placed,
@@ -183,7 +258,32 @@ impl Metrics {
             matcher_booked,
             queue_depth,
             provider_errors,
+            reminders,
+            screens_failed,
+            second_tries,
+            webhook_deliveries,
         }
+    }
+
+    /// A seeker leg was answered but nobody pressed a key at the screen.
+    pub fn screen_failed(&self) {
+        self.screens_failed.inc();
+    }
+
+    /// A second try was booked after a seeker-side miss.
+    pub fn second_try_booked(&self) {
+        self.second_try_stage("booked");
+    }
+
+    /// A second try ended as a completed call.
+    pub fn second_try_completed(&self) {
+        self.second_try_stage("completed");
+    }
+
+    fn second_try_stage(&self, stage: &'static str) {
+        self.second_tries
+            .get_or_create(&StageLabels { stage })
+            .inc();
     }
 
     /// A call reached the provider `lag` after its slot's start (negative: early).
@@ -224,6 +324,23 @@ impl Metrics {
                 operation,
                 code: error_code(error),
             })
+            .inc();
+    }
+
+    /// A reminder was sent, skipped or given up.
+    pub fn reminder(&self, result: ReminderResult) {
+        self.reminders
+            .get_or_create(&ResultLabels {
+                result: result.label(),
+            })
+            .inc();
+    }
+
+    /// An outbound webhook post ended with `result`: `delivered` (2xx),
+    /// `retrying` (it failed and will be tried again) or `given_up`.
+    pub fn webhook_delivery(&self, result: &'static str) {
+        self.webhook_deliveries
+            .get_or_create(&ResultLabels { result })
             .inc();
     }
 
@@ -332,6 +449,31 @@ mod tests {
             "{text}"
         );
         assert!(text.ends_with("# EOF\n"), "{text}");
+    }
+
+    #[test]
+    fn reminders_are_counted_by_result_from_zero() {
+        let metrics = Metrics::new();
+        metrics.reminder(ReminderResult::Sent);
+        metrics.reminder(ReminderResult::Sent);
+        metrics.reminder(ReminderResult::Skipped);
+        let text = metrics.render(QueueDepths::default(), Format::PrometheusText);
+        assert!(
+            text.contains("# TYPE ridealong_reminders_total counter\n"),
+            "{text}"
+        );
+        assert!(
+            text.contains(r#"ridealong_reminders_total{result="sent"} 2"#),
+            "{text}"
+        );
+        assert!(
+            text.contains(r#"ridealong_reminders_total{result="skipped"} 1"#),
+            "{text}"
+        );
+        assert!(
+            text.contains(r#"ridealong_reminders_total{result="opted_out"} 0"#),
+            "{text}"
+        );
     }
 
     #[test]

@@ -27,8 +27,9 @@ pub struct Demo {
     pub zone: Tz,
 }
 
-/// The first of [`AROUND_THE_GLOBE`] where a 15-minute call at `call_at` falls in calling
-/// hours for the demo seeker, who is free every day, weekends included.
+/// The first of [`AROUND_THE_GLOBE`] where the demo window (two 15-minute calls
+/// from `call_at`: the call and its second try) falls in calling hours for the
+/// demo seeker, who is free every day, weekends included.
 fn demo_zone(call_at: DateTime<Utc>) -> Tz {
     AROUND_THE_GLOBE
         .iter()
@@ -36,10 +37,14 @@ fn demo_zone(call_at: DateTime<Utc>) -> Tz {
         .find(|zone| {
             let every_day = CallingHours::WIDEST.every_day_in(*zone);
             SeekerHours::new(*zone, vec![every_day], CallingHours::WIDEST)
-                .permits(call_at, call_at + TimeDelta::minutes(15))
+                .permits(call_at, call_at + DEMO_WINDOW)
         })
         .unwrap_or(chrono_tz::America::New_York)
 }
+
+/// How long the demo commute lasts: two calls, so `--simulated-outcome
+/// second_try_answered` shows a missed call tried again in the same commute.
+const DEMO_WINDOW: TimeDelta = TimeDelta::minutes(30);
 
 /// Seeds the demo mentor, window and request at `now`.
 pub async fn seed(store: &Store, now: DateTime<Utc>) -> anyhow::Result<Demo> {
@@ -48,7 +53,7 @@ pub async fn seed(store: &Store, now: DateTime<Utc>) -> anyhow::Result<Demo> {
     let local = call_at.with_timezone(&zone);
     let weekday = local.format("%a").to_string().to_lowercase();
     let start = local.format("%H:%M").to_string();
-    let end = (local + TimeDelta::minutes(30)).format("%H:%M").to_string();
+    let end = (local + DEMO_WINDOW).format("%H:%M").to_string();
     // 555-01xx numbers are reserved for fiction; a random one avoids clashing
     // with an earlier demo's open request.
     let suffix = rand::random_range(0..100);
@@ -60,7 +65,7 @@ pub async fn seed(store: &Store, now: DateTime<Utc>) -> anyhow::Result<Demo> {
             timezone: zone.name(),
             topics: &["interviews".to_owned()],
             call_minutes: Some(15),
-            max_calls_per_window: Some(1),
+            max_calls_per_window: Some(2),
         },
         None,
     )?;
@@ -139,7 +144,7 @@ mod tests {
             let every_day = CallingHours::WIDEST.every_day_in(zone);
             assert!(
                 SeekerHours::new(zone, vec![every_day], CallingHours::WIDEST)
-                    .permits(call_at, call_at + TimeDelta::minutes(15)),
+                    .permits(call_at, call_at + DEMO_WINDOW),
                 "no zone for a call at {call_at}"
             );
         }

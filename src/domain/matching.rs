@@ -601,7 +601,9 @@ mod tests {
                 zone: New_York,
                 call_minutes: 15,
                 max_calls_per_window: None,
-                windows: vec![WeeklyRange::new(Weekdays::ALL, time(0), time(30), New_York).unwrap()],
+                windows: vec![
+                    WeeklyRange::new(Weekdays::ALL, time(0), time(30), New_York).unwrap(),
+                ],
                 pauses: Vec::new(),
             },
         }

@@ -1,7 +1,9 @@
 //! The text of SMS notices. Each person reads the time in their own zone, the
 //! other person's first name and the topic, and the number the call will come from
 //! (the service number), so an unknown caller gets picked up. A notice never
-//! carries the other person's number.
+//! carries the other person's number. A reminder names the mentor by first
+//! name only, and carries the seeker's manage link when the deployment has a
+//! public URL.
 
 use chrono::{DateTime, Utc};
 use chrono_tz::Tz;
@@ -21,6 +23,8 @@ string_enum! {
         /// mentor gave it back and it was not booked again at once. Stored as
         /// a seeker's `canceled` notice; read as this while the request is open.
         Rebooking => "rebooking",
+        /// The call is coming up soon (sent only to seekers).
+        Reminder => "reminder",
     }
 }
 
@@ -51,6 +55,9 @@ pub struct NoticeFacts<'a> {
     pub topic: &'a str,
     /// The number every call comes from.
     pub service_number: &'a str,
+    /// A link that opens the seeker's manage page, for a reminder; `None` when
+    /// the deployment has no public URL (or for other notices).
+    pub manage_link: Option<&'a str>,
 }
 
 /// A time as a person reads it in `zone`: "Tue Dec 1, 10:00 AM EST".
@@ -99,6 +106,22 @@ pub fn notice_text(kind: NoticeKind, recipient: Recipient, facts: &NoticeFacts<'
             "ridealong: your call on {} is canceled. Nobody will call you for it.",
             local_time(facts.starts_at, facts.seeker_zone)
         ),
+        (Recipient::Seeker, NoticeKind::Reminder) => {
+            let manage = facts
+                .manage_link
+                .map(|link| format!(" To see or cancel it: {link}"))
+                .unwrap_or_default();
+            format!(
+                "ridealong reminder: {mentor} calls you {} about \"{topic}\". The call comes \
+                 from {from}; please pick up.{manage}",
+                local_time(facts.starts_at, facts.seeker_zone)
+            )
+        }
+        (Recipient::Mentor, NoticeKind::Reminder) => format!(
+            "ridealong reminder: your call with {seeker} about \"{topic}\" is {}. We'll ring you \
+             from {from}; press 1 to connect.",
+            local_time(facts.starts_at, facts.mentor_zone)
+        ),
         (Recipient::Mentor, NoticeKind::Booked | NoticeKind::Moved) => format!(
             "ridealong: new call {}: {seeker}, about \"{topic}\". We'll ring you from {from}; \
              press 1 to connect.",
@@ -126,6 +149,7 @@ mod tests {
             mentor_zone: chrono_tz::America::New_York,
             topic: "interviews",
             service_number: "+15005550006",
+            manage_link: None,
         }
     }
 
@@ -160,22 +184,62 @@ mod tests {
     #[test]
     fn a_moved_call_says_when_and_with_whom_but_not_why() {
         let text = notice_text(NoticeKind::Moved, Recipient::Seeker, &facts());
-        assert!(text.contains("moved") && text.contains("Tue Dec 1, 3:00 PM GMT"), "{text}");
+        assert!(
+            text.contains("moved") && text.contains("Tue Dec 1, 3:00 PM GMT"),
+            "{text}"
+        );
         assert!(text.contains("Grace") && !text.contains("Hopper"), "{text}");
-        assert!(!text.contains("missed") && !text.contains("cancel"), "{text}");
+        assert!(
+            !text.contains("missed") && !text.contains("cancel"),
+            "{text}"
+        );
         let text = notice_text(NoticeKind::Rebooking, Recipient::Seeker, &facts());
-        assert!(text.contains("Tue Dec 1, 3:00 PM GMT") && text.contains("new time"), "{text}");
-        assert!(!text.contains("Grace") && !text.contains("cancel"), "{text}");
+        assert!(
+            text.contains("Tue Dec 1, 3:00 PM GMT") && text.contains("new time"),
+            "{text}"
+        );
+        assert!(
+            !text.contains("Grace") && !text.contains("cancel"),
+            "{text}"
+        );
+    }
+
+    #[test]
+    fn a_reminder_says_when_who_and_from_where_in_the_seekers_zone() {
+        let text = notice_text(NoticeKind::Reminder, Recipient::Seeker, &facts());
+        assert!(text.contains("Tue Dec 1, 3:00 PM GMT"), "{text}");
+        assert!(text.contains("Grace") && !text.contains("Hopper"), "{text}");
+        assert!(text.contains("+15005550006"), "{text}");
+        assert!(text.contains("\"interviews\""), "{text}");
+        assert!(!text.contains("http"), "no public URL, no link: {text}");
+
+        let link = "https://ridealong.example.org/r/rar_abc";
+        let with_link = NoticeFacts {
+            manage_link: Some(link),
+            ..facts()
+        };
+        let text = notice_text(NoticeKind::Reminder, Recipient::Seeker, &with_link);
+        assert!(text.ends_with(link), "{text}");
+    }
+
+    #[test]
+    fn a_reminder_the_evening_before_names_the_day() {
+        // An 08:05 call in New York reminded at 20:59 the day before: the text
+        // must say which day, not "today".
+        let early = NoticeFacts {
+            starts_at: DateTime::parse_from_rfc3339("2027-03-14T12:05:00Z")
+                .unwrap()
+                .with_timezone(&Utc),
+            seeker_zone: chrono_tz::America::New_York,
+            ..facts()
+        };
+        let text = notice_text(NoticeKind::Reminder, Recipient::Seeker, &early);
+        assert!(text.contains("Sun Mar 14, 8:05 AM EDT"), "{text}");
     }
 
     #[test]
     fn kinds_round_trip_through_their_strings() {
-        for kind in [
-            NoticeKind::Booked,
-            NoticeKind::Moved,
-            NoticeKind::Canceled,
-            NoticeKind::Rebooking,
-        ] {
+        for kind in NoticeKind::ALL.iter().copied() {
             assert_eq!(kind.as_str().parse::<NoticeKind>().unwrap(), kind);
         }
         assert_eq!("mentor".parse::<Recipient>().unwrap(), Recipient::Mentor);

@@ -64,11 +64,14 @@ impl Pause {
     /// it starts). A call no window holds any more (the window was removed)
     /// goes by its own start date.
     pub fn takes_call(&self, call: Slot, zone: Tz, windows: &[WeeklyRange]) -> bool {
-        let paused = |instant: DateTime<Utc>| self.contains(instant.with_timezone(&zone).date_naive());
+        let paused =
+            |instant: DateTime<Utc>| self.contains(instant.with_timezone(&zone).date_naive());
         let mut holding = windows
             .iter()
             .flat_map(|window| window.occurrences(call.starts_at, call.ends_at))
-            .filter(|occurrence| occurrence.start <= call.starts_at && call.ends_at <= occurrence.end)
+            .filter(|occurrence| {
+                occurrence.start <= call.starts_at && call.ends_at <= occurrence.end
+            })
             .peekable();
         if holding.peek().is_none() {
             return paused(call.starts_at);

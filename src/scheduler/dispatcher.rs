@@ -25,6 +25,8 @@ use crate::domain::status::Outcome;
 use crate::ids::CallId;
 use crate::metrics::Metrics;
 use crate::scheduler::matcher::MatcherHandle;
+use crate::service::calls::account_for_ended_call;
+use crate::store::SecondTryRules;
 use crate::store::{DialTarget, NewCallEvent, Store};
 use crate::telephony::{NewCall, Provider, ProviderError};
 
@@ -157,13 +159,21 @@ impl Dispatcher {
     ) -> anyhow::Result<bool> {
         let ended = self
             .store
-            .end_call(call_id, outcome, leg, talk_seconds, now)
-            .await?
-            .is_some();
-        if ended {
-            self.metrics.call_ended(outcome);
+            // The dispatcher only ends calls that failed to be placed, which
+            // never earn a second try, so no rules for one are needed.
+            .end_call(
+                call_id,
+                outcome,
+                leg,
+                talk_seconds,
+                SecondTryRules::default(),
+                now,
+            )
+            .await?;
+        if let Some(ended) = &ended {
+            account_for_ended_call(&self.metrics, call_id, outcome, ended, "call ended");
         }
-        Ok(ended)
+        Ok(ended.is_some())
     }
 
     /// One pass: places every due call, paced at `cps`, and waits for the

@@ -18,6 +18,7 @@ use tracing::{info, instrument, warn};
 
 use crate::clock::Clock;
 use crate::domain::matching::{MatchPolicy, plan_bookings};
+use crate::domain::reminder::ReminderPolicy;
 use crate::metrics::Metrics;
 use crate::store::Store;
 
@@ -38,6 +39,7 @@ pub struct Matcher {
     store: Store,
     clock: Arc<dyn Clock>,
     policy: MatchPolicy,
+    reminders: ReminderPolicy,
     metrics: Arc<Metrics>,
 }
 
@@ -48,8 +50,14 @@ impl Matcher {
             store,
             clock,
             policy,
+            reminders: ReminderPolicy::OFF,
             metrics: Arc::default(),
         }
+    }
+
+    /// This matcher, queuing a reminder with each booking as `reminders` says.
+    pub fn with_reminders(self, reminders: ReminderPolicy) -> Matcher {
+        Matcher { reminders, ..self }
     }
 
     /// This matcher, timing its runs into `metrics`.
@@ -103,7 +111,7 @@ impl Matcher {
         .context("planning bookings")?;
         let booked = self
             .store
-            .book(&plan, now)
+            .book_reminding(&plan, self.reminders, now)
             .await
             .context("saving bookings")?;
         let report = MatchReport {

@@ -10,6 +10,13 @@
 //!
 //! A code is made when its text is sent, and only its hash is stored, so codes
 //! never rest in the database in clear.
+//!
+//! Reminders are notices due shortly before their call. One whose call was
+//! canceled, moved or has begun since it was queued, or whose seeker opted out,
+//! is recorded `skipped` and not sent. When the deployment has a public URL a
+//! reminder carries a manage link: a fresh token minted as it is sent (under
+//! its claim), stored hashed, that opens the request for [`LINK_LIFETIME`];
+//! the request's own manage token is stored hashed only, so it cannot be quoted.
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -22,11 +29,13 @@ use tracing::{info, instrument, warn};
 
 use crate::clock::Clock;
 use crate::domain::consent::{CODE_LIFETIME, code_hash, code_text, new_code};
-use crate::domain::notices::{NoticeFacts, notice_text};
+use crate::domain::notices::{NoticeFacts, NoticeKind, notice_text};
+use crate::domain::reminder::LINK_LIFETIME;
 use crate::ids::RequestId;
-use crate::metrics::Metrics;
+use crate::metrics::{Metrics, ReminderResult};
 use crate::store::{CodeTextJob, NoticeJob, OptOutSource, Store, WriteTurns};
 use crate::telephony::{NewSms, Provider, ProviderError};
+use crate::tokens;
 
 /// Sends tried before a notice is given up.
 pub const MAX_ATTEMPTS: u32 = 5;
@@ -72,6 +81,8 @@ pub struct Notifier {
     provider: Arc<dyn Provider>,
     clock: Arc<dyn Clock>,
     from_number: String,
+    /// The public base URL reminders' manage links start with; `None`: no links.
+    public_url: Option<String>,
     metrics: Arc<Metrics>,
     /// Taken around the busiest writes (claims and a batch's bookkeeping).
     turns: WriteTurns,
@@ -92,6 +103,7 @@ impl Notifier {
             provider,
             clock,
             from_number,
+            public_url: None,
             metrics: Arc::default(),
             turns: WriteTurns::default(),
             pass: Arc::new(tokio::sync::Mutex::new(())),
@@ -101,6 +113,15 @@ impl Notifier {
     /// This notifier, counting provider errors into `metrics`.
     pub fn with_metrics(self, metrics: Arc<Metrics>) -> Notifier {
         Notifier { metrics, ..self }
+    }
+
+    /// This notifier, putting a manage link under `public_url` (the
+    /// deployment's public base URL) in each reminder.
+    pub fn with_manage_links(self, public_url: String) -> Notifier {
+        Notifier {
+            public_url: Some(public_url.trim_end_matches('/').to_owned()),
+            ..self
+        }
     }
 
     /// This notifier, taking `turns` with the other busy writers (intake).
@@ -281,7 +302,69 @@ impl Notifier {
         Ok(false)
     }
 
+    /// Records that reminder `job` will not go, for `reason`, counted as `result`.
+    async fn skip_reminder(
+        &self,
+        job: &NoticeJob,
+        reason: &str,
+        result: ReminderResult,
+    ) -> anyhow::Result<bool> {
+        let recorded = {
+            let _turn = self.turns.take().await;
+            self.store
+                .notice_skipped(job.id, job.attempts, reason)
+                .await?
+        };
+        if recorded {
+            self.metrics.reminder(result);
+            info!(
+                notice.id = job.id.0,
+                reminder.skipped_because = reason,
+                "reminder not sent"
+            );
+        }
+        Ok(false)
+    }
+
+    /// The manage link reminder `job` carries, minted under its claim.
+    async fn manage_link(&self, job: &NoticeJob) -> anyhow::Result<ManageLink> {
+        let Some(base) = &self.public_url else {
+            return Ok(ManageLink::NoPublicUrl);
+        };
+        let token = tokens::generate(tokens::MANAGE_PREFIX);
+        let now = self.clock.now();
+        let minted = {
+            let _turn = self.turns.take().await;
+            self.store
+                .mint_manage_link(
+                    job.id,
+                    job.attempts,
+                    job.request_id,
+                    &tokens::hash(&token),
+                    now,
+                    now + LINK_LIFETIME,
+                )
+                .await?
+        };
+        Ok(if minted {
+            ManageLink::At(format!("{base}/r/{token}"))
+        } else {
+            ManageLink::ClaimLost
+        })
+    }
+
     async fn send(&self, job: &NoticeJob) -> anyhow::Result<bool> {
+        let reminder = job.kind == NoticeKind::Reminder;
+        if reminder && job.call_changed {
+            return self
+                .skip_reminder(job, "call_changed", ReminderResult::Skipped)
+                .await;
+        }
+        if reminder && job.opted_out {
+            return self
+                .skip_reminder(job, "opted_out", ReminderResult::OptedOut)
+                .await;
+        }
         if job.opted_out {
             {
                 let _turn = self.turns.take().await;
@@ -293,6 +376,21 @@ impl Notifier {
                 "notice not sent: the number opted out of texts");
             return Ok(false);
         }
+        let manage_link = if reminder {
+            match self.manage_link(job).await? {
+                ManageLink::At(link) => Some(link),
+                ManageLink::NoPublicUrl => None,
+                ManageLink::ClaimLost => {
+                    info!(
+                        notice.id = job.id.0,
+                        "reminder left to the claim that took it over"
+                    );
+                    return Ok(false);
+                }
+            }
+        } else {
+            None
+        };
         let facts = NoticeFacts {
             starts_at: job.starts_at,
             seeker_name: &job.seeker_name,
@@ -301,6 +399,7 @@ impl Notifier {
             mentor_zone: job.mentor_zone,
             topic: &job.topic,
             service_number: &self.from_number,
+            manage_link: manage_link.as_deref(),
         };
         let sms = NewSms {
             to: job.to_phone.clone(),
@@ -314,6 +413,9 @@ impl Notifier {
                     self.store
                         .notice_sent(job.id, job.attempts, &sid, self.clock.now())
                         .await?;
+                }
+                if reminder {
+                    self.metrics.reminder(ReminderResult::Sent);
                 }
                 info!(notice.id = job.id.0, notice.kind = %job.kind, notice.recipient = %job.recipient, "notice sent");
                 Ok(true)
@@ -331,6 +433,13 @@ impl Notifier {
                         ProviderError::InvalidNumber { .. } | ProviderError::Rejected { .. }
                     );
                 let retry_at = (!give_up).then(|| self.clock.now() + backoff(job.attempts));
+                if reminder && give_up {
+                    self.metrics.reminder(if error.recipient_opted_out() {
+                        ReminderResult::OptedOut
+                    } else {
+                        ReminderResult::Failed
+                    });
+                }
                 {
                     let _turn = self.turns.take().await;
                     self.store
@@ -348,6 +457,17 @@ impl Notifier {
             }
         }
     }
+}
+
+/// What a reminder links to.
+enum ManageLink {
+    /// The manage page, under a token minted for this reminder.
+    At(String),
+    /// Nothing: the deployment has no public URL.
+    NoPublicUrl,
+    /// Nothing, and the reminder is not sent: this claim ran out and another
+    /// claim has the reminder now.
+    ClaimLost,
 }
 
 /// Runs `sends`, [`SENDS_AT_ONCE`] at a time, and returns their outcomes once

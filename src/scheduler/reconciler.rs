@@ -32,11 +32,15 @@ use tokio_util::sync::CancellationToken;
 use tracing::{info, instrument, warn};
 
 use crate::clock::Clock;
-use crate::domain::call_flow::{Leg, LegStatus, mentor_leg_outcome, seeker_leg_outcome};
+use crate::domain::call_flow::{
+    Leg, LegStatus, mentor_leg_outcome, screen_failed, seeker_leg_outcome,
+};
 use crate::domain::status::Outcome;
 use crate::ids::CallId;
 use crate::metrics::Metrics;
 use crate::scheduler::matcher::MatcherHandle;
+use crate::service::calls::account_for_ended_call;
+use crate::store::SecondTryRules;
 use crate::store::{NewCallEvent, QuietCall, Store};
 use crate::telephony::{CallQuery, Provider, ProviderCall, ProviderError};
 
@@ -83,6 +87,8 @@ pub struct Reconciler {
     from_number: String,
     matcher: MatcherHandle,
     metrics: Arc<Metrics>,
+    /// What a second try booked when a call is settled keeps to.
+    second_try: SecondTryRules,
     fetches: Arc<DefaultDirectRateLimiter>,
     /// Held for a whole round: rounds never overlap, so a round asked for while
     /// another runs starts after it and sees everything it settled.
@@ -115,6 +121,7 @@ impl Reconciler {
             from_number,
             matcher,
             metrics: Arc::default(),
+            second_try: SecondTryRules::default(),
             fetches: Arc::new(RateLimiter::direct(Quota::per_second(per_second))),
             round: Arc::new(Mutex::new(())),
             rounds_done: Arc::new(watch::Sender::new(0)),
@@ -124,6 +131,15 @@ impl Reconciler {
     /// This reconciler, counting into `metrics`.
     pub fn with_metrics(self, metrics: Arc<Metrics>) -> Reconciler {
         Reconciler { metrics, ..self }
+    }
+
+    /// This reconciler, keeping second tries to `rules` (the deployment's
+    /// calling hours and concurrent-call limit; 08:00–21:00 and none unless told).
+    pub fn with_second_try_rules(self, rules: SecondTryRules) -> Reconciler {
+        Reconciler {
+            second_try: rules,
+            ..self
+        }
     }
 
     /// Waits until at least `rounds` rounds have finished since this reconciler
@@ -320,6 +336,7 @@ impl Reconciler {
         else {
             return Ok(Ok(false));
         };
+        let mut failed_screen = false;
         let (outcome, leg, talk_seconds) = match mentor_leg_outcome(mentor_status, call.accepted) {
             Some(outcome) => (outcome, Leg::Mentor, None),
             None => {
@@ -341,7 +358,11 @@ impl Reconciler {
                 let seeker = seeker_leg
                     .as_ref()
                     .and_then(|leg| LegStatus::parse(&leg.status));
-                match seeker.and_then(seeker_leg_outcome) {
+                // The provider says only "completed" for a leg a voicemail took:
+                // the screen result recorded here decides.
+                failed_screen =
+                    seeker.is_some_and(|status| screen_failed(status, call.screen_passed));
+                match seeker.and_then(|status| seeker_leg_outcome(status, call.screen_passed)) {
                     Some(outcome) => {
                         let talk = seeker_leg.as_ref().and_then(|leg| leg.duration);
                         let talk =
@@ -360,9 +381,13 @@ impl Reconciler {
         });
         let event = NewCallEvent::new(call.call_id, "settled_from_provider", &detail, now);
         self.store.record_event(event).await?;
-        self.end_call(call.call_id, outcome, leg, talk_seconds, now)
-            .await
-            .map(Ok)
+        let ended = self
+            .end_call(call.call_id, outcome, leg, talk_seconds, now)
+            .await?;
+        if ended && failed_screen {
+            self.metrics.screen_failed();
+        }
+        Ok(Ok(ended))
     }
 
     /// Makes one provider request, `operation`, paced, and counts its failure;
@@ -399,12 +424,16 @@ impl Reconciler {
     ) -> anyhow::Result<bool> {
         let ended = self
             .store
-            .end_call(call_id, outcome, leg, talk_seconds, now)
+            .end_call(call_id, outcome, leg, talk_seconds, self.second_try, now)
             .await?;
-        if let Some(ended) = ended {
-            self.metrics.call_ended(outcome);
-            info!(call.id = call_id.0, call.outcome = %outcome, request.status = %ended.request_status,
-                "call settled from the provider's record");
+        if let Some(ended) = &ended {
+            account_for_ended_call(
+                &self.metrics,
+                call_id,
+                outcome,
+                ended,
+                "call settled from the provider's record",
+            );
         }
         Ok(ended.is_some())
     }

@@ -20,8 +20,10 @@ pub mod requests;
 use std::sync::Arc;
 
 use crate::clock::Clock;
+use crate::domain::hours::CallingHours;
 use crate::metrics::Metrics;
 use crate::scheduler::matcher::MatcherHandle;
+use crate::store::SecondTryRules;
 use crate::store::{RequestIntake, Store, WriteTurns};
 use crate::telephony::Provider;
 
@@ -36,6 +38,18 @@ pub struct ServiceSettings {
     /// Most calls under way at once, from the provider's concurrent-call limit;
     /// `None` for no limit.
     pub calls_at_once: Option<usize>,
+    /// The deployment's calling hours, which a second try keeps to.
+    pub calling_hours: CallingHours,
+}
+
+impl ServiceSettings {
+    /// What a second try in the same commute keeps to.
+    pub fn second_try_rules(&self) -> SecondTryRules {
+        SecondTryRules {
+            calling_hours: self.calling_hours,
+            calls_at_once: self.calls_at_once,
+        }
+    }
 }
 
 /// Everything the use cases need, cheap to clone; the methods live in the area

@@ -1,5 +1,5 @@
-//! Calls: the matcher's bookings (each with its event and notices, in one
-//! transaction), reading calls for the API, the pages and the reports, and the
+//! Calls: the matcher's bookings (each with its event, notices and reminder, in
+//! one transaction), reading calls for the API, the pages and the reports, and the
 //! event log every call keeps ([`NewCallEvent`], written with `insert_event!`).
 //!
 //! Not here: moving a call through dialing to its outcome (`telephony`),
@@ -13,11 +13,13 @@ use chrono_tz::Tz;
 use serde::Serialize;
 use tracing::instrument;
 
+use super::notifications::{enqueue_reminders, reminders_of};
 use super::{
     BeginWrite, Markers, Store, StoreError, StoreResult, from_json, packed_select, unpack,
     with_pool,
 };
 use crate::domain::matching::{BookedCall, Booking};
+use crate::domain::reminder::ReminderPolicy;
 use crate::domain::schedule::Slot;
 use crate::domain::status::{CallStatus, Outcome};
 use crate::ids::{CallId, MentorId, RequestId};
@@ -54,6 +56,8 @@ pub struct CallRecord {
     pub talk_seconds: Option<u32>,
     /// The provider's id for the mentor leg.
     pub provider_call_sid: Option<String>,
+    /// The missed call this one is the second try of, booked in the same commute.
+    pub retry_of: Option<CallId>,
     /// When it was booked.
     pub created_at: DateTime<Utc>,
     /// Last change.
@@ -187,6 +191,7 @@ pub(super) struct CallRow {
     outcome: Option<String>,
     talk_seconds: Option<i32>,
     provider_call_sid: Option<String>,
+    retry_of: Option<CallId>,
     created_at: DateTime<Utc>,
     updated_at: DateTime<Utc>,
 }
@@ -213,6 +218,7 @@ impl TryFrom<CallRow> for CallRecord {
                 .transpose()
                 .map_err(|_| corrupt("talk_seconds"))?,
             provider_call_sid: row.provider_call_sid,
+            retry_of: row.retry_of,
             created_at: row.created_at,
             updated_at: row.updated_at,
         })
@@ -232,7 +238,7 @@ struct EventRow {
 pub const BOOK_CHUNK: usize = 500;
 
 const CALL_COLUMNS: &str = "id, request_id, mentor_id, starts_at, ends_at, status, outcome,
-    talk_seconds, provider_call_sid, created_at, updated_at";
+    talk_seconds, provider_call_sid, retry_of, created_at, updated_at";
 
 impl Store {
     /// Persists the matcher's bookings. Each one moves its request from `pending`
@@ -244,8 +250,23 @@ impl Store {
     /// Bookings are written `BOOK_CHUNK` at a time with a few set-based
     /// statements per chunk (calls, requests, events, notices), all in one
     /// transaction: a statement per booking made 100,000 bookings take minutes.
-    #[instrument(skip_all, fields(bookings = bookings.len()))]
+    ///
+    /// No reminders are queued: for the benchmarks and the tests of booking
+    /// itself. The matcher books with [`Store::book_reminding`].
     pub async fn book(&self, bookings: &[Booking], now: DateTime<Utc>) -> StoreResult<Vec<CallId>> {
+        self.book_reminding(bookings, ReminderPolicy::OFF, now)
+            .await
+    }
+
+    /// [`Store::book`], also queuing each call's reminder as `reminders` says
+    /// (none when it would be due before `now`), in the same transaction.
+    #[instrument(skip_all, fields(bookings = bookings.len()))]
+    pub async fn book_reminding(
+        &self,
+        bookings: &[Booking],
+        reminders: ReminderPolicy,
+        now: DateTime<Utc>,
+    ) -> StoreResult<Vec<CallId>> {
         let mut booked = Vec::with_capacity(bookings.len());
         with_pool!(self, pool, {
             let mut tx = pool.begin_write().await?;
@@ -361,6 +382,21 @@ impl Store {
                     notices = notices.bind(*call_id);
                 }
                 notices.execute(&mut *tx).await?;
+                if reminders.is_on() {
+                    let sql = format!(
+                        "select c.id, c.request_id, c.starts_at, r.timezone
+                         from calls c join requests r on r.id = c.request_id
+                         where c.id in ({})",
+                        Markers::new(self).list(kept.len())
+                    );
+                    let mut select = sqlx::query_as(&sql);
+                    for (call_id, _) in &kept {
+                        select = select.bind(*call_id);
+                    }
+                    let calls = select.fetch_all(&mut *tx).await?;
+                    let due = reminders_of(calls, reminders, now)?;
+                    enqueue_reminders!(&mut *tx, self, &due)?;
+                }
                 let mut call_of: HashMap<RequestId, CallId> = kept
                     .into_iter()
                     .map(|(call_id, request_id)| (request_id, call_id))
@@ -511,7 +547,8 @@ impl Store {
         let sql = "select c.id as id, c.request_id as request_id, c.mentor_id as mentor_id,
                 c.starts_at as starts_at, c.ends_at as ends_at, c.status as status,
                 c.outcome as outcome, c.talk_seconds as talk_seconds,
-                c.provider_call_sid as provider_call_sid, c.created_at as created_at,
+                c.provider_call_sid as provider_call_sid, c.retry_of as retry_of,
+                c.created_at as created_at,
                 c.updated_at as updated_at,
                 m.name as mentor_name, m.timezone as mentor_timezone,
                 r.name as seeker_name, r.timezone as seeker_timezone, r.topic as topic

@@ -230,7 +230,8 @@ fn convert<R, T: TryFrom<R, Error = StoreError>>(rows: Vec<R>) -> StoreResult<Ve
 
 const MENTOR_COLUMNS: &str =
     "id, name, phone, timezone, topics, call_minutes, max_calls_per_window, created_at";
-pub(super) const WINDOW_COLUMNS: &str = "id, mentor_id, weekdays, start_time, end_time, timezone, created_at";
+pub(super) const WINDOW_COLUMNS: &str =
+    "id, mentor_id, weekdays, start_time, end_time, timezone, created_at";
 pub(super) const PAUSE_COLUMNS: &str = "id, mentor_id, first_day, last_day, created_at";
 const SUPPLY_COLUMNS: &str = "id, timezone, topics, call_minutes, max_calls_per_window";
 

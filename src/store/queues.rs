@@ -26,7 +26,8 @@ impl Store {
                     (select count(*) from calls where status = 'scheduled' and starts_at <= $1),
                     (select count(*) from calls where status = 'scheduled' and starts_at > $1),
                     (select count(*) from requests where status = 'pending'),
-                    (select count(*) from notifications where status = 'pending'),
+                    (select count(*) from notifications
+                     where status = 'pending' and (kind <> 'reminder' or next_attempt_at <= $1)),
                     (select count(*) from requests where status = 'unconfirmed'),
                     (select count(*) from requests where confirm_send_at is not null)",
             )

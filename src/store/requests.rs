@@ -419,6 +419,7 @@ const ERASE_AROUND_REQUEST: &[&str] = &[
     "delete from notifications
      where request_id = $1 and recipient = 'seeker' and status = 'pending'",
     "update notifications set last_error = null where request_id = $1",
+    "delete from manage_links where request_id = $1",
 ];
 
 impl Store {
@@ -526,18 +527,25 @@ impl Store {
     }
 
     /// The request whose manage token hashes to `manage_token_hash` (the seeker's
-    /// private link). The hash is compared by the database through a unique
-    /// index: it is the digest of a 256-bit random token, so equality reveals
-    /// nothing usable about other tokens.
+    /// private link), or that a reminder's manage link with that hash opens at
+    /// `now` (not expired, not erased). The hash is compared by the database
+    /// through a unique index: it is the digest of a 256-bit random token, so
+    /// equality reveals nothing usable about other tokens.
     #[instrument(skip_all)]
     pub async fn request_by_manage_token(
         &self,
         manage_token_hash: &str,
+        now: DateTime<Utc>,
     ) -> StoreResult<Option<RequestRecord>> {
-        let sql = format!("{REQUEST_SELECT} where r.manage_token_hash = $1");
+        let sql = format!(
+            "{REQUEST_SELECT} where r.id = coalesce(
+                 (select id from requests where manage_token_hash = $1),
+                 (select request_id from manage_links where token_hash = $1 and expires_at > $2))"
+        );
         let row: Option<RequestRow> = with_pool!(self, pool, {
             sqlx::query_as(&sql)
                 .bind(manage_token_hash)
+                .bind(now)
                 .fetch_optional(pool)
                 .await
         })?;
@@ -626,28 +634,30 @@ impl Store {
         // each distinct pair once.
         let mut parsed: HashMap<(String, String), SeekerHours> = HashMap::new();
         rows.into_iter()
-            .map(|(id, created_at, topic, timezone, availability, avoid, preferred)| {
-                let hours = match parsed.entry((timezone, availability)) {
-                    Entry::Occupied(known) => known.get().clone(),
-                    Entry::Vacant(new) => {
-                        let (timezone, availability) = new.key();
-                        let (zone, availability) =
-                            zone_and_availability(id, timezone, availability)?;
-                        new.insert(SeekerHours::new(zone, availability, calling_hours))
-                            .clone()
-                    }
-                };
-                Ok(OpenRequest {
-                    id,
-                    created_at,
-                    hours,
-                    topic,
-                    avoid_mentor: avoid,
-                    // The wish to talk to a mentor again is made with the request.
-                    preferred_mentor: preferred
-                        .map(|mentor| (mentor, created_at + PREFERENCE_HOLDS)),
-                })
-            })
+            .map(
+                |(id, created_at, topic, timezone, availability, avoid, preferred)| {
+                    let hours = match parsed.entry((timezone, availability)) {
+                        Entry::Occupied(known) => known.get().clone(),
+                        Entry::Vacant(new) => {
+                            let (timezone, availability) = new.key();
+                            let (zone, availability) =
+                                zone_and_availability(id, timezone, availability)?;
+                            new.insert(SeekerHours::new(zone, availability, calling_hours))
+                                .clone()
+                        }
+                    };
+                    Ok(OpenRequest {
+                        id,
+                        created_at,
+                        hours,
+                        topic,
+                        avoid_mentor: avoid,
+                        // The wish to talk to a mentor again is made with the request.
+                        preferred_mentor: preferred
+                            .map(|mentor| (mentor, created_at + PREFERENCE_HOLDS)),
+                    })
+                },
+            )
             .collect()
     }
 

@@ -8,14 +8,24 @@
 //! and TwiML and its wording (`web::telephony`).
 
 use chrono::{DateTime, TimeDelta, Utc};
+use chrono_tz::Tz;
 use tracing::instrument;
 
 use super::calls::insert_event;
 use super::requests::parse_request_status;
 use super::{BeginWrite, Conflict, NewCallEvent, Store, StoreError, StoreResult, with_pool};
-use crate::domain::call_flow::{Leg, RequestEffect, request_effect, status_after_requeue};
+use crate::domain::call_flow::{
+    Leg, RequestEffect, request_effect, second_try_slot, status_after_requeue, tries_again,
+};
+use crate::domain::concurrency::CallCapacity;
+use crate::domain::hours::{CallingHours, SeekerHours};
+use crate::domain::schedule::{MentorSchedule, Slot};
 use crate::domain::status::{CallStatus, Outcome, RequestStatus};
-use crate::ids::{CallId, RequestId};
+use crate::ids::{CallId, MentorId, RequestId};
+
+/// The event kind recording that the seeker pressed a key at the screen: only
+/// then is an answered seeker leg a call.
+pub const SCREEN_PASSED: &str = "screen_passed";
 
 /// A call the dispatcher has claimed and is about to place.
 #[derive(Clone, Debug)]
@@ -70,6 +80,8 @@ pub struct QuietCall {
     pub provider_call_sid: String,
     /// Whether the mentor pressed 1.
     pub accepted: bool,
+    /// Whether the seeker pressed a key at the screen.
+    pub screen_passed: bool,
 }
 
 /// Everything the TwiML answers need about one call.
@@ -79,10 +91,14 @@ pub struct CallContext {
     pub call_id: CallId,
     /// Where the call stands.
     pub status: CallStatus,
+    /// How it ended, once it has.
+    pub outcome: Option<Outcome>,
     /// Slot end.
     pub ends_at: DateTime<Utc>,
     /// The mentor's display name.
     pub mentor_name: String,
+    /// The mentor's zone, for times said to the mentor.
+    pub mentor_zone: Tz,
     /// The seeker's display name.
     pub seeker_name: String,
     /// The seeker's E.164 number (dialed, never spoken or shown).
@@ -93,6 +109,19 @@ pub struct CallContext {
     pub accepted: bool,
     /// The mentor leg's provider id.
     pub provider_call_sid: Option<String>,
+    /// Whether the seeker pressed a key at the screen.
+    pub screen_passed: bool,
+}
+
+/// What a second try in the same commute must keep to besides the mentor's
+/// schedule and the seeker's availability: the deployment's calling hours and
+/// the provider's concurrent-call limit.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct SecondTryRules {
+    /// Seeker-local hours calls may happen in.
+    pub calling_hours: CallingHours,
+    /// Most calls under way at once; `None` for no limit.
+    pub calls_at_once: Option<usize>,
 }
 
 /// What ending a call changed.
@@ -102,6 +131,30 @@ pub struct CallEnded {
     pub request_id: RequestId,
     /// The request's status afterwards.
     pub request_status: RequestStatus,
+    /// The missed call the ended one was the second try of, if it was one.
+    pub retry_of: Option<CallId>,
+    /// The second try booked in the same commute, if the seeker missed this one
+    /// and a slot was left.
+    pub second_try: Option<SecondTry>,
+}
+
+/// A call booked at once in the same commute after a seeker-side miss.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct SecondTry {
+    /// The new call.
+    pub call_id: CallId,
+    /// When it starts.
+    pub starts_at: DateTime<Utc>,
+}
+
+/// What a second try is planned from, read before the ending's transaction:
+/// the mentor's schedule and the seeker's hours change rarely, and the slot is
+/// checked against the bookings inside it (the unique indexes have the last word).
+struct RetryFacts {
+    mentor_id: MentorId,
+    missed: Slot,
+    schedule: MentorSchedule,
+    seeker: SeekerHours,
 }
 
 #[derive(sqlx::FromRow)]
@@ -117,13 +170,16 @@ struct ClaimRow {
 struct ContextRow {
     id: CallId,
     status: String,
+    outcome: Option<String>,
     ends_at: DateTime<Utc>,
     mentor_name: String,
+    mentor_timezone: String,
     seeker_name: String,
     seeker_phone: String,
     topic: String,
     accepted_at: Option<DateTime<Utc>>,
     provider_call_sid: Option<String>,
+    screen_passed: bool,
 }
 
 const LIVE: &str = "('scheduled', 'dialing', 'in_progress')";
@@ -384,7 +440,7 @@ impl Store {
         limit: u32,
     ) -> StoreResult<Vec<QuietCall>> {
         let claim_sql = self.per_backend(CLAIM_QUIET_CALLS_SQLITE, CLAIM_QUIET_CALLS_POSTGRES);
-        let rows: Vec<(CallId, String, Option<DateTime<Utc>>)> = with_pool!(self, pool, {
+        let rows: Vec<(CallId, String, Option<DateTime<Utc>>, bool)> = with_pool!(self, pool, {
             sqlx::query_as(claim_sql)
                 .bind(now)
                 .bind(quiet_since)
@@ -394,11 +450,14 @@ impl Store {
         })?;
         let mut calls: Vec<QuietCall> = rows
             .into_iter()
-            .map(|(call_id, provider_call_sid, accepted_at)| QuietCall {
-                call_id,
-                provider_call_sid,
-                accepted: accepted_at.is_some(),
-            })
+            .map(
+                |(call_id, provider_call_sid, accepted_at, screen_passed)| QuietCall {
+                    call_id,
+                    provider_call_sid,
+                    accepted: accepted_at.is_some(),
+                    screen_passed,
+                },
+            )
             .collect();
         calls.sort_by_key(|call| call.call_id);
         Ok(calls)
@@ -409,8 +468,12 @@ impl Store {
     pub async fn call_context(&self, call_id: CallId) -> StoreResult<Option<CallContext>> {
         let row: Option<ContextRow> = with_pool!(self, pool, {
             sqlx::query_as(
-                "select c.id, c.status, c.ends_at, m.name as mentor_name, r.name as seeker_name,
-                        r.phone as seeker_phone, r.topic, c.accepted_at, c.provider_call_sid
+                "select c.id, c.status, c.outcome, c.ends_at, m.name as mentor_name,
+                        m.timezone as mentor_timezone, r.name as seeker_name,
+                        r.phone as seeker_phone, r.topic, c.accepted_at, c.provider_call_sid,
+                        exists (select 1 from call_events e
+                                where e.call_id = c.id and e.kind = 'screen_passed')
+                            as screen_passed
                  from calls c
                  join mentors m on m.id = c.mentor_id
                  join requests r on r.id = c.request_id
@@ -427,13 +490,23 @@ impl Store {
                     .status
                     .parse()
                     .map_err(|_| StoreError::Corrupt(format!("call {}: status", row.id)))?,
+                outcome: row
+                    .outcome
+                    .map(|outcome| outcome.parse())
+                    .transpose()
+                    .map_err(|_| StoreError::Corrupt(format!("call {}: outcome", row.id)))?,
                 ends_at: row.ends_at,
+                mentor_zone: row
+                    .mentor_timezone
+                    .parse()
+                    .map_err(|_| StoreError::Corrupt(format!("call {}: mentor zone", row.id)))?,
                 mentor_name: row.mentor_name,
                 seeker_name: row.seeker_name,
                 seeker_phone: row.seeker_phone,
                 topic: row.topic,
                 accepted: row.accepted_at.is_some(),
                 provider_call_sid: row.provider_call_sid,
+                screen_passed: row.screen_passed,
             })
         })
         .transpose()
@@ -537,6 +610,15 @@ impl Store {
     /// request in the same transaction: completed, requeued (a seeker-side miss
     /// counts; the third makes it unreachable) or left alone. A call that already
     /// ended is not touched again: `None`.
+    ///
+    /// After a seeker who did not pick up or was busy, with attempts left, the
+    /// request is booked at once into the next free slot of the same window
+    /// occurrence that starts [`SECOND_TRY_GAP`](crate::domain::call_flow::SECOND_TRY_GAP)
+    /// after `now` and that `rules` and the seeker's availability allow:
+    /// the new call records `retry_of`, the seeker gets a `moved` notice, all in
+    /// the same transaction. Only the instance whose update ended the call gets
+    /// here (on PostgreSQL a second one waits for the row, then finds it ended),
+    /// and a unique index allows one second try per call besides.
     #[instrument(skip_all, fields(call.id = call_id.0, call.outcome = %outcome))]
     pub async fn end_call(
         &self,
@@ -544,6 +626,7 @@ impl Store {
         outcome: Outcome,
         leg: Leg,
         talk_seconds: Option<u32>,
+        rules: SecondTryRules,
         now: DateTime<Utc>,
     ) -> StoreResult<Option<CallEnded>> {
         let final_status = if outcome == Outcome::Canceled {
@@ -551,14 +634,19 @@ impl Store {
         } else {
             CallStatus::Ended
         };
+        let facts = if tries_again(outcome) {
+            self.retry_facts(call_id, rules.calling_hours).await?
+        } else {
+            None
+        };
         let sql = format!(
             "update calls
              set status = $1, outcome = $2, talk_seconds = $3, ended_at = $4, updated_at = $4
-             where id = $5 and status in {LIVE} returning request_id"
+             where id = $5 and status in {LIVE} returning request_id, retry_of"
         );
         with_pool!(self, pool, {
             let mut tx = pool.begin_write().await?;
-            let request_id: Option<RequestId> = sqlx::query_scalar(&sql)
+            let ended: Option<(RequestId, Option<CallId>)> = sqlx::query_as(&sql)
                 .bind(final_status.as_str())
                 .bind(outcome.as_str())
                 .bind(talk_seconds.map(|seconds| seconds as i32))
@@ -566,7 +654,7 @@ impl Store {
                 .bind(call_id)
                 .fetch_optional(&mut *tx)
                 .await?;
-            let Some(request_id) = request_id else {
+            let Some((request_id, retry_of)) = ended else {
                 return Ok(None);
             };
             let (status, attempts): (String, i32) =
@@ -602,12 +690,163 @@ impl Store {
                 "request_status": request_status.as_str(),
             });
             insert_event!(&mut *tx, NewCallEvent::new(call_id, "ended", &detail, now))?;
+            let mut second_try = None;
+            if let Some(facts) = facts.filter(|_| request_status == RequestStatus::Pending) {
+                let booked: Vec<(DateTime<Utc>, DateTime<Utc>)> = sqlx::query_as(
+                    "select starts_at, ends_at from calls
+                     where mentor_id = $1 and status <> 'canceled'
+                       and starts_at < $2 and ends_at > $3",
+                )
+                .bind(facts.mentor_id)
+                .bind(facts.missed.ends_at + TimeDelta::days(2))
+                .bind(facts.missed.starts_at - TimeDelta::days(2))
+                .fetch_all(&mut *tx)
+                .await?;
+                let booked: Vec<Slot> = booked
+                    .into_iter()
+                    .map(|(starts_at, ends_at)| Slot { starts_at, ends_at })
+                    .collect();
+                // Under the provider's limit every mentor's calls count.
+                let capacity = match rules.calls_at_once {
+                    Some(at_once) => {
+                        let everyone: Vec<(DateTime<Utc>, DateTime<Utc>)> = sqlx::query_as(
+                            "select starts_at, ends_at from calls
+                             where status <> 'canceled' and starts_at < $1 and ends_at > $2",
+                        )
+                        .bind(facts.missed.ends_at + TimeDelta::days(2))
+                        .bind(facts.missed.starts_at - TimeDelta::days(2))
+                        .fetch_all(&mut *tx)
+                        .await?;
+                        let mut capacity = CallCapacity::new(at_once);
+                        for (starts_at, ends_at) in everyone {
+                            capacity.add(Slot { starts_at, ends_at });
+                        }
+                        Some(capacity)
+                    }
+                    None => None,
+                };
+                let slot = second_try_slot(
+                    &facts.schedule,
+                    facts.missed,
+                    &booked,
+                    capacity.as_ref(),
+                    &facts.seeker,
+                    now,
+                );
+                if let Some(slot) = slot {
+                    // A slot the matcher took meanwhile, or a second try booked
+                    // already, is skipped by the unique indexes.
+                    let new_call: Option<CallId> = sqlx::query_scalar(
+                        "insert into calls (request_id, mentor_id, starts_at, ends_at, status,
+                            retry_of, created_at, updated_at)
+                         values ($1, $2, $3, $4, 'scheduled', $5, $6, $6)
+                         on conflict do nothing
+                         returning id",
+                    )
+                    .bind(request_id)
+                    .bind(facts.mentor_id)
+                    .bind(slot.starts_at)
+                    .bind(slot.ends_at)
+                    .bind(call_id)
+                    .bind(now)
+                    .fetch_optional(&mut *tx)
+                    .await?;
+                    if let Some(new_call) = new_call {
+                        sqlx::query(
+                            "update requests set status = 'scheduled', updated_at = $1
+                             where id = $2",
+                        )
+                        .bind(now)
+                        .bind(request_id)
+                        .execute(&mut *tx)
+                        .await?;
+                        let booked = serde_json::json!({ "retry_of": call_id });
+                        insert_event!(
+                            &mut *tx,
+                            NewCallEvent::new(new_call, "booked", &booked, now)
+                        )?;
+                        let retry = serde_json::json!({
+                            "call_id": new_call,
+                            "starts_at": slot.starts_at,
+                        });
+                        insert_event!(
+                            &mut *tx,
+                            NewCallEvent::new(call_id, "second_try_booked", &retry, now)
+                        )?;
+                        // The seeker reads the new time; the mentor heard it on the call.
+                        sqlx::query(
+                            "insert into notifications (request_id, call_id, recipient, kind,
+                                status, next_attempt_at, created_at)
+                             values ($1, $2, 'seeker', 'moved', 'pending', $3, $3)",
+                        )
+                        .bind(request_id)
+                        .bind(new_call)
+                        .bind(now)
+                        .execute(&mut *tx)
+                        .await?;
+                        request_status = RequestStatus::Scheduled;
+                        second_try = Some(SecondTry {
+                            call_id: new_call,
+                            starts_at: slot.starts_at,
+                        });
+                    }
+                }
+            }
             tx.commit().await?;
             Ok(Some(CallEnded {
                 request_id,
                 request_status,
+                retry_of,
+                second_try,
             }))
         })
+    }
+
+    /// What a second try at call `call_id` is planned from: its slot, its
+    /// mentor's schedule and its seeker's hours. `None` for an unknown call.
+    async fn retry_facts(
+        &self,
+        call_id: CallId,
+        calling_hours: CallingHours,
+    ) -> StoreResult<Option<RetryFacts>> {
+        let call: Option<(RequestId, MentorId, DateTime<Utc>, DateTime<Utc>)> =
+            with_pool!(self, pool, {
+                sqlx::query_as(
+                    "select request_id, mentor_id, starts_at, ends_at from calls where id = $1",
+                )
+                .bind(call_id)
+                .fetch_optional(pool)
+                .await
+            })?;
+        let Some((request_id, mentor_id, starts_at, ends_at)) = call else {
+            return Ok(None);
+        };
+        let (Some(mentor), Some(request)) = (
+            self.mentor(mentor_id).await?,
+            self.request(request_id).await?,
+        ) else {
+            return Ok(None);
+        };
+        let windows = self.windows(mentor_id).await?;
+        let pauses = self.pauses(mentor_id).await?;
+        Ok(Some(RetryFacts {
+            mentor_id,
+            missed: Slot { starts_at, ends_at },
+            schedule: mentor.schedule(&windows, &pauses),
+            seeker: SeekerHours::new(request.timezone, request.availability, calling_hours),
+        }))
+    }
+
+    /// The second try booked after call `call_id` was missed, if any.
+    #[instrument(skip_all, fields(call.id = call_id.0))]
+    pub async fn second_try_of(&self, call_id: CallId) -> StoreResult<Option<SecondTry>> {
+        let row: Option<(CallId, DateTime<Utc>)> = with_pool!(self, pool, {
+            sqlx::query_as("select id, starts_at from calls where retry_of = $1")
+                .bind(call_id)
+                .fetch_optional(pool)
+                .await
+        })?;
+        Ok(row.map(|(call_id, starts_at)| SecondTry { call_id, starts_at }))
     }
 }
 
@@ -664,7 +903,9 @@ const CLAIM_QUIET_CALLS_SQLITE: &str = "update calls set heard_at = $1
         where status in ('dialing', 'in_progress') and provider_call_sid is not null
             and coalesce(heard_at, dialed_at, starts_at) < $2
         order by id limit $3)
-    returning id, provider_call_sid, accepted_at";
+    returning id, provider_call_sid, accepted_at,
+        exists (select 1 from call_events e
+                where e.call_id = calls.id and e.kind = 'screen_passed') as screen_passed";
 
 /// Claims quiet calls in flight on PostgreSQL: rows another claim holds are
 /// skipped, and the update checks the conditions again, since a row found by
@@ -680,7 +921,9 @@ const CLAIM_QUIET_CALLS_POSTGRES: &str = "with quiet as materialized (
     where id in (select id from quiet)
         and status in ('dialing', 'in_progress') and provider_call_sid is not null
         and coalesce(heard_at, dialed_at, starts_at) < $2
-    returning id, provider_call_sid, accepted_at";
+    returning id, provider_call_sid, accepted_at,
+        exists (select 1 from call_events e
+                where e.call_id = calls.id and e.kind = 'screen_passed') as screen_passed";
 
 #[cfg(test)]
 mod tests {

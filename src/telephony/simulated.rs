@@ -8,6 +8,7 @@
 //! would have done, without phone numbers or message text.
 
 use std::collections::HashMap;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 
 use async_trait::async_trait;
@@ -20,7 +21,11 @@ use super::{CallQuery, CallUpdate, NewCall, NewSms, Provider, ProviderCall, Prov
 /// The account id the simulation pretends to be.
 const SIMULATED_ACCOUNT: &str = "ACsimulated00000000000000000000000";
 
-/// Outcomes the simulation can be told to play, by the names of DESIGN.md.
+/// Outcomes the simulation can be told to play, by the names of DESIGN.md, and
+/// two paths of missed-call recovery: `seeker_voicemail` (the seeker's voicemail
+/// picks up and never gets past the screen) and `second_try_answered` (every
+/// other call is missed at the screen, and the next one, the second try in the
+/// same commute, is answered).
 pub const SIMULATED_OUTCOMES: &[&str] = &[
     "completed",
     "mentor_no_answer",
@@ -28,34 +33,64 @@ pub const SIMULATED_OUTCOMES: &[&str] = &[
     "seeker_no_answer",
     "seeker_busy",
     "failed",
+    "seeker_voicemail",
+    "second_try_answered",
 ];
+
+/// Which script each simulated call follows.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Scripts {
+    /// Every call follows this one.
+    Every(CallScript),
+    /// The calls alternate: the first (third, …) follows `miss`, the next
+    /// follows `answer`, as a missed call and its second try would.
+    MissThenAnswer {
+        /// The missed call.
+        miss: CallScript,
+        /// The second try.
+        answer: CallScript,
+    },
+}
+
+impl From<CallScript> for Scripts {
+    fn from(script: CallScript) -> Scripts {
+        Scripts::Every(script)
+    }
+}
 
 /// A provider that plays calls in-process.
 pub struct SimulatedProvider {
     player: Player,
     auth_token: String,
-    script: CallScript,
+    scripts: Scripts,
+    placed: AtomicUsize,
     calls: Arc<Mutex<HashMap<String, ProviderCall>>>,
 }
 
 impl SimulatedProvider {
-    /// A simulation where every call follows `script`, at `pace`.
-    pub fn new(script: CallScript, pace: Pace) -> SimulatedProvider {
+    /// A simulation where calls follow `scripts`, at `pace`.
+    pub fn new(scripts: impl Into<Scripts>, pace: Pace) -> SimulatedProvider {
         let auth_token = crate::tokens::generate("sim_");
         SimulatedProvider {
             player: Player::new(auth_token.clone(), pace),
             auth_token,
-            script,
+            scripts: scripts.into(),
+            placed: AtomicUsize::new(0),
             calls: Arc::new(Mutex::new(HashMap::new())),
         }
     }
 
-    /// The script that produces `outcome` (one of [`SIMULATED_OUTCOMES`]).
-    pub fn script_for(outcome: &str) -> Option<CallScript> {
+    /// The scripts that produce `outcome` (one of [`SIMULATED_OUTCOMES`]).
+    pub fn script_for(outcome: &str) -> Option<Scripts> {
         let talks = SeekerScript::Answers {
             talk_seconds: 6 * 60,
         };
         let presses_one = MentorScript::Answers { presses: Some('1') };
+        let script = |mentor, seeker| CallScript {
+            mentor,
+            seeker,
+            mentor_hangs_up_during_announcement: false,
+        };
         let (mentor, seeker) = match outcome {
             "completed" => (presses_one, talks),
             "mentor_no_answer" => (MentorScript::NoAnswer, talks),
@@ -63,13 +98,26 @@ impl SimulatedProvider {
             "seeker_no_answer" => (presses_one, SeekerScript::NoAnswer),
             "seeker_busy" => (presses_one, SeekerScript::Busy),
             "failed" => (MentorScript::Fails, talks),
+            "seeker_voicemail" => (presses_one, SeekerScript::Voicemail),
+            "second_try_answered" => {
+                return Some(Scripts::MissThenAnswer {
+                    miss: script(presses_one, SeekerScript::SilentAtScreen),
+                    answer: script(presses_one, talks),
+                });
+            }
             _ => return None,
         };
-        Some(CallScript {
-            mentor,
-            seeker,
-            mentor_hangs_up_during_announcement: false,
-        })
+        Some(Scripts::Every(script(mentor, seeker)))
+    }
+
+    /// The script of the next call placed.
+    fn next_script(&self) -> CallScript {
+        let placed = self.placed.fetch_add(1, Ordering::Relaxed);
+        match self.scripts {
+            Scripts::Every(script) => script,
+            Scripts::MissThenAnswer { miss, .. } if placed.is_multiple_of(2) => miss,
+            Scripts::MissThenAnswer { answer, .. } => answer,
+        }
     }
 
     fn stored(&self, sid: &str) -> Result<ProviderCall, ProviderError> {
@@ -106,7 +154,11 @@ impl Provider for SimulatedProvider {
             url: call.url.clone(),
             status_callback: Some(call.status_callback.clone()),
         };
-        let (player, script, calls) = (self.player.clone(), self.script, Arc::clone(&self.calls));
+        let (player, script, calls) = (
+            self.player.clone(),
+            self.next_script(),
+            Arc::clone(&self.calls),
+        );
         tokio::spawn(async move {
             let report = player.play(played, script).await;
             let seeker = report.dialed.as_ref();
@@ -114,7 +166,11 @@ impl Provider for SimulatedProvider {
                 call.sid = %sid,
                 mentor_leg = %report.mentor_status,
                 seeker_leg = seeker.map_or("not dialed", |leg| leg.status.as_str()),
-                talk_seconds = seeker.map_or(0, |leg| leg.duration_seconds),
+                seeker_screened = seeker.is_some_and(|leg| leg.screened),
+                bridged = seeker.is_some_and(|leg| leg.bridged),
+                talk_seconds = seeker
+                    .filter(|leg| leg.bridged)
+                    .map_or(0, |leg| leg.duration_seconds),
                 "simulated provider: call over"
             );
             let mut calls = calls.lock().expect("simulated calls lock");

@@ -18,6 +18,9 @@ pub struct Gather<'a> {
     pub num_digits: u32,
     /// Seconds of silence before giving up.
     pub timeout_seconds: u32,
+    /// Whether every key counts as input, `#` included (Twilio otherwise takes
+    /// `#` to mean "done" and reports no digits).
+    pub any_key: bool,
 }
 
 /// `<Dial>` to one `<Number>`.
@@ -35,6 +38,9 @@ pub struct Dial<'a> {
     pub number: &'a str,
     /// Where the callee leg's status callbacks go.
     pub number_status_callback: &'a str,
+    /// TwiML run on the callee's leg once answered, before the bridge (a call
+    /// screen): the legs are bridged only when it ends without hanging up.
+    pub number_url: Option<&'a str>,
 }
 
 impl Twiml {
@@ -59,10 +65,15 @@ impl Twiml {
     /// requested even when nothing was pressed, so silence is recorded too.
     pub fn gather(mut self, gather: &Gather<'_>, inside: impl FnOnce(Twiml) -> Twiml) -> Twiml {
         let inner = inside(Twiml::new()).verbs;
+        let finish = if gather.any_key {
+            " finishOnKey=\"\""
+        } else {
+            ""
+        };
         let _ = write!(
             self.verbs,
-            "<Gather input=\"dtmf\" numDigits=\"{}\" timeout=\"{}\" action=\"{}\" method=\"POST\" \
-             actionOnEmptyResult=\"true\">{inner}</Gather>",
+            "<Gather input=\"dtmf\" numDigits=\"{}\" timeout=\"{}\"{finish} action=\"{}\" \
+             method=\"POST\" actionOnEmptyResult=\"true\">{inner}</Gather>",
             gather.num_digits,
             gather.timeout_seconds,
             escape(gather.action),
@@ -72,10 +83,13 @@ impl Twiml {
 
     /// Dials one number and bridges it in.
     pub fn dial(mut self, dial: &Dial<'_>) -> Twiml {
+        let screen = dial.number_url.map_or_else(String::new, |url| {
+            format!(" url=\"{}\" method=\"POST\"", escape(url))
+        });
         let _ = write!(
             self.verbs,
             "<Dial callerId=\"{}\" answerOnBridge=\"true\" timeout=\"{}\" timeLimit=\"{}\" \
-             action=\"{}\" method=\"POST\"><Number statusCallback=\"{}\" \
+             action=\"{}\" method=\"POST\"><Number{screen} statusCallback=\"{}\" \
              statusCallbackEvent=\"initiated ringing answered completed\" \
              statusCallbackMethod=\"POST\">{}</Number></Dial>",
             escape(dial.caller_id),
@@ -149,11 +163,47 @@ mod tests {
                     action: "https://x/g?a=1&b=2",
                     num_digits: 1,
                     timeout_seconds: 6,
+                    any_key: false,
                 },
                 |t| t.say("Press 1"),
             )
             .build();
         assert!(xml.contains("action=\"https://x/g?a=1&amp;b=2\""), "{xml}");
         assert!(xml.contains("actionOnEmptyResult=\"true\"><Say"), "{xml}");
+        assert!(!xml.contains("finishOnKey"), "{xml}");
+    }
+
+    #[test]
+    fn a_screen_takes_any_key_and_runs_on_the_callee_before_the_bridge() {
+        let gather = Twiml::new()
+            .gather(
+                &Gather {
+                    action: "https://x/screen-result",
+                    num_digits: 1,
+                    timeout_seconds: 8,
+                    any_key: true,
+                },
+                |t| t.say("Press any key"),
+            )
+            .build();
+        assert!(gather.contains("finishOnKey=\"\""), "{gather}");
+        let dial = Twiml::new()
+            .dial(&Dial {
+                caller_id: "+15005550006",
+                timeout_seconds: 30,
+                time_limit_seconds: 900,
+                action: "https://x/dial",
+                number: "+12015550199",
+                number_status_callback: "https://x/seeker-status",
+                number_url: Some("https://x/screen?a=1&b=2"),
+            })
+            .build();
+        assert!(
+            dial.contains(
+                "<Number url=\"https://x/screen?a=1&amp;b=2\" method=\"POST\" statusCallback="
+            ),
+            "{dial}"
+        );
+        assert!(dial.contains("answerOnBridge=\"true\""), "{dial}");
     }
 }

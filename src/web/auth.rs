@@ -106,6 +106,15 @@ impl RequestAccess {
             }
         }
     }
+
+    /// The hash of the presented manage token, to look up among reminders'
+    /// manage links; `None` for the admin.
+    pub fn token_hash(&self) -> Option<String> {
+        match self {
+            RequestAccess::Admin => None,
+            RequestAccess::ManageToken(token) => Some(tokens::hash(token)),
+        }
+    }
 }
 
 impl FromRequestParts<AppState> for RequestAccess {

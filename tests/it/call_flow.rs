@@ -15,6 +15,9 @@ const MENTOR_PHONE: &str = "+12015550123";
 const SEEKER_PHONE: &str = "+12015550199";
 /// Monday 2026-11-30 10:00 in New York: the first slot the matcher books.
 const FIRST_SLOT: &str = "2026-11-30T15:00:00Z";
+/// Monday 10:15 in New York: the same commute's next slot, where a seeker-side
+/// miss at 10:00 gets its second try.
+const SECOND_TRY_SLOT: &str = "2026-11-30T15:15:00Z";
 /// Tuesday 10:00 in New York: where a requeued request lands.
 const NEXT_DAY_SLOT: &str = "2026-12-01T15:00:00Z";
 
@@ -243,7 +246,8 @@ async fn a_seeker_who_does_not_answer_is_rescheduled_with_one_attempt_counted() 
     assert_eq!(call["talk_seconds"], Value::Null);
     assert_eq!(request["attempts"], 1);
     assert_eq!(request["status"], "scheduled");
-    assert_eq!(request["call"]["starts_at"], NEXT_DAY_SLOT);
+    // Booked again at once: the same commute's next slot (tests/it/screen.rs).
+    assert_eq!(request["call"]["starts_at"], SECOND_TRY_SLOT);
     app.stop().await;
 }
 
@@ -278,7 +282,9 @@ async fn a_seeker_who_misses_three_calls_becomes_unreachable() {
     let (app, fake) = app_with_twilio().await;
     fake.script_for(MENTOR_PHONE, script(PRESSES_ONE, SeekerScript::NoAnswer));
     let (_, created) = booked_call(&app).await;
-    let slots = [FIRST_SLOT, NEXT_DAY_SLOT, "2026-12-02T15:00:00Z"];
+    // The first miss gets a second try in the same commute; the second miss
+    // leaves none, so the third call is the next day's.
+    let slots = [FIRST_SLOT, SECOND_TRY_SLOT, NEXT_DAY_SLOT];
     for (index, slot) in slots.iter().enumerate() {
         let request = app.request_as_seeker(&created).await;
         assert_eq!(request["call"]["starts_at"], *slot, "{request}");
@@ -382,6 +388,23 @@ async fn callbacks_out_of_order_still_end_in_the_right_outcome() {
             &token,
             &format!("{base}/gather"),
             &with(&[("Digits", "1")]),
+            None
+        )
+        .await
+        .is_success()
+    );
+    // The seeker picks up and presses a key at the screen.
+    let screened = [
+        ("CallSid", seeker_sid),
+        ("ParentCallSid", mentor_sid.as_str()),
+        ("Digits", "5"),
+    ];
+    assert!(
+        post_webhook(
+            &app,
+            &token,
+            &format!("{base}/screen-result"),
+            &screened,
             None
         )
         .await

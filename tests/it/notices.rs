@@ -115,16 +115,17 @@ async fn a_missed_call_rebooked_tells_the_seeker_it_moved() {
     app.dispatch_due().await;
     fake.wait_for_plays(1).await;
     app.settle().await;
+    // The second try, in the same commute.
     assert_eq!(
         app.request_as_seeker(&created).await["call"]["starts_at"],
-        "2026-12-01T15:00:00Z"
+        "2026-11-30T15:15:00Z"
     );
     app.notify_due().await;
 
     let seeker = to(&fake.messages(), SEEKER_PHONE);
     assert_eq!(seeker.len(), 2, "{seeker:?}");
     assert!(
-        seeker[1].body.contains("Tue Dec 1, 3:00 PM GMT"),
+        seeker[1].body.contains("Mon Nov 30, 3:15 PM GMT"),
         "{}",
         seeker[1].body
     );

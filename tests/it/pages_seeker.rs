@@ -18,8 +18,9 @@ const MENTOR_PHONE: &str = "+12015550123";
 const SEEKER_PHONE: &str = "+12015550199";
 /// Monday 2026-11-30 10:00 in New York: the first slot of the 10:00 window.
 const FIRST_SLOT: &str = "2026-11-30T15:00:00Z";
-/// Tuesday 10:00 in New York: where a requeued request lands.
-const NEXT_DAY_SLOT: &str = "2026-12-01T15:00:00Z";
+/// Monday 10:15 in New York: the same commute's next slot, where a missed call
+/// gets its second try.
+const SECOND_TRY_SLOT: &str = "2026-11-30T15:15:00Z";
 
 /// A browser-like client: keeps the CSRF cookie, does not follow redirects.
 struct Visitor {
@@ -649,7 +650,7 @@ async fn play_first_call(seeker: SeekerScript) -> (TestApp, FakeTwilio, Visitor,
 async fn a_missed_call_shows_in_the_history_with_the_new_time() {
     let (app, _fake, mut seeker, token) = play_first_call(SeekerScript::NoAnswer).await;
     let view = api_view(&app, &token).await;
-    assert_eq!(view["call"]["starts_at"], NEXT_DAY_SLOT, "{view}");
+    assert_eq!(view["call"]["starts_at"], SECOND_TRY_SLOT, "{view}");
     let page = seeker.get(&format!("/r/{token}")).await;
     let html = &page.body;
     let zone = chrono_tz::America::New_York;
@@ -661,8 +662,8 @@ async fn a_missed_call_shows_in_the_history_with_the_new_time() {
     assert!(html.contains(&missed), "{html}");
     assert!(html.contains(&format!(
         "Grace will call you on <strong><time datetime=\"{}\">{}</time>",
-        at(NEXT_DAY_SLOT).to_rfc3339(),
-        local_time(at(NEXT_DAY_SLOT), zone)
+        at(SECOND_TRY_SLOT).to_rfc3339(),
+        local_time(at(SECOND_TRY_SLOT), zone)
     )));
     assert_no_mentor_number(html);
     app.stop().await;

@@ -43,8 +43,9 @@ const ALAN_PHONE_TYPED: &str = "312.555.0188";
 
 /// Monday 2026-11-30 10:00 in New York (09:00 in Chicago): the first slot.
 const FIRST_SLOT: &str = "2026-11-30T15:00:00Z";
-/// Tuesday 10:00 in New York: where the missed call is moved.
-const NEXT_DAY_SLOT: &str = "2026-12-01T15:00:00Z";
+/// Monday 10:15 in New York: the same commute's next slot, where the missed call
+/// gets its second try.
+const SECOND_TRY_SLOT: &str = "2026-11-30T15:15:00Z";
 
 const PRESSES_ONE: MentorScript = MentorScript::Answers { presses: Some('1') };
 
@@ -235,16 +236,16 @@ async fn neither_side_ever_receives_the_others_number_or_last_name() {
     );
     let missed = ring(&app, &fake, FIRST_SLOT, 1).await;
     let moved = app.get(&ada.api_path(), None).await.1;
-    assert_eq!(moved["call"]["starts_at"], NEXT_DAY_SLOT, "{moved}");
+    assert_eq!(moved["call"]["starts_at"], SECOND_TRY_SLOT, "{moved}");
     let second_call = moved["call"]["id"].as_i64().expect("call id");
     seeker_got.add(
         "Ada's manage page, moved",
         page(&seeker_web, &ada.page_path()).await,
     );
 
-    // On Tuesday she answers.
+    // At 10:15 she answers.
     fake.script_for(MENTOR_PHONE, CallScript::default());
-    let completed = ring(&app, &fake, NEXT_DAY_SLOT, 2).await;
+    let completed = ring(&app, &fake, SECOND_TRY_SLOT, 2).await;
     assert_eq!(
         app.get(&ada.api_path(), None).await.1["status"],
         "completed"

@@ -153,6 +153,17 @@ async fn an_accepted_call_whose_last_callbacks_were_lost_is_settled_with_the_see
         .await;
     assert_eq!(status, StatusCode::OK);
     assert!(twiml.contains("<Dial"), "{twiml}");
+    // The seeker picks up and presses a key at the screen.
+    let screen_result = format!("/telephony/twilio/calls/{}/screen-result", ids[0]);
+    let params = [
+        ("CallSid", "CA000000000000000000000000000000a1"),
+        ("ParentCallSid", sid.as_str()),
+        ("Digits", "5"),
+    ];
+    let (status, _) = app
+        .post_webhook(fake.auth_token(), &screen_result, &params, None)
+        .await;
+    assert_eq!(status, StatusCode::OK);
     fake.add_dialed_leg(&sid, "+12025550100", "completed", 431);
     fake.set_status(&sid, "completed");
 

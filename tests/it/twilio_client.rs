@@ -907,6 +907,7 @@ async fn app_webhook(
                     action: &format!("{}/gather", state.base),
                     num_digits: 1,
                     timeout_seconds: 6,
+                    any_key: false,
                 },
                 |t| t.say(ANNOUNCEMENT),
             )
@@ -920,6 +921,7 @@ async fn app_webhook(
                 action: &format!("{}/dial", state.base),
                 number: SEEKER,
                 number_status_callback: &format!("{}/status?leg=seeker", state.base),
+                number_url: None,
             })
             .build(),
         "/gather" => Twiml::new().say("No problem. Goodbye.").hangup().build(),

@@ -147,6 +147,8 @@ pub(crate) async fn dispatch(args: DispatchArgs) -> anyhow::Result<()> {
             listen: "127.0.0.1:0".parse().expect("an address"),
             admin_token: None,
             policy: MatchPolicy::default(),
+            // The harness writes its bookings itself; it measures dialing.
+            reminder_lead: TimeDelta::zero(),
             default_region: None,
             match_interval: Duration::from_secs(3600),
             reconcile_interval: reconciler::ROUND_INTERVAL,
@@ -157,6 +159,7 @@ pub(crate) async fn dispatch(args: DispatchArgs) -> anyhow::Result<()> {
             cps: args.cps,
             limits: ridealong::web::limits::LimitSettings::default(),
             privacy: ridealong::config::PrivacySettings::default(),
+            webhooks: None,
         },
         Arc::new(SystemClock),
     )

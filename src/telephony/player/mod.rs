@@ -38,6 +38,12 @@ const MAX_DOCUMENTS: usize = 20;
 const DEFAULT_DIAL_TIMEOUT: u32 = 30;
 /// `<Dial timeLimit>` when not given (four hours).
 const DEFAULT_DIAL_TIME_LIMIT: u32 = 14_400;
+/// Seconds a phone rings before its voicemail picks up.
+const VOICEMAIL_RING_SECONDS: u32 = 20;
+/// Seconds a voicemail records when it is bridged in (no screen stops it).
+const VOICEMAIL_RECORD_SECONDS: u32 = 30;
+/// The key a seeker who answers presses at a screen.
+const SCREEN_KEY: char = '5';
 
 /// What the mentor (the callee of the parent leg) does.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -55,14 +61,22 @@ pub enum MentorScript {
     Fails,
 }
 
-/// What the seeker (the `<Dial>`ed child leg) does.
+/// What the seeker (the `<Dial>`ed child leg) does. A `<Number url>` screen runs
+/// on the seeker's leg once answered: whoever answers hears it, and only a key
+/// press at its `<Gather>` gets past it.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum SeekerScript {
-    /// Picks up and talks this long (capped by the `<Dial timeLimit>`).
+    /// Picks up, presses a key at the screen, and talks this long (capped by the
+    /// `<Dial timeLimit>`).
     Answers {
         /// Seconds of conversation.
         talk_seconds: u32,
     },
+    /// Picks up and says nothing, pressing no key at the screen.
+    SilentAtScreen,
+    /// The voicemail picks up after a long ring: it hears the screen, never
+    /// presses a key, and records whatever it is bridged to.
+    Voicemail,
     /// Lets it ring out: `no-answer`.
     NoAnswer,
     /// Line busy: `busy`.
@@ -145,8 +159,10 @@ impl fmt::Debug for Player {
 pub struct PlayReport {
     /// Final Twilio status of the parent leg: `completed`, `no-answer`, `busy` or `failed`.
     pub mentor_status: String,
-    /// Every `<Say>` text, in the order spoken.
+    /// Every `<Say>` text the mentor heard, in the order spoken.
     pub heard: Vec<String>,
+    /// Every `<Say>` text played on the seeker's leg (the screen), in order.
+    pub seeker_heard: Vec<String>,
     /// The last `<Dial>`ed leg, if any.
     pub dialed: Option<DialedLeg>,
     /// Every webhook request made, in order.
@@ -175,6 +191,10 @@ pub struct DialedLeg {
     pub timeout: Option<u32>,
     /// `answerOnBridge="true"`.
     pub answer_on_bridge: bool,
+    /// Whether a `<Number url>` screen ran on the leg once answered.
+    pub screened: bool,
+    /// Whether the legs were bridged.
+    pub bridged: bool,
 }
 
 /// One webhook request the player made.
@@ -433,33 +453,71 @@ impl Run<'_> {
         tracing::debug!(call.sid = %self.call.sid, child.sid = %leg.sid, "dialing a child leg");
         self.leg_callback(&mut leg, "initiated", "initiated", None)
             .await;
-        let (status, talked) = match self.script.seeker {
+        let answered = match self.script.seeker {
             SeekerScript::Fails => {
                 self.wait(FAIL_SECONDS).await;
-                ("failed", 0)
+                Err("failed")
             }
             SeekerScript::Busy => {
                 self.leg_callback(&mut leg, "ringing", "ringing", None)
                     .await;
                 self.wait(BUSY_SECONDS).await;
-                ("busy", 0)
+                Err("busy")
             }
             SeekerScript::NoAnswer => {
                 self.leg_callback(&mut leg, "ringing", "ringing", None)
                     .await;
                 self.wait(dial.timeout.unwrap_or(DEFAULT_DIAL_TIMEOUT))
                     .await;
-                ("no-answer", 0)
+                Err("no-answer")
             }
-            SeekerScript::Answers { talk_seconds } => {
+            SeekerScript::Answers { .. } | SeekerScript::SilentAtScreen => {
                 self.leg_callback(&mut leg, "ringing", "ringing", None)
                     .await;
                 self.wait(RING_SECONDS).await;
+                Ok(())
+            }
+            SeekerScript::Voicemail => {
+                self.leg_callback(&mut leg, "ringing", "ringing", None)
+                    .await;
+                let timeout = dial.timeout.unwrap_or(DEFAULT_DIAL_TIMEOUT);
+                self.wait(VOICEMAIL_RING_SECONDS.min(timeout)).await;
+                if VOICEMAIL_RING_SECONDS < timeout {
+                    Ok(())
+                } else {
+                    Err("no-answer")
+                }
+            }
+        };
+        let mut screened = false;
+        let mut bridged = false;
+        let (status, talked) = match answered {
+            Err(status) => (status, 0),
+            Ok(()) => {
                 self.leg_callback(&mut leg, "answered", "in-progress", None)
                     .await;
-                let talked = talk_seconds.min(dial.time_limit.unwrap_or(DEFAULT_DIAL_TIME_LIMIT));
-                self.wait(talked).await;
-                ("completed", talked)
+                let answered_at = self.elapsed;
+                bridged = match dial.number.url.as_deref() {
+                    Some(url) => {
+                        screened = true;
+                        self.screen(&leg, url, dial.number.url_method, document_url)
+                            .await
+                    }
+                    None => true,
+                };
+                let talk = match self.script.seeker {
+                    SeekerScript::Answers { talk_seconds } => talk_seconds,
+                    _ => VOICEMAIL_RECORD_SECONDS,
+                };
+                if bridged {
+                    let talked = talk.min(dial.time_limit.unwrap_or(DEFAULT_DIAL_TIME_LIMIT));
+                    self.wait(talked).await;
+                    ("completed", talked)
+                } else {
+                    // The screen hung the leg up: answered, so "completed", but
+                    // never bridged.
+                    ("completed", self.elapsed.saturating_sub(answered_at))
+                }
             }
         };
         self.leg_callback(&mut leg, "completed", status, Some(talked))
@@ -474,18 +532,137 @@ impl Run<'_> {
             time_limit: dial.time_limit,
             timeout: dial.timeout,
             answer_on_bridge: dial.answer_on_bridge,
+            screened,
+            bridged,
         });
         let action = dial.action?;
         let extra = vec![
             ("DialCallStatus".to_owned(), status.to_owned()),
             ("DialCallSid".to_owned(), leg.sid),
             ("DialCallDuration".to_owned(), talked.to_string()),
-            (
-                "DialBridged".to_owned(),
-                (status == "completed").to_string(),
-            ),
+            ("DialBridged".to_owned(), bridged.to_string()),
         ];
         Some(self.fetch(document_url, &action, dial.method, extra))
+    }
+
+    /// Runs the `<Number url>` TwiML at `url` on the answered child `leg`, the way
+    /// Twilio screens a callee: its `<Say>`s are played to the seeker, a
+    /// `<Gather>` takes the seeker's key (or times out), its action's TwiML runs
+    /// next. `true` when the TwiML ran out without hanging up, which bridges the
+    /// legs; a `<Hangup>`, a failed webhook or unreadable TwiML ends the leg.
+    async fn screen(
+        &mut self,
+        leg: &Leg,
+        url: &str,
+        method: HttpMethod,
+        document_url: &str,
+    ) -> bool {
+        let pressed = match self.script.seeker {
+            SeekerScript::Answers { .. } => Some(SCREEN_KEY),
+            _ => None,
+        };
+        let Ok(url) = resolve_url(document_url, url) else {
+            return false;
+        };
+        let mut fetch = Fetch {
+            url,
+            method,
+            params: self.leg_params(leg),
+        };
+        for _ in 0..MAX_DOCUMENTS {
+            let body = match self.webhook(&fetch.url, fetch.method, fetch.params).await {
+                Ok(body) => body,
+                Err(_) => return false,
+            };
+            let Ok(verbs) = parse_twiml(&body) else {
+                return false;
+            };
+            let mut next = None;
+            for verb in verbs {
+                match verb {
+                    Verb::Say(text) => self.seeker_say(text).await,
+                    Verb::Pause(seconds) => self.wait(seconds).await,
+                    Verb::Gather(gather) => {
+                        for verb in gather.prompt {
+                            match verb {
+                                Verb::Say(text) => self.seeker_say(text).await,
+                                Verb::Pause(seconds) => self.wait(seconds).await,
+                                _ => {}
+                            }
+                        }
+                        let action = gather.action.as_deref().unwrap_or(&fetch.url);
+                        let digits = match pressed {
+                            Some(key) if gather.finish_on_key != key.to_string() => {
+                                self.wait(KEYPRESS_SECONDS).await;
+                                Some(key.to_string())
+                            }
+                            _ => {
+                                self.wait(gather.timeout).await;
+                                None
+                            }
+                        };
+                        if digits.is_none() && !gather.action_on_empty_result {
+                            continue;
+                        }
+                        let mut params = self.leg_params(leg);
+                        params.extend(digits.map(|digits| ("Digits".to_owned(), digits)));
+                        match resolve_url(&fetch.url, action) {
+                            Ok(url) => {
+                                next = Some(Fetch {
+                                    url,
+                                    method: gather.method,
+                                    params,
+                                });
+                            }
+                            Err(_) => return false,
+                        }
+                        break;
+                    }
+                    Verb::Redirect { url, method } => match resolve_url(&fetch.url, &url) {
+                        Ok(url) => {
+                            next = Some(Fetch {
+                                url,
+                                method,
+                                params: self.leg_params(leg),
+                            });
+                            break;
+                        }
+                        Err(_) => return false,
+                    },
+                    // Twilio refuses a `<Dial>` in a screen: the leg ends.
+                    Verb::Hangup | Verb::Reject | Verb::Dial(_) => return false,
+                    Verb::Other(_) => {}
+                }
+            }
+            match next {
+                Some(next) => fetch = next,
+                None => return true,
+            }
+        }
+        false
+    }
+
+    async fn seeker_say(&mut self, text: String) {
+        let seconds = speaking_seconds(&text);
+        self.report.seeker_heard.push(text);
+        self.wait(seconds).await;
+    }
+
+    /// The parameters of every request about the answered child `leg`.
+    fn leg_params(&self, leg: &Leg) -> Vec<(String, String)> {
+        [
+            ("AccountSid", self.call.account_sid.as_str()),
+            ("ApiVersion", API_VERSION),
+            ("CallSid", leg.sid.as_str()),
+            ("CallStatus", "in-progress"),
+            ("Direction", "outbound-dial"),
+            ("From", leg.from.as_str()),
+            ("ParentCallSid", self.call.sid.as_str()),
+            ("To", leg.to.as_str()),
+        ]
+        .into_iter()
+        .map(|(key, value)| (key.to_owned(), value.to_owned()))
+        .collect()
     }
 
     /// The request for the next document: `reference` resolved against the

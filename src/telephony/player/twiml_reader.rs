@@ -38,6 +38,8 @@ pub(super) enum Verb {
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub(super) struct GatherVerb {
     pub(super) action: Option<String>,
+    /// The key that ends input without counting (`#` unless set, `""` for none).
+    pub(super) finish_on_key: String,
     pub(super) method: HttpMethod,
     pub(super) timeout: u32,
     pub(super) action_on_empty_result: bool,
@@ -59,6 +61,9 @@ pub(super) struct DialVerb {
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub(super) struct NumberNoun {
     pub(super) number: String,
+    /// TwiML run on the callee's leg once answered, before the bridge.
+    pub(super) url: Option<String>,
+    pub(super) url_method: HttpMethod,
     pub(super) status_callback: Option<String>,
     /// The events named in `statusCallbackEvent`; Twilio's default is `completed` only.
     pub(super) events: Vec<String>,
@@ -256,6 +261,7 @@ fn verb(element: &Element) -> Result<Verb, String> {
         "Pause" => Verb::Pause(element.u32_attribute("length")?.unwrap_or(1)),
         "Gather" => Verb::Gather(GatherVerb {
             action: element.attribute("action").map(str::to_owned),
+            finish_on_key: element.attribute("finishOnKey").unwrap_or("#").to_owned(),
             method: element.method_attribute("method")?,
             timeout: element
                 .u32_attribute("timeout")?
@@ -285,6 +291,8 @@ fn dial(element: &Element) -> Result<DialVerb, String> {
     let number = match (nouns.next(), nouns.next()) {
         (Some(noun), None) if noun.name == "Number" => NumberNoun {
             number: noun.text(),
+            url: noun.attribute("url").map(str::to_owned),
+            url_method: noun.method_attribute("method")?,
             status_callback: noun.attribute("statusCallback").map(str::to_owned),
             events: match noun.attribute("statusCallbackEvent") {
                 Some(events) => events
@@ -298,6 +306,8 @@ fn dial(element: &Element) -> Result<DialVerb, String> {
         },
         (None, None) if !element.text().is_empty() => NumberNoun {
             number: element.text(),
+            url: None,
+            url_method: HttpMethod::Post,
             status_callback: None,
             events: Vec::new(),
             status_callback_method: HttpMethod::Post,
@@ -353,6 +363,7 @@ mod tests {
                     action: "https://x.test/gather?call=7&amp=1",
                     num_digits: 1,
                     timeout_seconds: 6,
+                    any_key: false,
                 },
                 |t| t.say("A call for Ada & Bob <3").pause(1),
             )
@@ -364,6 +375,7 @@ mod tests {
                 action: "/dial",
                 number: "+15551112222",
                 number_status_callback: "https://x.test/status?leg=seeker",
+                number_url: Some("https://x.test/screen"),
             })
             .hangup()
             .build();
@@ -373,6 +385,7 @@ mod tests {
             vec![
                 Verb::Gather(GatherVerb {
                     action: Some("https://x.test/gather?call=7&amp=1".to_owned()),
+                    finish_on_key: "#".to_owned(),
                     method: HttpMethod::Post,
                     timeout: 6,
                     action_on_empty_result: true,
@@ -391,6 +404,8 @@ mod tests {
                     answer_on_bridge: true,
                     number: NumberNoun {
                         number: "+15551112222".to_owned(),
+                        url: Some("https://x.test/screen".to_owned()),
+                        url_method: HttpMethod::Post,
                         status_callback: Some("https://x.test/status?leg=seeker".to_owned()),
                         events: ["initiated", "ringing", "answered", "completed"]
                             .map(str::to_owned)
@@ -415,6 +430,7 @@ mod tests {
             vec![
                 Verb::Gather(GatherVerb {
                     action: None,
+                    finish_on_key: "#".to_owned(),
                     method: HttpMethod::Post,
                     timeout: 5,
                     action_on_empty_result: false,
@@ -430,6 +446,8 @@ mod tests {
                     answer_on_bridge: false,
                     number: NumberNoun {
                         number: "+15551112222".to_owned(),
+                        url: None,
+                        url_method: HttpMethod::Post,
                         status_callback: None,
                         events: Vec::new(),
                         status_callback_method: HttpMethod::Post,

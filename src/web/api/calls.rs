@@ -41,6 +41,10 @@ pub struct CallView {
     pub talk_seconds: Option<u32>,
     /// The provider's id of the mentor leg; null until placed.
     pub provider_call_sid: Option<String>,
+    /// The missed call this one is the second try of (booked at once in the same
+    /// commute after a seeker-side miss); null when the matcher booked it.
+    #[schema(value_type = Option<i64>)]
+    pub retry_of: Option<CallId>,
     /// When it was booked.
     pub created_at: DateTime<Utc>,
     /// Last change.
@@ -101,6 +105,7 @@ impl From<CallRecord> for CallView {
             outcome: call.outcome,
             talk_seconds: call.talk_seconds,
             provider_call_sid: call.provider_call_sid,
+            retry_of: call.retry_of,
             created_at: call.created_at,
             updated_at: call.updated_at,
         }

@@ -320,7 +320,8 @@ pub async fn list_requests(
     Ok(Json(requests.into_iter().map(RequestView::from).collect()))
 }
 
-/// The request `id`, when `access` opens it (a wrong manage token is 404).
+/// The request `id`, when `access` opens it: the admin, its manage token, or a
+/// reminder's unexpired manage link for it (a wrong token is 404).
 pub(crate) async fn load_for(
     state: &AppState,
     id: RequestId,
@@ -331,10 +332,21 @@ pub(crate) async fn load_for(
         .request(id)
         .await?
         .ok_or(ApiError::NotFound("request"))?;
-    if !access.opens(&request.manage_token_hash) {
-        return Err(ApiError::NotFound("request"));
+    if access.opens(&request.manage_token_hash) {
+        return Ok(request);
     }
-    Ok(request)
+    let Some(hash) = access.token_hash() else {
+        return Err(ApiError::NotFound("request"));
+    };
+    if state
+        .store
+        .manage_link_opens(id, &hash, state.clock.now())
+        .await?
+    {
+        Ok(request)
+    } else {
+        Err(ApiError::NotFound("request"))
+    }
 }
 
 /// One request: its seeker (manage token, `?token=` or bearer) or the admin.

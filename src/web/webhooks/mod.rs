@@ -1,5 +1,6 @@
-//! Provider webhooks under `/telephony/twilio/…`: the TwiML call flow, the
-//! status callbacks of both legs, and inbound texts (`sms`).
+//! Provider webhooks under `/telephony/twilio/…`: the TwiML call flow (the
+//! mentor's announcement and key press, the seeker's screen, the `<Dial>`
+//! outcome), the status callbacks of both legs, and inbound texts (`sms`).
 //!
 //! Every request's `X-Twilio-Signature` is checked against the URL built from
 //! `RIDEALONG_PUBLIC_URL`; a mismatch gets 403 and changes nothing. Status
@@ -24,7 +25,7 @@ mod sms;
 use super::AppState;
 use super::error::{ApiError, BODY_LIMIT_BYTES};
 use super::extract::ApiPath;
-use crate::domain::call_flow::{Leg, LegStatus, mentor_leg_outcome, seeker_leg_outcome};
+use crate::domain::call_flow::{Leg, LegStatus, mentor_leg_outcome};
 use crate::domain::status::{CallStatus, Outcome};
 use crate::domain::text::first_name;
 use crate::ids::CallId;
@@ -38,6 +39,9 @@ use crate::telephony::twiml::{Dial, Gather, Twiml};
 const GATHER_TIMEOUT_SECONDS: u32 = 6;
 /// Seconds the seeker's phone rings.
 const SEEKER_RING_SECONDS: u32 = 30;
+/// Seconds the seeker has to press a key at the screen. A voicemail greeting
+/// outlasts it, so a machine never joins.
+const SCREEN_TIMEOUT_SECONDS: u32 = 8;
 
 /// Callback fields worth keeping in the event log. Numbers and places (To, From,
 /// Caller, …) are left out: the log is shown to the mentor, who must never see
@@ -66,6 +70,11 @@ pub fn router(state: AppState) -> Router<AppState> {
     Router::new()
         .route("/telephony/twilio/calls/{id}/answer", post(answer))
         .route("/telephony/twilio/calls/{id}/gather", post(gather))
+        .route("/telephony/twilio/calls/{id}/screen", post(screen))
+        .route(
+            "/telephony/twilio/calls/{id}/screen-result",
+            post(screen_result),
+        )
         .route("/telephony/twilio/calls/{id}/dial", post(dial_result))
         .route("/telephony/twilio/calls/{id}/status", post(mentor_status))
         .route(
@@ -250,6 +259,7 @@ async fn answer(
             action: &action,
             num_digits: 1,
             timeout_seconds: GATHER_TIMEOUT_SECONDS,
+            any_key: false,
         },
         |prompt| {
             prompt
@@ -298,8 +308,14 @@ async fn gather(
     let status_callback = state
         .dispatch_settings
         .call_webhook(call_id, "seeker-status");
+    let screen = state.dispatch_settings.call_webhook(call_id, "screen");
+    // The mentor hears this, then ringing while the seeker's phone rings and the
+    // seeker is screened (`answerOnBridge`), then the seeker.
     let twiml = Twiml::new()
-        .say(&format!("Connecting you with {seeker}."))
+        .say(&format!(
+            "Calling {seeker} now. They'll hear who is calling and press a key to join. \
+             Please hold."
+        ))
         .dial(&Dial {
             caller_id: &state.dispatch_settings.from_number,
             timeout_seconds: SEEKER_RING_SECONDS,
@@ -307,12 +323,90 @@ async fn gather(
             action: &action,
             number: &context.seeker_phone,
             number_status_callback: &status_callback,
+            number_url: Some(&screen),
         });
     Ok(TwimlResponse(twiml.build()))
 }
 
-/// The `<Dial>` finished: its status decides the outcome, its duration is the
-/// talk time.
+/// The seeker picked up (the `<Number url>` runs on the seeker's leg before the
+/// bridge): say who is calling and what about, and wait for any key. Silence or
+/// a voicemail greeting lets the `<Gather>` time out, and the leg hangs up.
+async fn screen(
+    State(state): State<AppState>,
+    ApiPath(call_id): ApiPath<CallId>,
+    Extension(form): Extension<WebhookForm>,
+) -> Result<TwimlResponse, ApiError> {
+    record_webhook(&state, call_id, "screen_started", &form).await?;
+    let Some(context) = context(&state, call_id).await?.filter(is_live) else {
+        return Ok(TwimlResponse(Twiml::new().hangup().build()));
+    };
+    let mentor = first_name(&context.mentor_name);
+    let action = state
+        .dispatch_settings
+        .call_webhook(call_id, "screen-result");
+    let twiml = Twiml::new()
+        .gather(
+            &Gather {
+                action: &action,
+                num_digits: 1,
+                timeout_seconds: SCREEN_TIMEOUT_SECONDS,
+                any_key: true,
+            },
+            |prompt| {
+                prompt.say(&format!(
+                    "This is ridealong with your call from {mentor} about {}. \
+                     Press any key to join.",
+                    context.topic
+                ))
+            },
+        )
+        .hangup();
+    Ok(TwimlResponse(twiml.build()))
+}
+
+/// The screen's `<Gather>` finished: a key bridges the seeker in (an empty
+/// answer ends the `<Number url>` TwiML, and the provider connects the legs);
+/// silence hangs the seeker leg up. The result is recorded once per leg.
+async fn screen_result(
+    State(state): State<AppState>,
+    ApiPath(call_id): ApiPath<CallId>,
+    Extension(form): Extension<WebhookForm>,
+) -> Result<TwimlResponse, ApiError> {
+    let pressed = form.get("Digits").is_some_and(|digits| !digits.is_empty());
+    if context(&state, call_id).await?.filter(is_live).is_none() {
+        // The call ended or was canceled meanwhile: nobody to bridge to.
+        record_webhook(&state, call_id, "screen_too_late", &form).await?;
+        return Ok(TwimlResponse(Twiml::new().hangup().build()));
+    }
+    let fresh = state
+        .service
+        .record_screen_result(call_id, form.get("CallSid"), pressed, &form.logged())
+        .await?;
+    // A retried request is answered as the first was: from the recorded result.
+    let passed = if fresh {
+        pressed
+    } else {
+        context(&state, call_id)
+            .await?
+            .is_some_and(|context| context.screen_passed)
+    };
+    if !passed {
+        tracing::info!(
+            call.id = call_id.0,
+            "nobody pressed a key at the screen; hanging up the seeker leg"
+        );
+        return Ok(TwimlResponse(Twiml::new().hangup().build()));
+    }
+    tracing::info!(
+        call.id = call_id.0,
+        "the seeker pressed a key; bridging the two"
+    );
+    Ok(TwimlResponse(Twiml::new().build()))
+}
+
+/// The `<Dial>` finished: its status and the screen result decide the outcome,
+/// its duration is the talk time. The mentor hears how it went, and when the
+/// seeker missed it, when the second try in this commute is.
 async fn dial_result(
     State(state): State<AppState>,
     ApiPath(call_id): ApiPath<CallId>,
@@ -327,21 +421,39 @@ async fn dial_result(
             .seeker_leg_reported(call_id, seeker_sid, talk_seconds)
             .await?;
     }
-    let outcome = status.and_then(seeker_leg_outcome);
-    if let Some(outcome) = outcome {
-        let talk = (outcome == Outcome::Completed).then_some(talk_seconds.unwrap_or(0));
-        end(&state, call_id, outcome, Leg::Seeker, talk).await?;
+    if let Some(status) = status {
+        state
+            .service
+            .seeker_leg_ended(call_id, status, talk_seconds)
+            .await?;
     }
-    let seeker = match context(&state, call_id).await? {
-        Some(context) => first_name(&context.seeker_name).to_owned(),
-        None => "them".to_owned(),
+    // The call may have been ended by the seeker leg's own callback first: what
+    // the mentor hears comes from the stored outcome either way.
+    let Some(context) = context(&state, call_id).await? else {
+        return Ok(goodbye("Thank you. Drive safely."));
     };
-    Ok(match outcome {
-        Some(Outcome::Completed) => goodbye("Thank you for the call. Drive safely."),
-        _ => goodbye(&format!(
-            "{seeker} didn't pick up this time. We'll book another call. Drive safely."
-        )),
-    })
+    let seeker = first_name(&context.seeker_name);
+    if context.outcome == Some(Outcome::Completed) {
+        return Ok(goodbye("Thank you for the call. Drive safely."));
+    }
+    if context.outcome == Some(Outcome::MentorDeclined) {
+        return Ok(goodbye("No problem. Drive safely."));
+    }
+    let next = match state.service.second_try_of(call_id).await? {
+        Some(retry) => format!(
+            "We'll try {seeker} again at {}.",
+            spoken_time(retry.starts_at, context.mentor_zone)
+        ),
+        None => "We'll book another call.".to_owned(),
+    };
+    Ok(goodbye(&format!(
+        "{seeker} didn't pick up. {next} Drive safely."
+    )))
+}
+
+/// A time as the mentor hears it: "10:15 AM", in the mentor's zone.
+fn spoken_time(instant: chrono::DateTime<chrono::Utc>, zone: chrono_tz::Tz) -> String {
+    instant.with_timezone(&zone).format("%-I:%M %p").to_string()
 }
 
 /// Status callbacks of the mentor leg.
@@ -395,12 +507,11 @@ async fn seeker_status(
             .seeker_leg_reported(call_id, sid, talk)
             .await?;
     }
-    if let Some(outcome) = status
-        .filter(|status| status.is_final())
-        .and_then(seeker_leg_outcome)
-    {
-        let talk = (outcome == Outcome::Completed).then_some(duration.unwrap_or(0));
-        end(&state, call_id, outcome, Leg::Seeker, talk).await?;
+    if let Some(status) = status.filter(|status| status.is_final()) {
+        state
+            .service
+            .seeker_leg_ended(call_id, status, duration)
+            .await?;
     }
     Ok(StatusCode::NO_CONTENT)
 }

@@ -196,6 +196,9 @@ pub fn test_config() -> AppConfig {
         listen: "127.0.0.1:0".parse().expect("address"),
         admin_token: Some(Secret::new(ADMIN_TOKEN)),
         policy: MatchPolicy::default(),
+        // Off, so tests that count texts while moving the clock past calls see
+        // only the texts they are about; the reminders tests turn them on.
+        reminder_lead: chrono::TimeDelta::zero(),
         default_region: None,
         match_interval: Duration::from_secs(3600),
         // Only the startup round and `reconcile_now` run, as with the matcher.
@@ -217,6 +220,8 @@ pub fn test_config() -> AppConfig {
             confirm_phone: false,
             ..PrivacySettings::default()
         },
+        // Webhooks are off unless a test turns them on.
+        webhooks: None,
     }
 }
 
@@ -303,6 +308,9 @@ impl TestApp {
         let app = App::start(store, config, Arc::new(clock.clone()))
             .await
             .expect("app starts");
+        // The webhook deliverer's first pass, at start-up, is over before the
+        // test begins, so only the test's own passes post what it does.
+        app.webhook_passes_done(1).await;
         TestApp {
             base: format!("http://{}", app.address()),
             http: reqwest::Client::new(),
@@ -372,6 +380,17 @@ impl TestApp {
             .notify_due()
             .await
             .expect("notifier pass")
+    }
+
+    /// Posts every due outbound webhook event now (the app must have webhooks on).
+    pub async fn deliver_webhooks_now(&self) -> ridealong::scheduler::webhooks::DeliveryReport {
+        self.app
+            .as_ref()
+            .expect("running")
+            .deliver_webhooks_now()
+            .await
+            .expect("webhooks are on")
+            .expect("webhook pass")
     }
 
     /// Runs one housekeeping pass now (expiry of unconfirmed requests, retention).

@@ -41,11 +41,12 @@ pub(super) fn too_many_codes() -> String {
     )
 }
 
-/// The request behind a manage token, or a 404 page.
+/// The request behind a manage token (or a reminder's unexpired manage link),
+/// or a 404 page.
 pub(super) async fn by_token(state: &AppState, token: &str) -> Result<RequestRecord, PageError> {
     state
         .store
-        .request_by_manage_token(&tokens::hash(token))
+        .request_by_manage_token(&tokens::hash(token), state.clock.now())
         .await?
         .ok_or(PageError::NotFound)
 }
@@ -653,6 +654,7 @@ mod tests {
             outcome: Some(Outcome::SeekerNoAnswer),
             talk_seconds: None,
             provider_call_sid: None,
+            retry_of: None,
             created_at: "2026-11-30T12:00:00Z".parse().expect("instant"),
             updated_at: "2026-12-01T12:55:00Z".parse().expect("instant"),
         };
