@@ -25,6 +25,9 @@ string_enum! {
         Rebooking => "rebooking",
         /// The call is coming up soon (sent only to seekers).
         Reminder => "reminder",
+        /// The mentor missed calls in a row and rests until they are back
+        /// (sent only to mentors; the call is the miss that did it).
+        Resting => "resting",
     }
 }
 
@@ -127,6 +130,11 @@ pub fn notice_text(kind: NoticeKind, recipient: Recipient, facts: &NoticeFacts<'
              press 1 to connect.",
             local_time(facts.starts_at, facts.mentor_zone)
         ),
+        (_, NoticeKind::Resting) => "ridealong: we couldn't reach you for your last few calls, \
+             so we've stopped booking calls for you for now and your booked calls are going to \
+             other mentors. When you're ready again, press \"I'm back\" on your ridealong \
+             dashboard, or resume through the API."
+            .to_owned(),
         (Recipient::Mentor, NoticeKind::Canceled) => format!(
             "ridealong: the call {} with {seeker} is canceled. Enjoy the quiet drive.",
             local_time(facts.starts_at, facts.mentor_zone)
@@ -235,6 +243,19 @@ mod tests {
         };
         let text = notice_text(NoticeKind::Reminder, Recipient::Seeker, &early);
         assert!(text.contains("Sun Mar 14, 8:05 AM EDT"), "{text}");
+    }
+
+    #[test]
+    fn a_resting_mentor_is_told_how_to_come_back_and_nothing_of_the_seeker() {
+        let text = notice_text(NoticeKind::Resting, Recipient::Mentor, &facts());
+        assert!(
+            text.contains("I'm back") && text.contains("resume"),
+            "{text}"
+        );
+        assert!(
+            !text.contains("Ada") && !text.contains("interviews"),
+            "{text}"
+        );
     }
 
     #[test]

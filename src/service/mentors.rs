@@ -2,6 +2,7 @@
 //! windows, pauses and call settings, the slots those make, and the private
 //! calendar link.
 
+use std::collections::HashMap;
 use std::sync::Arc;
 
 use chrono::{DateTime, TimeDelta, Utc};
@@ -14,6 +15,7 @@ use crate::domain::mentor::{CallSettings, NewMentor};
 use crate::domain::notices::sign_in_code_text;
 use crate::domain::pause::Pause;
 use crate::domain::phone::PhoneNumber;
+use crate::domain::rest::ANSWER_RATE_SPAN;
 use crate::domain::status::Outcome;
 use crate::domain::weekly::WeeklyRange;
 use crate::ids::{MentorId, PauseId, WindowId};
@@ -132,6 +134,43 @@ impl Service {
         }
         self.matcher.nudge();
         Ok(pause)
+    }
+
+    /// Mentor `mentor_id` is back after resting for repeated misses: they are
+    /// booked again from now on, with their count of misses in a row at zero,
+    /// and the matcher is nudged. Resuming a mentor who is not resting changes
+    /// nothing. Returns the mentor as stored afterwards.
+    pub async fn resume_mentor(
+        &self,
+        mentor_id: MentorId,
+    ) -> Result<MentorRecord, MentorChangeError> {
+        if self.store.resume_mentor(mentor_id).await? {
+            tracing::info!(mentor.id = mentor_id.0, "mentor is back from resting");
+            self.matcher.nudge();
+        }
+        self.store
+            .mentor(mentor_id)
+            .await?
+            .ok_or(MentorChangeError::MentorNotFound)
+    }
+
+    /// The share of the calls that rang mentor `mentor_id` over the last
+    /// [`ANSWER_RATE_SPAN`] that they answered; `None` when none rang them.
+    pub async fn answer_rate(&self, mentor_id: MentorId) -> Result<Option<f64>, StoreError> {
+        let since = self.clock.now() - ANSWER_RATE_SPAN;
+        let tallies = self.store.answer_tallies(Some(mentor_id), since).await?;
+        Ok(tallies.get(&mentor_id).and_then(|tally| tally.rate()))
+    }
+
+    /// Every mentor's answer rate, as [`Service::answer_rate`]; mentors rung by
+    /// no call are left out.
+    pub async fn answer_rates(&self) -> Result<HashMap<MentorId, f64>, StoreError> {
+        let since = self.clock.now() - ANSWER_RATE_SPAN;
+        let tallies = self.store.answer_tallies(None, since).await?;
+        Ok(tallies
+            .into_iter()
+            .filter_map(|(mentor, tally)| Some((mentor, tally.rate()?)))
+            .collect())
     }
 
     /// Removes pause `pause_id` of mentor `mentor_id` and nudges the matcher;

@@ -271,9 +271,10 @@ impl Store {
         with_pool!(self, pool, {
             let mut tx = pool.begin_write().await?;
             for chunk in bookings.chunks(BOOK_CHUNK) {
-                // The call goes in only while its request is pending; a slot or a
-                // request someone else booked meanwhile is skipped by the unique
-                // indexes.
+                // The call goes in only while its request is pending and its mentor
+                // is not resting (a rest that began since the plan was read); a
+                // slot or a request someone else booked meanwhile is skipped by the
+                // unique indexes.
                 let mut markers = Markers::new(self);
                 let sql = format!(
                     "with b (request_id, mentor_id, starts_at, ends_at) as (values {})
@@ -281,7 +282,8 @@ impl Store {
                         created_at, updated_at)
                      select b.request_id, b.mentor_id, b.starts_at, b.ends_at, 'scheduled', {}, {}
                      from b join requests r on r.id = b.request_id
-                     where r.status = 'pending'
+                         join mentors m on m.id = b.mentor_id
+                     where r.status = 'pending' and m.resting_since is null
                      on conflict do nothing
                      returning id, request_id",
                     markers.groups(chunk.len(), 4),

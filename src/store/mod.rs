@@ -54,7 +54,7 @@ pub use consent::{CodeTextJob, ConfirmOutcome, NewCodeOutcome, OptOutSource};
 pub use intake::{RequestIntake, WriteTurns};
 pub use locks::MatcherLock;
 pub use mentor_account::{MentorCall, MentorCalls, NewSignInCode};
-pub use mentors::{MentorRecord, PauseRecord, WindowRecord};
+pub use mentors::{AnswerTally, MentorRecord, PauseRecord, WindowRecord};
 pub use notifications::NoticeJob;
 pub use releases::{RELEASE_NOTICE_DELAY, ReleaseOutcome};
 pub use requests::{
@@ -63,8 +63,8 @@ pub use requests::{
 };
 pub use sessions::{NewSession, SessionSubject};
 pub use telephony::{
-    CallContext, CallEnded, DialTarget, DueCall, InDoubtDial, QuietCall, SCREEN_PASSED, SecondTry,
-    SecondTryRules,
+    CallContext, CallEnded, DialTarget, DueCall, EndCallRules, InDoubtDial, MentorRested,
+    QuietCall, SCREEN_PASSED, SecondTry, SecondTryRules,
 };
 pub use webhooks::{WebhookCounts, WebhookDelivery, WebhookEventKind, WebhookJob};
 

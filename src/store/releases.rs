@@ -15,14 +15,11 @@
 use chrono::{DateTime, TimeDelta, Utc};
 use tracing::instrument;
 
-use super::calls::insert_event;
 use super::mentors::{PAUSE_COLUMNS, PauseRow, WINDOW_COLUMNS, WindowRow};
-use super::{
-    BeginWrite, NewCallEvent, PauseRecord, Store, StoreError, StoreResult, WindowRecord, with_pool,
-};
+use super::{BeginWrite, PauseRecord, Store, StoreError, StoreResult, WindowRecord, with_pool};
 use crate::domain::pause::Pause;
 use crate::domain::schedule::Slot;
-use crate::domain::status::{CallStatus, Outcome};
+use crate::domain::status::CallStatus;
 use crate::ids::{CallId, MentorId, RequestId};
 
 /// How long after a call is given back the seeker's "finding you a new time"
@@ -35,26 +32,31 @@ pub const RELEASE_NOTICE_DELAY: TimeDelta = TimeDelta::minutes(1);
 pub enum ReleaseReason {
     /// Its mentor (or the operator for them) said they cannot make it: the
     /// request is rebooked with another mentor where one has a slot.
-    MentorCanceled,
+    Canceled,
     /// Its mentor added a pause over its date.
-    MentorPaused,
+    Paused,
+    /// Its mentor missed too many calls in a row and rests (see
+    /// `domain::rest`): they take no calls until they are back.
+    Resting,
 }
 
 impl ReleaseReason {
     /// The `by` of the call's `canceled` event.
-    fn as_str(self) -> &'static str {
+    pub(super) fn as_str(self) -> &'static str {
         match self {
-            ReleaseReason::MentorCanceled => "mentor_canceled",
-            ReleaseReason::MentorPaused => "mentor_paused",
+            ReleaseReason::Canceled => "mentor_canceled",
+            ReleaseReason::Paused => "mentor_paused",
+            ReleaseReason::Resting => "mentor_resting",
         }
     }
 
     /// The call's `released_by`: a call its mentor cannot make keeps holding
     /// that time on their calendar.
-    fn released_by(self) -> &'static str {
+    pub(super) fn released_by(self) -> &'static str {
         match self {
-            ReleaseReason::MentorCanceled => "mentor",
-            ReleaseReason::MentorPaused => "pause",
+            ReleaseReason::Canceled => "mentor",
+            ReleaseReason::Paused => "pause",
+            ReleaseReason::Resting => "rest",
         }
     }
 }
@@ -85,16 +87,19 @@ pub enum ReleaseOutcome {
 macro_rules! release_scheduled {
     ($executor:expr, $call_id:expr, $request_id:expr, $avoid:expr, $reason:expr, $now:expr) => {
         async {
-            let (call_id, request_id, now): (CallId, RequestId, DateTime<Utc>) =
-                ($call_id, $request_id, $now);
-            let avoid: Option<MentorId> = $avoid;
-            let reason: ReleaseReason = $reason;
+            let (call_id, request_id, now): (
+                $crate::ids::CallId,
+                $crate::ids::RequestId,
+                chrono::DateTime<chrono::Utc>,
+            ) = ($call_id, $request_id, $now);
+            let avoid: Option<$crate::ids::MentorId> = $avoid;
+            let reason: $crate::store::releases::ReleaseReason = $reason;
             let canceled = sqlx::query(
                 "update calls set status = 'canceled', outcome = $1, ended_at = $2, updated_at = $2,
                      released_by = $4
                  where id = $3 and status = 'scheduled'",
             )
-            .bind(Outcome::Canceled.as_str())
+            .bind($crate::domain::status::Outcome::Canceled.as_str())
             .bind(now)
             .bind(call_id)
             .bind(reason.released_by())
@@ -105,9 +110,9 @@ macro_rules! release_scheduled {
                 return Ok::<bool, sqlx::Error>(false);
             }
             let detail = serde_json::json!({ "by": reason.as_str(), "was": "scheduled" });
-            insert_event!(
+            $crate::store::calls::insert_event!(
                 &mut *$executor,
-                NewCallEvent::new(call_id, "canceled", &detail, now)
+                $crate::store::NewCallEvent::new(call_id, "canceled", &detail, now)
             )?;
             sqlx::query(
                 "update requests set status = 'pending',
@@ -126,7 +131,7 @@ macro_rules! release_scheduled {
             )
             .bind(request_id)
             .bind(call_id)
-            .bind(now + RELEASE_NOTICE_DELAY)
+            .bind(now + $crate::store::releases::RELEASE_NOTICE_DELAY)
             .bind(now)
             .execute(&mut *$executor)
             .await?;
@@ -135,6 +140,7 @@ macro_rules! release_scheduled {
         .await
     };
 }
+pub(super) use release_scheduled;
 
 impl Store {
     /// Gives back call `call_id` because its mentor cannot make it: when it is
@@ -166,7 +172,7 @@ impl Store {
                 call_id,
                 request_id,
                 Some(mentor_id),
-                ReleaseReason::MentorCanceled,
+                ReleaseReason::Canceled,
                 now
             )?;
             if released {
@@ -240,14 +246,8 @@ impl Store {
                 if !pause.takes_call(slot, zone, &windows) {
                     continue;
                 }
-                let done = release_scheduled!(
-                    tx,
-                    call_id,
-                    request_id,
-                    None,
-                    ReleaseReason::MentorPaused,
-                    now
-                )?;
+                let done =
+                    release_scheduled!(tx, call_id, request_id, None, ReleaseReason::Paused, now)?;
                 if done {
                     released.push(request_id);
                 }

@@ -22,6 +22,7 @@ mod consent;
 mod crash_recovery;
 mod db_faults;
 mod limits;
+mod mentor_control;
 mod metrics;
 mod notices;
 mod pages;

@@ -149,6 +149,7 @@ pub(crate) async fn dispatch(args: DispatchArgs) -> anyhow::Result<()> {
             policy: MatchPolicy::default(),
             // The harness writes its bookings itself; it measures dialing.
             reminder_lead: TimeDelta::zero(),
+            rest: Default::default(),
             default_region: None,
             match_interval: Duration::from_secs(3600),
             reconcile_interval: reconciler::ROUND_INTERVAL,

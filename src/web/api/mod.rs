@@ -45,6 +45,7 @@ pub fn router() -> Router<AppState> {
             delete(mentors::delete_window),
         )
         .route("/api/v1/mentors/{id}/pauses", post(mentors::create_pause))
+        .route("/api/v1/mentors/{id}/resume", post(mentors::resume_mentor))
         .route(
             "/api/v1/mentors/{id}/pauses/{pid}",
             delete(mentors::delete_pause),

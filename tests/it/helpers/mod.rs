@@ -199,6 +199,7 @@ pub fn test_config() -> AppConfig {
         // Off, so tests that count texts while moving the clock past calls see
         // only the texts they are about; the reminders tests turn them on.
         reminder_lead: chrono::TimeDelta::zero(),
+        rest: Default::default(),
         default_region: None,
         match_interval: Duration::from_secs(3600),
         // Only the startup round and `reconcile_now` run, as with the matcher.

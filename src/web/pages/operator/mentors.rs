@@ -54,6 +54,8 @@ struct MentorRow {
     windows: usize,
     paused_until: Option<chrono::NaiveDate>,
     calls_this_week: usize,
+    /// Share of the calls that rang them in the last 30 days they answered.
+    answer_rate: Option<f64>,
 }
 
 /// Monday 00:00 of `now`'s ISO week in `zone`, and the Monday after.
@@ -80,6 +82,7 @@ fn pause_now(mentor: &MentorRecord, pauses: &[PauseRecord], now: DateTime<Utc>) 
 
 async fn rows(state: &AppState) -> Result<Vec<MentorRow>, PageError> {
     let now = state.clock.now();
+    let rates = state.service.answer_rates().await?;
     let mut rows = Vec::new();
     for mentor in state.store.mentors().await? {
         let windows = state.store.windows(mentor.id).await?.len();
@@ -88,6 +91,7 @@ async fn rows(state: &AppState) -> Result<Vec<MentorRow>, PageError> {
         let calls_this_week = state.store.booked_starts(mentor.id, from, to).await?.len();
         rows.push(MentorRow {
             paused_until: pause_now(&mentor, &pauses, now).map(|pause| pause.last_day()),
+            answer_rate: rates.get(&mentor.id).copied(),
             mentor,
             windows,
             calls_this_week,
@@ -249,7 +253,7 @@ fn list_page(
             @if rows.is_empty() {
                 p { "No mentors yet. Add the first one below." }
             } @else {
-                (scroll_table("Mentors", &["Name", "Zone", "Topics", "Windows", "Paused", "Calls this week"], html! {
+                (scroll_table("Mentors", &["Name", "Zone", "Topics", "Windows", "Paused", "Resting", "Answer rate", "Calls this week"], html! {
                     @for row in rows {
                         tr data-mentor=(row.mentor.id) {
                             td { a href={ "/operator/mentors/" (row.mentor.id) } { (row.mentor.name) } }
@@ -262,11 +266,23 @@ fn list_page(
                                     None => { "no" }
                                 }
                             }
+                            td.resting {
+                                @match row.mentor.resting_since {
+                                    Some(since) => { "since " (since.with_timezone(&row.mentor.timezone).format("%Y-%m-%d")) }
+                                    None => { "no" }
+                                }
+                            }
+                            td.answer-rate {
+                                @match row.answer_rate {
+                                    Some(rate) => { (format!("{:.0}%", rate * 100.0)) }
+                                    None => { "–" }
+                                }
+                            }
                             td.calls-this-week { (row.calls_this_week) }
                         }
                     }
                 }))
-                p.hint { "Calls this week count booked and past calls in the mentor's own ISO week; pauses are dates in the mentor's zone." }
+                p.hint { "Calls this week count booked and past calls in the mentor's own ISO week; pauses are dates in the mentor's zone. A mentor rests after missing several calls in a row, until they press \"I'm back\" on their dashboard. The answer rate is the share of the calls that rang the mentor in the last 30 days that they picked up." }
             }
             h2 #add { "Add a mentor" }
             (errors.summary())

@@ -55,6 +55,7 @@ pub fn router() -> Router<AppState> {
         .route("/mentor/pauses/{id}/remove", post(delete_pause))
         .route("/mentor/settings", post(save_settings))
         .route("/mentor/calls/{id}/cancel", post(cancel_call))
+        .route("/mentor/resume", post(resume))
         .route("/mentor/calendar", post(new_calendar_link))
 }
 
@@ -165,6 +166,16 @@ pub async fn render(
             }
         }
         p.muted { "Times are shown in your zone, " (zone.name()) "." }
+        @if mentor.resting_since.is_some() {
+            section #resting .notice aria-labelledby="h-resting" {
+                h2 #h-resting { "You're resting" }
+                p { "We couldn't reach you for several calls in a row, so we've stopped booking calls for you and gave your booked calls to other mentors. Ready again?" }
+                form method="post" action="/mentor/resume" {
+                    (csrf_field(csrf.as_str()))
+                    button type="submit" { "I'm back" }
+                }
+            }
+        }
         nav.mentor-nav aria-label="Dashboard sections" {
             a href="#upcoming" { "Upcoming calls" }
             a href="#windows" { "Commute windows" }
@@ -321,6 +332,22 @@ async fn cancel_call(
         | CancelCallOutcome::AlreadyCanceled
         | CancelCallOutcome::TooLate(_) => Ok(back_to("upcoming")),
         CancelCallOutcome::NotFound => Err(PageError::NotFound),
+    }
+}
+
+/// `POST /mentor/resume`: "I'm back" after resting for repeated misses; calls
+/// are booked again from now on.
+async fn resume(
+    MentorSession(mentor_id): MentorSession,
+    State(state): State<AppState>,
+    _form: CsrfForm<EmptyForm>,
+) -> Result<Response, PageError> {
+    match state.service.resume_mentor(mentor_id).await {
+        Ok(_) => Ok(back_to("upcoming")),
+        Err(MentorChangeError::Store(error)) => Err(error.into()),
+        Err(MentorChangeError::MentorNotFound | MentorChangeError::Invalid(_)) => {
+            Err(PageError::NotFound)
+        }
     }
 }
 
