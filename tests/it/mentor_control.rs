@@ -300,6 +300,66 @@ async fn a_pause_over_a_booked_call_rebooks_it_and_tells_the_seeker_it_moved() {
 }
 
 #[tokio::test]
+async fn a_seeker_whose_call_finds_no_new_time_at_once_is_told_one_is_being_found() {
+    let (app, fake) = TestApp::spawn_with_fake_twilio().await;
+    let grace = mentor(
+        &app,
+        "Grace Hopper",
+        GRACE_PHONE,
+        WEEKDAYS,
+        ("10:00", "10:30"),
+    )
+    .await;
+    let created = booked_request(&app, SEEKER).await;
+    app.notify_due().await;
+    let texts_before = texts_to(&fake, SEEKER).len();
+
+    // Grace pauses over the whole horizon: nobody has a slot.
+    let (status, pause) = app
+        .post(
+            &format!("/api/v1/mentors/{}/pauses", grace.id),
+            Some(&grace.token),
+            &json!({ "from": "2026-11-30", "to": "2026-12-20" }),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{pause}");
+    app.settle().await;
+    assert_eq!(seen(&app, &created).await["status"], "pending");
+    app.notify_due().await;
+    assert_eq!(
+        texts_to(&fake, SEEKER).len(),
+        texts_before,
+        "a minute is left for a new time"
+    );
+
+    app.clock.advance(TimeDelta::minutes(1));
+    app.notify_due().await;
+    let texts = texts_to(&fake, SEEKER);
+    assert_eq!(texts.len(), texts_before + 1, "{texts:?}");
+    let text = &texts[texts_before].body;
+    assert!(text.contains("new time"), "{text}");
+    for why in ["cancel", "pause", "Grace"] {
+        assert!(!text.contains(why), "the text says why ({why}): {text}");
+    }
+
+    // The pause goes: booked again, and told the new time.
+    let (status, _) = app
+        .delete(
+            &format!("/api/v1/mentors/{}/pauses/{}", grace.id, pause["id"]),
+            Some(&grace.token),
+        )
+        .await;
+    assert_eq!(status, StatusCode::NO_CONTENT);
+    app.settle().await;
+    assert_eq!(seen(&app, &created).await["status"], "scheduled");
+    app.notify_due().await;
+    let texts = texts_to(&fake, SEEKER);
+    assert_eq!(texts.len(), texts_before + 2, "{texts:?}");
+    assert!(texts[texts_before + 1].body.contains("moved"));
+    app.stop().await;
+}
+
+#[tokio::test]
 async fn a_pause_leaves_booked_calls_on_other_dates_alone() {
     let app = TestApp::spawn().await;
     let (grace, _alan) = grace_and_alan(&app).await;

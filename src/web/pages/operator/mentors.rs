@@ -376,7 +376,7 @@ async fn detail_page(
                 }
             }
             h3 { "Pause this mentor" }
-            p.hint { "No calls are booked on these dates, both included, in the mentor's zone. Calls already booked on them are booked again, with other mentors where they can be, and their seekers are told." }
+            p.hint { "No calls are booked on these dates, both included, in the mentor's zone. Calls already booked on them are booked again at another time, and their seekers are told." }
             (errors.summary())
             form method="post" action={ "/operator/mentors/" (mentor.id) "/pauses" } novalidate {
                 (csrf_field(csrf.as_str()))

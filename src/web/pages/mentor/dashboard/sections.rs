@@ -210,7 +210,7 @@ pub(super) fn pauses_section(
     html! {
         section #pauses aria-labelledby="h-pauses" {
             h2 #h-pauses { "Pauses" }
-            p { "Away or on vacation? No calls on these dates (in your zone, both days included). Calls already booked on them go to other mentors, and their seekers are told." }
+            p { "Away or on vacation? No calls on these dates (in your zone, both days included). Calls already booked on them are booked again at another time, and their seekers are told." }
             @if !pauses.is_empty() {
                 ul.plain-list {
                     @for pause in pauses {
