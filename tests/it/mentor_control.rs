@@ -55,16 +55,21 @@ async fn mentor(
 
 const WEEKDAYS: &[&str] = &["mon", "tue", "wed", "thu", "fri"];
 
-/// Grace (10:00) and Alan (11:00) on weekdays.
-async fn grace_and_alan(app: &TestApp) -> (Mentor, Mentor) {
-    let grace = mentor(
+/// Grace, who calls weekdays at 10:00.
+async fn grace(app: &TestApp) -> Mentor {
+    mentor(
         app,
         "Grace Hopper",
         GRACE_PHONE,
         WEEKDAYS,
         ("10:00", "10:30"),
     )
-    .await;
+    .await
+}
+
+/// Grace (10:00) and Alan (11:00) on weekdays.
+async fn grace_and_alan(app: &TestApp) -> (Mentor, Mentor) {
+    let grace = grace(app).await;
     let alan = mentor(app, "Alan Turing", ALAN_PHONE, WEEKDAYS, ("11:00", "11:30")).await;
     (grace, alan)
 }
@@ -100,19 +105,11 @@ async fn cancel(app: &TestApp, call: i64, token: Option<&str>) -> (StatusCode, V
 }
 
 async fn call(app: &TestApp, id: i64) -> Value {
-    let (status, call) = app
-        .get(&format!("/api/v1/calls/{id}"), Some(ADMIN_TOKEN))
-        .await;
-    assert_eq!(status, StatusCode::OK, "{call}");
-    call
+    app.admin_get(&format!("/api/v1/calls/{id}")).await
 }
 
 async fn mentor_json(app: &TestApp, id: i64) -> Value {
-    let (status, mentor) = app
-        .get(&format!("/api/v1/mentors/{id}"), Some(ADMIN_TOKEN))
-        .await;
-    assert_eq!(status, StatusCode::OK, "{mentor}");
-    mentor
+    app.admin_get(&format!("/api/v1/mentors/{id}")).await
 }
 
 const SEEKER: &str = "+12015550199";
@@ -168,14 +165,7 @@ async fn a_mentor_who_cancels_a_call_has_it_rebooked_with_another_mentor_and_the
 #[tokio::test]
 async fn a_call_given_back_is_not_booked_into_the_same_time_of_the_same_mentor_again() {
     let app = TestApp::spawn().await;
-    let grace = mentor(
-        &app,
-        "Grace Hopper",
-        GRACE_PHONE,
-        WEEKDAYS,
-        ("10:00", "10:30"),
-    )
-    .await;
+    let grace = grace(&app).await;
     let created = booked_request(&app, SEEKER).await;
     let before = seen(&app, &created).await;
     let (status, _) = cancel(&app, call_id(&before), Some(&grace.token)).await;
@@ -302,14 +292,7 @@ async fn a_pause_over_a_booked_call_rebooks_it_and_tells_the_seeker_it_moved() {
 #[tokio::test]
 async fn a_seeker_whose_call_finds_no_new_time_at_once_is_told_one_is_being_found() {
     let (app, fake) = TestApp::spawn_with_fake_twilio().await;
-    let grace = mentor(
-        &app,
-        "Grace Hopper",
-        GRACE_PHONE,
-        WEEKDAYS,
-        ("10:00", "10:30"),
-    )
-    .await;
+    let grace = grace(&app).await;
     let created = booked_request(&app, SEEKER).await;
     app.notify_due().await;
     let texts_before = texts_to(&fake, SEEKER).len();
@@ -423,14 +406,7 @@ async fn app_resting_after_two() -> (TestApp, FakeTwilio) {
 async fn a_mentor_who_misses_calls_in_a_row_rests_and_their_calls_go_to_others() {
     let (app, fake) = app_resting_after_two().await;
     fake.script_for(GRACE_PHONE, no_answer());
-    let grace = mentor(
-        &app,
-        "Grace Hopper",
-        GRACE_PHONE,
-        WEEKDAYS,
-        ("10:00", "10:30"),
-    )
-    .await;
+    let grace = grace(&app).await;
     // Alan calls on Fridays only, later than any of Grace's slots.
     let _alan = mentor(
         &app,
@@ -556,14 +532,7 @@ async fn only_the_mentor_or_the_admin_may_resume_them() {
 #[tokio::test]
 async fn a_completed_call_starts_the_count_of_misses_over() {
     let (app, fake) = app_resting_after_two().await;
-    let grace = mentor(
-        &app,
-        "Grace Hopper",
-        GRACE_PHONE,
-        WEEKDAYS,
-        ("10:00", "10:30"),
-    )
-    .await;
+    let grace = grace(&app).await;
     let first = booked_request(&app, "+12015550191").await;
     let second = booked_request(&app, "+12015550192").await;
     let third = booked_request(&app, "+12015550193").await;

@@ -519,6 +519,13 @@ impl TestApp {
         request
     }
 
+    /// `GET path` as the admin, which must answer 200: the JSON.
+    pub async fn admin_get(&self, path: &str) -> Value {
+        let (status, body) = self.get(path, Some(ADMIN_TOKEN)).await;
+        assert_eq!(status, StatusCode::OK, "{path}: {body}");
+        body
+    }
+
     /// Stops the app and starts it again on the same database at the same time,
     /// with [`test_config`] changed by `configure`: a redeploy with a new
     /// configuration. The app listens on a new port.
