@@ -762,11 +762,13 @@ impl Store {
                 );
                 if let Some(slot) = slot {
                     // A slot the matcher took meanwhile, or a second try booked
-                    // already, is skipped by the unique indexes.
+                    // already, is skipped by the unique indexes; a mentor who
+                    // began resting meanwhile (another call's miss) gets none.
                     let new_call: Option<CallId> = sqlx::query_scalar(
                         "insert into calls (request_id, mentor_id, starts_at, ends_at, status,
                             retry_of, created_at, updated_at)
-                         values ($1, $2, $3, $4, 'scheduled', $5, $6, $6)
+                         select $1, $2, $3, $4, 'scheduled', $5, $6, $6
+                         from mentors where id = $2 and resting_since is null
                          on conflict do nothing
                          returning id",
                     )

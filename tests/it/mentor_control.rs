@@ -607,3 +607,51 @@ async fn a_call_given_back_still_posts_its_requests_status_changes() {
     );
     app.stop().await;
 }
+
+#[tokio::test]
+async fn a_mentor_who_began_resting_during_a_call_gets_no_second_try_of_it() {
+    let (app, fake) = TestApp::spawn_with_fake_twilio().await;
+    fake.script_for(
+        GRACE_PHONE,
+        CallScript {
+            mentor: MentorScript::Answers { presses: Some('1') },
+            seeker: SeekerScript::NoAnswer,
+            mentor_hangs_up_during_announcement: false,
+        },
+    );
+    let (grace, _alan) = grace_and_alan(&app).await;
+    let created = booked_request(&app, SEEKER).await;
+    assert_eq!(
+        seen(&app, &created).await["call"]["starts_at"],
+        GRACE_MONDAY
+    );
+    // Another of her calls, ended elsewhere, made her rest meanwhile.
+    const REST: &str = "update mentors set resting_since = $1 where id = $2";
+    match &app.store {
+        Store::Sqlite(pool) => sqlx::query(REST)
+            .bind(default_now())
+            .bind(grace.id)
+            .execute(pool)
+            .await
+            .map(drop),
+        Store::Postgres(pool) => sqlx::query(REST)
+            .bind(default_now())
+            .bind(grace.id)
+            .execute(pool)
+            .await
+            .map(drop),
+    }
+    .expect("rest");
+
+    ring(&app, &fake, GRACE_MONDAY, 1).await;
+    let after = seen(&app, &created).await;
+    assert_eq!(after["attempts"], 1, "{after}");
+    assert_ne!(
+        after["call"]["starts_at"], GRACE_MONDAY_LATER,
+        "no second try with her: {after}"
+    );
+    app.settle().await;
+    let after = seen(&app, &created).await;
+    assert_eq!(after["call"]["mentor_name"], "Alan Turing", "{after}");
+    app.stop().await;
+}
