@@ -1,5 +1,7 @@
 //! Booked calls a mentor gives back: one call they cannot make ("can't make
-//! it"), or every call on the dates of a pause they add. The call is canceled
+//! it"), every call on the dates of a pause they add, or every call they have
+//! when they start resting after repeated misses (`telephony`'s `end_call`
+//! expands [`release_scheduled`] for that). The call is canceled
 //! and its request goes back to `pending`, with no attempt counted, in the same
 //! transaction, so the matcher books it again.
 //!
@@ -9,8 +11,10 @@
 //! row and then finds it no longer scheduled; a claim that comes after skips the
 //! canceled row (`for update skip locked`, the status checked again).
 //!
-//! Not here: the seeker's text about the new time, which the matcher's booking
-//! queues (`moved`, see `calls`).
+//! The seeker's "finding you a new time" text is queued a minute ahead
+//! ([`RELEASE_NOTICE_DELAY`]); a booking within it drops it. Not here: the
+//! seeker's text about the new time, which the matcher's booking queues
+//! (`moved`, see `calls`).
 
 use chrono::{DateTime, TimeDelta, Utc};
 use tracing::instrument;
