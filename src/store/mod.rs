@@ -63,7 +63,7 @@ pub use requests::{
 };
 pub use sessions::{NewSession, SessionSubject};
 pub use telephony::{
-    CallContext, CallEnded, DialTarget, DueCall, EndCallRules, InDoubtDial, MentorRested,
+    CallContext, CallEnded, DialTarget, DueCall, DueClaim, EndCallRules, InDoubtDial, MentorRested,
     QuietCall, SCREEN_PASSED, SecondTry, SecondTryRules,
 };
 pub use webhooks::{WebhookCounts, WebhookDelivery, WebhookEventKind, WebhookJob};

@@ -235,9 +235,10 @@ async fn a_call_that_is_dialing_or_over_cannot_be_canceled() {
     app.clock.set(at(GRACE_MONDAY));
     let claimed = app
         .store
-        .claim_next_due(at(GRACE_MONDAY), TimeDelta::zero())
+        .claim_next_due(at(GRACE_MONDAY), TimeDelta::zero(), None)
         .await
         .expect("claim")
+        .target()
         .expect("the call is due");
     assert_eq!(claimed.call_id.0, id);
     let (status, body) = cancel(&app, id, Some(&grace.token)).await;
