@@ -627,22 +627,7 @@ async fn a_mentor_who_began_resting_during_a_call_gets_no_second_try_of_it() {
         GRACE_MONDAY
     );
     // Another of her calls, ended elsewhere, made her rest meanwhile.
-    const REST: &str = "update mentors set resting_since = $1 where id = $2";
-    match &app.store {
-        Store::Sqlite(pool) => sqlx::query(REST)
-            .bind(default_now())
-            .bind(grace.id)
-            .execute(pool)
-            .await
-            .map(drop),
-        Store::Postgres(pool) => sqlx::query(REST)
-            .bind(default_now())
-            .bind(grace.id)
-            .execute(pool)
-            .await
-            .map(drop),
-    }
-    .expect("rest");
+    crate::helpers::set_resting(&app.store, grace.id, default_now()).await;
 
     ring(&app, &fake, GRACE_MONDAY, 1).await;
     let after = seen(&app, &created).await;

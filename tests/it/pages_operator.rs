@@ -11,7 +11,6 @@ use serde_json::{Value, json};
 use crate::helpers::fake_twilio::FakeTwilio;
 use crate::helpers::{self, ADMIN_TOKEN, TestApp, at, mentor_body, request_body};
 use ridealong::secret::Secret;
-use ridealong::store::Store;
 use ridealong::telephony::player::{CallScript, MentorScript, SeekerScript};
 
 const MENTOR_PHONE: &str = "+12015550123";
@@ -944,23 +943,7 @@ async fn the_mentor_list_shows_who_rests_and_each_answer_rate() {
         "{before}"
     );
 
-    const REST: &str = "update mentors set resting_since = $1 where id = $2";
-    let since = helpers::default_now();
-    match &app.store {
-        Store::Sqlite(pool) => sqlx::query(REST)
-            .bind(since)
-            .bind(mentor_id)
-            .execute(pool)
-            .await
-            .map(drop),
-        Store::Postgres(pool) => sqlx::query(REST)
-            .bind(since)
-            .bind(mentor_id)
-            .execute(pool)
-            .await
-            .map(drop),
-    }
-    .expect("rest");
+    helpers::set_resting(&app.store, mentor_id, helpers::default_now()).await;
     let page = visitor.get("/operator/mentors").await;
     let after = row(&page.body);
     assert!(after.contains("since 2026-11-30"), "{after}");

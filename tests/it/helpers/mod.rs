@@ -547,6 +547,27 @@ impl TestApp {
     }
 }
 
+/// Marks mentor `mentor_id` resting since `since` straight in the database, as
+/// another instance's miss would have.
+pub async fn set_resting(store: &Store, mentor_id: i64, since: DateTime<Utc>) {
+    const REST: &str = "update mentors set resting_since = $1 where id = $2";
+    match store {
+        Store::Sqlite(pool) => sqlx::query(REST)
+            .bind(since)
+            .bind(mentor_id)
+            .execute(pool)
+            .await
+            .map(drop),
+        Store::Postgres(pool) => sqlx::query(REST)
+            .bind(since)
+            .bind(mentor_id)
+            .execute(pool)
+            .await
+            .map(drop),
+    }
+    .expect("rest the mentor");
+}
+
 /// A valid mentor body with `phone`, in New York, 15-minute calls.
 pub fn mentor_body(name: &str, phone: &str) -> Value {
     json!({
