@@ -18,6 +18,7 @@ use crate::clock::Clock;
 use crate::config::PrivacySettings;
 use crate::domain::matching::MatchPolicy;
 use crate::domain::reminder::ReminderPolicy;
+use crate::domain::rest::RestPolicy;
 use crate::metrics::Metrics;
 use crate::scheduler::dispatcher::{self, DispatchReport, DispatchSettings, Dispatcher};
 use crate::scheduler::housekeeping::{self, Housekeeper, HousekeepingReport};
@@ -27,7 +28,7 @@ use crate::scheduler::reconciler::{self, ReconcileReport, Reconciler};
 use crate::scheduler::webhooks::{self, Deliverer, DeliveryReport, WebhookConfig};
 use crate::secret::Secret;
 use crate::service::{Service, ServiceSettings};
-use crate::store::SecondTryRules;
+use crate::store::{EndCallRules, SecondTryRules};
 use crate::store::{RequestIntake, Store, WriteTurns};
 use crate::telephony::Provider;
 use crate::telephony::breaker::{BreakerPolicy, CircuitBreaker};
@@ -46,6 +47,8 @@ pub struct AppConfig {
     /// How long before a call its seeker is texted a reminder (pulled back into
     /// `policy`'s calling hours); zero turns reminders off.
     pub reminder_lead: TimeDelta,
+    /// When a mentor who keeps missing calls rests.
+    pub rest: RestPolicy,
     /// Region for national-format numbers when a zone has no country.
     pub default_region: Option<String>,
     /// Time between matcher runs when nothing nudges it.
@@ -161,9 +164,12 @@ impl App {
             matcher_handle.clone(),
         )
         .with_metrics(Arc::clone(&metrics))
-        .with_second_try_rules(SecondTryRules {
-            calling_hours: config.policy.calling_hours,
-            calls_at_once: config.policy.calls_at_once,
+        .with_end_call_rules(EndCallRules {
+            second_try: SecondTryRules {
+                calling_hours: config.policy.calling_hours,
+                calls_at_once: config.policy.calls_at_once,
+            },
+            rest: config.rest,
         });
         let reconciler_task = reconciler::spawn(
             reconciler.clone(),
@@ -205,6 +211,7 @@ impl App {
                 from_number: dispatch_settings.from_number.clone(),
                 calls_at_once: config.policy.calls_at_once,
                 calling_hours: config.policy.calling_hours,
+                rest: config.rest,
             },
         )
         .with_intake(RequestIntake::start(store.clone(), write_turns))

@@ -9,6 +9,7 @@ use clap::Args;
 use crate::domain::concurrency::{LEGS_PER_CALL, calls_at_once};
 use crate::domain::hours::CallingHours;
 use crate::domain::matching::MatchPolicy;
+use crate::domain::rest::RestPolicy;
 use crate::scheduler::webhooks::WebhookConfig;
 use crate::secret::Secret;
 
@@ -62,6 +63,12 @@ pub struct PolicyArgs {
     #[arg(long, env = "RIDEALONG_REMINDER_MINUTES", default_value_t = 15,
           value_parser = clap::value_parser!(u32).range(0..=1440))]
     pub reminder_minutes: u32,
+    /// Mentor-side misses in a row (`mentor_no_answer`, `mentor_declined`) after
+    /// which a mentor rests: no new bookings, their booked calls go to others,
+    /// until they say they are back.
+    #[arg(long, env = "RIDEALONG_MENTOR_MISSES_BEFORE_REST", default_value_t = 3,
+          value_parser = clap::value_parser!(u32).range(1..=100))]
+    pub mentor_misses_before_rest: u32,
 }
 
 impl PolicyArgs {
@@ -79,6 +86,13 @@ impl PolicyArgs {
     pub fn reminder_lead(&self) -> TimeDelta {
         TimeDelta::minutes(i64::from(self.reminder_minutes))
     }
+
+    /// When a mentor who keeps missing calls rests.
+    pub fn rest_policy(&self) -> RestPolicy {
+        RestPolicy {
+            misses_before_rest: self.mentor_misses_before_rest,
+        }
+    }
 }
 
 impl Default for PolicyArgs {
@@ -90,6 +104,7 @@ impl Default for PolicyArgs {
             default_region: None,
             max_concurrent_calls: None,
             reminder_minutes: 15,
+            mentor_misses_before_rest: RestPolicy::default().misses_before_rest,
         }
     }
 }

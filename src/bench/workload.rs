@@ -88,6 +88,8 @@ impl RequestSpec {
             created_at: self.created_at,
             topic: self.topic.clone(),
             hours: SeekerHours::new(self.zone, self.availability.clone(), calling_hours),
+            avoid_mentor: None,
+            preferred_mentor: None,
         }
     }
 }

@@ -267,6 +267,7 @@ async fn serve(store: Store, args: ServeArgs, clock: Arc<dyn Clock>) -> anyhow::
         admin_token: args.admin_token,
         policy,
         reminder_lead: args.policy.reminder_lead(),
+        rest: args.policy.rest_policy(),
         default_region: args.policy.default_region,
         match_interval: Duration::from_secs(args.match_interval_seconds),
         reconcile_interval: reconciler::ROUND_INTERVAL,
@@ -394,7 +395,7 @@ async fn operate(service: &Service, command: Command) -> anyhow::Result<()> {
             )?;
             let (record, token) = service.register_mentor(&mentor).await?;
             let created = CreatedMentor {
-                mentor: MentorView::new(record, Vec::new(), Vec::new()),
+                mentor: MentorView::new(record, Vec::new(), Vec::new(), None),
                 token,
             };
             if args.output.json {
@@ -412,11 +413,13 @@ async fn operate(service: &Service, command: Command) -> anyhow::Result<()> {
             }
         }
         Command::Mentor(MentorCommand::List(output)) => {
+            let rates = service.answer_rates().await?;
             let mut views = Vec::new();
             for mentor in store.mentors().await? {
                 let windows = store.windows(mentor.id).await?;
                 let pauses = store.pauses(mentor.id).await?;
-                views.push(MentorView::new(mentor, windows, pauses));
+                let rate = rates.get(&mentor.id).copied();
+                views.push(MentorView::new(mentor, windows, pauses, rate));
             }
             if output.json {
                 return print_json(&views);

@@ -139,16 +139,13 @@ pub fn average_text(average: f64) -> String {
     format!("{average:.1}")
 }
 
-/// How one mentor's calls went over a period: the answer rate, the completion
-/// rate and the feedback.
+/// How one mentor's calls went over a period: the completion rate and the
+/// feedback. (The answer rate is `domain::rest`'s, one figure everywhere.)
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct MentorFigures {
     /// Calls that rang the mentor: every ended call but those that failed (a
     /// provider or line failure says nothing about the mentor).
     pub rung: u32,
-    /// Of those, the calls the mentor answered and took (any outcome but
-    /// `mentor_no_answer` and `mentor_declined`).
-    pub answered: u32,
     /// Of those, the calls that completed.
     pub completed: u32,
     /// The seekers' scores of the period's calls.
@@ -171,20 +168,11 @@ impl MentorFigures {
                 continue;
             }
             figures.rung += 1;
-            if !matches!(outcome, Outcome::MentorNoAnswer | Outcome::MentorDeclined) {
-                figures.answered += 1;
-            }
             if outcome == Outcome::Completed {
                 figures.completed += 1;
             }
         }
         figures
-    }
-
-    /// Share of the calls that rang the mentor which the mentor took, 0–1;
-    /// `None` when none rang.
-    pub fn answer_rate(&self) -> Option<f64> {
-        rate(self.answered, self.rung)
     }
 
     /// Share of the calls that rang the mentor which completed, 0–1; `None`
@@ -298,11 +286,9 @@ mod tests {
             FeedbackSummary::default(),
         );
         assert_eq!(figures.rung, 6);
-        assert_eq!(figures.answer_rate(), Some(4.0 / 6.0));
         assert_eq!(figures.completion_rate(), Some(2.0 / 6.0));
         assert_eq!(percent_text(4.0 / 6.0), "67%");
         let none = MentorFigures::of([Outcome::Canceled], FeedbackSummary::default());
-        assert_eq!(none.answer_rate(), None);
         assert_eq!(none.completion_rate(), None);
     }
 
@@ -312,15 +298,12 @@ mod tests {
 
     proptest! {
         #[test]
-        fn rates_lie_between_zero_and_one_and_completion_never_beats_answering(
+        fn the_completion_rate_lies_between_zero_and_one(
             outcomes in proptest::collection::vec(outcome(), 0..40),
         ) {
             let figures = MentorFigures::of(outcomes, FeedbackSummary::default());
-            if let (Some(answered), Some(completed)) =
-                (figures.answer_rate(), figures.completion_rate())
-            {
-                prop_assert!((0.0..=1.0).contains(&answered));
-                prop_assert!(completed <= answered);
+            if let Some(completed) = figures.completion_rate() {
+                prop_assert!((0.0..=1.0).contains(&completed));
             }
         }
 

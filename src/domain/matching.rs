@@ -7,6 +7,17 @@
 //! result never depends on input order. A mentor never gets two overlapping calls,
 //! and under the provider's concurrent-call limit no instant holds more calls than
 //! it allows ([`CallCapacity`]).
+//!
+//! Two per-request preferences bend the choice of mentor, never the order of
+//! requests:
+//! - a request taken back from a mentor ([`OpenRequest::avoid_mentor`]) gets the
+//!   earliest slot any *other* mentor can give, with the tie-breaks above among
+//!   them; only when no other mentor has a slot at all does it go back to the
+//!   avoided one;
+//! - a request that asks for a mentor again ([`OpenRequest::preferred_mentor`])
+//!   gets that mentor's earliest slot starting before the preference's deadline;
+//!   when there is none, it is matched like any other. A preference for the
+//!   mentor it avoids is ignored: taking a call back outranks asking for them.
 
 use std::cmp::Reverse;
 use std::collections::{BinaryHeap, HashMap};
@@ -55,7 +66,19 @@ pub struct OpenRequest {
     pub topic: String,
     /// When the seeker can be called.
     pub hours: SeekerHours,
+    /// The mentor this request was taken back from (they canceled its call):
+    /// booked with another mentor where one has a slot, with this one only when
+    /// nobody else has.
+    pub avoid_mentor: Option<MentorId>,
+    /// The mentor the seeker asked to talk to again, and until when that holds
+    /// ([`PREFERENCE_HOLDS`] after it was made): booked into that mentor's
+    /// earliest slot starting before then, or with anyone when there is none.
+    pub preferred_mentor: Option<(MentorId, DateTime<Utc>)>,
 }
+
+/// How long a seeker's wish to talk to one mentor again holds, from when it was
+/// made; after that the request is matched with anyone.
+pub const PREFERENCE_HOLDS: TimeDelta = TimeDelta::days(7);
 
 /// A mentor and the slots they offer.
 #[derive(Clone, Debug)]
@@ -156,6 +179,76 @@ fn best_free(
     None
 }
 
+/// [`best_free`], passing over the candidates of mentor `except` (their entries
+/// stay in the heap).
+fn best_free_except(
+    heap: &mut BinaryHeap<Entry>,
+    candidates: &[Candidate],
+    weekly_load: &WeeklyLoad,
+    except: Option<usize>,
+) -> Option<(u32, u32, usize)> {
+    let Some(except) = except else {
+        return best_free(heap, candidates, weekly_load);
+    };
+    let mut set_aside = Vec::new();
+    let found = loop {
+        match best_free(heap, candidates, weekly_load) {
+            Some((_, _, index)) if candidates[index].mentor == except => {
+                set_aside.extend(heap.pop());
+            }
+            found => break found,
+        }
+    };
+    heap.extend(set_aside);
+    found
+}
+
+/// The state of a plan that the ways of choosing a candidate share.
+struct Board<'a> {
+    groups: &'a mut [SlotGroup],
+    candidates: &'a mut [Candidate],
+    shelves: &'a mut [Shelf],
+    weekly_load: &'a WeeklyLoad,
+}
+
+/// The best candidate among the groups starting at `groups[at]`'s instant that
+/// the request may take (`may_take`), passing over mentor `except`: topic match
+/// first, then weekly load, then mentor id.
+fn best_of_instant(
+    board: &mut Board<'_>,
+    at: usize,
+    topic: Option<usize>,
+    except: Option<usize>,
+    may_take: &mut impl FnMut(&mut [SlotGroup], &mut [Candidate], usize) -> bool,
+) -> Option<usize> {
+    let start = board.groups.get(at)?.slot.starts_at;
+    let mut best: Option<((bool, u32, u32), usize)> = None;
+    for number in at..board.groups.len() {
+        if board.groups[number].slot.starts_at != start {
+            break;
+        }
+        if !may_take(board.groups, board.candidates, number) {
+            continue;
+        }
+        let shelf = &mut board.shelves[number];
+        let (candidates, weekly_load) = (&*board.candidates, board.weekly_load);
+        let found = topic
+            .and_then(|topic| shelf.topic(topic))
+            .and_then(|heap| best_free_except(heap, candidates, weekly_load, except))
+            .map(|(load, rank, index)| ((false, load, rank), index))
+            .or_else(|| {
+                best_free_except(&mut shelf.all, candidates, weekly_load, except)
+                    .map(|(load, rank, index)| ((true, load, rank), index))
+            });
+        if let Some(found) = found
+            && best.is_none_or(|best| found.0 < best.0)
+        {
+            best = Some(found);
+        }
+    }
+    best.map(|(_, chosen)| chosen)
+}
+
 /// Plans bookings for `requests` at instant `now`. `booked` holds the calls already
 /// on mentors' calendars, so their slots are not offered again and they count
 /// towards the weekly balance. Requests that fit nowhere are left out.
@@ -167,6 +260,12 @@ fn best_free(
 /// slot; groups only ever fill up, so a cursor only moves forward. A request then
 /// costs its class's cursor step, a look at the groups of that one start instant
 /// and a heap operation or two: about `n log n` for the whole plan.
+///
+/// Requests with a mentor preference (few) take a slower path in the same pass,
+/// so "oldest first" holds across both kinds: a preferred mentor's candidates
+/// are walked in start order, and a request avoiding a mentor scans the groups
+/// from its class's cursor for one with a free candidate of someone else.
+/// Neither moves a cursor: what they skip may still suit the class.
 pub fn plan_bookings(
     now: DateTime<Utc>,
     policy: &MatchPolicy,
@@ -360,42 +459,65 @@ pub fn plan_bookings(
                         .permits(group.slot.starts_at, group.slot.ends_at)
                 })
             };
-        let mut at = cursors[class].max(first_open);
-        while at < groups.len() && !may_take(&mut groups, &mut candidates, at) {
-            at += 1;
-        }
-        cursors[class] = at;
-        let Some(start) = groups.get(at).map(|group| group.slot.starts_at) else {
-            continue;
-        };
-
-        // The best candidate among the groups of this start instant the request
-        // may take: topic match first, then weekly load, then mentor id.
         let topic = topic_ids.get(&request.topic.to_lowercase()).copied();
-        let mut best: Option<((bool, u32, u32), usize)> = None;
-        for number in at..groups.len() {
-            if groups[number].slot.starts_at != start {
-                break;
-            }
-            if !may_take(&mut groups, &mut candidates, number) {
-                continue;
-            }
-            let shelf = &mut shelves[number];
-            let found = topic
-                .and_then(|topic| shelf.topic(topic))
-                .and_then(|heap| best_free(heap, &candidates, &weekly_load))
-                .map(|(load, rank, index)| ((false, load, rank), index))
-                .or_else(|| {
-                    best_free(&mut shelf.all, &candidates, &weekly_load)
-                        .map(|(load, rank, index)| ((true, load, rank), index))
-                });
-            if let Some(found) = found
-                && best.is_none_or(|best| found.0 < best.0)
-            {
-                best = Some(found);
+        let avoided = request
+            .avoid_mentor
+            .and_then(|id| mentor_index.get(&id).copied());
+        let mut board = Board {
+            groups: &mut groups,
+            candidates: &mut candidates,
+            shelves: &mut shelves,
+            weekly_load: &weekly_load,
+        };
+        let mut chosen = None;
+
+        // Asked for a mentor again: that mentor's earliest slot before the deadline.
+        if let Some((preferred, deadline)) = request.preferred_mentor
+            && request.avoid_mentor != Some(preferred)
+            && let Some(&mentor) = mentor_index.get(&preferred)
+        {
+            for &index in &by_mentor[mentor] {
+                let candidate = &board.candidates[index];
+                if candidate.slot.starts_at >= deadline {
+                    break;
+                }
+                if !candidate.taken && may_take(board.groups, board.candidates, group_of[index]) {
+                    chosen = Some(index);
+                    break;
+                }
             }
         }
-        let Some((_, chosen)) = best else {
+
+        // Taken back from a mentor: the first instant someone else can give.
+        if chosen.is_none()
+            && let Some(avoided) = avoided
+        {
+            let mut theirs: HashMap<usize, usize> = HashMap::new();
+            for &index in &by_mentor[avoided] {
+                if !board.candidates[index].taken {
+                    *theirs.entry(group_of[index]).or_default() += 1;
+                }
+            }
+            let mut at = cursors[class].max(first_open);
+            while at < board.groups.len()
+                && !(may_take(board.groups, board.candidates, at)
+                    && board.groups[at].free > theirs.get(&at).copied().unwrap_or(0))
+            {
+                at += 1;
+            }
+            chosen = best_of_instant(&mut board, at, topic, Some(avoided), &mut may_take);
+        }
+
+        // Everyone else, and the fallbacks: the class's cursor.
+        if chosen.is_none() {
+            let mut at = cursors[class].max(first_open);
+            while at < board.groups.len() && !may_take(board.groups, board.candidates, at) {
+                at += 1;
+            }
+            cursors[class] = at;
+            chosen = best_of_instant(&mut board, at, topic, None, &mut may_take);
+        }
+        let Some(chosen) = chosen else {
             continue;
         };
         let Candidate {
@@ -441,4 +563,193 @@ fn week_of(mentor: &MentorSupply, slot: Slot) -> IsoWeek {
     slot.starts_at
         .with_timezone(&mentor.schedule.zone)
         .iso_week()
+}
+
+#[cfg(test)]
+mod tests {
+    use chrono_tz::America::New_York;
+
+    use super::*;
+    use crate::domain::weekly::{LocalTime, Weekdays, WeeklyRange};
+
+    /// Monday 2026-11-30 05:00 in New York; with no notice, Monday's windows
+    /// are the earliest.
+    fn now() -> DateTime<Utc> {
+        DateTime::parse_from_rfc3339("2026-11-30T10:00:00Z")
+            .unwrap()
+            .to_utc()
+    }
+
+    fn at(text: &str) -> DateTime<Utc> {
+        DateTime::parse_from_rfc3339(text).unwrap().to_utc()
+    }
+
+    fn policy() -> MatchPolicy {
+        MatchPolicy {
+            min_notice: TimeDelta::zero(),
+            ..MatchPolicy::default()
+        }
+    }
+
+    /// Mentor `id` with a 30-minute window every day at `hour`:00 New York time.
+    fn mentor(id: i64, hour: u32) -> MentorSupply {
+        let time = |minute| LocalTime::from_hm(hour, minute).unwrap();
+        MentorSupply {
+            id: MentorId(id),
+            topics: vec!["interviews".to_owned()],
+            schedule: MentorSchedule {
+                zone: New_York,
+                call_minutes: 15,
+                max_calls_per_window: None,
+                windows: vec![
+                    WeeklyRange::new(Weekdays::ALL, time(0), time(30), New_York).unwrap(),
+                ],
+                pauses: Vec::new(),
+            },
+        }
+    }
+
+    /// Request `id`, made `minutes_old` minutes before now, free every day.
+    fn request(id: i64, minutes_old: i64) -> OpenRequest {
+        let every_day = WeeklyRange::new(
+            Weekdays::ALL,
+            CallingHours::WIDEST.start(),
+            CallingHours::WIDEST.end(),
+            New_York,
+        )
+        .unwrap();
+        OpenRequest {
+            id: RequestId(id),
+            created_at: now() - TimeDelta::minutes(minutes_old),
+            topic: "interviews".to_owned(),
+            hours: SeekerHours::new(New_York, vec![every_day], CallingHours::WIDEST),
+            avoid_mentor: None,
+            preferred_mentor: None,
+        }
+    }
+
+    /// Who got what: (request, mentor, start).
+    fn plan(requests: &[OpenRequest], mentors: &[MentorSupply]) -> Vec<(i64, i64, DateTime<Utc>)> {
+        plan_bookings(now(), &policy(), requests, mentors, &[])
+            .into_iter()
+            .map(|booking| {
+                (
+                    booking.request_id.0,
+                    booking.mentor_id.0,
+                    booking.slot.starts_at,
+                )
+            })
+            .collect()
+    }
+
+    /// Mentor 1 calls at 08:00 New York time, mentor 2 at 09:00.
+    fn two_mentors() -> Vec<MentorSupply> {
+        vec![mentor(1, 8), mentor(2, 9)]
+    }
+
+    #[test]
+    fn a_request_taken_back_goes_to_another_mentor_even_later() {
+        let mut taken_back = request(10, 60);
+        assert_eq!(
+            plan(std::slice::from_ref(&taken_back), &two_mentors()),
+            [(10, 1, at("2026-11-30T13:00:00Z"))]
+        );
+        taken_back.avoid_mentor = Some(MentorId(1));
+        assert_eq!(
+            plan(&[taken_back], &two_mentors()),
+            [(10, 2, at("2026-11-30T14:00:00Z"))]
+        );
+    }
+
+    #[test]
+    fn a_request_taken_back_returns_to_that_mentor_when_nobody_else_has_a_slot() {
+        let mut taken_back = request(10, 60);
+        taken_back.avoid_mentor = Some(MentorId(1));
+        assert_eq!(
+            plan(&[taken_back], &[mentor(1, 8)]),
+            [(10, 1, at("2026-11-30T13:00:00Z"))]
+        );
+    }
+
+    #[test]
+    fn a_preferred_mentor_is_booked_before_the_deadline_and_anyone_after_it() {
+        let mut again = request(10, 60);
+        again.preferred_mentor = Some((MentorId(2), now() + PREFERENCE_HOLDS));
+        assert_eq!(
+            plan(std::slice::from_ref(&again), &two_mentors()),
+            [(10, 2, at("2026-11-30T14:00:00Z"))]
+        );
+        // Mentor 2's first slot starts at the deadline: too late, anyone it is.
+        again.preferred_mentor = Some((MentorId(2), at("2026-11-30T14:00:00Z")));
+        assert_eq!(
+            plan(&[again], &two_mentors()),
+            [(10, 1, at("2026-11-30T13:00:00Z"))]
+        );
+    }
+
+    #[test]
+    fn a_preferred_mentor_fully_booked_until_the_deadline_gives_way_to_anyone() {
+        let mut again = request(10, 60);
+        // Mentor 2's Monday slots are taken by two older requests that prefer them.
+        let mut older: Vec<OpenRequest> = (0..2)
+            .map(|n| {
+                let mut older = request(n, 120 - n);
+                older.preferred_mentor = Some((MentorId(2), now() + PREFERENCE_HOLDS));
+                older
+            })
+            .collect();
+        again.preferred_mentor = Some((MentorId(2), at("2026-12-01T00:00:00Z")));
+        older.push(again);
+        assert_eq!(
+            plan(&older, &two_mentors()),
+            [
+                (0, 2, at("2026-11-30T14:00:00Z")),
+                (1, 2, at("2026-11-30T14:15:00Z")),
+                (10, 1, at("2026-11-30T13:00:00Z")),
+            ]
+        );
+    }
+
+    #[test]
+    fn a_preference_for_the_mentor_avoided_is_ignored() {
+        let mut both = request(10, 60);
+        both.avoid_mentor = Some(MentorId(2));
+        both.preferred_mentor = Some((MentorId(2), now() + PREFERENCE_HOLDS));
+        assert_eq!(
+            plan(&[both], &two_mentors()),
+            [(10, 1, at("2026-11-30T13:00:00Z"))]
+        );
+    }
+
+    #[test]
+    fn the_oldest_request_goes_first_whatever_its_preferences() {
+        // An older plain request takes mentor 1's first slot before a younger
+        // request that prefers mentor 1 …
+        let plain = request(10, 60);
+        let mut again = request(11, 30);
+        again.preferred_mentor = Some((MentorId(1), now() + PREFERENCE_HOLDS));
+        assert_eq!(
+            plan(&[again.clone(), plain.clone()], &two_mentors()),
+            [
+                (10, 1, at("2026-11-30T13:00:00Z")),
+                (11, 1, at("2026-11-30T13:15:00Z")),
+            ]
+        );
+        // … and an older request avoiding mentor 1 takes mentor 2's one slot of
+        // the day before a younger request whose topic only mentor 2 lists.
+        let mut taken_back = request(9, 90);
+        taken_back.avoid_mentor = Some(MentorId(1));
+        let mut younger = request(12, 10);
+        younger.topic = "negotiation".to_owned();
+        let mut one_a_day = mentor(2, 9);
+        one_a_day.topics = vec!["negotiation".to_owned()];
+        one_a_day.schedule.max_calls_per_window = Some(1);
+        assert_eq!(
+            plan(&[younger, taken_back], &[mentor(1, 9), one_a_day]),
+            [
+                (9, 2, at("2026-11-30T14:00:00Z")),
+                (12, 1, at("2026-11-30T14:00:00Z")),
+            ]
+        );
+    }
 }

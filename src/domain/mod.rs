@@ -64,6 +64,7 @@ pub mod pause;
 pub mod phone;
 pub mod reminder;
 pub mod request;
+pub mod rest;
 pub mod schedule;
 pub mod status;
 pub mod text;

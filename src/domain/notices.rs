@@ -20,10 +20,17 @@ string_enum! {
         Moved => "moved",
         /// The call is off.
         Canceled => "canceled",
+        /// The call is off at its time and a new one is being found: its
+        /// mentor gave it back and it was not booked again at once. Stored as
+        /// a seeker's `canceled` notice; read as this while the request is open.
+        Rebooking => "rebooking",
         /// The call is coming up soon (sent only to seekers).
         Reminder => "reminder",
         /// How much did the completed call help (sent only to seekers).
         Feedback => "feedback",
+        /// The mentor missed calls in a row and rests until they are back
+        /// (sent only to mentors; the call is the miss that did it).
+        Resting => "resting",
     }
 }
 
@@ -92,8 +99,13 @@ pub fn notice_text(kind: NoticeKind, recipient: Recipient, facts: &NoticeFacts<'
             local_time(facts.starts_at, facts.seeker_zone)
         ),
         (Recipient::Seeker, NoticeKind::Moved) => format!(
-            "ridealong: we missed each other, so your call about \"{topic}\" is now {} with {mentor}. \
+            "ridealong: your call about \"{topic}\" has moved: it is now {} with {mentor}. \
              It comes from {from}.",
+            local_time(facts.starts_at, facts.seeker_zone)
+        ),
+        (Recipient::Seeker | Recipient::Mentor, NoticeKind::Rebooking) => format!(
+            "ridealong: your call on {} can't happen then. We're finding you a new time \
+             and will text you when it's booked.",
             local_time(facts.starts_at, facts.seeker_zone)
         ),
         (Recipient::Seeker, NoticeKind::Canceled) => format!(
@@ -123,6 +135,11 @@ pub fn notice_text(kind: NoticeKind, recipient: Recipient, facts: &NoticeFacts<'
         ),
         // The ask after a completed call; a mentor is never asked.
         (_, NoticeKind::Feedback) => feedback::ask_text(facts.mentor_name),
+        (_, NoticeKind::Resting) => "ridealong: we couldn't reach you for your last few calls, \
+             so we've stopped booking calls for you for now and your booked calls are going to \
+             other mentors. When you're ready again, press \"I'm back\" on your ridealong \
+             dashboard, or resume through the API."
+            .to_owned(),
         (Recipient::Mentor, NoticeKind::Canceled) => format!(
             "ridealong: the call {} with {seeker} is canceled. Enjoy the quiet drive.",
             local_time(facts.starts_at, facts.mentor_zone)
@@ -178,6 +195,29 @@ mod tests {
     }
 
     #[test]
+    fn a_moved_call_says_when_and_with_whom_but_not_why() {
+        let text = notice_text(NoticeKind::Moved, Recipient::Seeker, &facts());
+        assert!(
+            text.contains("moved") && text.contains("Tue Dec 1, 3:00 PM GMT"),
+            "{text}"
+        );
+        assert!(text.contains("Grace") && !text.contains("Hopper"), "{text}");
+        assert!(
+            !text.contains("missed") && !text.contains("cancel"),
+            "{text}"
+        );
+        let text = notice_text(NoticeKind::Rebooking, Recipient::Seeker, &facts());
+        assert!(
+            text.contains("Tue Dec 1, 3:00 PM GMT") && text.contains("new time"),
+            "{text}"
+        );
+        assert!(
+            !text.contains("Grace") && !text.contains("cancel"),
+            "{text}"
+        );
+    }
+
+    #[test]
     fn a_reminder_says_when_who_and_from_where_in_the_seekers_zone() {
         let text = notice_text(NoticeKind::Reminder, Recipient::Seeker, &facts());
         assert!(text.contains("Tue Dec 1, 3:00 PM GMT"), "{text}");
@@ -217,6 +257,19 @@ mod tests {
             text.contains(
                 "How much did your call with Grace help? Reply 1 (not at all) to 5 (a lot)."
             ),
+            "{text}"
+        );
+    }
+
+    #[test]
+    fn a_resting_mentor_is_told_how_to_come_back_and_nothing_of_the_seeker() {
+        let text = notice_text(NoticeKind::Resting, Recipient::Mentor, &facts());
+        assert!(
+            text.contains("I'm back") && text.contains("resume"),
+            "{text}"
+        );
+        assert!(
+            !text.contains("Ada") && !text.contains("interviews"),
             "{text}"
         );
     }

@@ -26,7 +26,7 @@ use crate::ids::CallId;
 use crate::metrics::Metrics;
 use crate::scheduler::matcher::MatcherHandle;
 use crate::service::calls::account_for_ended_call;
-use crate::store::SecondTryRules;
+use crate::store::EndCallRules;
 use crate::store::{DialTarget, DueClaim, NewCallEvent, Store};
 use crate::telephony::{NewCall, Provider, ProviderError};
 
@@ -173,7 +173,7 @@ impl Dispatcher {
                 outcome,
                 leg,
                 talk_seconds,
-                SecondTryRules::default(),
+                EndCallRules::default(),
                 now,
             )
             .await?;

@@ -40,7 +40,7 @@ use crate::ids::CallId;
 use crate::metrics::Metrics;
 use crate::scheduler::matcher::MatcherHandle;
 use crate::service::calls::account_for_ended_call;
-use crate::store::SecondTryRules;
+use crate::store::EndCallRules;
 use crate::store::{NewCallEvent, QuietCall, Store};
 use crate::telephony::{CallQuery, Provider, ProviderCall, ProviderError};
 
@@ -87,8 +87,9 @@ pub struct Reconciler {
     from_number: String,
     matcher: MatcherHandle,
     metrics: Arc<Metrics>,
-    /// What a second try booked when a call is settled keeps to.
-    second_try: SecondTryRules,
+    /// What ending a call when it is settled keeps to: a second try, a
+    /// mentor's rest.
+    end_rules: EndCallRules,
     fetches: Arc<DefaultDirectRateLimiter>,
     /// Held for a whole round: rounds never overlap, so a round asked for while
     /// another runs starts after it and sees everything it settled.
@@ -121,7 +122,7 @@ impl Reconciler {
             from_number,
             matcher,
             metrics: Arc::default(),
-            second_try: SecondTryRules::default(),
+            end_rules: EndCallRules::default(),
             fetches: Arc::new(RateLimiter::direct(Quota::per_second(per_second))),
             round: Arc::new(Mutex::new(())),
             rounds_done: Arc::new(watch::Sender::new(0)),
@@ -133,11 +134,13 @@ impl Reconciler {
         Reconciler { metrics, ..self }
     }
 
-    /// This reconciler, keeping second tries to `rules` (the deployment's
-    /// calling hours and concurrent-call limit; 08:00–21:00 and none unless told).
-    pub fn with_second_try_rules(self, rules: SecondTryRules) -> Reconciler {
+    /// This reconciler, ending calls by `rules`: second tries keep to the
+    /// deployment's calling hours and concurrent-call limit (08:00–21:00 and
+    /// none unless told), and a mentor rests after the deployment's count of
+    /// misses in a row (3 unless told).
+    pub fn with_end_call_rules(self, rules: EndCallRules) -> Reconciler {
         Reconciler {
-            second_try: rules,
+            end_rules: rules,
             ..self
         }
     }
@@ -424,7 +427,7 @@ impl Reconciler {
     ) -> anyhow::Result<bool> {
         let ended = self
             .store
-            .end_call(call_id, outcome, leg, talk_seconds, self.second_try, now)
+            .end_call(call_id, outcome, leg, talk_seconds, self.end_rules, now)
             .await?;
         if let Some(ended) = &ended {
             account_for_ended_call(

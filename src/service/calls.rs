@@ -170,7 +170,7 @@ impl Service {
                 outcome,
                 leg,
                 talk_seconds,
-                self.settings.second_try_rules(),
+                self.settings.end_call_rules(),
                 self.clock.now(),
             )
             .await?;
@@ -202,5 +202,18 @@ pub fn account_for_ended_call(
         metrics.second_try_booked();
         tracing::info!(call.id = call_id.0, retry.call_id = retry.call_id.0,
             retry.starts_at = %retry.starts_at, "second try booked in the same commute");
+    }
+    if let Some(rested) = ended.mentor_rested {
+        // The calls given back were called off: count them as every cancel is.
+        for _ in 0..rested.calls_released {
+            metrics.call_ended(Outcome::Canceled);
+        }
+        tracing::info!(
+            call.id = call_id.0,
+            mentor.id = rested.mentor_id.0,
+            mentor.misses_in_a_row = rested.misses,
+            mentor.calls_released = rested.calls_released,
+            "mentor rests after repeated misses; their booked calls go to others"
+        );
     }
 }

@@ -2,6 +2,7 @@
 //! windows, pauses and call settings, the slots those make, and the private
 //! calendar link.
 
+use std::collections::HashMap;
 use std::sync::Arc;
 
 use chrono::{DateTime, TimeDelta, Utc};
@@ -14,9 +15,13 @@ use crate::domain::mentor::{CallSettings, NewMentor};
 use crate::domain::notices::sign_in_code_text;
 use crate::domain::pause::Pause;
 use crate::domain::phone::PhoneNumber;
+use crate::domain::rest::ANSWER_RATE_SPAN;
+use crate::domain::status::Outcome;
 use crate::domain::weekly::WeeklyRange;
 use crate::ids::{MentorId, PauseId, WindowId};
-use crate::store::{MentorRecord, NewSignInCode, PauseRecord, StoreError, WindowRecord};
+use crate::store::{
+    AnswerTally, MentorRecord, NewSignInCode, PauseRecord, StoreError, WindowRecord,
+};
 use crate::telephony::NewSms;
 use crate::tokens;
 
@@ -103,7 +108,10 @@ impl Service {
         Ok(true)
     }
 
-    /// Stores `pause` for mentor `mentor_id` and nudges the matcher.
+    /// Stores `pause` for mentor `mentor_id`, gives back their booked calls on
+    /// its dates in the same transaction (their requests are booked again, as
+    /// for a call the mentor cannot make, without avoiding them: the pause keeps
+    /// them out), and nudges the matcher.
     pub async fn add_pause(
         &self,
         mentor_id: MentorId,
@@ -112,12 +120,66 @@ impl Service {
         if self.store.mentor(mentor_id).await?.is_none() {
             return Err(MentorChangeError::MentorNotFound);
         }
-        let pause = self
+        let (pause, released) = self
             .store
-            .insert_pause(mentor_id, pause, self.clock.now())
+            .insert_pause_releasing(mentor_id, pause, self.clock.now())
             .await?;
+        if !released.is_empty() {
+            for _ in &released {
+                self.metrics.call_ended(Outcome::Canceled);
+            }
+            tracing::info!(
+                mentor.id = mentor_id.0,
+                pause.calls_given_back = released.len(),
+                "pause added over booked calls; booking their requests again"
+            );
+        }
         self.matcher.nudge();
         Ok(pause)
+    }
+
+    /// Mentor `mentor_id` is back after resting for repeated misses: they are
+    /// booked again from now on, with their count of misses in a row at zero,
+    /// and the matcher is nudged. Resuming a mentor who is not resting changes
+    /// nothing. Returns the mentor as stored afterwards.
+    pub async fn resume_mentor(
+        &self,
+        mentor_id: MentorId,
+    ) -> Result<MentorRecord, MentorChangeError> {
+        if self.store.resume_mentor(mentor_id).await? {
+            tracing::info!(mentor.id = mentor_id.0, "mentor is back from resting");
+            self.matcher.nudge();
+        }
+        self.store
+            .mentor(mentor_id)
+            .await?
+            .ok_or(MentorChangeError::MentorNotFound)
+    }
+
+    /// The share of the calls that rang mentor `mentor_id` over the last
+    /// [`ANSWER_RATE_SPAN`] that they answered; `None` when none rang them.
+    pub async fn answer_rate(&self, mentor_id: MentorId) -> Result<Option<f64>, StoreError> {
+        Ok(self.answer_tally(mentor_id).await?.rate())
+    }
+
+    /// How many calls rang mentor `mentor_id` over the span of
+    /// [`Service::answer_rate`], and how many they answered: what the rate is
+    /// counted from, for pages that show both.
+    pub async fn answer_tally(&self, mentor_id: MentorId) -> Result<AnswerTally, StoreError> {
+        let since = self.clock.now() - ANSWER_RATE_SPAN;
+        let tallies = self.store.answer_tallies(Some(mentor_id), since).await?;
+        Ok(tallies.get(&mentor_id).copied().unwrap_or_default())
+    }
+
+    /// Every mentor's answer rate, as [`Service::answer_rate`]; mentors rung by
+    /// no call are left out.
+    pub async fn answer_rates(&self) -> Result<HashMap<MentorId, f64>, StoreError> {
+        let since = self.clock.now() - ANSWER_RATE_SPAN;
+        let tallies = self.store.answer_tallies(None, since).await?;
+        Ok(tallies
+            .into_iter()
+            .filter_map(|(mentor, tally)| Some((mentor, tally.rate()?)))
+            .collect())
     }
 
     /// Removes pause `pause_id` of mentor `mentor_id` and nudges the matcher;

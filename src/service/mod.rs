@@ -9,11 +9,12 @@
 //! the matcher handle and the metrics; they never import `web` or `cli`.
 //!
 //! One module per area, each an `impl Service` block: [`requests`], [`consent`],
-//! [`feedback`], [`mentors`], [`calls`].
+//! [`feedback`], [`mentors`], [`mentor_calls`], [`calls`].
 
 pub mod calls;
 pub mod consent;
 pub mod feedback;
+pub mod mentor_calls;
 pub mod mentors;
 pub mod requests;
 
@@ -21,9 +22,10 @@ use std::sync::Arc;
 
 use crate::clock::Clock;
 use crate::domain::hours::CallingHours;
+use crate::domain::rest::RestPolicy;
 use crate::metrics::Metrics;
 use crate::scheduler::matcher::MatcherHandle;
-use crate::store::SecondTryRules;
+use crate::store::{EndCallRules, SecondTryRules};
 use crate::store::{RequestIntake, Store, WriteTurns};
 use crate::telephony::Provider;
 
@@ -40,14 +42,20 @@ pub struct ServiceSettings {
     pub calls_at_once: Option<usize>,
     /// The deployment's calling hours, which a second try keeps to.
     pub calling_hours: CallingHours,
+    /// When a mentor who keeps missing calls rests.
+    pub rest: RestPolicy,
 }
 
 impl ServiceSettings {
-    /// What a second try in the same commute keeps to.
-    pub fn second_try_rules(&self) -> SecondTryRules {
-        SecondTryRules {
-            calling_hours: self.calling_hours,
-            calls_at_once: self.calls_at_once,
+    /// What ending a call keeps to: a second try in the same commute, and a
+    /// mentor's rest after repeated misses.
+    pub fn end_call_rules(&self) -> EndCallRules {
+        EndCallRules {
+            second_try: SecondTryRules {
+                calling_hours: self.calling_hours,
+                calls_at_once: self.calls_at_once,
+            },
+            rest: self.rest,
         }
     }
 }

@@ -285,9 +285,10 @@ impl Store {
         with_pool!(self, pool, {
             let mut tx = pool.begin_write().await?;
             for chunk in bookings.chunks(BOOK_CHUNK) {
-                // The call goes in only while its request is pending; a slot or a
-                // request someone else booked meanwhile is skipped by the unique
-                // indexes.
+                // The call goes in only while its request is pending and its mentor
+                // is not resting (a rest that began since the plan was read); a
+                // slot or a request someone else booked meanwhile is skipped by the
+                // unique indexes.
                 let mut markers = Markers::new(self);
                 let sql = format!(
                     "with b (request_id, mentor_id, starts_at, ends_at) as (values {})
@@ -295,7 +296,8 @@ impl Store {
                         created_at, updated_at)
                      select b.request_id, b.mentor_id, b.starts_at, b.ends_at, 'scheduled', {}, {}
                      from b join requests r on r.id = b.request_id
-                     where r.status = 'pending'
+                         join mentors m on m.id = b.mentor_id
+                     where r.status = 'pending' and m.resting_since is null
                      on conflict do nothing
                      returning id, request_id",
                     markers.groups(chunk.len(), 4),
@@ -358,6 +360,19 @@ impl Store {
                     events = events.bind(*call_id);
                 }
                 events.execute(&mut *tx).await?;
+                // A seeker's "finding you a new time" text not sent yet is
+                // dropped: the notice below tells the new time instead.
+                let sql = format!(
+                    "delete from notifications
+                     where recipient = 'seeker' and kind = 'canceled' and status = 'pending'
+                       and attempts = 0 and request_id in ({})",
+                    Markers::new(self).list(kept.len())
+                );
+                let mut superseded = sqlx::query(&sql);
+                for (_, request_id) in &kept {
+                    superseded = superseded.bind(*request_id);
+                }
+                superseded.execute(&mut *tx).await?;
                 // The seeker's notice says "moved" when the request had a call before.
                 let mut markers = Markers::new(self);
                 let sql = format!(
@@ -413,7 +428,8 @@ impl Store {
         Ok(booked)
     }
 
-    /// Calls that hold a mentor's time (anything but canceled) and overlap
+    /// Calls that hold a mentor's time (anything but canceled, and calls the
+    /// mentor gave back: they said they cannot make that time) and overlap
     /// `[from, to)`.
     #[instrument(skip_all)]
     pub async fn booked_calls(
@@ -425,7 +441,8 @@ impl Store {
         let sql = packed_select(
             self,
             "mentor_id, starts_at, ends_at",
-            "from calls where status <> 'canceled' and starts_at < $1 and ends_at > $2",
+            "from calls where (status <> 'canceled' or released_by = 'mentor')
+                 and starts_at < $1 and ends_at > $2",
         );
         let packed: String = with_pool!(self, pool, {
             sqlx::query_scalar(&sql)

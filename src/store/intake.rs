@@ -84,10 +84,7 @@ impl RequestIntake {
             Store::Postgres(_) => {
                 let receiver = Arc::new(Mutex::new(receiver));
                 for _ in 0..POSTGRES_WRITERS {
-                    tokio::spawn(write_postgres_batches(
-                        store.clone(),
-                        Arc::clone(&receiver),
-                    ));
+                    tokio::spawn(write_postgres_batches(store.clone(), Arc::clone(&receiver)));
                 }
             }
         }
@@ -139,10 +136,7 @@ async fn write_batches(
 
 /// One PostgreSQL writer: takes its turn at the queue for whatever is waiting,
 /// and stores it in one statement while the other writers gather the next.
-async fn write_postgres_batches(
-    store: Store,
-    queue: Arc<Mutex<mpsc::Receiver<(Intake, Reply)>>>,
-) {
+async fn write_postgres_batches(store: Store, queue: Arc<Mutex<mpsc::Receiver<(Intake, Reply)>>>) {
     let mut batch = Vec::with_capacity(MAX_BATCH);
     loop {
         let received = queue.lock().await.recv_many(&mut batch, MAX_BATCH).await;

@@ -16,7 +16,9 @@ use super::{
 use crate::domain::matching::MentorSupply;
 use crate::domain::mentor::NewMentor;
 use crate::domain::pause::Pause;
+use crate::domain::rest::{answer_rate, mentor_answered};
 use crate::domain::schedule::MentorSchedule;
+use crate::domain::status::Outcome;
 use crate::domain::weekly::{LocalTime, Weekdays, WeeklyRange};
 use crate::ids::{MentorId, PauseId, WindowId};
 
@@ -37,6 +39,9 @@ pub struct MentorRecord {
     pub call_minutes: u32,
     /// Cap on calls per window occurrence; `None` = every slot that fits.
     pub max_calls_per_window: Option<u32>,
+    /// Since when the mentor rests after repeated misses (no bookings until
+    /// they are back); `None` while they take calls.
+    pub resting_since: Option<DateTime<Utc>>,
     /// When the mentor was registered.
     pub created_at: DateTime<Utc>,
 }
@@ -52,6 +57,23 @@ pub struct WindowRecord {
     pub range: WeeklyRange,
     /// When it was added.
     pub created_at: DateTime<Utc>,
+}
+
+/// How the calls that rang one mentor went: how many rang them and how many
+/// they answered.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct AnswerTally {
+    /// Calls that rang the mentor.
+    pub dialed: u32,
+    /// Of those, the ones the mentor picked up.
+    pub answered: u32,
+}
+
+impl AnswerTally {
+    /// The share answered ([`answer_rate`]); `None` when no call rang them.
+    pub fn rate(self) -> Option<f64> {
+        answer_rate(self.answered, self.dialed)
+    }
 }
 
 /// A stored pause.
@@ -99,6 +121,7 @@ struct MentorRow {
     topics: String,
     call_minutes: i32,
     max_calls_per_window: Option<i32>,
+    resting_since: Option<DateTime<Utc>>,
     created_at: DateTime<Utc>,
 }
 
@@ -135,7 +158,7 @@ impl SupplyRow {
 /// Window and pause rows are read both by sqlx and from a packed text, whose
 /// arrays follow [`WINDOW_COLUMNS`] and [`PAUSE_COLUMNS`] (field order matters).
 #[derive(sqlx::FromRow, serde::Deserialize)]
-struct WindowRow {
+pub(super) struct WindowRow {
     id: WindowId,
     mentor_id: MentorId,
     weekdays: i32,
@@ -146,7 +169,7 @@ struct WindowRow {
 }
 
 #[derive(sqlx::FromRow, serde::Deserialize)]
-struct PauseRow {
+pub(super) struct PauseRow {
     id: PauseId,
     mentor_id: MentorId,
     first_day: NaiveDate,
@@ -177,6 +200,7 @@ impl TryFrom<MentorRow> for MentorRecord {
                 .max_calls_per_window
                 .map(|cap| positive("max_calls_per_window", cap))
                 .transpose()?,
+            resting_since: row.resting_since,
             created_at: row.created_at,
         })
     }
@@ -229,9 +253,11 @@ fn convert<R, T: TryFrom<R, Error = StoreError>>(rows: Vec<R>) -> StoreResult<Ve
 }
 
 const MENTOR_COLUMNS: &str =
-    "id, name, phone, timezone, topics, call_minutes, max_calls_per_window, created_at";
-const WINDOW_COLUMNS: &str = "id, mentor_id, weekdays, start_time, end_time, timezone, created_at";
-const PAUSE_COLUMNS: &str = "id, mentor_id, first_day, last_day, created_at";
+    "id, name, phone, timezone, topics, call_minutes, max_calls_per_window, resting_since,
+    created_at";
+pub(super) const WINDOW_COLUMNS: &str =
+    "id, mentor_id, weekdays, start_time, end_time, timezone, created_at";
+pub(super) const PAUSE_COLUMNS: &str = "id, mentor_id, first_day, last_day, created_at";
 const SUPPLY_COLUMNS: &str = "id, timezone, topics, call_minutes, max_calls_per_window";
 
 impl Store {
@@ -283,6 +309,67 @@ impl Store {
         let rows: Vec<MentorRow> =
             with_pool!(self, pool, { sqlx::query_as(&sql).fetch_all(pool).await })?;
         convert(rows)
+    }
+
+    /// Ends mentor `id`'s rest after repeated misses (they are back), with
+    /// their count of misses in a row back at zero: `true` when they were
+    /// resting.
+    #[instrument(skip_all, fields(mentor.id = id.0))]
+    pub async fn resume_mentor(&self, id: MentorId) -> StoreResult<bool> {
+        let resumed = with_pool!(self, pool, {
+            sqlx::query(
+                "update mentors set resting_since = null, consecutive_misses = 0
+                 where id = $1 and resting_since is not null",
+            )
+            .bind(id)
+            .execute(pool)
+            .await
+            .map(|done| done.rows_affected())
+        })?;
+        Ok(resumed > 0)
+    }
+
+    /// How the calls that rang each mentor (`mentor`, or every one) since
+    /// `since` went, for their answer rate: per mentor, how many rang them and
+    /// how many they answered ([`mentor_answered`]). Mentors rung by no call are
+    /// left out.
+    #[instrument(skip_all)]
+    pub async fn answer_tallies(
+        &self,
+        mentor: Option<MentorId>,
+        since: DateTime<Utc>,
+    ) -> StoreResult<HashMap<MentorId, AnswerTally>> {
+        let rows: Vec<(MentorId, String, bool, bool, i64)> = with_pool!(self, pool, {
+            sqlx::query_as(
+                "select mentor_id, outcome, accepted_at is not null,
+                        provider_call_sid is not null, count(*)
+                 from calls
+                 where status = 'ended' and starts_at >= $1
+                   and ($2 is null or mentor_id = $2)
+                 group by mentor_id, outcome, accepted_at is not null,
+                          provider_call_sid is not null",
+            )
+            .bind(since)
+            .bind(mentor)
+            .fetch_all(pool)
+            .await
+        })?;
+        let mut tallies: HashMap<MentorId, AnswerTally> = HashMap::new();
+        for (mentor_id, outcome, accepted, dialed, count) in rows {
+            let outcome: Outcome = outcome.parse().map_err(|_| {
+                StoreError::Corrupt(format!("calls of mentor {mentor_id}: outcome"))
+            })?;
+            let Some(answered) = mentor_answered(outcome, accepted, dialed) else {
+                continue;
+            };
+            let count = u32::try_from(count).unwrap_or(u32::MAX);
+            let tally = tallies.entry(mentor_id).or_default();
+            tally.dialed = tally.dialed.saturating_add(count);
+            if answered {
+                tally.answered = tally.answered.saturating_add(count);
+            }
+        }
+        Ok(tallies)
     }
 
     /// The id of the mentor whose token hashes to `token_hash`.
@@ -354,29 +441,8 @@ impl Store {
         Ok(result > 0)
     }
 
-    /// Adds a pause to mentor `mentor_id`.
-    #[instrument(skip_all, fields(mentor.id = mentor_id.0))]
-    pub async fn insert_pause(
-        &self,
-        mentor_id: MentorId,
-        pause: &Pause,
-        now: DateTime<Utc>,
-    ) -> StoreResult<PauseRecord> {
-        let sql = format!(
-            "insert into pauses (mentor_id, first_day, last_day, created_at)
-             values ($1, $2, $3, $4) returning {PAUSE_COLUMNS}"
-        );
-        let row: PauseRow = with_pool!(self, pool, {
-            sqlx::query_as(&sql)
-                .bind(mentor_id)
-                .bind(pause.first_day())
-                .bind(pause.last_day())
-                .bind(now)
-                .fetch_one(pool)
-                .await
-        })?;
-        row.try_into()
-    }
+    // Adding a pause gives back the booked calls on its dates: see
+    // `Store::insert_pause_releasing` (`releases`).
 
     /// Mentor `mentor_id`'s pauses, by first day.
     #[instrument(skip_all, fields(mentor.id = mentor_id.0))]
@@ -415,7 +481,8 @@ impl Store {
                 self,
                 SUPPLY_COLUMNS,
                 "from mentors
-                 where exists (select 1 from commute_windows w where w.mentor_id = mentors.id)",
+                 where resting_since is null
+                   and exists (select 1 from commute_windows w where w.mentor_id = mentors.id)",
             ),
             packed_select(self, WINDOW_COLUMNS, "from commute_windows"),
             packed_select(self, PAUSE_COLUMNS, "from pauses"),

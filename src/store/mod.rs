@@ -35,6 +35,7 @@ mod mentor_account;
 mod mentors;
 mod notifications;
 mod queues;
+mod releases;
 mod requests;
 mod sessions;
 mod telephony;
@@ -57,16 +58,17 @@ pub use feedback::{CallFeedback, FeedbackStored};
 pub use intake::{RequestIntake, WriteTurns};
 pub use locks::MatcherLock;
 pub use mentor_account::{MentorCall, MentorCalls, NewSignInCode};
-pub use mentors::{MentorRecord, PauseRecord, WindowRecord};
+pub use mentors::{AnswerTally, MentorRecord, PauseRecord, WindowRecord};
 pub use notifications::NoticeJob;
+pub use releases::{RELEASE_NOTICE_DELAY, ReleaseOutcome};
 pub use requests::{
     CancelOutcome, CanceledCall, Confirmation, ConsentRecord, EraseOutcome, Intake, RequestFilter,
     RequestRecord,
 };
 pub use sessions::{NewSession, SessionSubject};
 pub use telephony::{
-    CallContext, CallEnded, DialTarget, DueCall, DueClaim, InDoubtDial, QuietCall, SCREEN_PASSED,
-    SecondTry, SecondTryRules,
+    CallContext, CallEnded, DialTarget, DueCall, DueClaim, EndCallRules, InDoubtDial, MentorRested,
+    QuietCall, SCREEN_PASSED, SecondTry, SecondTryRules,
 };
 pub use webhooks::{WebhookCounts, WebhookDelivery, WebhookEventKind, WebhookJob};
 

@@ -18,6 +18,7 @@ use tracing::instrument;
 use super::{BeginWrite, Markers, Store, StoreError, StoreResult, with_pool};
 use crate::domain::notices::{NoticeKind, Recipient};
 use crate::domain::reminder::ReminderPolicy;
+use crate::domain::status::RequestStatus;
 use crate::ids::{CallId, NoticeId, RequestId};
 
 /// Adds the cancellation notices of call `$call_id` to the outbox in `$executor`.
@@ -181,6 +182,7 @@ struct JobRow {
     mentor_zone: String,
     topic: String,
     opted_out: bool,
+    request_status: String,
     call_changed: bool,
 }
 
@@ -189,10 +191,23 @@ impl TryFrom<JobRow> for NoticeJob {
     fn try_from(row: JobRow) -> StoreResult<NoticeJob> {
         let corrupt = |what: &str| StoreError::Corrupt(format!("notification {}: {what}", row.id));
         let recipient: Recipient = row.recipient.parse().map_err(|_| corrupt("recipient"))?;
+        let mut kind: NoticeKind = row.kind.parse().map_err(|_| corrupt("kind"))?;
+        let request_status: RequestStatus = row
+            .request_status
+            .parse()
+            .map_err(|_| corrupt("request status"))?;
+        // A call its mentor gave back: its request is still open, to be booked
+        // again (see `releases`).
+        if kind == NoticeKind::Canceled
+            && recipient == Recipient::Seeker
+            && request_status.is_open()
+        {
+            kind = NoticeKind::Rebooking;
+        }
         Ok(NoticeJob {
             id: row.id,
             request_id: row.request_id,
-            kind: row.kind.parse().map_err(|_| corrupt("kind"))?,
+            kind,
             recipient,
             attempts: u32::try_from(row.attempts).map_err(|_| corrupt("attempts"))?,
             to_phone: match recipient {
@@ -250,7 +265,7 @@ impl Store {
                 "select n.id, n.request_id, n.kind, n.recipient, n.attempts, c.starts_at,
                         r.name as seeker_name, r.phone as seeker_phone, r.timezone as seeker_zone,
                         m.name as mentor_name, m.phone as mentor_phone, m.timezone as mentor_zone,
-                        r.topic,
+                        r.topic, r.status as request_status,
                         exists (select 1 from sms_opt_outs o
                                 where o.phone = case n.recipient when 'seeker' then r.phone
                                                                  else m.phone end) as opted_out,

@@ -21,11 +21,11 @@ use super::{
 };
 use crate::domain::consent::{ConfirmedVia, ConsentSource, current_wording};
 use crate::domain::hours::{CallingHours, SeekerHours};
-use crate::domain::matching::OpenRequest;
+use crate::domain::matching::{OpenRequest, PREFERENCE_HOLDS};
 use crate::domain::request::NewRequest;
 use crate::domain::status::{CallStatus, Outcome, RequestStatus};
 use crate::domain::weekly::{LocalTime, Weekdays, WeeklyRange};
-use crate::ids::{CallId, RequestId};
+use crate::ids::{CallId, MentorId, RequestId};
 
 use super::calls::{CallSummary, insert_event};
 
@@ -59,6 +59,8 @@ pub struct RequestRecord {
     /// When the seeker's personal data was erased; name, phone, topic, message
     /// and availability are then empty.
     pub erased_at: Option<DateTime<Utc>>,
+    /// The mentor the seeker asked to talk to again, if any.
+    pub preferred_mentor_id: Option<MentorId>,
     /// When the request arrived.
     pub created_at: DateTime<Utc>,
     /// Last change.
@@ -132,6 +134,7 @@ struct RequestRow {
     confirm_send_at: Option<DateTime<Utc>>,
     confirm_send_error: Option<String>,
     erased_at: Option<DateTime<Utc>>,
+    preferred_mentor_id: Option<MentorId>,
     created_at: DateTime<Utc>,
     updated_at: DateTime<Utc>,
     call_id: Option<CallId>,
@@ -188,6 +191,7 @@ impl TryFrom<RequestRow> for RequestRecord {
                 send_error: row.confirm_send_error,
             },
             erased_at: row.erased_at,
+            preferred_mentor_id: row.preferred_mentor_id,
             created_at: row.created_at,
             updated_at: row.updated_at,
             call,
@@ -317,6 +321,18 @@ pub struct RequestFilter {
     pub limit: u32,
 }
 
+/// A pending request as the matcher reads it: id, made at, topic, zone,
+/// availability, the mentor it avoids and the one it prefers.
+type OpenRow = (
+    RequestId,
+    DateTime<Utc>,
+    String,
+    String,
+    String,
+    Option<MentorId>,
+    Option<MentorId>,
+);
+
 /// A call called off with its request.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct CanceledCall {
@@ -363,7 +379,7 @@ const INSERT_RETURNING: &str = "
     returning id, name, phone, timezone, topic, message, availability, status, attempts,
         manage_token_hash, consented_at, consent_version, consent_source, confirmed_at,
         confirmed_via, confirm_expires_at, confirm_tries, confirm_codes_sent, confirm_send_at,
-        confirm_send_error, erased_at, created_at, updated_at,
+        confirm_send_error, erased_at, preferred_mentor_id, created_at, updated_at,
         cast(null as bigint) as call_id, cast(null as timestamptz) as call_starts_at,
         cast(null as text) as call_mentor_name";
 
@@ -386,7 +402,7 @@ const REQUEST_SELECT: &str = "
            r.attempts, r.manage_token_hash, r.consented_at, r.consent_version,
            r.consent_source, r.confirmed_at, r.confirmed_via, r.confirm_expires_at,
            r.confirm_tries, r.confirm_codes_sent, r.confirm_send_at, r.confirm_send_error,
-           r.erased_at, r.created_at, r.updated_at,
+           r.erased_at, r.preferred_mentor_id, r.created_at, r.updated_at,
            c.id as call_id, c.starts_at as call_starts_at, m.name as call_mentor_name
     from requests r
     left join calls c on c.request_id = r.id
@@ -619,36 +635,41 @@ impl Store {
         // The planner orders them itself; the rows come packed into one text.
         let sql = packed_select(
             self,
-            "id, created_at, topic, timezone, availability",
+            "id, created_at, topic, timezone, availability, avoid_mentor_id, preferred_mentor_id",
             "from requests where status = 'pending'",
         );
         let packed: String = with_pool!(self, pool, {
             sqlx::query_scalar(&sql).fetch_one(pool).await
         })?;
-        let rows: Vec<(RequestId, DateTime<Utc>, String, String, String)> =
-            unpack("pending requests", &packed)?;
+        let rows: Vec<OpenRow> = unpack("pending requests", &packed)?;
         // Most seekers share a zone and an availability with many others: parse
         // each distinct pair once.
         let mut parsed: HashMap<(String, String), SeekerHours> = HashMap::new();
         rows.into_iter()
-            .map(|(id, created_at, topic, timezone, availability)| {
-                let hours = match parsed.entry((timezone, availability)) {
-                    Entry::Occupied(known) => known.get().clone(),
-                    Entry::Vacant(new) => {
-                        let (timezone, availability) = new.key();
-                        let (zone, availability) =
-                            zone_and_availability(id, timezone, availability)?;
-                        new.insert(SeekerHours::new(zone, availability, calling_hours))
-                            .clone()
-                    }
-                };
-                Ok(OpenRequest {
-                    id,
-                    created_at,
-                    hours,
-                    topic,
-                })
-            })
+            .map(
+                |(id, created_at, topic, timezone, availability, avoid, preferred)| {
+                    let hours = match parsed.entry((timezone, availability)) {
+                        Entry::Occupied(known) => known.get().clone(),
+                        Entry::Vacant(new) => {
+                            let (timezone, availability) = new.key();
+                            let (zone, availability) =
+                                zone_and_availability(id, timezone, availability)?;
+                            new.insert(SeekerHours::new(zone, availability, calling_hours))
+                                .clone()
+                        }
+                    };
+                    Ok(OpenRequest {
+                        id,
+                        created_at,
+                        hours,
+                        topic,
+                        avoid_mentor: avoid,
+                        // The wish to talk to a mentor again is made with the request.
+                        preferred_mentor: preferred
+                            .map(|mentor| (mentor, created_at + PREFERENCE_HOLDS)),
+                    })
+                },
+            )
             .collect()
     }
 

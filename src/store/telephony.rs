@@ -12,6 +12,7 @@ use chrono_tz::Tz;
 use tracing::instrument;
 
 use super::calls::insert_event;
+use super::releases::{ReleaseReason, release_scheduled};
 use super::requests::parse_request_status;
 use super::{BeginWrite, Conflict, NewCallEvent, Store, StoreError, StoreResult, with_pool};
 use crate::domain::call_flow::{
@@ -20,6 +21,7 @@ use crate::domain::call_flow::{
 use crate::domain::concurrency::CallCapacity;
 use crate::domain::feedback::ask_due_at;
 use crate::domain::hours::{CallingHours, SeekerHours};
+use crate::domain::rest::{MissCount, RestPolicy, miss_count};
 use crate::domain::schedule::{MentorSchedule, Slot};
 use crate::domain::status::{CallStatus, Outcome, RequestStatus};
 use crate::ids::{CallId, MentorId, RequestId};
@@ -147,6 +149,27 @@ pub struct SecondTryRules {
     pub calls_at_once: Option<usize>,
 }
 
+/// What ending a call keeps to: the rules of a second try, and when a mentor
+/// who keeps missing calls rests.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct EndCallRules {
+    /// What a second try in the same commute keeps to.
+    pub second_try: SecondTryRules,
+    /// How many mentor-side misses in a row make a mentor rest.
+    pub rest: RestPolicy,
+}
+
+/// A mentor set resting by the miss that ended a call.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct MentorRested {
+    /// The mentor.
+    pub mentor_id: MentorId,
+    /// Their misses in a row.
+    pub misses: u32,
+    /// How many of their booked calls were given back to be booked with others.
+    pub calls_released: usize,
+}
+
 /// What ending a call changed.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct CallEnded {
@@ -159,6 +182,8 @@ pub struct CallEnded {
     /// The second try booked in the same commute, if the seeker missed this one
     /// and a slot was left.
     pub second_try: Option<SecondTry>,
+    /// The mentor, when this miss made them rest.
+    pub mentor_rested: Option<MentorRested>,
 }
 
 /// A call booked at once in the same commute after a seeker-side miss.
@@ -671,27 +696,29 @@ impl Store {
         outcome: Outcome,
         leg: Leg,
         talk_seconds: Option<u32>,
-        rules: SecondTryRules,
+        rules: EndCallRules,
         now: DateTime<Utc>,
     ) -> StoreResult<Option<CallEnded>> {
+        let second_try_rules = rules.second_try;
         let final_status = if outcome == Outcome::Canceled {
             CallStatus::Canceled
         } else {
             CallStatus::Ended
         };
         let facts = if tries_again(outcome) {
-            self.retry_facts(call_id, rules.calling_hours).await?
+            self.retry_facts(call_id, second_try_rules.calling_hours)
+                .await?
         } else {
             None
         };
         let sql = format!(
             "update calls
              set status = $1, outcome = $2, talk_seconds = $3, ended_at = $4, updated_at = $4
-             where id = $5 and status in {LIVE} returning request_id, retry_of"
+             where id = $5 and status in {LIVE} returning request_id, retry_of, mentor_id"
         );
         with_pool!(self, pool, {
             let mut tx = pool.begin_write().await?;
-            let ended: Option<(RequestId, Option<CallId>)> = sqlx::query_as(&sql)
+            let ended: Option<(RequestId, Option<CallId>, MentorId)> = sqlx::query_as(&sql)
                 .bind(final_status.as_str())
                 .bind(outcome.as_str())
                 .bind(talk_seconds.map(|seconds| seconds as i32))
@@ -699,7 +726,7 @@ impl Store {
                 .bind(call_id)
                 .fetch_optional(&mut *tx)
                 .await?;
-            let Some((request_id, retry_of)) = ended else {
+            let Some((request_id, retry_of, mentor_id)) = ended else {
                 return Ok(None);
             };
             let (status, attempts, seeker_zone): (String, i32, String) =
@@ -749,7 +776,7 @@ impl Store {
                 )
                 .bind(request_id)
                 .bind(call_id)
-                .bind(ask_due_at(now, zone, rules.calling_hours))
+                .bind(ask_due_at(now, zone, rules.second_try.calling_hours))
                 .bind(now)
                 .execute(&mut *tx)
                 .await?;
@@ -758,7 +785,7 @@ impl Store {
             if let Some(facts) = facts.filter(|_| request_status == RequestStatus::Pending) {
                 let booked: Vec<(DateTime<Utc>, DateTime<Utc>)> = sqlx::query_as(
                     "select starts_at, ends_at from calls
-                     where mentor_id = $1 and status <> 'canceled'
+                     where mentor_id = $1 and (status <> 'canceled' or released_by = 'mentor')
                        and starts_at < $2 and ends_at > $3",
                 )
                 .bind(facts.mentor_id)
@@ -771,7 +798,7 @@ impl Store {
                     .map(|(starts_at, ends_at)| Slot { starts_at, ends_at })
                     .collect();
                 // Under the provider's limit every mentor's calls count.
-                let capacity = match rules.calls_at_once {
+                let capacity = match second_try_rules.calls_at_once {
                     Some(at_once) => {
                         let everyone: Vec<(DateTime<Utc>, DateTime<Utc>)> = sqlx::query_as(
                             "select starts_at, ends_at from calls
@@ -799,11 +826,13 @@ impl Store {
                 );
                 if let Some(slot) = slot {
                     // A slot the matcher took meanwhile, or a second try booked
-                    // already, is skipped by the unique indexes.
+                    // already, is skipped by the unique indexes; a mentor who
+                    // began resting meanwhile (another call's miss) gets none.
                     let new_call: Option<CallId> = sqlx::query_scalar(
                         "insert into calls (request_id, mentor_id, starts_at, ends_at, status,
                             retry_of, created_at, updated_at)
-                         values ($1, $2, $3, $4, 'scheduled', $5, $6, $6)
+                         select $1, $2, $3, $4, 'scheduled', $5, $6, $6
+                         from mentors where id = $2 and resting_since is null
                          on conflict do nothing
                          returning id",
                     )
@@ -856,12 +885,87 @@ impl Store {
                     }
                 }
             }
+            // The mentor's misses in a row: an update of their row, which waits
+            // for another instance's, so two calls ended at once both count.
+            let mut mentor_rested = None;
+            match miss_count(outcome) {
+                MissCount::Keep => {}
+                MissCount::Reset => {
+                    sqlx::query(
+                        "update mentors set consecutive_misses = 0
+                         where id = $1 and consecutive_misses <> 0",
+                    )
+                    .bind(mentor_id)
+                    .execute(&mut *tx)
+                    .await?;
+                }
+                MissCount::Add => {
+                    let (misses, resting_since): (i32, Option<DateTime<Utc>>) = sqlx::query_as(
+                        "update mentors set consecutive_misses = consecutive_misses + 1
+                         where id = $1 returning consecutive_misses, resting_since",
+                    )
+                    .bind(mentor_id)
+                    .fetch_one(&mut *tx)
+                    .await?;
+                    let misses = u32::try_from(misses).unwrap_or(0);
+                    if resting_since.is_none() && rules.rest.rests_after(misses) {
+                        sqlx::query("update mentors set resting_since = $1 where id = $2")
+                            .bind(now)
+                            .bind(mentor_id)
+                            .execute(&mut *tx)
+                            .await?;
+                        let detail = serde_json::json!({ "misses_in_a_row": misses });
+                        insert_event!(
+                            &mut *tx,
+                            NewCallEvent::new(call_id, "mentor_resting", &detail, now)
+                        )?;
+                        // Their booked calls go to others, as when they give one back.
+                        let booked: Vec<(CallId, RequestId)> = sqlx::query_as(
+                            "select id, request_id from calls
+                             where mentor_id = $1 and status = 'scheduled'
+                             order by starts_at, id",
+                        )
+                        .bind(mentor_id)
+                        .fetch_all(&mut *tx)
+                        .await?;
+                        let mut calls_released = 0;
+                        for (booked_id, booked_request) in booked {
+                            let released = release_scheduled!(
+                                tx,
+                                booked_id,
+                                booked_request,
+                                None,
+                                ReleaseReason::Resting,
+                                now
+                            )?;
+                            calls_released += usize::from(released);
+                        }
+                        // One text tells them, about the miss that did it.
+                        sqlx::query(
+                            "insert into notifications (request_id, call_id, recipient, kind,
+                                status, next_attempt_at, created_at)
+                             values ($1, $2, 'mentor', 'resting', 'pending', $3, $3)",
+                        )
+                        .bind(request_id)
+                        .bind(call_id)
+                        .bind(now)
+                        .execute(&mut *tx)
+                        .await?;
+                        mentor_rested = Some(MentorRested {
+                            mentor_id,
+                            misses,
+                            calls_released,
+                        });
+                    }
+                }
+            }
             tx.commit().await?;
             Ok(Some(CallEnded {
                 request_id,
                 request_status,
                 retry_of,
                 second_try,
+                mentor_rested,
             }))
         })
     }

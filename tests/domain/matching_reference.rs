@@ -11,6 +11,12 @@
 //! Under a concurrent-call limit, a slot is taken only if at no minute of it
 //! would more calls than the limit allows be under way, counting every call
 //! booked before, whoever makes it.
+//!
+//! Mentor preferences: a request that prefers a mentor (and does not avoid that
+//! same mentor) takes that mentor's earliest such slot starting before the
+//! preference's deadline, if there is one; otherwise a request that avoids a
+//! mentor takes the best slot (by the rules above) of any other mentor, if there
+//! is one; otherwise the best slot of anyone.
 
 use std::collections::HashMap;
 
@@ -91,25 +97,48 @@ fn reference_plan(
     let mut bookings = Vec::new();
     for request in order {
         let topic = request.topic.to_lowercase();
-        let best = slots
+        let open: Vec<(usize, Slot)> = slots
             .iter()
             .enumerate()
             .flat_map(|(mentor, mentor_slots)| mentor_slots.iter().map(move |slot| (mentor, *slot)))
             .filter(|(mentor, slot)| !busy[*mentor].iter().any(|other| other.overlaps(slot)))
             .filter(|(_, slot)| request.hours.permits(slot.starts_at, slot.ends_at))
             .filter(|(_, slot)| room(&on_the_books, slot))
-            .min_by_key(|(mentor, slot)| {
-                let supply = &mentors[*mentor];
-                let matches = supply
-                    .topics
-                    .iter()
-                    .any(|listed| listed.to_lowercase() == topic);
-                let calls = load
-                    .get(&(*mentor, week(supply, slot)))
+            .collect();
+        let by_the_rules = |allowed: &dyn Fn(MentorId) -> bool| {
+            open.iter()
+                .copied()
+                .filter(|(mentor, _)| allowed(mentors[*mentor].id))
+                .min_by_key(|(mentor, slot)| {
+                    let supply = &mentors[*mentor];
+                    let matches = supply
+                        .topics
+                        .iter()
+                        .any(|listed| listed.to_lowercase() == topic);
+                    let calls = load
+                        .get(&(*mentor, week(supply, slot)))
+                        .copied()
+                        .unwrap_or(0);
+                    (slot.starts_at, !matches, calls, supply.id)
+                })
+        };
+        let preferred = request
+            .preferred_mentor
+            .filter(|(mentor, _)| request.avoid_mentor != Some(*mentor))
+            .and_then(|(wanted, deadline)| {
+                open.iter()
                     .copied()
-                    .unwrap_or(0);
-                (slot.starts_at, !matches, calls, supply.id)
+                    .filter(|(mentor, slot)| {
+                        mentors[*mentor].id == wanted && slot.starts_at < deadline
+                    })
+                    .min_by_key(|(_, slot)| slot.starts_at)
             });
+        let best = preferred
+            .or_else(|| {
+                let avoided = request.avoid_mentor?;
+                by_the_rules(&|mentor| mentor != avoided)
+            })
+            .or_else(|| by_the_rules(&|_| true));
         if let Some((mentor, slot)) = best {
             busy[mentor].push(slot);
             on_the_books.push(slot);
@@ -166,6 +195,26 @@ fn population(
             let mut open = spec.open(RequestId(1_000 + index as i64), CallingHours::WIDEST);
             if rng.random_range(0..8) == 0 {
                 open.topic = "something nobody lists".to_owned();
+            }
+            // Some requests were taken back from a mentor, some ask for one again
+            // (a known one, or one who offers nothing; a deadline that passes
+            // inside the horizon, or before the notice); a few both.
+            let some_mentor = |rng: &mut StdRng| {
+                if rng.random_range(0..6) == 0 {
+                    MentorId(1)
+                } else {
+                    ids[rng.random_range(0..ids.len())]
+                }
+            };
+            if rng.random_range(0..5) == 0 {
+                open.avoid_mentor = Some(some_mentor(&mut rng));
+            }
+            if rng.random_range(0..5) == 0 {
+                let until = now + TimeDelta::minutes(rng.random_range(-60..=60 * 24 * 16));
+                open.preferred_mentor = Some(match open.avoid_mentor {
+                    Some(avoided) if rng.random_range(0..3) == 0 => (avoided, until),
+                    _ => (some_mentor(&mut rng), until),
+                });
             }
             open
         })

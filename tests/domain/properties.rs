@@ -1014,6 +1014,8 @@ fn inputs(world: &World, slots: &[Vec<(i64, i64)>]) -> Inputs {
             created_at: utc(world.now - request.minutes_old * MINUTE - index as i64),
             topic: request.topic.to_owned(),
             hours: request.seeker.hours(),
+            avoid_mentor: None,
+            preferred_mentor: None,
         })
         .collect();
     let mentors = world

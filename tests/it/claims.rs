@@ -26,15 +26,18 @@ use tokio::task::JoinHandle;
 use crate::helpers::fake_twilio::FakeTwilio;
 use crate::helpers::{SERVICE_NUMBER, TestDb, at, default_now, twilio_client};
 use ridealong::clock::ManualClock;
+use ridealong::domain::call_flow::Leg;
 use ridealong::domain::consent::ConsentSource;
 use ridealong::domain::matching::Booking;
 use ridealong::domain::mentor::{MentorInput, NewMentor};
+use ridealong::domain::rest::RestPolicy;
 use ridealong::domain::schedule::Slot;
+use ridealong::domain::status::Outcome;
 use ridealong::domain::status::RequestStatus;
 use ridealong::ids::{CallId, MentorId, NoticeId, RequestId};
 use ridealong::scheduler::housekeeping::{Housekeeper, HousekeepingReport};
 use ridealong::scheduler::notifier::Notifier;
-use ridealong::store::{DueClaim, Intake, Store};
+use ridealong::store::{DueClaim, EndCallRules, Intake, Store};
 use ridealong::tokens;
 
 /// The lease a claim takes, as the notifier's.
@@ -866,4 +869,104 @@ async fn the_late_outcome_of_a_notice_claim_that_ran_out_changes_nothing() {
     assert_eq!(due.len(), 1, "only the other notice of the booking is due");
     assert!(!due.contains(&stalled.id), "the sent notice went out again");
     store.close().await;
+}
+
+/// Two instances end two missed calls of one mentor at the same time: the
+/// second waits for the first's count of misses in a row and adds its own, so
+/// both count and the mentor rests after the second.
+#[tokio::test]
+async fn two_instances_ending_missed_calls_of_one_mentor_at_once_count_both() {
+    let Some((db, store)) = postgres_store().await else {
+        return;
+    };
+    let mentor_id = add_mentor(&store, &phone(1500)).await;
+    let mut bookings = Vec::new();
+    for n in 0..3 {
+        let request_id =
+            add_request(&store, &phone(n), RequestStatus::Pending, default_now()).await;
+        bookings.push(Booking {
+            request_id,
+            mentor_id,
+            slot: slot(at("2026-11-30T15:00:00Z") + TimeDelta::minutes(15 * n as i64)),
+        });
+    }
+    let calls = store.book(&bookings, default_now()).await.expect("booked");
+    let now = at("2026-11-30T15:15:00Z");
+    for _ in 0..2 {
+        store
+            .claim_next_due(now, TimeDelta::zero(), None)
+            .await
+            .expect("claim")
+            .target()
+            .expect("a due call");
+    }
+    let rules = EndCallRules {
+        rest: RestPolicy {
+            misses_before_rest: 2,
+        },
+        ..EndCallRules::default()
+    };
+
+    // The first instance has ended its call and counted its miss, and not
+    // committed yet.
+    let mut held = Held::begin(&db).await;
+    sqlx::query("update calls set status = 'ended', outcome = 'mentor_no_answer' where id = $1")
+        .bind(calls[0])
+        .execute(&mut *held.tx)
+        .await
+        .expect("end the first call");
+    sqlx::query("update mentors set consecutive_misses = consecutive_misses + 1 where id = $1")
+        .bind(mentor_id)
+        .execute(&mut *held.tx)
+        .await
+        .expect("count the first miss");
+
+    let second = store.clone();
+    let second_call = calls[1];
+    let task = tokio::spawn(async move {
+        second
+            .end_call(
+                second_call,
+                Outcome::MentorNoAnswer,
+                Leg::Mentor,
+                None,
+                rules,
+                now,
+            )
+            .await
+    });
+    assert_eq!(held.until_finished_or_blocked(&task).await, Seen::Blocked);
+    held.commit().await;
+    let ended = finish(task)
+        .await
+        .expect("ended")
+        .expect("it ended the call");
+    let rested = ended
+        .mentor_rested
+        .expect("the second miss in a row rests her");
+    assert_eq!(rested.misses, 2);
+    assert_eq!(rested.calls_released, 1, "her third call goes to others");
+
+    let (misses, resting): (i32, bool) = sqlx::query_as(
+        "select consecutive_misses, resting_since is not null from mentors where id = $1",
+    )
+    .bind(mentor_id)
+    .fetch_one(pool(&store))
+    .await
+    .expect("the mentor");
+    assert_eq!((misses, resting), (2, true));
+    let third: (String, Option<String>) =
+        sqlx::query_as("select status, released_by from calls where id = $1")
+            .bind(calls[2])
+            .fetch_one(pool(&store))
+            .await
+            .expect("the third call");
+    assert_eq!(third, ("canceled".to_owned(), Some("rest".to_owned())));
+    let told: i64 = sqlx::query_scalar(
+        "select count(*) from notifications where kind = 'resting' and recipient = 'mentor'",
+    )
+    .fetch_one(pool(&store))
+    .await
+    .expect("notices");
+    assert_eq!(told, 1);
 }

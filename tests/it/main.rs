@@ -23,6 +23,7 @@ mod crash_recovery;
 mod db_faults;
 mod feedback;
 mod limits;
+mod mentor_control;
 mod metrics;
 mod notices;
 mod pages;

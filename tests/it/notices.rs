@@ -129,7 +129,7 @@ async fn a_missed_call_rebooked_tells_the_seeker_it_moved() {
         "{}",
         seeker[1].body
     );
-    assert!(seeker[1].body.contains("missed"), "{}", seeker[1].body);
+    assert!(seeker[1].body.contains("moved"), "{}", seeker[1].body);
     app.stop().await;
 }
 

@@ -17,6 +17,7 @@ use crate::helpers::{
     self, ADMIN_TOKEN, SERVICE_NUMBER, TestApp, default_now, mentor_body, request_body,
     twilio_client,
 };
+use ridealong::telephony::player::{CallScript, MentorScript, SeekerScript};
 
 const MENTOR_PHONE: &str = "+12015550123";
 const SEEKER_PHONE: &str = "+12015550199";
@@ -919,5 +920,109 @@ async fn the_calendar_feed_parses_and_its_times_equal_the_apis() {
         !html.contains("/calendar/rac_"),
         "the link is shown only when made"
     );
+    app.stop().await;
+}
+
+/// Grace signed in, with weekday calls 10:00–10:30 New York time, and Alan
+/// with 11:00–11:30; a seeker booked into Grace's Monday 10:00. Returns Grace's
+/// id, the visitor and the call's id.
+async fn grace_with_a_call_and_alan_free(
+    app: &TestApp,
+    fake: &FakeTwilio,
+) -> (i64, Visitor, i64, Value) {
+    let (id, _, visitor) = signed_in_mentor(app, fake).await;
+    let weekdays = json!(["mon", "tue", "wed", "thu", "fri"]);
+    app.add_window(
+        id,
+        &json!({"weekdays": weekdays, "start": "10:00", "end": "10:30"}),
+    )
+    .await;
+    let (alan, _) = app
+        .create_mentor(&mentor_body("Alan Turing", "+12015550124"))
+        .await;
+    app.add_window(
+        alan,
+        &json!({"weekdays": weekdays, "start": "11:00", "end": "11:30"}),
+    )
+    .await;
+    let created = app
+        .create_request(&request_body("Ada Lovelace", SEEKER_PHONE))
+        .await;
+    app.settle().await;
+    let seen = app.request_as_seeker(&created).await;
+    assert_eq!(seen["call"]["starts_at"], "2026-11-30T15:00:00Z", "{seen}");
+    let call = seen["call"]["id"].as_i64().expect("a call");
+    (id, visitor, call, created)
+}
+
+async fn call_status(app: &TestApp, id: i64) -> Value {
+    let (_, call) = app
+        .get(&format!("/api/v1/calls/{id}"), Some(ADMIN_TOKEN))
+        .await;
+    call["status"].clone()
+}
+
+#[tokio::test]
+async fn a_mentor_who_cannot_make_a_call_gives_it_back_from_the_dashboard() {
+    let (app, fake) = TestApp::spawn_with_fake_twilio().await;
+    let (_, visitor, call, created) = grace_with_a_call_and_alan_free(&app, &fake).await;
+    let (_, html) = visitor.page("/mentor").await;
+    let action = format!("/mentor/calls/{call}/cancel");
+    assert!(html.contains(&action), "{html}");
+    assert!(html.contains("make it"), "{html}");
+
+    let response = visitor.post_with(&action, &[], "same-origin").await;
+    assert_eq!(response.status(), StatusCode::FORBIDDEN, "no CSRF token");
+    assert_eq!(call_status(&app, call).await, "scheduled");
+
+    let response = visitor.submit(&action, &[]).await;
+    assert_eq!(response.status(), StatusCode::SEE_OTHER);
+    assert_eq!(call_status(&app, call).await, "canceled");
+    app.settle().await;
+    let seen = app.request_as_seeker(&created).await;
+    assert_eq!(seen["call"]["mentor_name"], "Alan Turing", "{seen}");
+    let (_, html) = visitor.page("/mentor").await;
+    assert!(!html.contains(&action), "the call left her list: {html}");
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn a_resting_mentor_reads_so_on_the_dashboard_and_im_back_ends_it() {
+    let (app, fake) = TestApp::spawn_with_fake_twilio_and(|config| {
+        config.rest = ridealong::domain::rest::RestPolicy {
+            misses_before_rest: 1,
+        }
+    })
+    .await;
+    let (id, visitor, _, _) = grace_with_a_call_and_alan_free(&app, &fake).await;
+    let (_, html) = visitor.page("/mentor").await;
+    assert!(!html.contains("action=\"/mentor/resume\""), "{html}");
+
+    fake.script_for(
+        MENTOR_PHONE,
+        CallScript {
+            mentor: MentorScript::NoAnswer,
+            seeker: SeekerScript::Answers { talk_seconds: 60 },
+            mentor_hangs_up_during_announcement: false,
+        },
+    );
+    app.clock.set(helpers::at("2026-11-30T15:00:00Z"));
+    app.dispatch_due().await;
+    fake.wait_for_plays(1).await;
+    assert_eq!(api_mentor(&app, id).await["resting"], true);
+
+    let (_, html) = visitor.page("/mentor").await;
+    assert!(html.contains("resting"), "{html}");
+    assert!(html.contains("action=\"/mentor/resume\""), "{html}");
+    let response = visitor
+        .post_with("/mentor/resume", &[], "same-origin")
+        .await;
+    assert_eq!(response.status(), StatusCode::FORBIDDEN, "no CSRF token");
+    assert_eq!(api_mentor(&app, id).await["resting"], true);
+    let response = visitor.submit("/mentor/resume", &[]).await;
+    assert_eq!(response.status(), StatusCode::SEE_OTHER);
+    assert_eq!(api_mentor(&app, id).await["resting"], false);
+    let (_, html) = visitor.page("/mentor").await;
+    assert!(!html.contains("action=\"/mentor/resume\""), "{html}");
     app.stop().await;
 }

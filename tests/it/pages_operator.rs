@@ -920,3 +920,33 @@ async fn the_webhooks_page_shows_deliveries_and_failures_without_payloads() {
     assert!(page.body.contains("No events yet."), "{}", page.body);
     app.stop().await;
 }
+
+#[tokio::test]
+async fn the_mentor_list_shows_who_rests_and_each_answer_rate() {
+    let app = TestApp::spawn().await;
+    let (mentor_id, _) = app
+        .create_mentor(&mentor_body("Grace Hopper", MENTOR_PHONE))
+        .await;
+    let mut visitor = signed_in(&app).await;
+    let row = |html: &str| {
+        let start = html
+            .find(&format!("data-mentor=\"{mentor_id}\""))
+            .expect("her row");
+        let end = html[start..].find("</tr>").expect("row end") + start;
+        html[start..end].to_owned()
+    };
+    let page = visitor.get("/operator/mentors").await;
+    let before = row(&page.body);
+    assert!(before.contains("<td class=\"resting\">no</td>"), "{before}");
+    assert!(
+        before.contains("<td class=\"answer-rate\">–</td>"),
+        "{before}"
+    );
+
+    helpers::set_resting(&app.store, mentor_id, helpers::default_now()).await;
+    let page = visitor.get("/operator/mentors").await;
+    let after = row(&page.body);
+    assert!(after.contains("since 2026-11-30"), "{after}");
+    assert_eq!(api_mentors(&app).await[0]["resting"], true);
+    app.stop().await;
+}

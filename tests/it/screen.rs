@@ -11,7 +11,7 @@ use crate::helpers::{ADMIN_TOKEN, TestApp, at, mentor_body, request_body};
 use ridealong::domain::call_flow::Leg;
 use ridealong::domain::status::Outcome;
 use ridealong::ids::CallId;
-use ridealong::store::{SecondTryRules, Store};
+use ridealong::store::{EndCallRules, Store};
 use ridealong::telephony::player::{CallScript, MentorScript, PlayReport, SeekerScript};
 
 const MENTOR_PHONE: &str = "+12015550123";
@@ -464,7 +464,7 @@ async fn two_instances_ending_one_missed_call_at_once_book_one_second_try() {
                     Outcome::SeekerNoAnswer,
                     Leg::Seeker,
                     None,
-                    SecondTryRules::default(),
+                    EndCallRules::default(),
                     now,
                 )
                 .await

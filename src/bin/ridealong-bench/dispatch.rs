@@ -257,6 +257,7 @@ async fn start_in_process(store: Store, api_base: &str, cps: u32) -> anyhow::Res
             policy: MatchPolicy::default(),
             // The harness writes its bookings itself; it measures dialing.
             reminder_lead: TimeDelta::zero(),
+            rest: Default::default(),
             default_region: None,
             match_interval: Duration::from_secs(3600),
             reconcile_interval: reconciler::ROUND_INTERVAL,

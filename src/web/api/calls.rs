@@ -8,6 +8,7 @@ use utoipa::{IntoParams, ToSchema};
 
 use crate::domain::status::{CallStatus, Outcome};
 use crate::ids::{CallId, MentorId, RequestId};
+use crate::service::mentor_calls::{CancelCallOutcome, GivenBackBy};
 use crate::store::{CallDetail, CallEvent, CallFilter, CallRecord};
 use crate::web::AppState;
 use crate::web::auth::Caller;
@@ -211,4 +212,49 @@ pub async fn get_call(
         call: CallView::for_caller(call, caller),
         events: events.into_iter().map(CallEventView::from).collect(),
     }))
+}
+
+/// The answer to a call given back: it is canceled.
+#[derive(Serialize, ToSchema)]
+pub struct CallCanceledView {
+    /// Id.
+    #[schema(value_type = i64)]
+    pub id: CallId,
+    /// Always `canceled`.
+    pub status: CallStatus,
+}
+
+/// The call's mentor cannot make it (or the admin says so for them): a
+/// `scheduled` call is canceled, and its request is booked again at once, with
+/// another mentor where one has a slot, no attempt counted. Canceling it again
+/// answers the same.
+#[utoipa::path(post, path = "/api/v1/calls/{id}/cancel", tag = "calls",
+    params(("id" = i64, Path, description = "Call id")),
+    responses((status = 200, description = "Canceled (or already was)", body = CallCanceledView),
+              (status = 401, body = ErrorBody),
+              (status = 404, description = "No such call, or not this mentor's", body = ErrorBody),
+              (status = 409, description = "The call is dialing, in progress or over", body = ErrorBody)),
+    security(("bearer" = [])))]
+pub async fn cancel_call(
+    caller: Caller,
+    State(state): State<AppState>,
+    ApiPath(id): ApiPath<CallId>,
+) -> Result<Json<CallCanceledView>, ApiError> {
+    let by = match caller {
+        Caller::Admin => GivenBackBy::Operator,
+        Caller::Mentor(mentor) => GivenBackBy::Mentor(mentor),
+    };
+    match state.service.cancel_call_for_mentor(id, by).await? {
+        CancelCallOutcome::Canceled | CancelCallOutcome::AlreadyCanceled => {
+            Ok(Json(CallCanceledView {
+                id,
+                status: CallStatus::Canceled,
+            }))
+        }
+        CancelCallOutcome::TooLate(status) => Err(ApiError::Conflict(format!(
+            "the call is already {status}: only a scheduled call can be canceled"
+        ))),
+        // Another mentor's call is answered as missing, as on GET.
+        CancelCallOutcome::NotFound => Err(ApiError::NotFound("call")),
+    }
 }

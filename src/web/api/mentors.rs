@@ -71,6 +71,14 @@ pub struct MentorView {
     pub windows: Vec<WindowView>,
     /// Pauses.
     pub pauses: Vec<PauseView>,
+    /// Whether the mentor rests after repeated misses in a row: no calls are
+    /// booked for them until they (or the operator) resume
+    /// (`POST /api/v1/mentors/{id}/resume`).
+    pub resting: bool,
+    /// The share of the calls that rang the mentor over the last 30 days that
+    /// they answered, 0 to 1; null when no call rang them.
+    #[schema(minimum = 0.0, maximum = 1.0)]
+    pub answer_rate: Option<f64>,
     /// When the mentor was registered.
     pub created_at: DateTime<Utc>,
 }
@@ -180,8 +188,13 @@ pub struct SlotView {
 }
 
 impl MentorView {
-    /// The view of `mentor` with their windows and pauses.
-    pub fn new(mentor: MentorRecord, windows: Vec<WindowRecord>, pauses: Vec<PauseRecord>) -> Self {
+    /// The view of `mentor` with their windows, pauses and answer rate.
+    pub fn new(
+        mentor: MentorRecord,
+        windows: Vec<WindowRecord>,
+        pauses: Vec<PauseRecord>,
+        answer_rate: Option<f64>,
+    ) -> Self {
         MentorView {
             id: mentor.id,
             name: mentor.name,
@@ -192,6 +205,8 @@ impl MentorView {
             max_calls_per_window: mentor.max_calls_per_window,
             windows: windows.into_iter().map(WindowView::from).collect(),
             pauses: pauses.into_iter().map(PauseView::from).collect(),
+            resting: mentor.resting_since.is_some(),
+            answer_rate,
             created_at: mentor.created_at,
         }
     }
@@ -234,7 +249,8 @@ async fn load_mentor(state: &AppState, id: MentorId) -> Result<MentorRecord, Api
 async fn mentor_view(state: &AppState, mentor: MentorRecord) -> Result<MentorView, ApiError> {
     let windows = state.store.windows(mentor.id).await?;
     let pauses = state.store.pauses(mentor.id).await?;
-    Ok(MentorView::new(mentor, windows, pauses))
+    let answer_rate = state.service.answer_rate(mentor.id).await?;
+    Ok(MentorView::new(mentor, windows, pauses, answer_rate))
 }
 
 /// Registers a mentor and issues their API token.
@@ -262,7 +278,7 @@ pub async fn create_mentor(
     };
     let mentor = NewMentor::parse(input, state.settings.default_region.as_deref())?;
     let (record, token) = state.service.register_mentor(&mentor).await?;
-    let mentor = MentorView::new(record, Vec::new(), Vec::new());
+    let mentor = MentorView::new(record, Vec::new(), Vec::new(), None);
     Ok((StatusCode::CREATED, Json(CreatedMentor { mentor, token })))
 }
 
@@ -276,9 +292,13 @@ pub async fn list_mentors(
     State(state): State<AppState>,
 ) -> Result<Json<Vec<MentorView>>, ApiError> {
     caller.require_admin()?;
+    let rates = state.service.answer_rates().await?;
     let mut views = Vec::new();
     for mentor in state.store.mentors().await? {
-        views.push(mentor_view(&state, mentor).await?);
+        let windows = state.store.windows(mentor.id).await?;
+        let pauses = state.store.pauses(mentor.id).await?;
+        let rate = rates.get(&mentor.id).copied();
+        views.push(MentorView::new(mentor, windows, pauses, rate));
     }
     Ok(Json(views))
 }
@@ -296,6 +316,25 @@ pub async fn get_mentor(
 ) -> Result<Json<MentorView>, ApiError> {
     caller.require_mentor(id)?;
     let mentor = load_mentor(&state, id).await?;
+    Ok(Json(mentor_view(&state, mentor).await?))
+}
+
+/// The mentor is back after resting for repeated misses: calls are booked for
+/// them again, and their count of misses in a row starts over. Resuming a mentor
+/// who is not resting changes nothing and answers the same.
+#[utoipa::path(post, path = "/api/v1/mentors/{id}/resume", tag = "mentors",
+    params(("id" = i64, Path, description = "Mentor id")),
+    responses((status = 200, description = "The mentor, no longer resting", body = MentorView),
+              (status = 401, body = ErrorBody), (status = 403, body = ErrorBody),
+              (status = 404, body = ErrorBody)),
+    security(("bearer" = [])))]
+pub async fn resume_mentor(
+    caller: Caller,
+    State(state): State<AppState>,
+    ApiPath(id): ApiPath<MentorId>,
+) -> Result<Json<MentorView>, ApiError> {
+    caller.require_mentor(id)?;
+    let mentor = state.service.resume_mentor(id).await?;
     Ok(Json(mentor_view(&state, mentor).await?))
 }
 
@@ -344,7 +383,8 @@ pub async fn delete_window(
     Ok(StatusCode::NO_CONTENT)
 }
 
-/// Adds a pause: no calls on those dates (mentor's zone, inclusive).
+/// Adds a pause: no calls on those dates (mentor's zone, inclusive). Calls already
+/// booked on them are canceled and their requests booked again at once.
 #[utoipa::path(post, path = "/api/v1/mentors/{id}/pauses", tag = "mentors",
     params(("id" = i64, Path, description = "Mentor id")),
     request_body = CreatePause,

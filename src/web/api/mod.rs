@@ -45,6 +45,7 @@ pub fn router() -> Router<AppState> {
             delete(mentors::delete_window),
         )
         .route("/api/v1/mentors/{id}/pauses", post(mentors::create_pause))
+        .route("/api/v1/mentors/{id}/resume", post(mentors::resume_mentor))
         .route(
             "/api/v1/mentors/{id}/pauses/{pid}",
             delete(mentors::delete_pause),
@@ -62,6 +63,7 @@ pub fn router() -> Router<AppState> {
         .route("/api/v1/requests/{id}/code", post(consent::new_code))
         .route("/api/v1/calls", get(calls::list_calls))
         .route("/api/v1/calls/{id}", get(calls::get_call))
+        .route("/api/v1/calls/{id}/cancel", post(calls::cancel_call))
 }
 
 /// Parses an optional `status` filter.

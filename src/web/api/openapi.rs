@@ -39,10 +39,10 @@ use crate::web::limits::LIMITED_ROUTES;
     paths(
         mentors::create_mentor, mentors::list_mentors, mentors::get_mentor,
         mentors::create_window, mentors::delete_window, mentors::create_pause,
-        mentors::delete_pause, mentors::list_slots,
+        mentors::delete_pause, mentors::list_slots, mentors::resume_mentor,
         requests::create_request, requests::list_requests, requests::get_request,
         requests::cancel_request, consent::confirm, consent::new_code,
-        calls::list_calls, calls::get_call,
+        calls::list_calls, calls::get_call, calls::cancel_call,
     ),
     components(schemas(
         WeekdayName, TimeZoneName, ShortText, MessageText, PhoneText, TimeOfDay

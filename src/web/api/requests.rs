@@ -11,7 +11,7 @@ use crate::domain::consent::{ConfirmedVia, ConsentSource};
 use crate::domain::mentor::RangeInput;
 use crate::domain::request::{NewRequest, RequestInput};
 use crate::domain::status::RequestStatus;
-use crate::ids::{CallId, RequestId};
+use crate::ids::{CallId, MentorId, RequestId};
 use crate::service::requests::{EraseError, SubmitError, Submitted};
 use crate::store::{
     CallSummary, CancelOutcome, Conflict, ConsentRecord, RequestFilter, RequestRecord,
@@ -131,6 +131,11 @@ pub struct RequestView {
     /// When the seeker's personal data was erased; name, phone, topic, message
     /// and availability are empty from then on.
     pub erased_at: Option<DateTime<Utc>>,
+    /// The mentor the seeker asked to talk to again: booked into that mentor's
+    /// next free slot within 7 days of the request, with anyone after that;
+    /// null for most requests.
+    #[schema(value_type = Option<i64>)]
+    pub preferred_mentor_id: Option<MentorId>,
     /// When the request arrived.
     pub created_at: DateTime<Utc>,
     /// Last change.
@@ -227,6 +232,7 @@ impl From<RequestRecord> for RequestView {
                 .collect(),
             consent: request.consent.into(),
             erased_at: request.erased_at,
+            preferred_mentor_id: request.preferred_mentor_id,
             created_at: request.created_at,
             updated_at: request.updated_at,
         }

@@ -199,6 +199,7 @@ pub fn test_config() -> AppConfig {
         // Off, so tests that count texts while moving the clock past calls see
         // only the texts they are about; the reminders tests turn them on.
         reminder_lead: chrono::TimeDelta::zero(),
+        rest: Default::default(),
         default_region: None,
         match_interval: Duration::from_secs(3600),
         // Only the startup round and `reconcile_now` run, as with the matcher.
@@ -518,6 +519,13 @@ impl TestApp {
         request
     }
 
+    /// `GET path` as the admin, which must answer 200: the JSON.
+    pub async fn admin_get(&self, path: &str) -> Value {
+        let (status, body) = self.get(path, Some(ADMIN_TOKEN)).await;
+        assert_eq!(status, StatusCode::OK, "{path}: {body}");
+        body
+    }
+
     /// Stops the app and starts it again on the same database at the same time,
     /// with [`test_config`] changed by `configure`: a redeploy with a new
     /// configuration. The app listens on a new port.
@@ -537,6 +545,27 @@ impl TestApp {
         }
         self.store.close().await;
     }
+}
+
+/// Marks mentor `mentor_id` resting since `since` straight in the database, as
+/// another instance's miss would have.
+pub async fn set_resting(store: &Store, mentor_id: i64, since: DateTime<Utc>) {
+    const REST: &str = "update mentors set resting_since = $1 where id = $2";
+    match store {
+        Store::Sqlite(pool) => sqlx::query(REST)
+            .bind(since)
+            .bind(mentor_id)
+            .execute(pool)
+            .await
+            .map(drop),
+        Store::Postgres(pool) => sqlx::query(REST)
+            .bind(since)
+            .bind(mentor_id)
+            .execute(pool)
+            .await
+            .map(drop),
+    }
+    .expect("rest the mentor");
 }
 
 /// A valid mentor body with `phone`, in New York, 15-minute calls.

@@ -24,7 +24,7 @@ use crate::domain::pause::Pause;
 use crate::domain::weekly::resolve_local;
 use crate::ids::{MentorId, PauseId};
 use crate::service::mentors::MentorChangeError;
-use crate::store::{MentorRecord, PauseRecord};
+use crate::store::{AnswerTally, MentorRecord, PauseRecord};
 use crate::tokens;
 use crate::web::AppState;
 use crate::web::pages::csrf::EmptyForm;
@@ -56,6 +56,8 @@ struct MentorRow {
     windows: usize,
     paused_until: Option<chrono::NaiveDate>,
     calls_this_week: usize,
+    /// Share of the calls that rang them in the last 30 days they answered.
+    answer_rate: Option<f64>,
 }
 
 /// Monday 00:00 of `now`'s ISO week in `zone`, and the Monday after.
@@ -82,6 +84,7 @@ fn pause_now(mentor: &MentorRecord, pauses: &[PauseRecord], now: DateTime<Utc>) 
 
 async fn rows(state: &AppState) -> Result<Vec<MentorRow>, PageError> {
     let now = state.clock.now();
+    let rates = state.service.answer_rates().await?;
     let mut rows = Vec::new();
     for mentor in state.store.mentors().await? {
         let windows = state.store.windows(mentor.id).await?.len();
@@ -90,6 +93,7 @@ async fn rows(state: &AppState) -> Result<Vec<MentorRow>, PageError> {
         let calls_this_week = state.store.booked_starts(mentor.id, from, to).await?.len();
         rows.push(MentorRow {
             paused_until: pause_now(&mentor, &pauses, now).map(|pause| pause.last_day()),
+            answer_rate: rates.get(&mentor.id).copied(),
             mentor,
             windows,
             calls_this_week,
@@ -251,7 +255,7 @@ fn list_page(
             @if rows.is_empty() {
                 p { "No mentors yet. Add the first one below." }
             } @else {
-                (scroll_table("Mentors", &["Name", "Zone", "Topics", "Windows", "Paused", "Calls this week"], html! {
+                (scroll_table("Mentors", &["Name", "Zone", "Topics", "Windows", "Paused", "Resting", "Answer rate", "Calls this week"], html! {
                     @for row in rows {
                         tr data-mentor=(row.mentor.id) {
                             td { a href={ "/operator/mentors/" (row.mentor.id) } { (row.mentor.name) } }
@@ -264,11 +268,23 @@ fn list_page(
                                     None => { "no" }
                                 }
                             }
+                            td.resting {
+                                @match row.mentor.resting_since {
+                                    Some(since) => { "since " (since.with_timezone(&row.mentor.timezone).format("%Y-%m-%d")) }
+                                    None => { "no" }
+                                }
+                            }
+                            td.answer-rate {
+                                @match row.answer_rate {
+                                    Some(rate) => { (format!("{:.0}%", rate * 100.0)) }
+                                    None => { "–" }
+                                }
+                            }
                             td.calls-this-week { (row.calls_this_week) }
                         }
                     }
                 }))
-                p.hint { "Calls this week count booked and past calls in the mentor's own ISO week; pauses are dates in the mentor's zone." }
+                p.hint { "Calls this week count booked and past calls in the mentor's own ISO week; pauses are dates in the mentor's zone. A mentor rests after missing several calls in a row, until they press \"I'm back\" on their dashboard. The answer rate is the share of the calls that rang the mentor in the last 30 days that they picked up." }
             }
             h2 #add { "Add a mentor" }
             (errors.summary())
@@ -310,6 +326,7 @@ async fn detail_page(
     let now = state.clock.now();
     let paused = pause_now(&mentor, &pauses, now);
     let figures = state.service.mentor_figures(id, now).await?;
+    let answers = state.service.answer_tally(id).await?;
     Ok(frame(
         &mentor.name,
         csrf,
@@ -331,7 +348,7 @@ async fn detail_page(
                 dt { "Registered" } dd { (super::utc(mentor.created_at)) }
             }
             p { a href={ "/operator/calls?mentor_id=" (mentor.id) } { "This mentor's calls" } }
-            (figures_section(&figures))
+            (figures_section(&figures, answers))
             h2 { "Commute windows" }
             @if windows.is_empty() {
                 p { "None yet. The mentor adds them after signing in, or through the API." }
@@ -364,7 +381,7 @@ async fn detail_page(
                 }
             }
             h3 { "Pause this mentor" }
-            p.hint { "No calls are booked on these dates, both included, in the mentor's zone. Calls already booked stay booked." }
+            p.hint { "No calls are booked on these dates, both included, in the mentor's zone. Calls already booked on them are booked again at another time, and their seekers are told." }
             (errors.summary())
             form method="post" action={ "/operator/mentors/" (mentor.id) "/pauses" } novalidate {
                 (csrf_field(csrf.as_str()))
@@ -380,21 +397,22 @@ async fn detail_page(
     ))
 }
 
-/// How the mentor's calls of the last 30 days went: answer rate, completion
-/// rate and the seekers' average feedback, each with what it is counted from.
-fn figures_section(figures: &MentorFigures) -> Markup {
+/// How the mentor's calls of the last 30 days went: answer rate (`answers`,
+/// the same figure as the mentor list and the mentor JSON), completion rate and
+/// the seekers' average feedback, each with what it is counted from.
+fn figures_section(figures: &MentorFigures, answers: AnswerTally) -> Markup {
     let rate = |rate: Option<f64>| rate.map_or_else(|| "—".to_owned(), percent_text);
     html! {
         h2 #figures { "Last 30 days" }
         p.hint {
-            "Of the calls that started in the last 30 days and rang the mentor (canceled and failed calls left out): "
-            "the share the mentor answered and took, and the share that completed. "
+            "Of the calls that started in the last 30 days and rang the mentor: the share the mentor picked up "
+            "(as on the mentor list), and, canceled and failed calls left out, the share that completed. "
             "Feedback is the seekers' 1–5 answers after completed calls."
         }
         ul.figures {
             li data-figure="answer-rate" {
-                span { strong { (rate(figures.answer_rate())) } " answered ("
-                    (figures.answered) " of " (figures.rung) ")" }
+                span { strong { (rate(answers.rate())) } " answered ("
+                    (answers.answered) " of " (answers.dialed) ")" }
             }
             li data-figure="completion-rate" {
                 span { strong { (rate(figures.completion_rate())) } " completed ("

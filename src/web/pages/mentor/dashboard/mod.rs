@@ -24,7 +24,8 @@ use super::sign_in::SIGN_OUT_PATH;
 use crate::domain::ValidationError;
 use crate::domain::mentor::{CallSettings, RangeInput, parse_window};
 use crate::domain::pause::Pause;
-use crate::ids::{MentorId, PauseId, WindowId};
+use crate::ids::{CallId, MentorId, PauseId, WindowId};
+use crate::service::mentor_calls::{CancelCallOutcome, GivenBackBy};
 use crate::service::mentors::MentorChangeError;
 use crate::store::{MentorCalls, MentorRecord};
 use crate::web::AppState;
@@ -54,6 +55,8 @@ pub fn router() -> Router<AppState> {
         .route("/mentor/pauses", post(create_pause))
         .route("/mentor/pauses/{id}/remove", post(delete_pause))
         .route("/mentor/settings", post(save_settings))
+        .route("/mentor/calls/{id}/cancel", post(cancel_call))
+        .route("/mentor/resume", post(resume))
         .route("/mentor/calendar", post(new_calendar_link))
 }
 
@@ -165,6 +168,16 @@ pub async fn render(
             }
         }
         p.muted { "Times are shown in your zone, " (zone.name()) "." }
+        @if mentor.resting_since.is_some() {
+            section #resting .notice aria-labelledby="h-resting" {
+                h2 #h-resting { "You're resting" }
+                p { "We couldn't reach you for several calls in a row, so we've stopped booking calls for you and gave your booked calls to other mentors. Ready again?" }
+                form method="post" action="/mentor/resume" {
+                    (csrf_field(csrf.as_str()))
+                    button type="submit" { "I'm back" }
+                }
+            }
+        }
         nav.mentor-nav aria-label="Dashboard sections" {
             a href="#upcoming" { "Upcoming calls" }
             a href="#windows" { "Commute windows" }
@@ -175,7 +188,7 @@ pub async fn render(
             a href="#past" { "Past calls" }
             a href="#calendar" { "Calendar" }
         }
-        (upcoming_section(&upcoming, zone))
+        (upcoming_section(csrf, &upcoming, zone))
         (windows_section(csrf, &mentor, &windows, refused.window.as_ref()))
         (slots_section(&slots, zone, windows.is_empty()))
         (settings_section(csrf, &mentor, refused.settings.as_ref()))
@@ -303,6 +316,43 @@ async fn delete_pause(
 ) -> Result<Response, PageError> {
     state.service.remove_pause(mentor_id, pause_id).await?;
     Ok(back_to("pauses"))
+}
+
+/// `POST /mentor/calls/{id}/cancel`: "Can't make it". The call is given back
+/// and its seeker booked again, as through the API; a call already dialing
+/// stays, and the dashboard shows where it stands.
+async fn cancel_call(
+    MentorSession(mentor_id): MentorSession,
+    State(state): State<AppState>,
+    Path(call_id): Path<CallId>,
+    _form: CsrfForm<EmptyForm>,
+) -> Result<Response, PageError> {
+    let outcome = state
+        .service
+        .cancel_call_for_mentor(call_id, GivenBackBy::Mentor(mentor_id))
+        .await?;
+    match outcome {
+        CancelCallOutcome::Canceled
+        | CancelCallOutcome::AlreadyCanceled
+        | CancelCallOutcome::TooLate(_) => Ok(back_to("upcoming")),
+        CancelCallOutcome::NotFound => Err(PageError::NotFound),
+    }
+}
+
+/// `POST /mentor/resume`: "I'm back" after resting for repeated misses; calls
+/// are booked again from now on.
+async fn resume(
+    MentorSession(mentor_id): MentorSession,
+    State(state): State<AppState>,
+    _form: CsrfForm<EmptyForm>,
+) -> Result<Response, PageError> {
+    match state.service.resume_mentor(mentor_id).await {
+        Ok(_) => Ok(back_to("upcoming")),
+        Err(MentorChangeError::Store(error)) => Err(error.into()),
+        Err(MentorChangeError::MentorNotFound | MentorChangeError::Invalid(_)) => {
+            Err(PageError::NotFound)
+        }
+    }
 }
 
 async fn save_settings(

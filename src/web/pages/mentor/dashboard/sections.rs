@@ -10,7 +10,7 @@ use maud::{Markup, html};
 
 use super::{PREVIEW_DAYS, PREVIEW_LIMIT, PauseForm, SettingsForm, WindowForm};
 use crate::domain::feedback::{FEWEST_SHOWN, FeedbackSummary, average_text};
-use crate::domain::status::Outcome;
+use crate::domain::status::{CallStatus, Outcome};
 use crate::service::mentors::MentorSlot;
 use crate::store::{MentorCall, MentorRecord, PauseRecord, WindowRecord};
 use crate::web::pages::csrf::CsrfToken;
@@ -18,7 +18,7 @@ use crate::web::pages::layout::{
     Field, FormErrors, WEEKDAYS, csrf_field, local_time, or_erased, time_in, zone_select,
 };
 
-pub(super) fn upcoming_section(calls: &[MentorCall], zone: Tz) -> Markup {
+pub(super) fn upcoming_section(csrf: &CsrfToken, calls: &[MentorCall], zone: Tz) -> Markup {
     html! {
         section #upcoming aria-labelledby="h-upcoming" {
             h2 #h-upcoming { "Upcoming calls" }
@@ -33,7 +33,14 @@ pub(super) fn upcoming_section(calls: &[MentorCall], zone: Tz) -> Markup {
                     }
                     p { strong { "Topic: " } (or_erased(&call.topic)) }
                     p.message { (or_erased(&call.message)) }
-                    @if call.call.status.as_str() != "scheduled" {
+                    @if call.call.status == CallStatus::Scheduled {
+                        form method="post" action={ "/mentor/calls/" (call.call.id) "/cancel" } {
+                            (csrf_field(csrf.as_str()))
+                            button.secondary type="submit"
+                                aria-label={ "Can't make the call " (time_in(call.call.starts_at, zone)) }
+                                data-confirm="Can't make this call? We'll book the seeker with another mentor and text them the new time." { "Can't make it" }
+                        }
+                    } @else {
                         p { span.status { (call.call.status.as_str().replace('_', " ")) } }
                     }
                 }
@@ -205,7 +212,7 @@ pub(super) fn pauses_section(
     html! {
         section #pauses aria-labelledby="h-pauses" {
             h2 #h-pauses { "Pauses" }
-            p { "Away or on vacation? No calls on these dates (in your zone, both days included)." }
+            p { "Away or on vacation? No calls on these dates (in your zone, both days included). Calls already booked on them are booked again at another time, and their seekers are told." }
             @if !pauses.is_empty() {
                 ul.plain-list {
                     @for pause in pauses {

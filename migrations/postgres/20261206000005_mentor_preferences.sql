@@ -1,0 +1,35 @@
+-- Per-request mentor preferences the matcher reads, and calls mentors give back (issue 16):
+-- avoid_mentor_id: the mentor who took the request's call back ("can't make
+--   it"); the request is rebooked with another mentor where one has a slot.
+-- preferred_mentor_id: the mentor the seeker asked to talk to again; the request
+--   is booked into that mentor's next free slot within 7 days of its creation,
+--   with anyone after that.
+-- Both NULL for most requests. No index: the matcher reads every pending request
+-- anyway. Should a mentor ever be removed, preferences for them go with them.
+alter table requests add column avoid_mentor_id bigint references mentors (id) on delete set null;
+alter table requests add column preferred_mentor_id bigint references mentors (id) on delete set null;
+
+-- Who gave a booked call back, on a call canceled that way: 'mentor' (they said
+-- they cannot make it: the call keeps holding that time on their calendar, so
+-- nobody is booked into it again), 'pause' (the pause takes the time away
+-- anyway) or 'rest' (the mentor rests after repeated misses and takes no calls
+-- until they say they are back). NULL on every other call.
+alter table calls add column released_by text check (released_by in ('mentor', 'pause', 'rest'));
+
+-- Mentors rest after repeated misses (issue 16, point 3).
+-- Mentor-side misses (mentor_no_answer, mentor_declined) in a row, since the
+-- mentor's last completed call or their return from a rest; counted in the
+-- transaction that ends each call, by an update of the mentor's row, so two
+-- instances ending two calls at once both count.
+alter table mentors add column consecutive_misses integer not null default 0
+    check (consecutive_misses >= 0);
+-- When the mentor started resting after too many misses in a row; NULL while the
+-- mentor takes calls. A resting mentor is left out of matching until they (or
+-- the operator) say they are back.
+alter table mentors add column resting_since timestamptz;
+
+-- 'resting': the mentor is told they rest after repeated misses, and how to come
+-- back (the call is the miss that did it).
+alter table notifications drop constraint notifications_kind_check,
+    add constraint notifications_kind_check
+        check (kind in ('booked', 'moved', 'canceled', 'reminder', 'resting'));
