@@ -24,6 +24,7 @@ use crate::scheduler::housekeeping::{self, Housekeeper, HousekeepingReport};
 use crate::scheduler::matcher::{self, Matcher, MatcherHandle};
 use crate::scheduler::notifier::{self, Notifier, NotifyReport};
 use crate::scheduler::reconciler::{self, ReconcileReport, Reconciler};
+use crate::scheduler::webhooks::{self, Deliverer, DeliveryReport, WebhookConfig};
 use crate::secret::Secret;
 use crate::service::{Service, ServiceSettings};
 use crate::store::SecondTryRules;
@@ -66,6 +67,9 @@ pub struct AppConfig {
     pub limits: LimitSettings,
     /// Phone confirmation and retention.
     pub privacy: PrivacySettings,
+    /// Where outbound webhooks go; `None` turns them off (and the outbox
+    /// triggers with them).
+    pub webhooks: Option<WebhookConfig>,
 }
 
 /// A started service.
@@ -84,17 +88,24 @@ pub struct App {
     reconciler_task: Option<JoinHandle<()>>,
     housekeeper: Housekeeper,
     housekeeper_task: Option<JoinHandle<()>>,
+    deliverer: Option<Deliverer>,
+    deliverer_task: Option<JoinHandle<()>>,
 }
 
 impl App {
     /// Migrates `store`, binds the listener and starts the server, the matcher,
-    /// the dispatcher, the reconciler, the notifier and the housekeeper.
+    /// the dispatcher, the reconciler, the notifier, the housekeeper and, with
+    /// webhooks configured, the webhook deliverer.
     pub async fn start(
         store: Store,
         config: AppConfig,
         clock: Arc<dyn Clock>,
     ) -> anyhow::Result<App> {
         store.migrate().await.context("migrating the database")?;
+        store
+            .set_webhooks_enabled(config.webhooks.is_some(), clock.now())
+            .await
+            .context("turning webhooks on or off")?;
         let shutdown = CancellationToken::new();
         let metrics = Arc::new(Metrics::new());
         let (matcher_handle, matcher) = matcher::spawn(
@@ -175,6 +186,16 @@ impl App {
             notifier::spawn(notifier.clone(), config.notify_interval, shutdown.clone());
         let housekeeper = Housekeeper::new(store.clone(), clock.clone(), config.privacy.retention);
         let housekeeper_task = housekeeping::spawn(housekeeper.clone(), shutdown.clone());
+        let deliverer = match config.webhooks {
+            Some(webhook_config) => Some(
+                Deliverer::new(store.clone(), clock.clone(), webhook_config)?
+                    .with_metrics(Arc::clone(&metrics)),
+            ),
+            None => None,
+        };
+        let deliverer_task = deliverer
+            .clone()
+            .map(|deliverer| webhooks::spawn(deliverer, shutdown.clone()));
         let service = Service::new(
             store.clone(),
             clock.clone(),
@@ -231,6 +252,8 @@ impl App {
             reconciler_task: Some(reconciler_task),
             housekeeper,
             housekeeper_task: Some(housekeeper_task),
+            deliverer,
+            deliverer_task,
         })
     }
 
@@ -277,6 +300,23 @@ impl App {
         self.housekeeper.run_once().await
     }
 
+    /// Posts every due outbound webhook event now; `None` when webhooks are off.
+    pub async fn deliver_webhooks_now(&self) -> Option<anyhow::Result<DeliveryReport>> {
+        match &self.deliverer {
+            Some(deliverer) => Some(deliverer.run_once().await),
+            None => None,
+        }
+    }
+
+    /// Waits until the webhook deliverer has finished `passes` passes (at once
+    /// when webhooks are off); the first is the one it makes as the service
+    /// starts.
+    pub async fn webhook_passes_done(&self, passes: u64) {
+        if let Some(deliverer) = &self.deliverer {
+            deliverer.passes_done(passes).await;
+        }
+    }
+
     /// The URL the provider reaches the webhooks at.
     pub fn public_url(&self) -> &str {
         &self.state.dispatch_settings.public_url
@@ -308,8 +348,15 @@ impl App {
         else {
             return Ok(());
         };
+        let deliverer = async {
+            match self.deliverer_task.as_mut() {
+                Some(task) => task.await,
+                None => std::future::pending().await,
+            }
+        };
         let outcome = tokio::select! {
             () = stop => Ok(()),
+            result = deliverer => task_ended("webhook deliverer", result),
             result = server => {
                 self.server = None;
                 match result {
@@ -368,6 +415,9 @@ impl App {
             }
             if let Some(housekeeper) = self.housekeeper_task {
                 let _ = housekeeper.await;
+            }
+            if let Some(deliverer) = self.deliverer_task {
+                let _ = deliverer.await;
             }
         };
         if tokio::time::timeout(grace, tasks).await.is_err() {

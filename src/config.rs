@@ -9,6 +9,7 @@ use clap::Args;
 use crate::domain::concurrency::{LEGS_PER_CALL, calls_at_once};
 use crate::domain::hours::CallingHours;
 use crate::domain::matching::MatchPolicy;
+use crate::scheduler::webhooks::WebhookConfig;
 use crate::secret::Secret;
 
 /// Where the data lives.
@@ -145,6 +146,39 @@ pub struct ServeArgs {
     /// Consent and retention.
     #[command(flatten)]
     pub privacy: PrivacyArgs,
+    /// Outbound webhooks.
+    #[command(flatten)]
+    pub webhooks: WebhookArgs,
+}
+
+/// Outbound webhooks (Standard Webhooks): where events are posted and the
+/// secret they are signed with.
+#[derive(Args, Clone, Debug)]
+pub struct WebhookArgs {
+    /// URL that `call.ended` and `request.updated` events are posted to; unset
+    /// turns webhooks off.
+    #[arg(long, env = "RIDEALONG_WEBHOOK_URL")]
+    pub webhook_url: Option<String>,
+    /// Signing secret, `whsec_` and the base64 of 24-64 random bytes; needed
+    /// with a webhook URL.
+    #[arg(long, env = "RIDEALONG_WEBHOOK_SECRET", hide_env_values = true)]
+    pub webhook_secret: Option<Secret>,
+}
+
+impl WebhookArgs {
+    /// The webhook settings, `None` when no URL is set; a URL without a valid
+    /// secret is an error that names the setting (never its value).
+    pub fn settings(&self) -> Result<Option<WebhookConfig>, String> {
+        let Some(url) = self
+            .webhook_url
+            .as_deref()
+            .map(str::trim)
+            .filter(|url| !url.is_empty())
+        else {
+            return Ok(None);
+        };
+        WebhookConfig::parse(url, self.webhook_secret.as_ref().map(Secret::expose)).map(Some)
+    }
 }
 
 /// Consent and retention of personal data.

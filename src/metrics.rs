@@ -149,6 +149,7 @@ pub struct Metrics {
     reminders: Family<ResultLabels, Counter>,
     screens_failed: Counter,
     second_tries: Family<StageLabels, Counter>,
+    webhook_deliveries: Family<ResultLabels, Counter>,
 }
 
 impl Default for Metrics {
@@ -241,6 +242,12 @@ impl Metrics {
             "Second tries in the same commute after a seeker-side miss, by stage (booked, completed)",
             second_tries.clone(),
         );
+        let webhook_deliveries = Family::<ResultLabels, Counter>::default();
+        registry.register(
+            "webhook_deliveries",
+            "Outbound webhook posts, by result (delivered, retrying, given_up)",
+            webhook_deliveries.clone(),
+        );
         Metrics {
             registry,
             calls_placed,
@@ -254,6 +261,7 @@ impl Metrics {
             reminders,
             screens_failed,
             second_tries,
+            webhook_deliveries,
         }
     }
 
@@ -325,6 +333,14 @@ impl Metrics {
             .get_or_create(&ResultLabels {
                 result: result.label(),
             })
+            .inc();
+    }
+
+    /// An outbound webhook post ended with `result`: `delivered` (2xx),
+    /// `retrying` (it failed and will be tried again) or `given_up`.
+    pub fn webhook_delivery(&self, result: &'static str) {
+        self.webhook_deliveries
+            .get_or_create(&ResultLabels { result })
             .inc();
     }
 

@@ -63,7 +63,7 @@ pub enum LogFormat {
 #[derive(Subcommand, Debug)]
 pub enum Command {
     /// Migrate the database, then serve HTTP and run the matcher.
-    Serve(ServeArgs),
+    Serve(Box<ServeArgs>),
     /// Apply database migrations and exit.
     Migrate,
     /// Manage mentors.
@@ -223,7 +223,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             )
         })?;
     match command {
-        Command::Serve(args) => serve(store, args, clock).await,
+        Command::Serve(args) => serve(store, *args, clock).await,
         Command::Migrate => {
             store.migrate().await.context("migrating the database")?;
             eprintln!("database is up to date ({})", store.backend());
@@ -251,6 +251,12 @@ async fn serve(store: Store, args: ServeArgs, clock: Arc<dyn Clock>) -> anyhow::
         bail!("--demo calls made-up numbers, so it runs only with simulated telephony");
     }
     let (provider, from_number) = provider(&args.telephony)?;
+    let webhooks = args.webhooks.settings().map_err(anyhow::Error::msg)?;
+    if webhooks.is_none() && args.webhooks.webhook_secret.is_some() {
+        tracing::warn!(
+            "RIDEALONG_WEBHOOK_SECRET is set without RIDEALONG_WEBHOOK_URL: webhooks are off"
+        );
+    }
     let mut policy = args.policy.match_policy();
     if args.demo {
         // The demo call is a minute or two away; notice would push it to tomorrow.
@@ -271,6 +277,7 @@ async fn serve(store: Store, args: ServeArgs, clock: Arc<dyn Clock>) -> anyhow::
         cps: args.telephony.cps,
         limits: args.limits.settings(),
         privacy: args.privacy.settings(),
+        webhooks,
     };
     let app = App::start(store, config, clock.clone()).await?;
     if args.demo {

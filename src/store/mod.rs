@@ -14,6 +14,7 @@
 //! `consent` (confirming numbers, opt-outs), `intake` (SQLite's group commit of
 //! new requests), `calls` (bookings and every call's event log), `telephony`
 //! (dialing and the provider's callbacks), `notifications` (the SMS outbox),
+//! `webhooks` (the outbound webhook outbox, filled by triggers),
 //! `mentors` (mentors, windows, pauses), `mentor_account` (a mentor's own pages),
 //! `sessions`, `locks` and `queues`.
 //!
@@ -35,6 +36,7 @@ mod queues;
 mod requests;
 mod sessions;
 mod telephony;
+mod webhooks;
 
 use std::str::FromStr;
 use std::time::Duration;
@@ -62,6 +64,7 @@ pub use telephony::{
     CallContext, CallEnded, DialTarget, DueCall, InDoubtDial, QuietCall, SCREEN_PASSED, SecondTry,
     SecondTryRules,
 };
+pub use webhooks::{WebhookCounts, WebhookDelivery, WebhookEventKind, WebhookJob};
 
 /// Which uniqueness rule refused a write. The store names the rule; each door
 /// says what it means to its user.

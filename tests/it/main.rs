@@ -40,3 +40,4 @@ mod store_codes;
 mod store_intake;
 mod twilio_client;
 mod twilio_contract;
+mod webhooks;

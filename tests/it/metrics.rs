@@ -56,7 +56,7 @@ fn parse_exposition(text: &str) -> HashMap<String, f64> {
 }
 
 /// Runs `promtool check metrics` over `text` when `RIDEALONG_PROMTOOL` is set.
-fn promtool_accepts(text: &str) {
+pub(crate) fn promtool_accepts(text: &str) {
     let Some(promtool) = std::env::var_os("RIDEALONG_PROMTOOL").filter(|path| !path.is_empty())
     else {
         return;

@@ -164,6 +164,7 @@ async fn operator_pages_send_a_browser_that_is_not_signed_in_to_the_sign_in_page
         "/operator/requests",
         "/operator/calls?status=ended",
         "/operator/calls/1",
+        "/operator/webhooks",
     ] {
         let answer = visitor.get(path).await;
         assert_eq!(answer.status, StatusCode::SEE_OTHER, "{path}");
@@ -854,5 +855,68 @@ async fn outcome_counts_per_week_count_the_calls_the_api_shows() {
         "talk time: {}",
         calls_page.body
     );
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn the_webhooks_page_shows_deliveries_and_failures_without_payloads() {
+    let receiver = crate::webhooks::Receiver::start().await;
+    receiver.answer_with(|post| {
+        if post.json["data"]["status"] == "canceled" {
+            crate::webhooks::Answer::Status(500)
+        } else {
+            crate::webhooks::Answer::Status(204)
+        }
+    });
+    let config = receiver.config(std::time::Duration::from_secs(10));
+    let app = TestApp::spawn_with(helpers::default_now(), move |app| {
+        app.webhooks = Some(config)
+    })
+    .await;
+    let (_, _, canceled) = two_requests_one_canceled(&app).await;
+    let canceled = canceled["id"].as_i64().expect("id");
+    let report = app.deliver_webhooks_now().await;
+    assert_eq!(report.retrying, 1, "{report:?}");
+    let posts = receiver.posts();
+    let failing = posts
+        .iter()
+        .find(|post| post.json["data"]["status"] == "canceled")
+        .expect("the cancellation was posted");
+
+    let mut visitor = signed_in(&app).await;
+    let page = visitor.get("/operator/webhooks").await;
+    assert_eq!(page.status, StatusCode::OK);
+    let body = &page.body;
+    assert!(
+        body.contains(r#"href="/operator/webhooks" aria-current="page""#),
+        "{body}"
+    );
+    assert!(body.contains("Webhooks are on"), "{body}");
+    assert!(body.contains(r#"data-figure="failed""#), "{body}");
+    // The failing event is listed under "Not delivered" and under the recent ones.
+    let failing_row = format!(r#"data-webhook-id="{}" data-status="pending""#, failing.id);
+    assert_eq!(body.matches(&failing_row).count(), 2, "{body}");
+    assert!(body.contains("http_500"), "{body}");
+    assert!(body.contains(&format!(r#"href="/operator/requests/{canceled}""#)));
+    assert!(body.contains(r#"data-status="delivered""#), "{body}");
+    for secret in [
+        SEEKER_PHONE,
+        "Ada Lovelace",
+        "interviews",
+        receiver.secret.as_str(),
+    ] {
+        assert!(!body.contains(secret), "{secret} on the page");
+    }
+    // Every page links to it.
+    let overview = visitor.get("/operator").await;
+    assert!(overview.body.contains(r#"href="/operator/webhooks""#));
+    app.stop().await;
+
+    let app = TestApp::spawn().await;
+    let mut visitor = signed_in(&app).await;
+    let page = visitor.get("/operator/webhooks").await;
+    assert_eq!(page.status, StatusCode::OK);
+    assert!(page.body.contains("Webhooks are off"), "{}", page.body);
+    assert!(page.body.contains("No events yet."), "{}", page.body);
     app.stop().await;
 }

@@ -159,6 +159,7 @@ pub(crate) async fn dispatch(args: DispatchArgs) -> anyhow::Result<()> {
             cps: args.cps,
             limits: ridealong::web::limits::LimitSettings::default(),
             privacy: ridealong::config::PrivacySettings::default(),
+            webhooks: None,
         },
         Arc::new(SystemClock),
     )

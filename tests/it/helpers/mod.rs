@@ -220,6 +220,8 @@ pub fn test_config() -> AppConfig {
             confirm_phone: false,
             ..PrivacySettings::default()
         },
+        // Webhooks are off unless a test turns them on.
+        webhooks: None,
     }
 }
 
@@ -306,6 +308,9 @@ impl TestApp {
         let app = App::start(store, config, Arc::new(clock.clone()))
             .await
             .expect("app starts");
+        // The webhook deliverer's first pass, at start-up, is over before the
+        // test begins, so only the test's own passes post what it does.
+        app.webhook_passes_done(1).await;
         TestApp {
             base: format!("http://{}", app.address()),
             http: reqwest::Client::new(),
@@ -375,6 +380,17 @@ impl TestApp {
             .notify_due()
             .await
             .expect("notifier pass")
+    }
+
+    /// Posts every due outbound webhook event now (the app must have webhooks on).
+    pub async fn deliver_webhooks_now(&self) -> ridealong::scheduler::webhooks::DeliveryReport {
+        self.app
+            .as_ref()
+            .expect("running")
+            .deliver_webhooks_now()
+            .await
+            .expect("webhooks are on")
+            .expect("webhook pass")
     }
 
     /// Runs one housekeeping pass now (expiry of unconfirmed requests, retention).

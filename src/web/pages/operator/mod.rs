@@ -1,6 +1,6 @@
 //! The operator's pages, behind the admin token: sign-in, an overview with outcome
-//! counts per week, mentors (create, pause), requests and calls with filters, and
-//! one request with the consent kept with it.
+//! counts per week, mentors (create, pause), requests and calls with filters,
+//! one request with the consent kept with it, and outbound webhook deliveries.
 //!
 //! Only a browser signed in with the admin token sees them ([`Operator`]); with no
 //! admin token configured they are off. The operator runs the service, so mentors'
@@ -11,6 +11,7 @@ mod mentors;
 mod overview;
 mod request;
 mod sign_in;
+mod webhooks;
 
 use axum::Router;
 use axum::extract::rejection::PathRejection;
@@ -51,6 +52,7 @@ pub fn router() -> Router<AppState> {
         .route("/operator/requests/{id}", get(request::detail))
         .route("/operator/calls", get(activity::calls))
         .route("/operator/calls/{id}", get(activity::call))
+        .route("/operator/webhooks", get(webhooks::webhooks))
 }
 
 /// The signed-in operator. Anyone else, or everyone while no admin token is
@@ -81,6 +83,7 @@ enum Section {
     Mentors,
     Requests,
     Calls,
+    Webhooks,
 }
 
 /// An operator page: the site frame with the operator's navigation and sign-out.
@@ -90,6 +93,7 @@ fn frame(title: &str, csrf: &CsrfToken, current: Section, body: Markup) -> Marku
         (Section::Mentors, "/operator/mentors", "Mentors"),
         (Section::Requests, "/operator/requests", "Requests"),
         (Section::Calls, "/operator/calls", "Calls"),
+        (Section::Webhooks, "/operator/webhooks", "Webhooks"),
     ];
     page(
         title,
