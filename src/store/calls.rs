@@ -58,6 +58,9 @@ pub struct CallRecord {
     pub provider_call_sid: Option<String>,
     /// The missed call this one is the second try of, booked in the same commute.
     pub retry_of: Option<CallId>,
+    /// Whether the seeker placed it, calling the service number back after a
+    /// missed call (the call-back line), rather than the dispatcher.
+    pub inbound: bool,
     /// When it was booked.
     pub created_at: DateTime<Utc>,
     /// Last change.
@@ -192,6 +195,7 @@ pub(super) struct CallRow {
     talk_seconds: Option<i32>,
     provider_call_sid: Option<String>,
     retry_of: Option<CallId>,
+    inbound: bool,
     created_at: DateTime<Utc>,
     updated_at: DateTime<Utc>,
 }
@@ -219,6 +223,7 @@ impl TryFrom<CallRow> for CallRecord {
                 .map_err(|_| corrupt("talk_seconds"))?,
             provider_call_sid: row.provider_call_sid,
             retry_of: row.retry_of,
+            inbound: row.inbound,
             created_at: row.created_at,
             updated_at: row.updated_at,
         })
@@ -238,7 +243,7 @@ struct EventRow {
 pub const BOOK_CHUNK: usize = 500;
 
 const CALL_COLUMNS: &str = "id, request_id, mentor_id, starts_at, ends_at, status, outcome,
-    talk_seconds, provider_call_sid, retry_of, created_at, updated_at";
+    talk_seconds, provider_call_sid, retry_of, inbound, created_at, updated_at";
 
 impl Store {
     /// Persists the matcher's bookings. Each one moves its request from `pending`
@@ -533,7 +538,7 @@ impl Store {
                 c.starts_at as starts_at, c.ends_at as ends_at, c.status as status,
                 c.outcome as outcome, c.talk_seconds as talk_seconds,
                 c.provider_call_sid as provider_call_sid, c.retry_of as retry_of,
-                c.created_at as created_at,
+                c.inbound as inbound, c.created_at as created_at,
                 c.updated_at as updated_at,
                 m.name as mentor_name, m.timezone as mentor_timezone,
                 r.name as seeker_name, r.timezone as seeker_timezone, r.topic as topic

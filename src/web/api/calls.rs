@@ -44,6 +44,10 @@ pub struct CallView {
     /// commute after a seeker-side miss); null when the matcher booked it.
     #[schema(value_type = Option<i64>)]
     pub retry_of: Option<CallId>,
+    /// Whether the seeker placed it by calling the service number back after a
+    /// missed call, while that commute was still open (the call-back line);
+    /// `false` for a call the service placed.
+    pub inbound: bool,
     /// When it was booked.
     pub created_at: DateTime<Utc>,
     /// Last change.
@@ -105,6 +109,7 @@ impl From<CallRecord> for CallView {
             talk_seconds: call.talk_seconds,
             provider_call_sid: call.provider_call_sid,
             retry_of: call.retry_of,
+            inbound: call.inbound,
             created_at: call.created_at,
             updated_at: call.updated_at,
         }

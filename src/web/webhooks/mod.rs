@@ -1,6 +1,7 @@
 //! Provider webhooks under `/telephony/twilio/…`: the TwiML call flow (the
 //! mentor's announcement and key press, the seeker's screen, the `<Dial>`
-//! outcome), the status callbacks of both legs, and inbound texts (`sms`).
+//! outcome), the status callbacks of both legs, inbound texts (`sms`), and
+//! calls to the service number with the call-backs they put through (`voice`).
 //!
 //! Every request's `X-Twilio-Signature` is checked against the URL built from
 //! `RIDEALONG_PUBLIC_URL`; a mismatch gets 403 and changes nothing. Status
@@ -21,6 +22,7 @@ use axum::{Extension, Router};
 use serde_json::{Map, Value};
 
 mod sms;
+mod voice;
 
 use super::AppState;
 use super::error::{ApiError, BODY_LIMIT_BYTES};
@@ -82,6 +84,23 @@ pub fn router(state: AppState) -> Router<AppState> {
             post(seeker_status),
         )
         .route(sms::INBOUND_SMS_PATH, post(sms::inbound))
+        .route(voice::VOICE_PATH, post(voice::voice))
+        .route(
+            "/telephony/twilio/calls/{id}/callback-screen",
+            post(voice::callback_screen),
+        )
+        .route(
+            "/telephony/twilio/calls/{id}/callback-screen-result",
+            post(voice::callback_screen_result),
+        )
+        .route(
+            "/telephony/twilio/calls/{id}/callback-dial",
+            post(voice::callback_dial),
+        )
+        .route(
+            "/telephony/twilio/calls/{id}/callback-status",
+            post(voice::callback_status),
+        )
         .route_layer(middleware::from_fn_with_state(
             state.clone(),
             verify_signature,
