@@ -586,6 +586,43 @@ impl Store {
             .collect()
     }
 
+    /// Every call starting in `[from, to)`, as the recovery figures count it:
+    /// its start, whether it was canceled, its outcome, and whether it was a
+    /// second try or a call-back.
+    #[instrument(skip_all)]
+    pub async fn call_tallies(
+        &self,
+        from: DateTime<Utc>,
+        to: DateTime<Utc>,
+    ) -> StoreResult<Vec<CallTally>> {
+        let rows: Vec<(DateTime<Utc>, String, Option<String>, bool, bool)> =
+            with_pool!(self, pool, {
+                sqlx::query_as(
+                    "select starts_at, status, outcome, retry_of is not null, inbound from calls
+                     where starts_at >= $1 and starts_at < $2",
+                )
+                .bind(from)
+                .bind(to)
+                .fetch_all(pool)
+                .await
+            })?;
+        rows.into_iter()
+            .map(|(starts_at, status, outcome, second_try, inbound)| {
+                let outcome = outcome
+                    .map(|outcome| outcome.parse::<Outcome>())
+                    .transpose()
+                    .map_err(|_| StoreError::Corrupt("call outcome".to_owned()))?;
+                Ok(CallTally {
+                    starts_at,
+                    canceled: status == CallStatus::Canceled.as_str(),
+                    outcome,
+                    second_try,
+                    inbound,
+                })
+            })
+            .collect()
+    }
+
     /// How many calls that were not canceled start in `[from, to)`.
     #[instrument(skip_all)]
     pub async fn count_calls_starting(
@@ -605,6 +642,21 @@ impl Store {
         })?;
         Ok(u64::try_from(count).unwrap_or(0))
     }
+}
+
+/// One call as the recovery figures count it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct CallTally {
+    /// Its start.
+    pub starts_at: DateTime<Utc>,
+    /// Whether it was called off.
+    pub canceled: bool,
+    /// How it ended, if it has.
+    pub outcome: Option<Outcome>,
+    /// Whether it was a second try in the same commute.
+    pub second_try: bool,
+    /// Whether it was a call-back the seeker placed.
+    pub inbound: bool,
 }
 
 /// A call as the operator lists it, with who is on it.

@@ -49,7 +49,8 @@ use sqlx::{Pool, Postgres, Sqlite, Transaction};
 
 pub use call_backs::{MentorNextCall, MentorNow, NewCallBack};
 pub use calls::{
-    CallDetail, CallEvent, CallFilter, CallListing, CallRecord, CallSummary, NewCallEvent,
+    CallDetail, CallEvent, CallFilter, CallListing, CallRecord, CallSummary, CallTally,
+    NewCallEvent,
 };
 pub use consent::{CodeTextJob, ConfirmOutcome, NewCodeOutcome, OptOutSource};
 pub use intake::{RequestIntake, WriteTurns};

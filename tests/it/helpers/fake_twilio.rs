@@ -410,6 +410,45 @@ impl FakeTwilio {
         self.shared.text_gate.send_modify(|gate| gate.open = true);
     }
 
+    /// Places a call from `from` to the account's number `to`, the way Twilio
+    /// does when someone rings it: `voice_url` (the number's "A call comes in"
+    /// webhook) is requested, signed with the account's token, and its TwiML
+    /// played to the end by `script` (the caller's part is the seeker's, a
+    /// `<Dial>`ed leg's the mentor's; see [`Player::play_inbound`]). The call and
+    /// its dialed leg are booked like created ones, so listings find them; the
+    /// report is returned, not counted among [`FakeTwilio::wait_for_plays`]'s.
+    pub async fn place_inbound_call(
+        &self,
+        voice_url: &str,
+        from: &str,
+        to: &str,
+        script: CallScript,
+    ) -> PlayReport {
+        let call = FakeCall {
+            sid: new_call_sid(),
+            to: to.to_owned(),
+            from: from.to_owned(),
+            status: "ringing".to_owned(),
+            direction: "inbound".to_owned(),
+            parent_call_sid: None,
+            duration: None,
+            created_at: self.shared.now(),
+            form: Vec::new(),
+        };
+        let played = PlayedCall {
+            sid: call.sid.clone(),
+            account_sid: self.shared.account_sid.clone(),
+            from: call.from.clone(),
+            to: call.to.clone(),
+            url: voice_url.to_owned(),
+            status_callback: None,
+        };
+        self.shared.books().calls.push(call);
+        let report = self.shared.player.play_inbound(played.clone(), script).await;
+        book_played(&self.shared, &played, &report);
+        report
+    }
+
     /// Waits until `n` calls have been played, and returns all reports.
     pub async fn wait_for_plays(&self, n: usize) -> Vec<PlayReport> {
         let mut plays = self.shared.plays.subscribe();
@@ -640,35 +679,41 @@ fn create_call(shared: &Arc<Shared>, request: &RecordedRequest) -> Response {
 /// Plays a created call and books its outcome.
 async fn play(shared: Arc<Shared>, call: PlayedCall, script: CallScript) {
     let report = shared.player.play(call.clone(), script).await;
+    book_played(&shared, &call, &report);
     let played = {
         let mut books = shared.books();
-        let duration = report
-            .requests
-            .iter()
-            .rev()
-            .filter(|hit| hit.param("CallSid") == Some(call.sid.as_str()))
-            .find_map(|hit| hit.param("CallDuration")?.parse().ok());
-        if let Some(booked) = books.calls.iter_mut().find(|booked| booked.sid == call.sid) {
-            booked.status = report.mentor_status.clone();
-            booked.duration = duration.or(Some(0));
-        }
-        if let Some(leg) = &report.dialed {
-            books.calls.push(FakeCall {
-                sid: leg.sid.clone(),
-                to: leg.number.clone(),
-                from: leg.caller_id.clone(),
-                status: leg.status.clone(),
-                direction: "outbound-dial".to_owned(),
-                parent_call_sid: Some(call.sid.clone()),
-                duration: Some(leg.duration_seconds),
-                created_at: shared.now(),
-                form: Vec::new(),
-            });
-        }
         books.reports.push(report);
         books.reports.len()
     };
     shared.plays.send_replace(played);
+}
+
+/// Books the outcome of played `call`: its status, duration and dialed leg.
+fn book_played(shared: &Arc<Shared>, call: &PlayedCall, report: &PlayReport) {
+    let mut books = shared.books();
+    let duration = report
+        .requests
+        .iter()
+        .rev()
+        .filter(|hit| hit.param("CallSid") == Some(call.sid.as_str()))
+        .find_map(|hit| hit.param("CallDuration")?.parse().ok());
+    if let Some(booked) = books.calls.iter_mut().find(|booked| booked.sid == call.sid) {
+        booked.status = report.mentor_status.clone();
+        booked.duration = duration.or(Some(0));
+    }
+    if let Some(leg) = &report.dialed {
+        books.calls.push(FakeCall {
+            sid: leg.sid.clone(),
+            to: leg.number.clone(),
+            from: leg.caller_id.clone(),
+            status: leg.status.clone(),
+            direction: "outbound-dial".to_owned(),
+            parent_call_sid: Some(call.sid.clone()),
+            duration: Some(leg.duration_seconds),
+            created_at: shared.now(),
+            form: Vec::new(),
+        });
+    }
 }
 
 fn fetch_call(shared: &Arc<Shared>, sid: &str) -> Response {
