@@ -193,7 +193,10 @@ mod tests {
             call_back_outcome(Some(LegStatus::Failed), false),
             Some(Outcome::Failed)
         );
-        assert_eq!(call_back_outcome(None, false), Some(Outcome::MentorNoAnswer));
+        assert_eq!(
+            call_back_outcome(None, false),
+            Some(Outcome::MentorNoAnswer)
+        );
         assert_eq!(call_back_outcome(Some(LegStatus::InProgress), true), None);
     }
 }

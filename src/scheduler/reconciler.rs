@@ -370,12 +370,11 @@ impl Reconciler {
                     // the screen result recorded here decides.
                     failed_screen =
                         seeker.is_some_and(|status| screen_failed(status, call.screen_passed));
-                    match seeker.and_then(|status| seeker_leg_outcome(status, call.screen_passed))
-                    {
+                    match seeker.and_then(|status| seeker_leg_outcome(status, call.screen_passed)) {
                         Some(outcome) => {
                             let talk = seeker_leg.as_ref().and_then(|leg| leg.duration);
-                            let talk = (outcome == Outcome::Completed)
-                                .then_some(talk.unwrap_or_default());
+                            let talk =
+                                (outcome == Outcome::Completed).then_some(talk.unwrap_or_default());
                             (outcome, Leg::Seeker, talk)
                         }
                         // Pressed 1 but the seeker leg never started.

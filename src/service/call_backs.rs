@@ -95,9 +95,7 @@ impl Service {
             Some(request) => InboundCall::Seeker(SeekerStatus {
                 status: request.status,
                 zone: request.timezone,
-                next_call: request
-                    .call
-                    .map(|call| (call.starts_at, call.mentor_name)),
+                next_call: request.call.map(|call| (call.starts_at, call.mentor_name)),
                 busy_mentor,
             }),
             None => InboundCall::Unknown,

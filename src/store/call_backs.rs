@@ -164,12 +164,11 @@ impl Store {
             format!("select status from requests where id = $1 and status in {RECOVERABLE}");
         with_pool!(self, pool, {
             let mut tx = pool.begin_write().await?;
-            let again: Option<CallId> = sqlx::query_scalar(
-                "select id from calls where provider_call_sid = $1 and inbound",
-            )
-            .bind(call_back.provider_call_sid)
-            .fetch_optional(&mut *tx)
-            .await?;
+            let again: Option<CallId> =
+                sqlx::query_scalar("select id from calls where provider_call_sid = $1 and inbound")
+                    .bind(call_back.provider_call_sid)
+                    .fetch_optional(&mut *tx)
+                    .await?;
             if again.is_some() {
                 return Ok(again);
             }
@@ -199,7 +198,9 @@ impl Store {
                 .bind(call_back.request_id)
                 .fetch_optional(&mut *tx)
                 .await?;
-            if last.map(|row| CallRecord::try_from(row).map(|call| call.id)).transpose()?
+            if last
+                .map(|row| CallRecord::try_from(row).map(|call| call.id))
+                .transpose()?
                 != Some(call_back.missed)
             {
                 return Ok(None);
@@ -267,11 +268,13 @@ impl Store {
             // After the insert, so the request's `request.updated` webhook event
             // names the call-back as its call.
             if status != RequestStatus::Scheduled {
-                sqlx::query("update requests set status = 'scheduled', updated_at = $1 where id = $2")
-                    .bind(now)
-                    .bind(call_back.request_id)
-                    .execute(&mut *tx)
-                    .await?;
+                sqlx::query(
+                    "update requests set status = 'scheduled', updated_at = $1 where id = $2",
+                )
+                .bind(now)
+                .bind(call_back.request_id)
+                .execute(&mut *tx)
+                .await?;
             }
             let detail = serde_json::json!({
                 "call_back_of": call_back.missed,

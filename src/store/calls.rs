@@ -595,29 +595,29 @@ impl Store {
         from: DateTime<Utc>,
         to: DateTime<Utc>,
     ) -> StoreResult<Vec<CallTally>> {
-        let rows: Vec<(DateTime<Utc>, String, Option<String>, bool, bool)> =
-            with_pool!(self, pool, {
-                sqlx::query_as(
-                    "select starts_at, status, outcome, retry_of is not null, inbound from calls
-                     where starts_at >= $1 and starts_at < $2",
-                )
-                .bind(from)
-                .bind(to)
-                .fetch_all(pool)
-                .await
-            })?;
+        let rows: Vec<TallyRow> = with_pool!(self, pool, {
+            sqlx::query_as(
+                "select starts_at, status, outcome, retry_of is not null as second_try, inbound
+                 from calls where starts_at >= $1 and starts_at < $2",
+            )
+            .bind(from)
+            .bind(to)
+            .fetch_all(pool)
+            .await
+        })?;
         rows.into_iter()
-            .map(|(starts_at, status, outcome, second_try, inbound)| {
-                let outcome = outcome
+            .map(|row| {
+                let outcome = row
+                    .outcome
                     .map(|outcome| outcome.parse::<Outcome>())
                     .transpose()
                     .map_err(|_| StoreError::Corrupt("call outcome".to_owned()))?;
                 Ok(CallTally {
-                    starts_at,
-                    canceled: status == CallStatus::Canceled.as_str(),
+                    starts_at: row.starts_at,
+                    canceled: row.status == CallStatus::Canceled.as_str(),
                     outcome,
-                    second_try,
-                    inbound,
+                    second_try: row.second_try,
+                    inbound: row.inbound,
                 })
             })
             .collect()
@@ -657,6 +657,15 @@ pub struct CallTally {
     pub second_try: bool,
     /// Whether it was a call-back the seeker placed.
     pub inbound: bool,
+}
+
+#[derive(sqlx::FromRow)]
+struct TallyRow {
+    starts_at: DateTime<Utc>,
+    status: String,
+    outcome: Option<String>,
+    second_try: bool,
+    inbound: bool,
 }
 
 /// A call as the operator lists it, with who is on it.

@@ -178,6 +178,15 @@ struct ClaimRow {
 }
 
 #[derive(sqlx::FromRow)]
+struct QuietRow {
+    id: CallId,
+    provider_call_sid: String,
+    accepted_at: Option<DateTime<Utc>>,
+    screen_passed: bool,
+    inbound: bool,
+}
+
+#[derive(sqlx::FromRow)]
 struct ContextRow {
     id: CallId,
     request_id: RequestId,
@@ -455,7 +464,7 @@ impl Store {
         limit: u32,
     ) -> StoreResult<Vec<QuietCall>> {
         let claim_sql = self.per_backend(CLAIM_QUIET_CALLS_SQLITE, CLAIM_QUIET_CALLS_POSTGRES);
-        let rows: Vec<(CallId, String, Option<DateTime<Utc>>, bool, bool)> = with_pool!(self, pool, {
+        let rows: Vec<QuietRow> = with_pool!(self, pool, {
             sqlx::query_as(claim_sql)
                 .bind(now)
                 .bind(quiet_since)
@@ -465,15 +474,13 @@ impl Store {
         })?;
         let mut calls: Vec<QuietCall> = rows
             .into_iter()
-            .map(
-                |(call_id, provider_call_sid, accepted_at, screen_passed, inbound)| QuietCall {
-                    call_id,
-                    provider_call_sid,
-                    accepted: accepted_at.is_some(),
-                    screen_passed,
-                    inbound,
-                },
-            )
+            .map(|row| QuietCall {
+                call_id: row.id,
+                provider_call_sid: row.provider_call_sid,
+                accepted: row.accepted_at.is_some(),
+                screen_passed: row.screen_passed,
+                inbound: row.inbound,
+            })
             .collect();
         calls.sort_by_key(|call| call.call_id);
         Ok(calls)

@@ -762,7 +762,11 @@ impl Run<'_> {
 
     /// The parent leg's `Direction`.
     fn direction(&self) -> &'static str {
-        if self.inbound { "inbound" } else { "outbound-api" }
+        if self.inbound {
+            "inbound"
+        } else {
+            "outbound-api"
+        }
     }
 
     /// The parameters of every request about the parent leg.

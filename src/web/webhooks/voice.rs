@@ -96,7 +96,9 @@ async fn put_through(
 ) -> Result<TwimlResponse, ApiError> {
     record_webhook(state, call_id, "call_back_answered", form).await?;
     let Some(context) = context(state, call_id).await?.filter(is_live) else {
-        return Ok(goodbye("Sorry, we can't put you through right now. Goodbye."));
+        return Ok(goodbye(
+            "Sorry, we can't put you through right now. Goodbye.",
+        ));
     };
     let mentor = first_name(&context.mentor_name);
     let settings = &state.dispatch_settings;
@@ -200,7 +202,11 @@ pub(super) async fn callback_dial(
         return Ok(goodbye("Thank you for calling. Goodbye."));
     }
     let mentor = first_name(&context.mentor_name);
-    let next = if context.request_status == RequestStatus::Pending {
+    // Pending, or booked again already by the matcher.
+    let next = if matches!(
+        context.request_status,
+        RequestStatus::Pending | RequestStatus::Scheduled
+    ) {
         " We'll book another call and text you the time."
     } else {
         ""
@@ -318,7 +324,10 @@ fn mentor_status_text(name: &str, zone: Tz, next: Option<&(DateTime<Utc>, String
         ),
         None => "You have no calls booked.".to_owned(),
     };
-    format!("Hi {}, this is ridealong. {next} Goodbye.", first_name(name))
+    format!(
+        "Hi {}, this is ridealong. {next} Goodbye.",
+        first_name(name)
+    )
 }
 
 /// What a caller ridealong does not know hears.
@@ -343,7 +352,10 @@ mod tests {
         let status = SeekerStatus {
             status: RequestStatus::Scheduled,
             zone: chrono_tz::America::Chicago,
-            next_call: Some((at("2026-12-01T15:00:00Z"), "Grace Brewster Hopper".to_owned())),
+            next_call: Some((
+                at("2026-12-01T15:00:00Z"),
+                "Grace Brewster Hopper".to_owned(),
+            )),
             busy_mentor: None,
         };
         assert_eq!(
@@ -362,7 +374,10 @@ mod tests {
             busy_mentor: Some("Grace Hopper".to_owned()),
         };
         let text = seeker_status_text(&status, None);
-        assert!(text.contains("Grace is on another call right now"), "{text}");
+        assert!(
+            text.contains("Grace is on another call right now"),
+            "{text}"
+        );
         assert!(text.contains("waiting for a match"), "{text}");
         assert!(!text.contains("Hopper"), "{text}");
     }
@@ -370,7 +385,8 @@ mod tests {
     #[test]
     fn the_site_is_said_without_its_scheme_and_only_when_set() {
         assert!(
-            unknown_caller_text(Some("https://ridealong.example/")).contains("visit ridealong.example.")
+            unknown_caller_text(Some("https://ridealong.example/"))
+                .contains("visit ridealong.example.")
         );
         assert!(unknown_caller_text(None).contains("visit the ridealong website."));
     }

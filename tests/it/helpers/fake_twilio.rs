@@ -256,6 +256,12 @@ impl FakeTwilio {
             .insert(number.to_owned(), script);
     }
 
+    /// Stops playing calls created to `number`: they stay `queued`, as if the
+    /// phone were still ringing.
+    pub fn unscript(&self, number: &str) {
+        self.shared.books().scripts.remove(number);
+    }
+
     /// Whether calls to numbers without a script are played too (by
     /// `CallScript::default()`). Off at start.
     pub fn auto_play(&self, on: bool) {
@@ -444,7 +450,11 @@ impl FakeTwilio {
             status_callback: None,
         };
         self.shared.books().calls.push(call);
-        let report = self.shared.player.play_inbound(played.clone(), script).await;
+        let report = self
+            .shared
+            .player
+            .play_inbound(played.clone(), script)
+            .await;
         book_played(&self.shared, &played, &report);
         report
     }

@@ -340,17 +340,52 @@ mod tests {
             2,
             &[
                 // A miss, its second try completed.
-                call("2026-11-30T15:00:00Z", Some(Outcome::SeekerNoAnswer), false, false),
-                call("2026-11-30T15:15:00Z", Some(Outcome::Completed), true, false),
+                call(
+                    "2026-11-30T15:00:00Z",
+                    Some(Outcome::SeekerNoAnswer),
+                    false,
+                    false,
+                ),
+                call(
+                    "2026-11-30T15:15:00Z",
+                    Some(Outcome::Completed),
+                    true,
+                    false,
+                ),
                 // A miss, a call-back completed, the matcher's rebooking called off.
-                call("2026-12-01T15:00:00Z", Some(Outcome::SeekerBusy), false, false),
-                call("2026-12-01T15:05:00Z", Some(Outcome::Completed), false, true),
-                call("2026-12-02T15:00:00Z", Some(Outcome::Canceled), false, false),
+                call(
+                    "2026-12-01T15:00:00Z",
+                    Some(Outcome::SeekerBusy),
+                    false,
+                    false,
+                ),
+                call(
+                    "2026-12-01T15:05:00Z",
+                    Some(Outcome::Completed),
+                    false,
+                    true,
+                ),
+                call(
+                    "2026-12-02T15:00:00Z",
+                    Some(Outcome::Canceled),
+                    false,
+                    false,
+                ),
                 // Completed the first time; one still ahead.
-                call("2026-12-01T16:00:00Z", Some(Outcome::Completed), false, false),
+                call(
+                    "2026-12-01T16:00:00Z",
+                    Some(Outcome::Completed),
+                    false,
+                    false,
+                ),
                 call("2026-12-04T16:00:00Z", None, false, false),
                 // Last week: a miss nobody recovered.
-                call("2026-11-23T16:00:00Z", Some(Outcome::SeekerNoAnswer), false, false),
+                call(
+                    "2026-11-23T16:00:00Z",
+                    Some(Outcome::SeekerNoAnswer),
+                    false,
+                    false,
+                ),
             ],
         );
         assert_eq!(
