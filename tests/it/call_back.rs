@@ -8,7 +8,8 @@ use serde_json::{Value, json};
 
 use crate::helpers::fake_twilio::FakeTwilio;
 use crate::helpers::{ADMIN_TOKEN, SERVICE_NUMBER, TestApp, at, mentor_body, request_body};
-use ridealong::telephony::player::{CallScript, MentorScript, PlayReport, SeekerScript};
+use ridealong::telephony::player::{CallScript, MentorScript, Pace, PlayReport, SeekerScript};
+use ridealong::telephony::simulated::SimulatedProvider;
 
 const MENTOR_PHONE: &str = "+12015550123";
 const SEEKER_PHONE: &str = "+12015550199";
@@ -559,5 +560,82 @@ async fn a_call_to_the_voice_line_with_a_bad_signature_is_refused_and_changes_no
     assert!(body.contains("/callback-screen\""), "{body}");
     assert!(!body.contains("<Say language=\"en-US\">+"), "{body}");
     assert_eq!(calls_of(&app, &created).await.len(), 3);
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn a_call_back_whose_webhooks_were_lost_is_settled_from_the_provider() {
+    let (app, fake) = TestApp::spawn_with_fake_twilio().await;
+    let (_, created) = missed_call(&app, &fake, "10:15").await;
+    let sid = "CA00000000000000000000000000c0ffee";
+    app.clock.set(at("2026-11-30T15:05:00Z"));
+    let (status, body) = app
+        .post_webhook(
+            fake.auth_token(),
+            "/telephony/twilio/voice",
+            &[
+                ("CallSid", sid),
+                ("From", SEEKER_PHONE),
+                ("To", SERVICE_NUMBER),
+                ("CallStatus", "ringing"),
+                ("Direction", "inbound"),
+            ],
+            None,
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    // The mentor's phone rang out, and nothing of it reached the app.
+    fake.add_inbound_call(sid, SEEKER_PHONE, SERVICE_NUMBER, "completed");
+    fake.add_dialed_leg(sid, MENTOR_PHONE, "no-answer", 0);
+
+    app.clock.set(at("2026-11-30T15:08:00Z"));
+    let report = app.reconcile_now().await;
+
+    assert_eq!(report.settled, 1, "{report:?}");
+    let calls = calls_of(&app, &created).await;
+    let call_back = calls.last().expect("the call-back");
+    assert_eq!(call_back["inbound"], true);
+    assert_eq!(call_back["outcome"], "mentor_no_answer", "{call_back}");
+    app.settle().await;
+    let request = app.request_as_seeker(&created).await;
+    assert_eq!(request["status"], "scheduled", "{request}");
+    assert_eq!(request["attempts"], 1);
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn the_simulation_plays_a_seeker_who_misses_the_call_and_calls_back() {
+    let script = SimulatedProvider::script_for("seeker_calls_back").expect("a known outcome");
+    let app = TestApp::spawn_with(crate::helpers::default_now(), |config| {
+        config.provider = std::sync::Arc::new(SimulatedProvider::new(script, Pace::Instant));
+    })
+    .await;
+    let (_, created) = booked_call(&app, "10:15").await;
+    // The clock stands still while the simulation plays: half a minute into the
+    // slot, as a miss and a call back take at least that.
+    app.clock.set(at("2026-11-30T15:00:30Z"));
+    app.dispatch_due().await;
+
+    // The simulation plays in the background: wait (boundedly) for its end.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    let calls = loop {
+        let calls = calls_of(&app, &created).await;
+        if calls
+            .iter()
+            .any(|call| call["inbound"] == true && !call["outcome"].is_null())
+        {
+            break calls;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "no call-back ended: {calls:?}"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    };
+    assert_eq!(calls[0]["outcome"], "seeker_no_answer");
+    let call_back = calls.last().expect("the call-back");
+    assert_eq!(call_back["outcome"], "completed", "{calls:?}");
+    assert_eq!(call_back["talk_seconds"], 360);
+    assert_eq!(app.request_as_seeker(&created).await["status"], "completed");
     app.stop().await;
 }

@@ -317,6 +317,24 @@ impl FakeTwilio {
         call.status = status.to_owned();
     }
 
+    /// Books a call that came in from `from` to `to` with provider id `sid`,
+    /// now in `status`, without playing anything: a call whose webhooks the
+    /// test sends itself (or loses).
+    pub fn add_inbound_call(&self, sid: &str, from: &str, to: &str, status: &str) {
+        let created_at = self.shared.now();
+        self.shared.books().calls.push(FakeCall {
+            sid: sid.to_owned(),
+            to: to.to_owned(),
+            from: from.to_owned(),
+            status: status.to_owned(),
+            direction: "inbound".to_owned(),
+            parent_call_sid: None,
+            duration: None,
+            created_at,
+            form: Vec::new(),
+        });
+    }
+
     /// Books a leg that call `parent` dialed to `to`, as a `<Dial>` would, with
     /// its final `status` and `duration_seconds`.
     pub fn add_dialed_leg(&self, parent: &str, to: &str, status: &str, duration_seconds: u32) {
