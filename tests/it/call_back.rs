@@ -7,7 +7,8 @@ use reqwest::StatusCode;
 use serde_json::{Value, json};
 
 use crate::helpers::fake_twilio::FakeTwilio;
-use crate::helpers::{ADMIN_TOKEN, SERVICE_NUMBER, TestApp, at, mentor_body, request_body};
+use crate::helpers::{SERVICE_NUMBER, TestApp, at, request_body};
+use crate::screen::{booked_call, call, calls_of, metrics, sample};
 use ridealong::telephony::player::{CallScript, MentorScript, Pace, PlayReport, SeekerScript};
 use ridealong::telephony::simulated::SimulatedProvider;
 
@@ -32,26 +33,6 @@ fn call_back_where_mentor(mentor: MentorScript) -> CallScript {
         seeker: TALKS,
         mentor_hangs_up_during_announcement: false,
     }
-}
-
-/// A mentor whose weekday commute runs 10:00 to `end` in New York, and the
-/// seeker's request booked into its 10:00 slot; returns (call id, request).
-async fn booked_call(app: &TestApp, end: &str) -> (i64, Value) {
-    let (mentor_id, _) = app
-        .create_mentor(&mentor_body("Grace Hopper", MENTOR_PHONE))
-        .await;
-    app.add_window(
-        mentor_id,
-        &json!({ "weekdays": ["mon", "tue", "wed", "thu", "fri"], "start": "10:00", "end": end }),
-    )
-    .await;
-    let created = app
-        .create_request(&request_body("Ada Lovelace", SEEKER_PHONE))
-        .await;
-    app.settle().await;
-    let request = app.request_as_seeker(&created).await;
-    assert_eq!(request["call"]["starts_at"], FIRST_SLOT, "{request}");
-    (request["call"]["id"].as_i64().expect("call id"), created)
 }
 
 /// The seeker's 10:00 call in a commute ending at `end`, missed: the seeker's
@@ -90,46 +71,6 @@ pub(crate) async fn ring_the_service(
     assert_eq!(report.application_error, None, "{report:?}");
     app.settle().await;
     report
-}
-
-async fn call(app: &TestApp, id: i64) -> Value {
-    let (status, call) = app
-        .get(&format!("/api/v1/calls/{id}"), Some(ADMIN_TOKEN))
-        .await;
-    assert_eq!(status, StatusCode::OK, "{call}");
-    call
-}
-
-/// Every call of the request, by id, as the admin lists them.
-async fn calls_of(app: &TestApp, request: &Value) -> Vec<Value> {
-    let (status, calls) = app.get("/api/v1/calls", Some(ADMIN_TOKEN)).await;
-    assert_eq!(status, StatusCode::OK, "{calls}");
-    calls
-        .as_array()
-        .expect("a list")
-        .iter()
-        .filter(|call| call["request_id"] == request["id"])
-        .cloned()
-        .collect()
-}
-
-async fn metrics(app: &TestApp) -> String {
-    app.http
-        .get(app.url("/metrics"))
-        .send()
-        .await
-        .expect("scrape")
-        .text()
-        .await
-        .expect("text")
-}
-
-/// The value of the sample `name` in the exposition, or 0.
-fn sample(exposition: &str, name: &str) -> f64 {
-    exposition
-        .lines()
-        .find_map(|line| line.strip_prefix(name)?.trim().parse().ok())
-        .unwrap_or(0.0)
 }
 
 /// Everything anyone heard on a call: no phone number, and no surname.

@@ -363,24 +363,34 @@ async fn screen(
     let action = state
         .dispatch_settings
         .call_webhook(call_id, "screen-result");
+    let prompt = format!(
+        "This is ridealong with your call from {mentor} about {}. Press any key to join.",
+        context.topic
+    );
+    Ok(screen_prompt(
+        &action,
+        SCREEN_TIMEOUT_SECONDS,
+        true,
+        &prompt,
+    ))
+}
+
+/// A call screen on a dialed leg (`<Number url>`): `prompt` inside a one-key
+/// `<Gather>` posting to `action` (any key, or only digits), then a hang-up for
+/// silence; the legs are bridged only when the action's answer lets the leg go on.
+fn screen_prompt(action: &str, timeout_seconds: u32, any_key: bool, prompt: &str) -> TwimlResponse {
     let twiml = Twiml::new()
         .gather(
             &Gather {
-                action: &action,
+                action,
                 num_digits: 1,
-                timeout_seconds: SCREEN_TIMEOUT_SECONDS,
-                any_key: true,
+                timeout_seconds,
+                any_key,
             },
-            |prompt| {
-                prompt.say(&format!(
-                    "This is ridealong with your call from {mentor} about {}. \
-                     Press any key to join.",
-                    context.topic
-                ))
-            },
+            |inside| inside.say(prompt),
         )
         .hangup();
-    Ok(TwimlResponse(twiml.build()))
+    TwimlResponse(twiml.build())
 }
 
 /// The screen's `<Gather>` finished: a key bridges the seeker in (an empty

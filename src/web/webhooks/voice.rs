@@ -18,7 +18,7 @@ use chrono_tz::Tz;
 
 use super::{
     GATHER_TIMEOUT_SECONDS, TwimlResponse, WebhookForm, context, end, goodbye, is_live,
-    record_callback, record_webhook,
+    record_callback, record_webhook, screen_prompt,
 };
 use crate::domain::call_back::call_back_outcome;
 use crate::domain::call_flow::{Leg, LegStatus};
@@ -28,7 +28,7 @@ use crate::domain::text::first_name;
 use crate::ids::CallId;
 use crate::scheduler::dispatcher::time_limit_seconds;
 use crate::service::call_backs::{InboundCall, SeekerStatus};
-use crate::telephony::twiml::{Dial, Gather, Twiml};
+use crate::telephony::twiml::{Dial, Twiml};
 use crate::web::AppState;
 use crate::web::error::ApiError;
 use crate::web::extract::ApiPath;
@@ -136,23 +136,16 @@ pub(super) async fn callback_screen(
     let action = state
         .dispatch_settings
         .call_webhook(call_id, "callback-screen-result");
-    let twiml = Twiml::new()
-        .gather(
-            &Gather {
-                action: &action,
-                num_digits: 1,
-                timeout_seconds: GATHER_TIMEOUT_SECONDS,
-                any_key: false,
-            },
-            |prompt| {
-                prompt.say(&format!(
-                    "{seeker} is calling you back about {}. Press 1 to connect.",
-                    context.topic
-                ))
-            },
-        )
-        .hangup();
-    Ok(TwimlResponse(twiml.build()))
+    let prompt = format!(
+        "{seeker} is calling you back about {}. Press 1 to connect.",
+        context.topic
+    );
+    Ok(screen_prompt(
+        &action,
+        GATHER_TIMEOUT_SECONDS,
+        false,
+        &prompt,
+    ))
 }
 
 /// The mentor's key at the call-back screen: 1 bridges the two (an empty answer
