@@ -9,6 +9,8 @@ use serde_json::{Value, json};
 use crate::helpers::fake_twilio::FakeTwilio;
 use crate::helpers::{SERVICE_NUMBER, TestApp, at, request_body};
 use crate::screen::{booked_call, call, calls_of, metrics, sample};
+use ridealong::ids::{CallId, MentorId, RequestId};
+use ridealong::store::NewCallBack;
 use ridealong::telephony::player::{CallScript, MentorScript, Pace, PlayReport, SeekerScript};
 use ridealong::telephony::simulated::SimulatedProvider;
 
@@ -578,5 +580,75 @@ async fn the_simulation_plays_a_seeker_who_misses_the_call_and_calls_back() {
     assert_eq!(call_back["outcome"], "completed", "{calls:?}");
     assert_eq!(call_back["talk_seconds"], 360);
     assert_eq!(app.request_as_seeker(&created).await["status"], "completed");
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn two_seekers_calling_back_one_mentor_at_once_are_put_through_one_at_a_time() {
+    let (app, fake) = TestApp::spawn_with_fake_twilio().await;
+    fake.script_for(
+        MENTOR_PHONE,
+        CallScript {
+            mentor: PRESSES_ONE,
+            seeker: SeekerScript::NoAnswer,
+            mentor_hangs_up_during_announcement: false,
+        },
+    );
+    // Ada at 10:00 and Alan at 10:15 both miss their calls; the commute runs
+    // to 10:30, so neither has a slot left for a second try.
+    let (ada_call, ada) = booked_call(&app, "10:30").await;
+    let alan = app
+        .create_request(&request_body("Alan Turing", OTHER_SEEKER_PHONE))
+        .await;
+    app.settle().await;
+    let alan_call = app.request_as_seeker(&alan).await["call"]["id"]
+        .as_i64()
+        .expect("Alan's call");
+    for (slot, plays) in [(FIRST_SLOT, 1), (SECOND_SLOT, 2)] {
+        app.clock.set(at(slot));
+        app.dispatch_due().await;
+        fake.wait_for_plays(plays).await;
+    }
+    let mentor_id = MentorId(
+        call(&app, ada_call).await["mentor_id"]
+            .as_i64()
+            .expect("id"),
+    );
+    let now = at("2026-11-30T15:20:00Z");
+    let call_back = |request: &Value, missed: i64, sid: &'static str| NewCallBack {
+        request_id: RequestId(request["id"].as_i64().expect("request id")),
+        missed: CallId(missed),
+        mentor_id,
+        provider_call_sid: sid,
+        ends_at: now + chrono::TimeDelta::minutes(15),
+    };
+    let (first, second) = (
+        call_back(&ada, ada_call, "CA000000000000000000000000000000a1"),
+        call_back(&alan, alan_call, "CA000000000000000000000000000000a2"),
+    );
+
+    // On two connections at once.
+    let (a, b) = tokio::join!(
+        app.store.start_call_back(first, now),
+        app.store
+            .start_call_back(second, now + chrono::TimeDelta::milliseconds(1)),
+    );
+
+    let put_through: Vec<CallId> = [a.expect("Ada's"), b.expect("Alan's")]
+        .into_iter()
+        .flatten()
+        .collect();
+    assert_eq!(
+        put_through.len(),
+        1,
+        "one mentor, one call: {put_through:?}"
+    );
+    let (_, calls) = app
+        .get(
+            "/api/v1/calls?status=in_progress",
+            Some(crate::helpers::ADMIN_TOKEN),
+        )
+        .await;
+    assert_eq!(calls.as_array().map(Vec::len), Some(1), "{calls}");
     app.stop().await;
 }
