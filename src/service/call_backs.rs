@@ -7,6 +7,7 @@ use chrono_tz::Tz;
 
 use super::Service;
 use crate::domain::call_back::{MissedCall, SeekerLine, seeker_line};
+use crate::domain::concurrency::CallCapacity;
 use crate::domain::phone::PhoneNumber;
 use crate::domain::schedule::Slot;
 use crate::domain::status::{Outcome, RequestStatus};
@@ -47,8 +48,9 @@ pub struct SeekerStatus {
     pub zone: Tz,
     /// The booked call: when, and the mentor's name.
     pub next_call: Option<(DateTime<Utc>, String)>,
-    /// The mentor of the missed call the seeker called back about, who is on
-    /// another call right now; `None` when that is not why they hear this.
+    /// The mentor of the missed call the seeker called back about, who cannot
+    /// take it right now (on another call, or the provider's concurrent-call
+    /// limit is reached); `None` when that is not why they hear this.
     pub busy_mentor: Option<String>,
 }
 
@@ -125,8 +127,35 @@ impl Service {
             }))
     }
 
-    /// Puts a call-back about `missed` through if its commute is open at `now`
-    /// and its mentor free: `Ok` with the call-back, or `Err` with the mentor's
+    /// Whether a call-back for `request` from `now` to `ends_at` keeps the
+    /// provider's concurrent-call limit, if there is one, with every call under
+    /// way or booked meanwhile (the request's own booked call, which the
+    /// call-back replaces, left out).
+    async fn fits_the_provider(
+        &self,
+        request: &RequestRecord,
+        now: DateTime<Utc>,
+        ends_at: DateTime<Utc>,
+    ) -> Result<bool, StoreError> {
+        let Some(at_once) = self.settings.calls_at_once else {
+            return Ok(true);
+        };
+        let mut capacity = CallCapacity::new(at_once);
+        for slot in self
+            .store
+            .live_calls_overlapping(request.id, now, ends_at)
+            .await?
+        {
+            capacity.add(slot);
+        }
+        Ok(capacity.fits(Slot {
+            starts_at: now,
+            ends_at,
+        }))
+    }
+
+    /// Puts a call-back about `missed` through if its commute is open at `now`,
+    /// its mentor free, and the provider's concurrent-call limit has room: `Ok` with the call-back, or `Err` with the mentor's
     /// name when they are busy (`None` when the commute is over).
     async fn call_back(
         &self,
@@ -158,6 +187,15 @@ impl Service {
             now,
         );
         let put_through = match line {
+            SeekerLine::PutThrough { ends_at }
+                if !self.fits_the_provider(request, now, ends_at).await? =>
+            {
+                tracing::info!(
+                    call.id = missed.id.0,
+                    "no room under the concurrent-call limit for a call-back"
+                );
+                None
+            }
             SeekerLine::PutThrough { ends_at } => {
                 let call_back = NewCallBack {
                     request_id: request.id,

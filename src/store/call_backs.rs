@@ -12,6 +12,7 @@ use super::calls::{CallRow, insert_event};
 use super::requests::parse_request_status;
 use super::{BeginWrite, CallRecord, NewCallEvent, Store, StoreResult, with_pool};
 use crate::domain::phone::PhoneNumber;
+use crate::domain::schedule::Slot;
 use crate::domain::status::RequestStatus;
 use crate::ids::{CallId, MentorId, RequestId};
 
@@ -136,6 +137,34 @@ impl Store {
             on_call,
             next_booked,
         })
+    }
+
+    /// The calls of every mentor that are under way or booked and overlap
+    /// `[from, to)`, leaving request `request_id`'s out: what a call-back in that
+    /// time shares the provider's concurrent-call limit with.
+    #[instrument(skip_all, fields(request.id = request_id.0))]
+    pub async fn live_calls_overlapping(
+        &self,
+        request_id: RequestId,
+        from: DateTime<Utc>,
+        to: DateTime<Utc>,
+    ) -> StoreResult<Vec<Slot>> {
+        let rows: Vec<(DateTime<Utc>, DateTime<Utc>)> = with_pool!(self, pool, {
+            sqlx::query_as(
+                "select starts_at, ends_at from calls
+                 where status in ('scheduled', 'dialing', 'in_progress') and request_id <> $1
+                   and starts_at < $2 and ends_at > $3",
+            )
+            .bind(request_id)
+            .bind(to)
+            .bind(from)
+            .fetch_all(pool)
+            .await
+        })?;
+        Ok(rows
+            .into_iter()
+            .map(|(starts_at, ends_at)| Slot { starts_at, ends_at })
+            .collect())
     }
 
     /// Puts a call-back through, in one transaction: the call with `inbound`

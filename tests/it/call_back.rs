@@ -347,7 +347,7 @@ async fn a_seeker_whose_mentor_is_on_another_call_hears_so_and_their_status() {
     assert_eq!(
         report.heard,
         [
-            "This is ridealong. Grace is on another call right now, so we can't put you through. \
+            "This is ridealong. Grace can't take a call right now, so we can't put you through. \
           Your next call is on Tuesday, December 1 at 10:00 AM, your time, with Grace. They \
           will call you from this number. Goodbye."
         ]
@@ -650,5 +650,59 @@ async fn two_seekers_calling_back_one_mentor_at_once_are_put_through_one_at_a_ti
         )
         .await;
     assert_eq!(calls.as_array().map(Vec::len), Some(1), "{calls}");
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn no_call_back_goes_through_beyond_the_providers_concurrent_call_limit() {
+    let (app, fake) = TestApp::spawn_with_fake_twilio_and(|config| {
+        // A provider limit of two live calls: one bridged call at a time.
+        config.policy.calls_at_once = Some(1);
+    })
+    .await;
+    // Another mentor's call with Alan is booked for 10:15, inside the 15 minutes
+    // a call-back at 10:05 would take; then Ada misses her 10:00 call.
+    let (linus, _) = app
+        .create_mentor(&crate::helpers::mentor_body(
+            "Linus Pauling",
+            "+12015550111",
+        ))
+        .await;
+    app.add_window(
+        linus,
+        &json!({ "weekdays": ["mon", "tue", "wed", "thu", "fri"], "start": "10:15", "end": "10:30" }),
+    )
+    .await;
+    let alan = app
+        .create_request(&request_body("Alan Turing", OTHER_SEEKER_PHONE))
+        .await;
+    app.settle().await;
+    assert_eq!(
+        app.request_as_seeker(&alan).await["call"]["starts_at"],
+        SECOND_SLOT
+    );
+    let (_, ada) = missed_call(&app, &fake, "10:15").await;
+
+    let report = ring_the_service(
+        &app,
+        &fake,
+        "2026-11-30T15:05:00Z",
+        SEEKER_PHONE,
+        call_back_where_mentor(PRESSES_ONE),
+    )
+    .await;
+
+    assert_eq!(report.dialed, None, "not put through");
+    assert!(
+        report.heard[0].contains("Grace can't take a call right now"),
+        "{:?}",
+        report.heard
+    );
+    assert!(
+        calls_of(&app, &ada)
+            .await
+            .iter()
+            .all(|call| call["inbound"] == false)
+    );
     app.stop().await;
 }

@@ -280,7 +280,7 @@ fn seeker_status_text(status: &SeekerStatus, site: Option<&str>) -> String {
         .as_deref()
         .map(|mentor| {
             format!(
-                "{} is on another call right now, so we can't put you through. ",
+                "{} can't take a call right now, so we can't put you through. ",
                 first_name(mentor)
             )
         })
@@ -367,10 +367,7 @@ mod tests {
             busy_mentor: Some("Grace Hopper".to_owned()),
         };
         let text = seeker_status_text(&status, None);
-        assert!(
-            text.contains("Grace is on another call right now"),
-            "{text}"
-        );
+        assert!(text.contains("Grace can't take a call right now"), "{text}");
         assert!(text.contains("waiting for a match"), "{text}");
         assert!(!text.contains("Hopper"), "{text}");
     }
