@@ -142,6 +142,7 @@ impl App {
             public_url,
             from_number: config.from_number,
             cps: config.cps.max(1),
+            calls_at_once: config.policy.calls_at_once,
         });
         let dispatcher = Dispatcher::new(
             store.clone(),

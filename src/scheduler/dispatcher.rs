@@ -17,7 +17,7 @@ use chrono::{DateTime, TimeDelta, Utc};
 use tokio::sync::{Mutex, Notify};
 use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
-use tracing::{info, instrument, warn};
+use tracing::{debug, info, instrument, warn};
 
 use crate::clock::Clock;
 use crate::domain::call_flow::Leg;
@@ -27,7 +27,7 @@ use crate::metrics::Metrics;
 use crate::scheduler::matcher::MatcherHandle;
 use crate::service::calls::account_for_ended_call;
 use crate::store::SecondTryRules;
-use crate::store::{DialTarget, NewCallEvent, Store};
+use crate::store::{DialTarget, DueClaim, NewCallEvent, Store};
 use crate::telephony::{NewCall, Provider, ProviderError};
 
 /// Seconds the mentor's phone rings before the call counts as unanswered.
@@ -48,6 +48,9 @@ pub struct DispatchSettings {
     pub from_number: String,
     /// Most calls that reach the provider per second.
     pub cps: u32,
+    /// Most calls dialing or in progress at once, under the provider's
+    /// concurrent-call limit; `None` for no limit.
+    pub calls_at_once: Option<usize>,
 }
 
 impl DispatchSettings {
@@ -72,6 +75,10 @@ pub struct DispatchReport {
     /// Calls the provider could not take now, kept to be dialed again within
     /// their slot.
     pub retrying: usize,
+    /// Whether a due call was left waiting because the concurrent-call limit
+    /// was reached: the next pass comes a second later, or sooner when
+    /// nudged.
+    pub at_call_limit: bool,
 }
 
 impl DispatchReport {
@@ -207,8 +214,18 @@ impl Dispatcher {
             if self.stopping.is_cancelled() {
                 break;
             }
-            let Some(target) = self.store.claim_next_due(self.clock.now(), spacing).await? else {
-                break;
+            let claim = self
+                .store
+                .claim_next_due(self.clock.now(), spacing, self.settings.calls_at_once)
+                .await?;
+            let target = match claim {
+                DueClaim::Claimed(target) => target,
+                DueClaim::NothingDue => break,
+                DueClaim::AtCallLimit => {
+                    debug!("a due call waits: the concurrent-call limit is reached");
+                    report.at_call_limit = true;
+                    break;
+                }
             };
             // Wait for the send time this claim reserved (cluster-wide pacing).
             let wait = (target.send_at - self.clock.now())
@@ -399,13 +416,18 @@ pub fn spawn(
             if shutdown.is_cancelled() {
                 break;
             }
-            if let Err(error) = dispatcher.run_once().await {
-                warn!(
-                    error = format!("{error:#}"),
-                    "dispatcher pass failed; retrying"
-                );
-            }
-            let wait = dispatcher.idle_wait().await;
+            let wait = match dispatcher.run_once().await {
+                // A due call waits for a call to end, which no due time tells.
+                Ok(report) if report.at_call_limit => IDLE_WAIT,
+                Ok(_) => dispatcher.idle_wait().await,
+                Err(error) => {
+                    warn!(
+                        error = format!("{error:#}"),
+                        "dispatcher pass failed; retrying"
+                    );
+                    dispatcher.idle_wait().await
+                }
+            };
             tokio::select! {
                 () = shutdown.cancelled() => break,
                 () = wake.notified() => {}

@@ -8,8 +8,13 @@
 //! one writer task, which stores every request waiting at that moment in one
 //! transaction and answers each caller. Nothing waits on a timer: a lone
 //! request is written at once, and the ones arriving while a batch commits form
-//! the next batch. On PostgreSQL, which takes concurrent writers well, callers
-//! write directly.
+//! the next batch.
+//!
+//! On PostgreSQL every commit waits for its log flush, and a request per
+//! commit held intake to the pool's connections times the flush rate. There a
+//! few writers ([`POSTGRES_WRITERS`]) take turns at the queue: each stores what
+//! is waiting in one statement and one commit, while the others gather and
+//! write the next batches, so flushes overlap as they did for single requests.
 //!
 //! Not here: the insert itself (`requests`); this module only decides who writes
 //! when.
@@ -28,6 +33,9 @@ use super::{Intake, RequestRecord, Store, StoreError, StoreResult};
 const MAX_BATCH: usize = 128;
 /// Requests that may wait for the writer before callers wait to queue.
 const QUEUE: usize = 1024;
+/// Intake writers on PostgreSQL, each with a batch in flight at a time; fewer
+/// than the pool's connections, which everyone else needs too.
+pub const POSTGRES_WRITERS: usize = 4;
 
 type Reply = oneshot::Sender<StoreResult<Option<RequestRecord>>>;
 
@@ -56,36 +64,41 @@ impl WriteTurns {
     }
 }
 
-/// Stores new requests, batching concurrent ones into one SQLite transaction.
+/// Stores new requests, batching concurrent ones into one commit.
 #[derive(Clone, Debug)]
 pub struct RequestIntake {
     store: Store,
-    queue: Option<mpsc::Sender<(Intake, Reply)>>,
+    queue: mpsc::Sender<(Intake, Reply)>,
 }
 
 impl RequestIntake {
-    /// Intake over `store`; on SQLite this spawns the writer task, which writes
-    /// in `turns` and ends when the last handle is dropped.
+    /// Intake over `store`. This spawns the writer tasks (one on SQLite, which
+    /// writes in `turns`; [`POSTGRES_WRITERS`] on PostgreSQL), which end when
+    /// the last handle is dropped.
     pub fn start(store: Store, turns: WriteTurns) -> RequestIntake {
-        let queue = match &store {
+        let (sender, receiver) = mpsc::channel(QUEUE);
+        match &store {
             Store::Sqlite(pool) => {
-                let (sender, receiver) = mpsc::channel(QUEUE);
                 tokio::spawn(write_batches(store.clone(), pool.clone(), turns, receiver));
-                Some(sender)
             }
-            Store::Postgres(_) => None,
-        };
-        RequestIntake { store, queue }
+            Store::Postgres(_) => {
+                let receiver = Arc::new(Mutex::new(receiver));
+                for _ in 0..POSTGRES_WRITERS {
+                    tokio::spawn(write_postgres_batches(store.clone(), Arc::clone(&receiver)));
+                }
+            }
+        }
+        RequestIntake {
+            store,
+            queue: sender,
+        }
     }
 
     /// Stores `intake` as [`Store::insert_request_within_cap`] does (`None` when
     /// the number's cap is reached), possibly in one transaction with others.
     pub async fn insert(&self, intake: Intake) -> StoreResult<Option<RequestRecord>> {
-        let Some(queue) = &self.queue else {
-            return self.store.insert_request_within_cap(&intake).await;
-        };
         let (reply, answer) = oneshot::channel();
-        if let Err(mpsc::error::SendError((intake, _))) = queue.send((intake, reply)).await {
+        if let Err(mpsc::error::SendError((intake, _))) = self.queue.send((intake, reply)).await {
             // The writer is gone (shutting down): write this one directly.
             return self.store.insert_request_within_cap(&intake).await;
         }
@@ -113,23 +126,50 @@ async fn write_batches(
             None => store.insert_requests_together(&intakes).await,
         };
         drop(turn);
-        match stored {
-            Ok(stored) => {
-                for (reply, result) in replies.into_iter().zip(stored) {
-                    // A caller that gave up (its request timed out) is not waiting.
-                    let _ = reply.send(result);
-                }
+        if stored.is_err() {
+            // The connection may be what failed: the next batch opens a new one.
+            connection = None;
+        }
+        answer(&store, intakes, replies, stored).await;
+    }
+}
+
+/// One PostgreSQL writer: takes its turn at the queue for whatever is waiting,
+/// and stores it in one statement while the other writers gather the next.
+async fn write_postgres_batches(store: Store, queue: Arc<Mutex<mpsc::Receiver<(Intake, Reply)>>>) {
+    let mut batch = Vec::with_capacity(MAX_BATCH);
+    loop {
+        let received = queue.lock().await.recv_many(&mut batch, MAX_BATCH).await;
+        if received == 0 {
+            break;
+        }
+        let (intakes, replies): (Vec<Intake>, Vec<Reply>) = batch.drain(..).unzip();
+        let stored = store.insert_requests_together(&intakes).await;
+        answer(&store, intakes, replies, stored).await;
+    }
+}
+
+/// Answers each caller of a batch with its request's result. When the batch
+/// failed as a whole, nothing of it is stored; each is tried on its own, so
+/// each caller gets its own answer (and one bad request cannot sink the rest).
+async fn answer(
+    store: &Store,
+    intakes: Vec<Intake>,
+    replies: Vec<Reply>,
+    stored: StoreResult<Vec<StoreResult<Option<RequestRecord>>>>,
+) {
+    match stored {
+        Ok(stored) => {
+            for (reply, result) in replies.into_iter().zip(stored) {
+                // A caller that gave up (its request timed out) is not waiting.
+                let _ = reply.send(result);
             }
-            Err(error) => {
-                // The connection may be what failed: the next batch opens a new one.
-                connection = None;
-                // Nothing of the batch is stored; each is tried on its own, so each
-                // caller gets its own answer (and one bad request cannot sink the rest).
-                warn!(error = %error, requests = intakes.len(),
-                    "batched intake failed; storing the requests one by one");
-                for (reply, intake) in replies.into_iter().zip(intakes) {
-                    let _ = reply.send(store.insert_request_within_cap(&intake).await);
-                }
+        }
+        Err(error) => {
+            warn!(error = %error, requests = intakes.len(),
+                "batched intake failed; storing the requests one by one");
+            for (reply, intake) in replies.into_iter().zip(intakes) {
+                let _ = reply.send(store.insert_request_within_cap(&intake).await);
             }
         }
     }

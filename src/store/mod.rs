@@ -64,8 +64,8 @@ pub use requests::{
 };
 pub use sessions::{NewSession, SessionSubject};
 pub use telephony::{
-    CallContext, CallEnded, DialTarget, DueCall, InDoubtDial, QuietCall, SCREEN_PASSED, SecondTry,
-    SecondTryRules,
+    CallContext, CallEnded, DialTarget, DueCall, DueClaim, InDoubtDial, QuietCall, SCREEN_PASSED,
+    SecondTry, SecondTryRules,
 };
 pub use webhooks::{WebhookCounts, WebhookDelivery, WebhookEventKind, WebhookJob};
 

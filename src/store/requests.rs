@@ -434,13 +434,16 @@ impl Store {
         row.try_into()
     }
 
-    /// Stores each of `intakes` as [`Store::insert_request_within_cap`] would, in
-    /// one transaction on SQLite (see [`super::RequestIntake`]): one commit for
-    /// all of them. A request refused by a unique index is that request's
-    /// [`StoreError::Conflict`] and the others go on, as SQLite undoes only the
-    /// refused statement. Any other failure undoes the whole batch and is the
-    /// `Err`. On PostgreSQL, where a refused statement would abort the whole
-    /// transaction, each is stored on its own.
+    /// Stores each of `intakes` as [`Store::insert_request_within_cap`] would,
+    /// with one commit for all of them (see [`super::RequestIntake`]). A request
+    /// refused by a unique index is that request's [`StoreError::Conflict`] and
+    /// the others go on. Any other failure stores none of them and is the `Err`.
+    ///
+    /// On SQLite, one transaction, which undoes only a refused statement. On
+    /// PostgreSQL, where a refused statement would abort the whole transaction,
+    /// one statement that skips refused rows (`on conflict do nothing`) and
+    /// commits the others; each left out (its number's cap reached, or a unique
+    /// index refused it) is then tried on its own statement, which says which.
     #[instrument(skip_all, fields(requests = intakes.len()))]
     pub async fn insert_requests_together(
         &self,
@@ -449,10 +452,19 @@ impl Store {
         // The whole method differs per backend.
         match self {
             Store::Sqlite(pool) => insert_batch_on(&mut *pool.acquire().await?, intakes).await,
-            Store::Postgres(_) => {
+            Store::Postgres(pool) => {
+                let sql = insert_batch_sql(&mut Markers::new(self), intakes.len());
+                let mut insert = sqlx::query_as::<_, RequestRow>(&sql);
+                for owned in intakes {
+                    insert = bind_intake!(insert, owned);
+                }
+                let mut inserted = by_token_hash(insert.fetch_all(pool).await?);
                 let mut stored = Vec::with_capacity(intakes.len());
                 for intake in intakes {
-                    stored.push(self.insert_request_within_cap(intake).await);
+                    stored.push(match inserted.remove(&intake.manage_token_hash) {
+                        Some(row) => row.try_into().map(Some),
+                        None => self.insert_request_within_cap(intake).await,
+                    });
                 }
                 Ok(stored)
             }
@@ -803,17 +815,11 @@ impl Store {
     }
 }
 
-/// The SQLite side of [`Store::insert_requests_together`], on `connection`:
-/// the intake writer passes the connection it keeps for itself.
-pub(crate) async fn insert_batch_on(
-    connection: &mut SqliteConnection,
-    intakes: &[Intake],
-) -> StoreResult<Vec<StoreResult<Option<RequestRecord>>>> {
-    let mut tx = connection.begin_with("begin immediate").await?;
-    // One statement for the batch: one round trip to SQLite's thread, one
-    // pass over the indexes' pages.
-    let mut markers = Markers::anonymous();
-    let sql = format!(
+/// One insert of `count` requests, each bound as [`bind_intake!`] binds it, that
+/// leaves out a request whose number reached its cap or that a unique index
+/// refuses, and returns the stored rows.
+fn insert_batch_sql(markers: &mut Markers, count: usize) -> String {
+    format!(
         "with b (name, phone, timezone, topic, message, availability, status,
             manage_token_hash, now, since, cap, consent_version, consent_source,
             confirmed_via, confirm_send_at, confirm_codes_sent) as (values {})
@@ -828,18 +834,32 @@ pub(crate) async fn insert_batch_on(
                 where r.phone = b.phone and r.created_at > b.since) < b.cap
          on conflict do nothing
          {INSERT_RETURNING}",
-        markers.groups(intakes.len(), 16)
-    );
+        markers.groups(count, 16)
+    )
+}
+
+/// Stored rows by their manage token's hash, which tells each caller's apart.
+fn by_token_hash(rows: Vec<RequestRow>) -> HashMap<String, RequestRow> {
+    rows.into_iter()
+        .map(|row| (row.manage_token_hash.clone(), row))
+        .collect()
+}
+
+/// The SQLite side of [`Store::insert_requests_together`], on `connection`:
+/// the intake writer passes the connection it keeps for itself.
+pub(crate) async fn insert_batch_on(
+    connection: &mut SqliteConnection,
+    intakes: &[Intake],
+) -> StoreResult<Vec<StoreResult<Option<RequestRecord>>>> {
+    let mut tx = connection.begin_with("begin immediate").await?;
+    // One statement for the batch: one round trip to SQLite's thread, one
+    // pass over the indexes' pages.
+    let sql = insert_batch_sql(&mut Markers::anonymous(), intakes.len());
     let mut insert = sqlx::query_as::<_, RequestRow>(&sql);
     for owned in intakes {
         insert = bind_intake!(insert, owned);
     }
-    let mut inserted: HashMap<String, RequestRow> = insert
-        .fetch_all(&mut *tx)
-        .await?
-        .into_iter()
-        .map(|row| (row.manage_token_hash.clone(), row))
-        .collect();
+    let mut inserted = by_token_hash(insert.fetch_all(&mut *tx).await?);
     // A request left out reached its number's cap, or a unique index refused
     // it (say, two for one number in this batch): its own statement says which.
     let single = insert_within_cap_sql();

@@ -45,6 +45,28 @@ pub struct DialTarget {
     pub send_at: DateTime<Utc>,
 }
 
+/// What one dispatch claim found.
+#[derive(Clone, Debug)]
+pub enum DueClaim {
+    /// A due call, now `dialing` and this claimer's to place.
+    Claimed(DialTarget),
+    /// No call is due.
+    NothingDue,
+    /// A call is due, but as many calls as the provider's concurrent-call limit
+    /// holds are dialing or in progress: it waits until one ends.
+    AtCallLimit,
+}
+
+impl DueClaim {
+    /// The claimed call, if this claim got one.
+    pub fn target(self) -> Option<DialTarget> {
+        match self {
+            DueClaim::Claimed(target) => Some(target),
+            DueClaim::NothingDue | DueClaim::AtCallLimit => None,
+        }
+    }
+}
+
 /// A scheduled call whose time has come.
 #[derive(Clone, Copy, Debug)]
 pub struct DueCall {
@@ -260,12 +282,20 @@ impl Store {
     /// 30 s after its send time is reconciled with the provider (adopted, or failed
     /// and requeued), never dialed again. No heartbeat is needed, since the only
     /// slow step under a claim is one provider request with a 10 s timeout.
+    ///
+    /// Under a concurrent-call limit (`calls_at_once`), the claim counts the
+    /// calls dialing or in progress once it holds the pacing row, which every
+    /// claim takes: the count sees every other claim that committed before, and
+    /// none can commit during it. At the limit nothing is claimed, and the call
+    /// waits for one to end (a call that overran its slot, or one booked before
+    /// the limit was lowered).
     #[instrument(skip_all)]
     pub async fn claim_next_due(
         &self,
         now: DateTime<Utc>,
         spacing: TimeDelta,
-    ) -> StoreResult<Option<DialTarget>> {
+        calls_at_once: Option<usize>,
+    ) -> StoreResult<DueClaim> {
         let claim_sql = self.per_backend(CLAIM_NEXT_DUE_SQLITE, CLAIM_NEXT_DUE_POSTGRES);
         with_pool!(self, pool, {
             let mut tx = pool.begin_write().await?;
@@ -281,7 +311,7 @@ impl Store {
                 mentor_phone,
             }) = claimed
             else {
-                return Ok(None);
+                return Ok(DueClaim::NothingDue);
             };
             // Every claim writes the pacing row, which serialises them: the no-op
             // update takes its row lock on PostgreSQL (SQLite's write lock is held
@@ -298,6 +328,19 @@ impl Store {
             )
             .fetch_one(&mut *tx)
             .await?;
+            if let Some(at_once) = calls_at_once {
+                let live: i64 = sqlx::query_scalar(
+                    "select count(*) from calls
+                     where status in ('dialing', 'in_progress') and id <> $1",
+                )
+                .bind(call_id)
+                .fetch_one(&mut *tx)
+                .await?;
+                if usize::try_from(live).unwrap_or(usize::MAX) >= at_once {
+                    tx.rollback().await?;
+                    return Ok(DueClaim::AtCallLimit);
+                }
+            }
             let send_at = reserve_send_time(next_at, now, spacing);
             sqlx::query("update dial_pacing set next_at = $1 where id = 1")
                 .bind(send_at + spacing)
@@ -314,7 +357,7 @@ impl Store {
                 NewCallEvent::new(call_id, "dialing", &detail, now)
             )?;
             tx.commit().await?;
-            Ok(Some(DialTarget {
+            Ok(DueClaim::Claimed(DialTarget {
                 call_id,
                 attempt,
                 starts_at,

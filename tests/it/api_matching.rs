@@ -964,6 +964,58 @@ async fn under_a_limit_of_one_call_at_once_no_two_booked_calls_overlap() {
     app.stop().await;
 }
 
+/// The most of `calls` under way at one instant (slots are half-open: a call
+/// ending makes room for one starting at that instant).
+fn most_at_once(calls: &[Value]) -> usize {
+    let mut changes: Vec<(DateTime<Utc>, i32)> = Vec::new();
+    for call in calls {
+        changes.push((at(call["starts_at"].as_str().unwrap()), 1));
+        changes.push((at(call["ends_at"].as_str().unwrap()), -1));
+    }
+    changes.sort();
+    let (mut live, mut most) = (0, 0);
+    for (_, change) in changes {
+        live += change;
+        most = most.max(live);
+    }
+    usize::try_from(most).unwrap()
+}
+
+#[tokio::test]
+async fn at_provider_limits_of_two_three_and_five_calls_of_different_lengths_never_overlap_beyond_it()
+ {
+    // A limit of n provider calls holds n / 2 bridged calls.
+    for (provider_limit, at_once) in [(2, 1), (3, 1), (5, 2)] {
+        let app = TestApp::spawn_with(default_now(), |config| {
+            config.policy.calls_at_once =
+                ridealong::domain::concurrency::calls_at_once(Some(provider_limit));
+        })
+        .await;
+        // Calls of 10, 15 and 20 minutes, all in weekday noon hours.
+        for (name, minutes) in [("Ada", 10), ("Grace", 15), ("Alan", 20)] {
+            let mut body = mentor_body(name, &mentor_phone(name));
+            body["call_minutes"] = json!(minutes);
+            mentor_with(&app, body, &[window(&WEEKDAYS, "12:00", "13:00")]).await;
+        }
+        for n in 1..=12 {
+            app.create_request(&seeker(n, "America/New_York")).await;
+        }
+        app.settle().await;
+        let calls = all_calls(&app).await;
+        assert_eq!(
+            calls.len(),
+            12,
+            "limit {provider_limit}: every request is booked"
+        );
+        assert_eq!(
+            most_at_once(&calls),
+            at_once,
+            "limit {provider_limit}: as many calls at once as it holds, never more: {calls:?}"
+        );
+        app.stop().await;
+    }
+}
+
 #[tokio::test]
 async fn without_a_limit_calls_share_an_instant_and_no_slot_is_full() {
     let app = TestApp::spawn().await;

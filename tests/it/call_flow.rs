@@ -773,3 +773,59 @@ async fn a_server_error_that_may_have_created_the_call_is_reconciled_never_poste
     assert_eq!(create_posts(&fake), 1, "the create was never posted twice");
     app.stop().await;
 }
+
+// ---------------------------------------------------------------------------
+// The provider's concurrent-call limit
+// ---------------------------------------------------------------------------
+
+#[tokio::test]
+async fn under_the_concurrent_call_limit_a_call_that_overran_its_slot_holds_the_next_until_it_ends()
+{
+    // RIDEALONG_MAX_CONCURRENT_CALLS=2: one bridged call at a time.
+    let (app, fake) = TestApp::spawn_with_fake_twilio_and(|config| {
+        config.policy.calls_at_once = ridealong::domain::concurrency::calls_at_once(Some(2));
+    })
+    .await;
+    let (mentor_id, _) = app
+        .create_mentor(&mentor_body("Grace Hopper", MENTOR_PHONE))
+        .await;
+    app.add_window(
+        mentor_id,
+        &serde_json::json!({ "weekdays": ["mon", "tue", "wed", "thu", "fri"], "start": "10:00", "end": "10:30" }),
+    )
+    .await;
+    let first = app
+        .create_request(&request_body("Ada Lovelace", SEEKER_PHONE))
+        .await;
+    let second = app
+        .create_request(&request_body("Alan Turing", "+12015550198"))
+        .await;
+    app.settle().await;
+    let call_of = |request: Value| request["call"]["id"].as_i64().expect("booked");
+    let first_call = call_of(app.request_as_seeker(&first).await);
+    let second_call = call_of(app.request_as_seeker(&second).await);
+    assert_eq!(call(&app, second_call).await["starts_at"], SECOND_TRY_SLOT);
+
+    // Nobody plays the first call: it is still dialing when the next slot comes.
+    app.clock.set(at(FIRST_SLOT));
+    assert_eq!(app.dispatch_due().await.placed, 1);
+    app.clock.set(at(SECOND_TRY_SLOT));
+    let held = app.dispatch_due().await;
+    assert_eq!((held.placed, held.at_call_limit), (0, true), "{held:?}");
+    assert_eq!(fake.created_calls().len(), 1, "the limit holds one call");
+    assert_eq!(call(&app, second_call).await["status"], "scheduled");
+
+    // The first call ends (settled from the provider, its callbacks lost): the
+    // waiting call is placed within its slot.
+    let sid = fake.created_calls()[0].sid.clone();
+    fake.set_status(&sid, "no-answer");
+    app.clock.set(at("2026-11-30T15:16:00Z"));
+    app.reconcile_now().await;
+    assert_eq!(call(&app, first_call).await["status"], "ended");
+    app.dispatch_due().await;
+    fake.wait_for_creates(2, std::time::Duration::from_secs(10))
+        .await;
+    assert_eq!(fake.created_calls().len(), 2, "placed once");
+    assert_ne!(call(&app, second_call).await["status"], "scheduled");
+    app.stop().await;
+}

@@ -34,7 +34,7 @@ use ridealong::domain::status::RequestStatus;
 use ridealong::ids::{CallId, MentorId, NoticeId, RequestId};
 use ridealong::scheduler::housekeeping::{Housekeeper, HousekeepingReport};
 use ridealong::scheduler::notifier::Notifier;
-use ridealong::store::{Intake, Store};
+use ridealong::store::{DueClaim, Intake, Store};
 use ridealong::tokens;
 
 /// The lease a claim takes, as the notifier's.
@@ -409,7 +409,7 @@ async fn a_dispatch_claim_beside_another_instances_claim_takes_the_next_due_call
         let store = store.clone();
         async move {
             store
-                .claim_next_due(due, TimeDelta::milliseconds(100))
+                .claim_next_due(due, TimeDelta::milliseconds(100), None)
                 .await
         }
     });
@@ -418,6 +418,7 @@ async fn a_dispatch_claim_beside_another_instances_claim_takes_the_next_due_call
     let ours = finish(claim)
         .await
         .expect("claim")
+        .target()
         .expect("the other due call is claimed");
 
     assert_ne!(ours.call_id, theirs, "a call claimed by both");
@@ -438,11 +439,82 @@ async fn a_dispatch_claim_beside_another_instances_claim_takes_the_next_due_call
     );
     assert!(
         store
-            .claim_next_due(due, TimeDelta::milliseconds(100))
+            .claim_next_due(due, TimeDelta::milliseconds(100), None)
             .await
             .expect("claim")
+            .target()
             .is_none(),
         "nothing is left to claim"
+    );
+    store.close().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn under_the_concurrent_call_limit_a_claim_beside_another_instances_waits_for_it_and_counts_it()
+ {
+    let Some((db, store)) = postgres_store().await else {
+        return;
+    };
+    let due = at("2026-12-01T15:00:00Z");
+    let calls = book_calls(&store, 2, due).await;
+
+    // Another instance is in the middle of a claim under a limit of one call at
+    // once: it holds its call and the pacing row, and has not committed yet.
+    let mut held = Held::begin(&db).await;
+    let theirs: CallId = sqlx::query_scalar(
+        "update calls set status = 'dialing', dial_attempts = dial_attempts + 1,
+             dialed_at = $1, updated_at = $1
+         where id = (select id from calls where status = 'scheduled'
+                     order by starts_at, id limit 1 for update)
+         returning id",
+    )
+    .bind(due)
+    .fetch_one(&mut *held.tx)
+    .await
+    .expect("held claim");
+    sqlx::query(
+        "insert into dial_pacing (id, next_at, created_at) values (1, $1, $1)
+         on conflict (id) do update set next_at = excluded.next_at",
+    )
+    .bind(due)
+    .execute(&mut *held.tx)
+    .await
+    .expect("held pacing row");
+    let claim = tokio::spawn({
+        let store = store.clone();
+        async move {
+            store
+                .claim_next_due(due, TimeDelta::milliseconds(100), Some(1))
+                .await
+        }
+    });
+    let seen = held.until_finished_or_blocked(&claim).await;
+    held.commit().await;
+    let ours = finish(claim).await.expect("claim");
+
+    assert_eq!(
+        seen,
+        Seen::Blocked,
+        "the count waits for the claim in progress"
+    );
+    assert!(
+        matches!(ours, DueClaim::AtCallLimit),
+        "the other instance's call fills the limit: {ours:?}"
+    );
+    let waiting = calls
+        .iter()
+        .find(|&&call| call != theirs)
+        .expect("the other call");
+    let (status, attempts): (String, i32) =
+        sqlx::query_as("select status, dial_attempts from calls where id = $1")
+            .bind(waiting)
+            .fetch_one(pool(&store))
+            .await
+            .expect("read the waiting call");
+    assert_eq!(
+        (status.as_str(), attempts),
+        ("scheduled", 0),
+        "nothing claimed"
     );
     store.close().await;
 }

@@ -648,9 +648,10 @@ async fn a_dial_is_logged_even_when_a_callback_brought_its_provider_id_first() {
         .expect("book");
     let dialing_at = at("2026-12-01T15:00:00Z");
     let target = store
-        .claim_next_due(dialing_at, TimeDelta::seconds(1))
+        .claim_next_due(dialing_at, TimeDelta::seconds(1), None)
         .await
         .expect("claim")
+        .target()
         .expect("the scheduled call is claimed");
 
     // The provider's first status callback arrives before its answer to the
@@ -717,7 +718,12 @@ async fn two_instances_claiming_at_once_share_one_calls_per_second_pace() {
     let spacing = TimeDelta::milliseconds(100);
     let claim_all = |store: Store| async move {
         let mut won = Vec::new();
-        while let Some(target) = store.claim_next_due(due, spacing).await.expect("claim") {
+        while let Some(target) = store
+            .claim_next_due(due, spacing, None)
+            .await
+            .expect("claim")
+            .target()
+        {
             won.push(target);
         }
         won

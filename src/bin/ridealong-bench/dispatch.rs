@@ -27,6 +27,7 @@ use ridealong::domain::weekly::{Weekdays, WeeklyRange};
 use ridealong::domain::zones::AROUND_THE_GLOBE;
 use ridealong::scheduler::{notifier, reconciler};
 use ridealong::secret::Secret;
+use ridealong::store::Store;
 use ridealong::telephony::twilio::{TwilioClient, TwilioConfig};
 
 use crate::DispatchArgs;
@@ -77,10 +78,26 @@ pub(crate) async fn fake_send_sms(
 }
 
 pub(crate) async fn dispatch(args: DispatchArgs) -> anyhow::Result<()> {
-    const ACCOUNT_SID: &str = "AC00000000000000000000000000000000";
+    let database_url = args.database_url.clone();
+    on_scratch_db(database_url.as_deref(), |db| run(args, db)).await
+}
+
+const ACCOUNT_SID: &str = "AC00000000000000000000000000000000";
+const AUTH_TOKEN: &str = "bench-auth-token";
+
+async fn run(args: DispatchArgs, db: Arc<ScratchDb>) -> anyhow::Result<()> {
+    let instances = usize::from(args.instances);
     println!(
-        "bench dispatch: {} calls due at one instant, CPS {}, provider takes {} ms per create-call",
-        args.calls, args.cps, args.latency_ms
+        "bench dispatch: {} calls due at one instant, CPS {}, provider takes {} ms per create-call, {}{}",
+        args.calls,
+        args.cps,
+        args.latency_ms,
+        db.backend(),
+        if instances > 1 {
+            format!(", {instances} instances")
+        } else {
+            String::new()
+        }
     );
     let (count, mut counted) = tokio::sync::watch::channel(0usize);
     let fake = FakeProvider {
@@ -109,13 +126,14 @@ pub(crate) async fn dispatch(args: DispatchArgs) -> anyhow::Result<()> {
         }
     };
 
-    let db = ScratchDb::new()?;
-    let store = db.store().await?;
+    let store = db.seeding_store().await?;
     let now = Utc::now();
     let mentors = seed_mentors(&store, &workload::mentors(args.calls, 1), 1_000_000, false).await?;
     let lead = TimeDelta::milliseconds((args.lead_secs * 1000.0) as i64);
     let seekers = free_every_day(workload::requests(args.calls, now, 2), now, lead);
     let requests = seed_requests(&store, &seekers).await?;
+    store.close().await;
+    let store = db.store().await?;
     let starts_at = (Utc::now() + lead)
         .duration_round_up(TimeDelta::seconds(1))
         .unwrap_or(Utc::now() + lead);
@@ -136,34 +154,20 @@ pub(crate) async fn dispatch(args: DispatchArgs) -> anyhow::Result<()> {
     let booked = store.book(&bookings, booked_at).await?;
     let due = Instant::now() + (starts_at - Utc::now()).to_std().unwrap_or_default();
 
-    let provider = TwilioClient::new(TwilioConfig {
-        api_base: api_base.clone(),
-        account_sid: ACCOUNT_SID.to_owned(),
-        auth_token: Secret::new("bench-auth-token"),
-    })?;
-    let app = App::start(
-        store,
-        AppConfig {
-            listen: "127.0.0.1:0".parse().expect("an address"),
-            admin_token: None,
-            policy: MatchPolicy::default(),
-            // The harness writes its bookings itself; it measures dialing.
-            reminder_lead: TimeDelta::zero(),
-            default_region: None,
-            match_interval: Duration::from_secs(3600),
-            reconcile_interval: reconciler::ROUND_INTERVAL,
-            notify_interval: notifier::INTERVAL,
-            provider: Arc::new(provider),
-            public_url: None,
-            from_number: ridealong::config::SIMULATED_FROM_NUMBER.to_owned(),
-            cps: args.cps,
-            limits: ridealong::web::limits::LimitSettings::default(),
-            privacy: ridealong::config::PrivacySettings::default(),
-            webhooks: None,
-        },
-        Arc::new(SystemClock),
-    )
-    .await?;
+    // One instance runs in this process; several are `ridealong serve`
+    // processes on the one database, dialing the same fake.
+    let dialing = if instances == 1 {
+        Dialing::InProcess(Box::new(
+            start_in_process(store, &api_base, args.cps).await?,
+        ))
+    } else {
+        store.close().await;
+        let (servers, ready) = start_served(&db, instances, &api_base, args.cps).await?;
+        Dialing::Served(servers, ready)
+    };
+    if dialing.started_after(due) {
+        anyhow::bail!("the instances started after the calls were due: give them more --lead-secs");
+    }
     let expected = booked.len();
     let pacing = Duration::from_secs(1) / args.cps.max(1);
     let window = due.saturating_duration_since(Instant::now())
@@ -193,8 +197,7 @@ pub(crate) async fn dispatch(args: DispatchArgs) -> anyhow::Result<()> {
     bar.finish_and_clear();
     // Let in-flight placements answer, so a doubled dial would show up too.
     tokio::time::sleep(Duration::from_millis(args.latency_ms) + pacing * 5).await;
-    print_memory("process memory", std::process::id());
-    app.stop().await;
+    dialing.stop().await;
 
     let arrivals = match fake_server {
         Some(server) => {
@@ -205,6 +208,104 @@ pub(crate) async fn dispatch(args: DispatchArgs) -> anyhow::Result<()> {
     };
     report_dispatch(&arrivals, due, pacing, expected, finished);
     Ok(())
+}
+
+/// The instances placing the calls.
+enum Dialing {
+    /// The app in this process.
+    InProcess(Box<App>),
+    /// `ridealong serve` processes, and when the last of them answered.
+    Served(Vec<Served>, Instant),
+}
+
+impl Dialing {
+    /// Whether the instances were not all up by `due`.
+    fn started_after(&self, due: Instant) -> bool {
+        match self {
+            Dialing::InProcess(_) => false,
+            Dialing::Served(_, ready) => *ready > due,
+        }
+    }
+
+    /// Prints the instances' memory and stops them.
+    async fn stop(self) {
+        match self {
+            Dialing::InProcess(app) => {
+                print_memory("process memory", std::process::id());
+                app.stop().await;
+            }
+            Dialing::Served(servers, _) => {
+                let pids: Vec<u32> = servers.iter().filter_map(Served::pid).collect();
+                print_memories("serve memory", &pids);
+            }
+        }
+    }
+}
+
+/// The app in this process on `store`, its Twilio client pointed at `api_base`.
+async fn start_in_process(store: Store, api_base: &str, cps: u32) -> anyhow::Result<App> {
+    let provider = TwilioClient::new(TwilioConfig {
+        api_base: api_base.to_owned(),
+        account_sid: ACCOUNT_SID.to_owned(),
+        auth_token: Secret::new(AUTH_TOKEN),
+    })?;
+    App::start(
+        store,
+        AppConfig {
+            listen: "127.0.0.1:0".parse().expect("an address"),
+            admin_token: None,
+            policy: MatchPolicy::default(),
+            // The harness writes its bookings itself; it measures dialing.
+            reminder_lead: TimeDelta::zero(),
+            default_region: None,
+            match_interval: Duration::from_secs(3600),
+            reconcile_interval: reconciler::ROUND_INTERVAL,
+            notify_interval: notifier::INTERVAL,
+            provider: Arc::new(provider),
+            public_url: None,
+            from_number: ridealong::config::SIMULATED_FROM_NUMBER.to_owned(),
+            cps,
+            limits: ridealong::web::limits::LimitSettings::default(),
+            privacy: ridealong::config::PrivacySettings::default(),
+            webhooks: None,
+        },
+        Arc::new(SystemClock),
+    )
+    .await
+}
+
+/// `instances` `ridealong serve` processes on `db`, each with its Twilio
+/// client pointed at `api_base` and the account's `cps` between them (the
+/// pacing is cluster wide), with no reminders: the harness measures dialing.
+async fn start_served(
+    db: &ScratchDb,
+    instances: usize,
+    api_base: &str,
+    cps: u32,
+) -> anyhow::Result<(Vec<Served>, Instant)> {
+    let binary = ridealong_binary()?;
+    let cps = cps.to_string();
+    let env = [
+        ("TWILIO_ACCOUNT_SID", ACCOUNT_SID),
+        ("TWILIO_AUTH_TOKEN", AUTH_TOKEN),
+        (
+            "TWILIO_FROM_NUMBER",
+            ridealong::config::SIMULATED_FROM_NUMBER,
+        ),
+        ("TWILIO_API_BASE", api_base),
+        ("RIDEALONG_CPS", cps.as_str()),
+        ("RIDEALONG_REMINDER_MINUTES", "0"),
+        // The fake never calls back: the webhooks' address goes unused.
+        ("RIDEALONG_PUBLIC_URL", "http://bench.invalid"),
+    ];
+    let mut servers = Vec::with_capacity(instances);
+    for instance in 0..instances {
+        let log = db.path(&format!("serve-{instance}.log"));
+        servers.push(
+            Served::start_with(&binary, &db.url(), &log, &["--telephony", "twilio"], &env).await?,
+        );
+    }
+    Ok((servers, Instant::now()))
 }
 
 /// `specs` as seekers free every day, in a zone where the next half hour after
@@ -325,4 +426,42 @@ pub(crate) fn report_dispatch(
     );
     println!("{:<26} {early}", "early");
     println!("{:<26} {doubled}", "doubled");
+    let instants: Vec<Instant> = by_time.iter().map(|(arrived, _)| *arrived).collect();
+    println!(
+        "{:<26} {} calls (most in any 1 s)",
+        "densest second",
+        densest_second(&instants)
+    );
+}
+
+/// The most of `sorted` arrivals inside any one-second span: what the provider
+/// sees against the account's calls per second.
+pub(crate) fn densest_second(sorted: &[Instant]) -> usize {
+    let mut first = 0;
+    let mut densest = 0;
+    for (last, &arrived) in sorted.iter().enumerate() {
+        while arrived.duration_since(sorted[first]) >= Duration::from_secs(1) {
+            first += 1;
+        }
+        densest = densest.max(last + 1 - first);
+    }
+    densest
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_densest_second_counts_arrivals_less_than_a_second_apart() {
+        let start = Instant::now();
+        let at = |millis: u64| start + Duration::from_millis(millis);
+        assert_eq!(densest_second(&[]), 0);
+        assert_eq!(densest_second(&[at(0)]), 1);
+        // 0, 10, …, 990 ms: a hundred within one second; 1000 starts the next.
+        let paced: Vec<Instant> = (0..=100).map(|n| at(n * 10)).collect();
+        assert_eq!(densest_second(&paced), 100);
+        let bunched = [at(0), at(600), at(700), at(800), at(1500)];
+        assert_eq!(densest_second(&bunched), 4);
+    }
 }

@@ -1,6 +1,8 @@
-//! `ridealong-bench intake`: starts `ridealong serve` as a child process and
-//! drives `POST /api/v1/requests` with concurrent clients; then times a bare
-//! SQLite loop of single-row transactions (WAL) on the same disk, for the ratio.
+//! `ridealong-bench intake`: starts `ridealong serve` as one child process or
+//! several on one database and drives `POST /api/v1/requests` with concurrent
+//! clients spread over them; then times a bare loop of single-row transactions
+//! on the same backend (SQLite in WAL mode on the same disk, or the same
+//! PostgreSQL server), for the ratio.
 
 use std::path::Path;
 use std::sync::Arc;
@@ -16,6 +18,7 @@ use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqliteSynchronous};
 use sqlx::{ConnectOptions, Connection};
 
 use ridealong::bench::workload;
+use ridealong::store::Store;
 
 use crate::IntakeArgs;
 use crate::support::*;
@@ -28,7 +31,7 @@ pub(crate) struct LoadTally {
 }
 
 pub(crate) async fn drive_intake(
-    base: &str,
+    bases: &[String],
     connections: usize,
     duration: Duration,
     next_phone: &Arc<AtomicUsize>,
@@ -38,10 +41,11 @@ pub(crate) async fn drive_intake(
         .pool_max_idle_per_host(connections)
         .build()?;
     let deadline = tokio::time::Instant::now() + duration;
-    let url = format!("{base}/api/v1/requests");
     let mut tasks = tokio::task::JoinSet::new();
-    for _ in 0..connections {
-        let (client, url, next_phone) = (client.clone(), url.clone(), Arc::clone(next_phone));
+    for connection in 0..connections {
+        // Connections go to the instances in turn.
+        let url = format!("{}/api/v1/requests", bases[connection % bases.len()]);
+        let (client, next_phone) = (client.clone(), Arc::clone(next_phone));
         tasks.spawn(async move {
             let mut tally = LoadTally::default();
             while tokio::time::Instant::now() < deadline {
@@ -94,30 +98,20 @@ pub(crate) async fn drive_intake(
     Ok(tally)
 }
 
-/// How far the server's notifier is behind on code texts when the load ends,
-/// and how long it takes to text every one: each request's code text is due
+/// How far the servers' notifiers are behind on code texts when the load ends,
+/// and how long they take to text every one: each request's code text is due
 /// when the request is stored (nothing when confirmation is off).
-pub(crate) async fn report_code_texts(path: &Path) -> anyhow::Result<()> {
+pub(crate) async fn report_code_texts(store: &Store) -> anyhow::Result<()> {
     const GIVE_UP: Duration = Duration::from_secs(300);
-    let mut connection = SqliteConnectOptions::new()
-        .filename(path)
-        .read_only(true)
-        .connect()
-        .await?;
-    let ended = Instant::now();
     const WAITING: &str = "select count(*) from requests
         where status = 'unconfirmed' and confirm_send_at is not null";
-    let backlog: i64 = sqlx::query_scalar(WAITING)
-        .fetch_one(&mut connection)
-        .await?;
+    let ended = Instant::now();
+    let backlog = count(store, WAITING).await?;
     let mut left = backlog;
     while left > 0 && ended.elapsed() < GIVE_UP {
         tokio::time::sleep(Duration::from_millis(50)).await;
-        left = sqlx::query_scalar(WAITING)
-            .fetch_one(&mut connection)
-            .await?;
+        left = count(store, WAITING).await?;
     }
-    connection.close().await?;
     if left > 0 {
         bail!("{left} code texts were still waiting {GIVE_UP:?} after the load");
     }
@@ -127,6 +121,35 @@ pub(crate) async fn report_code_texts(path: &Path) -> anyhow::Result<()> {
         ended.elapsed().as_secs_f64()
     );
     Ok(())
+}
+
+/// Single-row transactions on the scratch PostgreSQL database, one insert each
+/// (autocommit), for `duration`: what the server's round trips and commits cost
+/// without the service.
+pub(crate) async fn bare_postgres_loop(
+    db: &ScratchDb,
+    duration: Duration,
+) -> anyhow::Result<usize> {
+    let mut connection = sqlx::PgConnection::connect(&db.url()).await?;
+    sqlx::query(
+        "create table bare_requests (id bigserial primary key, phone text not null,
+            body text not null, created_at timestamptz not null)",
+    )
+    .execute(&mut connection)
+    .await?;
+    let deadline = Instant::now() + duration;
+    let mut rows = 0;
+    while Instant::now() < deadline {
+        sqlx::query("insert into bare_requests (phone, body, created_at) values ($1, $2, $3)")
+            .bind(workload::phone_number(rows))
+            .bind("I have applied for months and I am stuck.")
+            .bind(Utc::now())
+            .execute(&mut connection)
+            .await?;
+        rows += 1;
+    }
+    connection.close().await?;
+    Ok(rows)
 }
 
 pub(crate) async fn bare_sqlite_loop(path: &Path, duration: Duration) -> anyhow::Result<usize> {
@@ -161,24 +184,46 @@ pub(crate) async fn bare_sqlite_loop(path: &Path, duration: Duration) -> anyhow:
 }
 
 pub(crate) async fn intake(args: IntakeArgs) -> anyhow::Result<()> {
-    let db = ScratchDb::new()?;
+    let database_url = args.database_url.clone();
+    on_scratch_db(database_url.as_deref(), |db| run(args, db)).await
+}
+
+async fn run(args: IntakeArgs, db: Arc<ScratchDb>) -> anyhow::Result<()> {
     let binary = match args.server {
         Some(path) => path,
         None => ridealong_binary()?,
     };
+    let instances = usize::from(args.instances);
     println!(
-        "bench intake: POST /api/v1/requests, {} connections, {:.1} s (after {:.1} s warm-up), SQLite",
-        args.connections, args.duration_secs, args.warmup_secs
+        "bench intake: POST /api/v1/requests, {} connections, {:.1} s (after {:.1} s warm-up), {}{}",
+        args.connections,
+        args.duration_secs,
+        args.warmup_secs,
+        db.backend(),
+        if instances > 1 {
+            format!(", {instances} instances")
+        } else {
+            String::new()
+        }
     );
-    let served =
-        Served::start(&binary, &db.url("ridealong.db"), &db.path("serve.log"), &[]).await?;
-    let pid = served.pid().context("the server exited")?;
+    // Migrated once, before the servers start, so they do not race to do it.
+    let store = db.store().await?;
+    let mut servers = Vec::with_capacity(instances);
+    for instance in 0..instances {
+        let log = db.path(&format!("serve-{instance}.log"));
+        servers.push(Served::start(&binary, &db.url(), &log, &[]).await?);
+    }
+    let bases: Vec<String> = servers.iter().map(|served| served.base.clone()).collect();
+    let pids = servers
+        .iter()
+        .map(|served| served.pid().context("a server exited"))
+        .collect::<anyhow::Result<Vec<u32>>>()?;
     tokio::time::sleep(Duration::from_millis(500)).await;
-    print_memory("server memory, idle", pid);
+    print_memories("server memory, idle", &pids);
     let next_phone = Arc::new(AtomicUsize::new(0));
     if args.warmup_secs > 0.0 {
         drive_intake(
-            &served.base,
+            &bases,
             args.connections,
             Duration::from_secs_f64(args.warmup_secs),
             &next_phone,
@@ -189,7 +234,7 @@ pub(crate) async fn intake(args: IntakeArgs) -> anyhow::Result<()> {
     let duration = Duration::from_secs_f64(args.duration_secs);
     let started = Instant::now();
     let mut tally = drive_intake(
-        &served.base,
+        &bases,
         args.connections,
         duration,
         &next_phone,
@@ -206,11 +251,17 @@ pub(crate) async fn intake(args: IntakeArgs) -> anyhow::Result<()> {
     );
     println!("{:<26} {rate:.0} req/s", "throughput");
     print_percentiles("latency", &mut tally.latencies_ms);
-    print_memory("server memory, after load", pid);
-    report_code_texts(&db.path("ridealong.db")).await?;
-    drop(served);
+    print_memories("server memory, after load", &pids);
+    report_code_texts(&store).await?;
+    store.close().await;
+    drop(servers);
 
-    let bar = seconds_bar(args.duration_secs, "bare SQLite");
+    let label = if db.is_postgres() {
+        "bare PostgreSQL loop"
+    } else {
+        "bare SQLite loop"
+    };
+    let bar = seconds_bar(args.duration_secs, label);
     let ticking = bar.clone();
     let ticker = tokio::spawn(async move {
         let mut tick = tokio::time::interval(Duration::from_millis(100));
@@ -220,16 +271,22 @@ pub(crate) async fn intake(args: IntakeArgs) -> anyhow::Result<()> {
         }
     });
     let bare_started = Instant::now();
-    let rows = bare_sqlite_loop(&db.path("bare.db"), duration).await?;
+    let rows = if db.is_postgres() {
+        bare_postgres_loop(&db, duration).await?
+    } else {
+        bare_sqlite_loop(&db.path("bare.db"), duration).await?
+    };
     let bare_rate = rows as f64 / bare_started.elapsed().as_secs_f64();
     ticker.abort();
     bar.finish_and_clear();
+    let how = if db.is_postgres() {
+        "one insert per transaction, one connection"
+    } else {
+        "one insert per transaction, WAL, synchronous=normal"
+    };
+    println!("{label:<26} {bare_rate:.0} tx/s ({how})");
     println!(
-        "{:<26} {bare_rate:.0} tx/s (one insert per transaction, WAL, synchronous=normal)",
-        "bare SQLite loop"
-    );
-    println!(
-        "{:<26} {:.2} (intake req/s / bare SQLite tx/s)",
+        "{:<26} {:.2} (intake req/s / bare tx/s)",
         "ratio",
         rate / bare_rate
     );

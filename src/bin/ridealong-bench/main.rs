@@ -1,7 +1,8 @@
 //! `ridealong-bench`: load harnesses that print the figures BENCHMARKS.md tracks,
 //! kept out of the `ridealong` binary that runs in production. Each builds its
 //! own throwaway SQLite database in a temporary directory, so it runs from a
-//! clean checkout with nothing else set up.
+//! clean checkout with nothing else set up; with `--database-url postgres://…`
+//! it creates a throwaway database on that PostgreSQL server instead.
 //!
 //! - `ridealong-bench matching`: one matcher run over seeded requests and mentors.
 //! - `ridealong-bench intake`: `POST /api/v1/requests` on a served instance.
@@ -31,7 +32,7 @@ struct Cli {
 /// `ridealong-bench …`
 #[derive(Subcommand, Debug)]
 enum BenchCommand {
-    /// Time one matcher run over seeded requests and mentors on SQLite.
+    /// Time one matcher run over seeded requests and mentors.
     Matching(MatchingArgs),
     /// Drive POST /api/v1/requests on a served instance with concurrent clients.
     Intake(IntakeArgs),
@@ -51,6 +52,10 @@ pub struct MatchingArgs {
     /// Seed of the synthetic population.
     #[arg(long, default_value_t = 1)]
     pub seed: u64,
+    /// A PostgreSQL server (`postgres://…`) to run on, in a database created
+    /// for the run and dropped after it; SQLite when unset.
+    #[arg(long)]
+    pub database_url: Option<String>,
 }
 
 /// `ridealong-bench intake`
@@ -68,6 +73,14 @@ pub struct IntakeArgs {
     /// The `ridealong` binary to serve with (default: the one beside this one).
     #[arg(long)]
     pub server: Option<PathBuf>,
+    /// A PostgreSQL server (`postgres://…`) to run on, in a database created
+    /// for the run and dropped after it; SQLite when unset.
+    #[arg(long)]
+    pub database_url: Option<String>,
+    /// `ridealong serve` processes on the one database; the connections are
+    /// spread over them in turn.
+    #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u16).range(1..=16))]
+    pub instances: u16,
 }
 
 /// `ridealong-bench dispatch`
@@ -91,6 +104,15 @@ pub struct DispatchArgs {
     /// the stand-in's.
     #[arg(long)]
     pub provider_url: Option<String>,
+    /// A PostgreSQL server (`postgres://…`) to run on, in a database created
+    /// for the run and dropped after it; SQLite when unset.
+    #[arg(long)]
+    pub database_url: Option<String>,
+    /// Instances dialing from the one database. One runs in this process; more
+    /// are `ridealong serve` processes, each with its Twilio client pointed at
+    /// the fake, sharing the account's calls per second.
+    #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u16).range(1..=16))]
+    pub instances: u16,
 }
 
 #[tokio::main]

@@ -31,34 +31,169 @@ pub(crate) fn ridealong_binary() -> anyhow::Result<PathBuf> {
     Ok(binary)
 }
 
-/// A fresh SQLite database in a temporary directory removed on drop.
+/// A fresh database for one run: a SQLite file in a temporary directory, or a
+/// database created for the run on the PostgreSQL server `--database-url` names
+/// (and dropped by [`ScratchDb::remove`]). Logs and the bare-loop file go in the
+/// temporary directory either way.
 pub(crate) struct ScratchDb {
     dir: tempfile::TempDir,
+    postgres: Option<ScratchPostgres>,
+}
+
+/// A database created on a PostgreSQL server for one run.
+struct ScratchPostgres {
+    /// The URL given, whose database the scratch one is created from.
+    server_url: String,
+    name: String,
+    url: String,
 }
 
 impl ScratchDb {
-    pub(crate) fn new() -> anyhow::Result<ScratchDb> {
-        Ok(ScratchDb {
-            dir: tempfile::Builder::new()
-                .prefix("ridealong-bench-")
-                .tempdir()
-                .context("creating a temporary directory")?,
-        })
+    /// A scratch database on the backend of `database_url` (a `postgres://` URL
+    /// names the server to create it on), or SQLite when it is `None`.
+    pub(crate) async fn new(database_url: Option<&str>) -> anyhow::Result<ScratchDb> {
+        let dir = tempfile::Builder::new()
+            .prefix("ridealong-bench-")
+            .tempdir()
+            .context("creating a temporary directory")?;
+        let postgres = match database_url {
+            None => None,
+            Some(url) if url.starts_with("postgres://") || url.starts_with("postgresql://") => {
+                let name = format!("ridealong_bench_{:016x}", rand::random::<u64>());
+                let server = Store::connect(url)
+                    .await
+                    .context("connecting to PostgreSQL")?;
+                if let Store::Postgres(pool) = &server {
+                    sqlx::query(&format!("create database {name}"))
+                        .execute(pool)
+                        .await
+                        .context("creating the scratch database")?;
+                }
+                server.close().await;
+                Some(ScratchPostgres {
+                    server_url: url.to_owned(),
+                    url: with_database(url, &name),
+                    name,
+                })
+            }
+            Some(url) => bail!(
+                "--database-url takes a postgres:// URL (SQLite is the default and needs none): {url}"
+            ),
+        };
+        Ok(ScratchDb { dir, postgres })
     }
 
+    /// The backend, as the figures name it.
+    pub(crate) fn backend(&self) -> &'static str {
+        if self.postgres.is_some() {
+            "PostgreSQL"
+        } else {
+            "SQLite"
+        }
+    }
+
+    pub(crate) fn is_postgres(&self) -> bool {
+        self.postgres.is_some()
+    }
+
+    /// A file in the run's temporary directory.
     pub(crate) fn path(&self, name: &str) -> PathBuf {
         self.dir.path().join(name)
     }
 
-    pub(crate) fn url(&self, name: &str) -> String {
-        format!("sqlite://{}", self.path(name).display())
+    /// The scratch database's URL.
+    pub(crate) fn url(&self) -> String {
+        match &self.postgres {
+            Some(postgres) => postgres.url.clone(),
+            None => format!("sqlite://{}", self.path("ridealong.db").display()),
+        }
     }
 
+    /// A migrated store on the scratch database.
     pub(crate) async fn store(&self) -> anyhow::Result<Store> {
-        let store = Store::connect(&self.url("ridealong.db")).await?;
+        let store = Store::connect(&self.url()).await?;
         store.migrate().await?;
         Ok(store)
     }
+
+    /// A migrated store for seeding, which is setup and not measured: on
+    /// PostgreSQL its commits do not wait for the disk (`synchronous_commit =
+    /// off`), or a hundred thousand single-row commits would take minutes.
+    /// Close it before the measured part, which uses [`ScratchDb::store`].
+    pub(crate) async fn seeding_store(&self) -> anyhow::Result<Store> {
+        if !self.is_postgres() {
+            return self.store().await;
+        }
+        let url = self.url();
+        let separator = if url.contains('?') { '&' } else { '?' };
+        let store = Store::connect(&format!(
+            "{url}{separator}options=-c%20synchronous_commit%3Doff"
+        ))
+        .await?;
+        store.migrate().await?;
+        Ok(store)
+    }
+
+    /// Drops the PostgreSQL database (after every connection to it closed);
+    /// the temporary directory goes on drop.
+    pub(crate) async fn remove(self) -> anyhow::Result<()> {
+        if let Some(postgres) = &self.postgres {
+            let server = Store::connect(&postgres.server_url).await?;
+            if let Store::Postgres(pool) = &server {
+                sqlx::query(&format!(
+                    "drop database if exists {} with (force)",
+                    postgres.name
+                ))
+                .execute(pool)
+                .await
+                .context("dropping the scratch database")?;
+            }
+            server.close().await;
+        }
+        Ok(())
+    }
+}
+
+/// `url` with its database name replaced by `name`, query kept.
+fn with_database(url: &str, name: &str) -> String {
+    let (base, query) = match url.split_once('?') {
+        Some((base, query)) => (base, Some(query)),
+        None => (url, None),
+    };
+    let authority_start = base.find("://").map_or(0, |index| index + 3);
+    let base = match base[authority_start..].find('/') {
+        Some(slash) => &base[..authority_start + slash],
+        None => base,
+    };
+    match query {
+        Some(query) => format!("{base}/{name}?{query}"),
+        None => format!("{base}/{name}"),
+    }
+}
+
+/// Runs `bench` on a scratch database for `database_url` and removes the
+/// database afterwards, whether the run succeeded or not.
+pub(crate) async fn on_scratch_db<F, Fut>(
+    database_url: Option<&str>,
+    bench: F,
+) -> anyhow::Result<()>
+where
+    F: FnOnce(std::sync::Arc<ScratchDb>) -> Fut,
+    Fut: std::future::Future<Output = anyhow::Result<()>>,
+{
+    let db = std::sync::Arc::new(ScratchDb::new(database_url).await?);
+    let result = bench(std::sync::Arc::clone(&db)).await;
+    let db = std::sync::Arc::into_inner(db).context("the run kept its database")?;
+    let removed = db.remove().await;
+    result.and(removed)
+}
+
+/// A count the harness reads from the database while the server runs.
+pub(crate) async fn count(store: &Store, sql: &str) -> anyhow::Result<i64> {
+    Ok(match store {
+        Store::Sqlite(pool) => sqlx::query_scalar(sql).fetch_one(pool).await?,
+        Store::Postgres(pool) => sqlx::query_scalar(sql).fetch_one(pool).await?,
+    })
 }
 
 pub(crate) fn progress(length: u64, what: &str) -> ProgressBar {
@@ -162,6 +297,18 @@ pub(crate) fn print_memory(label: &str, pid: u32) {
     }
 }
 
+/// Each process's memory, numbered when there are several.
+pub(crate) fn print_memories(label: &str, pids: &[u32]) {
+    match pids {
+        [pid] => print_memory(label, *pid),
+        _ => {
+            for (instance, pid) in pids.iter().enumerate() {
+                print_memory(&format!("{label} ({})", instance + 1), *pid);
+            }
+        }
+    }
+}
+
 pub(crate) fn millis(duration: Duration) -> f64 {
     duration.as_secs_f64() * 1000.0
 }
@@ -194,25 +341,40 @@ pub(crate) struct Served {
 }
 
 impl Served {
+    /// `binary serve` with simulated telephony on `database_url`.
     pub(crate) async fn start(
         binary: &Path,
         database_url: &str,
         log: &Path,
         env: &[(&str, &str)],
     ) -> anyhow::Result<Served> {
+        Served::start_with(
+            binary,
+            database_url,
+            log,
+            &["--telephony", "simulated"],
+            env,
+        )
+        .await
+    }
+
+    /// `binary serve` with `args` and `env` on `database_url`, its log in `log`.
+    pub(crate) async fn start_with(
+        binary: &Path,
+        database_url: &str,
+        log: &Path,
+        args: &[&str],
+        env: &[(&str, &str)],
+    ) -> anyhow::Result<Served> {
         let port = std::net::TcpListener::bind("127.0.0.1:0")?
             .local_addr()?
             .port();
+        let log_path = log.to_owned();
         let log = std::fs::File::create(log)?;
         let child = tokio::process::Command::new(binary)
             // The load comes from one address: the per-IP limit would refuse it.
-            .args([
-                "serve",
-                "--telephony",
-                "simulated",
-                "--rate-limit-per-minute",
-                "0",
-            ])
+            .args(["serve", "--rate-limit-per-minute", "0"])
+            .args(args)
             .arg("--listen")
             .arg(format!("127.0.0.1:{port}"))
             .arg("--database-url")
@@ -224,7 +386,7 @@ impl Served {
             .kill_on_drop(true)
             .spawn()
             .with_context(|| format!("starting {}", binary.display()))?;
-        let served = Served {
+        let mut served = Served {
             child,
             base: format!("http://127.0.0.1:{port}"),
         };
@@ -239,6 +401,10 @@ impl Served {
                 .is_ok_and(|response| response.status().is_success())
             {
                 return Ok(served);
+            }
+            if let Some(status) = served.child.try_wait()? {
+                let log = std::fs::read_to_string(&log_path).unwrap_or_default();
+                bail!("the server exited ({status}):\n{log}");
             }
             if started.elapsed() > Duration::from_secs(30) {
                 bail!("the server did not answer /healthz within 30 s");
@@ -255,6 +421,22 @@ impl Served {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_scratch_database_replaces_the_named_one_and_keeps_the_query() {
+        assert_eq!(
+            with_database("postgres://root@127.0.0.1:5432/test", "scratch"),
+            "postgres://root@127.0.0.1:5432/scratch"
+        );
+        assert_eq!(
+            with_database("postgres://h/test?sslmode=disable", "scratch"),
+            "postgres://h/scratch?sslmode=disable"
+        );
+        assert_eq!(
+            with_database("postgres://h", "scratch"),
+            "postgres://h/scratch"
+        );
+    }
 
     #[test]
     fn percentiles_use_the_nearest_rank() {
