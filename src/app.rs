@@ -135,6 +135,7 @@ impl App {
         // Reminders link to the manage page only at a public URL that was set:
         // the listening address is no use on a seeker's phone.
         let manage_links_at = config.public_url.clone();
+        let site_url = config.public_url.clone();
         let public_url = config
             .public_url
             .unwrap_or_else(|| local_url(address))
@@ -228,6 +229,7 @@ impl App {
                 default_region: config.default_region,
                 secure_cookies: dispatch_settings.public_url.starts_with("https://"),
                 confirm_phone: config.privacy.confirm_phone,
+                site_url,
             }),
             provider,
             dispatch_settings,

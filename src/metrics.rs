@@ -101,6 +101,37 @@ impl ReminderResult {
     }
 }
 
+/// What became of a seeker calling the service number back after a missed call.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum CallBackResult {
+    /// Put through, and the mentor pressed 1: they talked.
+    Completed,
+    /// Put through, but the mentor did not take it (no answer, no 1, a failure).
+    Missed,
+    /// The commute was still open, but the mentor was on another call.
+    MentorBusy,
+    /// The missed call's commute was over.
+    TooLate,
+}
+
+impl CallBackResult {
+    const ALL: [CallBackResult; 4] = [
+        CallBackResult::Completed,
+        CallBackResult::Missed,
+        CallBackResult::MentorBusy,
+        CallBackResult::TooLate,
+    ];
+
+    fn label(self) -> &'static str {
+        match self {
+            CallBackResult::Completed => "completed",
+            CallBackResult::Missed => "missed",
+            CallBackResult::MentorBusy => "mentor_busy",
+            CallBackResult::TooLate => "too_late",
+        }
+    }
+}
+
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 struct RouteLabels {
     route: String,
@@ -149,6 +180,7 @@ pub struct Metrics {
     reminders: Family<ResultLabels, Counter>,
     screens_failed: Counter,
     second_tries: Family<StageLabels, Counter>,
+    call_backs: Family<ResultLabels, Counter>,
     webhook_deliveries: Family<ResultLabels, Counter>,
 }
 
@@ -242,6 +274,17 @@ impl Metrics {
             "Second tries in the same commute after a seeker-side miss, by stage (booked, completed)",
             second_tries.clone(),
         );
+        let call_backs = Family::<ResultLabels, Counter>::default();
+        registry.register(
+            "callbacks",
+            "Seekers calling the service number back after a missed call, by result: completed, missed (put through, the mentor did not take it), mentor_busy, too_late (the commute was over)",
+            call_backs.clone(),
+        );
+        for result in CallBackResult::ALL {
+            drop(call_backs.get_or_create(&ResultLabels {
+                result: result.label(),
+            }));
+        }
         let webhook_deliveries = Family::<ResultLabels, Counter>::default();
         registry.register(
             "webhook_deliveries",
@@ -261,6 +304,7 @@ impl Metrics {
             reminders,
             screens_failed,
             second_tries,
+            call_backs,
             webhook_deliveries,
         }
     }
@@ -283,6 +327,15 @@ impl Metrics {
     fn second_try_stage(&self, stage: &'static str) {
         self.second_tries
             .get_or_create(&StageLabels { stage })
+            .inc();
+    }
+
+    /// A seeker called back after a missed call, with `result`.
+    pub fn call_back(&self, result: CallBackResult) {
+        self.call_backs
+            .get_or_create(&ResultLabels {
+                result: result.label(),
+            })
             .inc();
     }
 

@@ -52,6 +52,7 @@ macro_rules! string_enum {
     };
 }
 
+pub mod call_back;
 pub mod call_flow;
 pub mod concurrency;
 pub mod consent;

@@ -109,18 +109,21 @@ impl MentorSchedule {
         seeker: &SeekerHours,
         earliest: DateTime<Utc>,
     ) -> Option<Slot> {
-        let occurrence = self
-            .occurrences(missed.starts_at, missed.ends_at)
-            .into_iter()
-            .find(|occurrence| {
-                occurrence.start <= missed.starts_at && missed.ends_at <= occurrence.end
-            })?;
+        let occurrence = self.occurrence_of(missed)?;
         self.occurrence_slots(&occurrence).find(|slot| {
             slot.starts_at >= earliest
                 && *slot != missed
                 && booked.binary_search(&slot.starts_at).is_err()
                 && seeker.permits(slot.starts_at, slot.ends_at)
         })
+    }
+
+    /// The window occurrence `slot` lies in, pauses applied; `None` when no
+    /// occurrence holds it whole (the window changed, or its date was paused).
+    pub fn occurrence_of(&self, slot: Slot) -> Option<Occurrence> {
+        self.occurrences(slot.starts_at, slot.ends_at)
+            .into_iter()
+            .find(|occurrence| occurrence.start <= slot.starts_at && slot.ends_at <= occurrence.end)
     }
 
     fn is_paused(&self, occurrence: &Occurrence) -> bool {

@@ -32,6 +32,7 @@ use tokio_util::sync::CancellationToken;
 use tracing::{info, instrument, warn};
 
 use crate::clock::Clock;
+use crate::domain::call_back::call_back_outcome;
 use crate::domain::call_flow::{
     Leg, LegStatus, mentor_leg_outcome, screen_failed, seeker_leg_outcome,
 };
@@ -328,58 +329,66 @@ impl Reconciler {
 
     /// Settles `call` from the provider's record of its mentor leg and, if the
     /// mentor pressed 1, of the seeker leg; `Ok(true)` when this ended it. A
-    /// mentor leg still live is left alone.
+    /// mentor leg still live is left alone. A call-back's parent leg is the
+    /// seeker's inbound call, and the leg it dialed the mentor's.
     async fn settle(
         &self,
         call: &QuietCall,
-        mentor_leg: &ProviderCall,
+        parent_leg: &ProviderCall,
     ) -> anyhow::Result<Result<bool, Throttled>> {
-        let Some(mentor_status) =
-            LegStatus::parse(&mentor_leg.status).filter(|status| status.is_final())
+        let Some(parent_status) =
+            LegStatus::parse(&parent_leg.status).filter(|status| status.is_final())
         else {
             return Ok(Ok(false));
         };
         let mut failed_screen = false;
-        let (outcome, leg, talk_seconds) = match mentor_leg_outcome(mentor_status, call.accepted) {
-            Some(outcome) => (outcome, Leg::Mentor, None),
-            None => {
-                let children = CallQuery {
-                    parent_call_sid: Some(call.provider_call_sid.clone()),
-                    ..CallQuery::default()
-                };
-                let seeker_leg = match self
-                    .ask("list_calls", self.provider.list_calls(&children))
-                    .await
-                {
-                    Ok(Ok(legs)) => legs.into_iter().next(),
-                    Ok(Err(error)) => {
-                        warn!(call.id = call.call_id.0, error = %error, "cannot look up a seeker leg yet");
-                        return Ok(Ok(false));
+        let (outcome, leg, talk_seconds) = if call.inbound {
+            let mentor_leg = match self.dialed_leg(call).await? {
+                Ok(Some(leg)) => leg,
+                Ok(None) => return Ok(Ok(false)),
+                Err(throttled) => return Ok(Err(throttled)),
+            };
+            let status = mentor_leg
+                .as_ref()
+                .and_then(|leg| LegStatus::parse(&leg.status));
+            // No leg: the caller hung up before the mentor was rung. A leg still
+            // live under an ended parent will not end well either.
+            let outcome = call_back_outcome(status, call.accepted).unwrap_or(Outcome::Failed);
+            let talk = mentor_leg.as_ref().and_then(|leg| leg.duration);
+            let talk = (outcome == Outcome::Completed).then_some(talk.unwrap_or_default());
+            (outcome, Leg::Mentor, talk)
+        } else {
+            match mentor_leg_outcome(parent_status, call.accepted) {
+                Some(outcome) => (outcome, Leg::Mentor, None),
+                None => {
+                    let seeker_leg = match self.dialed_leg(call).await? {
+                        Ok(Some(leg)) => leg,
+                        Ok(None) => return Ok(Ok(false)),
+                        Err(throttled) => return Ok(Err(throttled)),
+                    };
+                    let seeker = seeker_leg
+                        .as_ref()
+                        .and_then(|leg| LegStatus::parse(&leg.status));
+                    // The provider says only "completed" for a leg a voicemail took:
+                    // the screen result recorded here decides.
+                    failed_screen =
+                        seeker.is_some_and(|status| screen_failed(status, call.screen_passed));
+                    match seeker.and_then(|status| seeker_leg_outcome(status, call.screen_passed)) {
+                        Some(outcome) => {
+                            let talk = seeker_leg.as_ref().and_then(|leg| leg.duration);
+                            let talk =
+                                (outcome == Outcome::Completed).then_some(talk.unwrap_or_default());
+                            (outcome, Leg::Seeker, talk)
+                        }
+                        // Pressed 1 but the seeker leg never started.
+                        None => (Outcome::Failed, Leg::Seeker, None),
                     }
-                    Err(throttled) => return Ok(Err(throttled)),
-                };
-                let seeker = seeker_leg
-                    .as_ref()
-                    .and_then(|leg| LegStatus::parse(&leg.status));
-                // The provider says only "completed" for a leg a voicemail took:
-                // the screen result recorded here decides.
-                failed_screen =
-                    seeker.is_some_and(|status| screen_failed(status, call.screen_passed));
-                match seeker.and_then(|status| seeker_leg_outcome(status, call.screen_passed)) {
-                    Some(outcome) => {
-                        let talk = seeker_leg.as_ref().and_then(|leg| leg.duration);
-                        let talk =
-                            (outcome == Outcome::Completed).then_some(talk.unwrap_or_default());
-                        (outcome, Leg::Seeker, talk)
-                    }
-                    // Pressed 1 but the seeker leg never started.
-                    None => (Outcome::Failed, Leg::Seeker, None),
                 }
             }
         };
         let now = self.clock.now();
         let detail = serde_json::json!({
-            "mentor_status": mentor_leg.status,
+            "mentor_status": parent_leg.status,
             "outcome": outcome.as_str(),
         });
         let event = NewCallEvent::new(call.call_id, "settled_from_provider", &detail, now);
@@ -391,6 +400,29 @@ impl Reconciler {
             self.metrics.screen_failed();
         }
         Ok(Ok(ended))
+    }
+
+    /// The leg call `call`'s parent dialed (`Some(None)`: none), or `None` when
+    /// the provider could not say (tried again next round); `Err` when throttled.
+    async fn dialed_leg(
+        &self,
+        call: &QuietCall,
+    ) -> anyhow::Result<Result<Option<Option<ProviderCall>>, Throttled>> {
+        let children = CallQuery {
+            parent_call_sid: Some(call.provider_call_sid.clone()),
+            ..CallQuery::default()
+        };
+        match self
+            .ask("list_calls", self.provider.list_calls(&children))
+            .await
+        {
+            Ok(Ok(legs)) => Ok(Ok(Some(legs.into_iter().next()))),
+            Ok(Err(error)) => {
+                warn!(call.id = call.call_id.0, error = %error, "cannot look up a dialed leg yet");
+                Ok(Ok(None))
+            }
+            Err(throttled) => Ok(Err(throttled)),
+        }
     }
 
     /// Makes one provider request, `operation`, paced, and counts its failure;

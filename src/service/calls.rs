@@ -8,7 +8,7 @@ use super::Service;
 use crate::domain::call_flow::{Leg, LegStatus, screen_failed, seeker_leg_outcome};
 use crate::domain::status::Outcome;
 use crate::ids::CallId;
-use crate::metrics::Metrics;
+use crate::metrics::{CallBackResult, Metrics};
 use crate::store::{CallContext, CallEnded, NewCallEvent, SCREEN_PASSED, SecondTry, StoreError};
 
 /// The sequence number a seeker leg's screen result is recorded under, with the
@@ -183,7 +183,7 @@ impl Service {
 }
 
 /// Counts and logs what ending call `call_id` with `outcome` did (its outcome,
-/// a second try completed or booked), wherever it was ended: a webhook, the
+/// a second try completed or booked, a call-back completed or missed), wherever it was ended: a webhook, the
 /// dispatcher or the reconciler, which says how in `how`.
 pub fn account_for_ended_call(
     metrics: &Metrics,
@@ -195,6 +195,13 @@ pub fn account_for_ended_call(
     metrics.call_ended(outcome);
     if ended.retry_of.is_some() && outcome == Outcome::Completed {
         metrics.second_try_completed();
+    }
+    if ended.inbound {
+        metrics.call_back(if outcome == Outcome::Completed {
+            CallBackResult::Completed
+        } else {
+            CallBackResult::Missed
+        });
     }
     tracing::info!(call.id = call_id.0, call.outcome = %outcome,
         request.status = %ended.request_status, "{how}");

@@ -9,8 +9,9 @@
 //! the matcher handle and the metrics; they never import `web` or `cli`.
 //!
 //! One module per area, each an `impl Service` block: [`requests`], [`consent`],
-//! [`feedback`], [`mentors`], [`mentor_calls`], [`calls`].
+//! [`feedback`], [`mentors`], [`mentor_calls`], [`calls`], [`call_backs`].
 
+pub mod call_backs;
 pub mod calls;
 pub mod consent;
 pub mod feedback;

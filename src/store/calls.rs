@@ -66,6 +66,9 @@ pub struct CallRecord {
     pub retry_of: Option<CallId>,
     /// The seeker's answer to the feedback question, once they replied.
     pub feedback: Option<CallFeedback>,
+    /// Whether the seeker placed it, calling the service number back after a
+    /// missed call (the call-back line), rather than the dispatcher.
+    pub inbound: bool,
     /// When it was booked.
     pub created_at: DateTime<Utc>,
     /// Last change.
@@ -202,6 +205,7 @@ pub(super) struct CallRow {
     retry_of: Option<CallId>,
     feedback_score: Option<i32>,
     feedback_at: Option<DateTime<Utc>>,
+    inbound: bool,
     created_at: DateTime<Utc>,
     updated_at: DateTime<Utc>,
 }
@@ -233,6 +237,7 @@ impl TryFrom<CallRow> for CallRecord {
                 (Some(score), Some(received_at)) => Some(CallFeedback { score, received_at }),
                 _ => None,
             },
+            inbound: row.inbound,
             created_at: row.created_at,
             updated_at: row.updated_at,
         })
@@ -251,8 +256,10 @@ struct EventRow {
 /// and well under both backends' limit on bound parameters.
 pub const BOOK_CHUNK: usize = 500;
 
-const CALL_COLUMNS: &str = "id, request_id, mentor_id, starts_at, ends_at, status, outcome,
-    talk_seconds, provider_call_sid, retry_of, feedback_score, feedback_at, created_at, updated_at";
+pub(super) const CALL_COLUMNS: &str =
+    "id, request_id, mentor_id, starts_at, ends_at, status, outcome,
+    talk_seconds, provider_call_sid, retry_of, feedback_score, feedback_at, inbound, created_at,
+    updated_at";
 
 impl Store {
     /// Persists the matcher's bookings. Each one moves its request from `pending`
@@ -565,7 +572,7 @@ impl Store {
                 c.outcome as outcome, c.talk_seconds as talk_seconds,
                 c.provider_call_sid as provider_call_sid, c.retry_of as retry_of,
                 c.feedback_score as feedback_score, c.feedback_at as feedback_at,
-                c.created_at as created_at,
+                c.inbound as inbound, c.created_at as created_at,
                 c.updated_at as updated_at,
                 m.name as mentor_name, m.timezone as mentor_timezone,
                 r.name as seeker_name, r.timezone as seeker_timezone, r.topic as topic
@@ -614,6 +621,43 @@ impl Store {
             .collect()
     }
 
+    /// Every call starting in `[from, to)`, as the recovery figures count it:
+    /// its start, whether it was canceled, its outcome, and whether it was a
+    /// second try or a call-back.
+    #[instrument(skip_all)]
+    pub async fn call_tallies(
+        &self,
+        from: DateTime<Utc>,
+        to: DateTime<Utc>,
+    ) -> StoreResult<Vec<CallTally>> {
+        let rows: Vec<TallyRow> = with_pool!(self, pool, {
+            sqlx::query_as(
+                "select starts_at, status, outcome, retry_of is not null as second_try, inbound
+                 from calls where starts_at >= $1 and starts_at < $2",
+            )
+            .bind(from)
+            .bind(to)
+            .fetch_all(pool)
+            .await
+        })?;
+        rows.into_iter()
+            .map(|row| {
+                let outcome = row
+                    .outcome
+                    .map(|outcome| outcome.parse::<Outcome>())
+                    .transpose()
+                    .map_err(|_| StoreError::Corrupt("call outcome".to_owned()))?;
+                Ok(CallTally {
+                    starts_at: row.starts_at,
+                    canceled: row.status == CallStatus::Canceled.as_str(),
+                    outcome,
+                    second_try: row.second_try,
+                    inbound: row.inbound,
+                })
+            })
+            .collect()
+    }
+
     /// How many calls that were not canceled start in `[from, to)`.
     #[instrument(skip_all)]
     pub async fn count_calls_starting(
@@ -633,6 +677,30 @@ impl Store {
         })?;
         Ok(u64::try_from(count).unwrap_or(0))
     }
+}
+
+/// One call as the recovery figures count it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct CallTally {
+    /// Its start.
+    pub starts_at: DateTime<Utc>,
+    /// Whether it was called off.
+    pub canceled: bool,
+    /// How it ended, if it has.
+    pub outcome: Option<Outcome>,
+    /// Whether it was a second try in the same commute.
+    pub second_try: bool,
+    /// Whether it was a call-back the seeker placed.
+    pub inbound: bool,
+}
+
+#[derive(sqlx::FromRow)]
+struct TallyRow {
+    starts_at: DateTime<Utc>,
+    status: String,
+    outcome: Option<String>,
+    second_try: bool,
+    inbound: bool,
 }
 
 /// A call as the operator lists it, with who is on it.

@@ -280,7 +280,7 @@ impl Store {
         let sql = format!(
             "select c.id, c.request_id, c.mentor_id, c.starts_at, c.ends_at, c.status,
                     c.outcome, c.talk_seconds, c.provider_call_sid, c.retry_of, c.feedback_score,
-                    c.feedback_at, c.created_at, c.updated_at,
+                    c.feedback_at, c.inbound, c.created_at, c.updated_at,
                     r.name, r.topic, r.message
              from calls c join requests r on r.id = c.request_id
              where c.mentor_id = $1 and c.status in {statuses}

@@ -26,6 +26,7 @@
 //! Errors: storage functions return [`StoreError`]; a unique-constraint violation
 //! becomes [`StoreError::Conflict`] here, so callers never look at SQL error codes.
 
+mod call_backs;
 mod calls;
 mod consent;
 mod feedback;
@@ -49,9 +50,10 @@ use sqlx::postgres::{PgConnectOptions, PgPool};
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqliteSynchronous};
 use sqlx::{Pool, Postgres, Sqlite, Transaction};
 
+pub use call_backs::{MentorNextCall, MentorNow, NewCallBack};
 pub use calls::{
     CallDetail, CallEvent, CallFilter, CallListing, CallOutcome, CallRecord, CallSummary,
-    NewCallEvent,
+    CallTally, NewCallEvent,
 };
 pub use consent::{CodeTextJob, ConfirmOutcome, NewCodeOutcome, OptOutSource};
 pub use feedback::{CallFeedback, FeedbackStored};

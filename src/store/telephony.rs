@@ -107,6 +107,9 @@ pub struct QuietCall {
     pub accepted: bool,
     /// Whether the seeker pressed a key at the screen.
     pub screen_passed: bool,
+    /// Whether it is a call-back: the seeker's inbound call is the parent leg,
+    /// the mentor's the dialed one.
+    pub inbound: bool,
 }
 
 /// Everything the TwiML answers need about one call.
@@ -128,6 +131,8 @@ pub struct CallContext {
     pub seeker_name: String,
     /// The seeker's E.164 number (dialed, never spoken or shown).
     pub seeker_phone: String,
+    /// The mentor's E.164 number (dialed by a call-back, never spoken or shown).
+    pub mentor_phone: String,
     /// What the call is about.
     pub topic: String,
     /// Whether the mentor pressed 1.
@@ -136,6 +141,10 @@ pub struct CallContext {
     pub provider_call_sid: Option<String>,
     /// Whether the seeker pressed a key at the screen.
     pub screen_passed: bool,
+    /// Whether it is a call-back the seeker placed (the call-back line).
+    pub inbound: bool,
+    /// Where the call's request stands.
+    pub request_status: RequestStatus,
 }
 
 /// What a second try in the same commute must keep to besides the mentor's
@@ -179,6 +188,8 @@ pub struct CallEnded {
     pub request_status: RequestStatus,
     /// The missed call the ended one was the second try of, if it was one.
     pub retry_of: Option<CallId>,
+    /// Whether the ended call was a call-back the seeker placed.
+    pub inbound: bool,
     /// The second try booked in the same commute, if the seeker missed this one
     /// and a slot was left.
     pub second_try: Option<SecondTry>,
@@ -215,8 +226,18 @@ struct ClaimRow {
 }
 
 #[derive(sqlx::FromRow)]
+struct QuietRow {
+    id: CallId,
+    provider_call_sid: String,
+    accepted_at: Option<DateTime<Utc>>,
+    screen_passed: bool,
+    inbound: bool,
+}
+
+#[derive(sqlx::FromRow)]
 struct ContextRow {
     id: CallId,
+    request_id: RequestId,
     status: String,
     outcome: Option<String>,
     ends_at: DateTime<Utc>,
@@ -224,10 +245,13 @@ struct ContextRow {
     mentor_timezone: String,
     seeker_name: String,
     seeker_phone: String,
+    mentor_phone: String,
     topic: String,
     accepted_at: Option<DateTime<Utc>>,
     provider_call_sid: Option<String>,
     screen_passed: bool,
+    inbound: bool,
+    request_status: String,
 }
 
 const LIVE: &str = "('scheduled', 'dialing', 'in_progress')";
@@ -509,7 +533,7 @@ impl Store {
         limit: u32,
     ) -> StoreResult<Vec<QuietCall>> {
         let claim_sql = self.per_backend(CLAIM_QUIET_CALLS_SQLITE, CLAIM_QUIET_CALLS_POSTGRES);
-        let rows: Vec<(CallId, String, Option<DateTime<Utc>>, bool)> = with_pool!(self, pool, {
+        let rows: Vec<QuietRow> = with_pool!(self, pool, {
             sqlx::query_as(claim_sql)
                 .bind(now)
                 .bind(quiet_since)
@@ -519,14 +543,13 @@ impl Store {
         })?;
         let mut calls: Vec<QuietCall> = rows
             .into_iter()
-            .map(
-                |(call_id, provider_call_sid, accepted_at, screen_passed)| QuietCall {
-                    call_id,
-                    provider_call_sid,
-                    accepted: accepted_at.is_some(),
-                    screen_passed,
-                },
-            )
+            .map(|row| QuietCall {
+                call_id: row.id,
+                provider_call_sid: row.provider_call_sid,
+                accepted: row.accepted_at.is_some(),
+                screen_passed: row.screen_passed,
+                inbound: row.inbound,
+            })
             .collect();
         calls.sort_by_key(|call| call.call_id);
         Ok(calls)
@@ -537,9 +560,10 @@ impl Store {
     pub async fn call_context(&self, call_id: CallId) -> StoreResult<Option<CallContext>> {
         let row: Option<ContextRow> = with_pool!(self, pool, {
             sqlx::query_as(
-                "select c.id, c.status, c.outcome, c.ends_at, m.name as mentor_name,
+                "select c.id, c.request_id, c.status, c.outcome, c.ends_at, m.name as mentor_name,
                         m.timezone as mentor_timezone, r.name as seeker_name,
-                        r.phone as seeker_phone, r.topic, c.accepted_at, c.provider_call_sid,
+                        r.phone as seeker_phone, m.phone as mentor_phone, r.topic, c.accepted_at, c.provider_call_sid, c.inbound,
+                        r.status as request_status,
                         exists (select 1 from call_events e
                                 where e.call_id = c.id and e.kind = 'screen_passed')
                             as screen_passed
@@ -572,10 +596,13 @@ impl Store {
                 mentor_name: row.mentor_name,
                 seeker_name: row.seeker_name,
                 seeker_phone: row.seeker_phone,
+                mentor_phone: row.mentor_phone,
                 topic: row.topic,
                 accepted: row.accepted_at.is_some(),
                 provider_call_sid: row.provider_call_sid,
                 screen_passed: row.screen_passed,
+                inbound: row.inbound,
+                request_status: parse_request_status(row.request_id, &row.request_status)?,
             })
         })
         .transpose()
@@ -714,11 +741,12 @@ impl Store {
         let sql = format!(
             "update calls
              set status = $1, outcome = $2, talk_seconds = $3, ended_at = $4, updated_at = $4
-             where id = $5 and status in {LIVE} returning request_id, retry_of, mentor_id"
+             where id = $5 and status in {LIVE}
+             returning request_id, retry_of, mentor_id, inbound"
         );
         with_pool!(self, pool, {
             let mut tx = pool.begin_write().await?;
-            let ended: Option<(RequestId, Option<CallId>, MentorId)> = sqlx::query_as(&sql)
+            let ended: Option<(RequestId, Option<CallId>, MentorId, bool)> = sqlx::query_as(&sql)
                 .bind(final_status.as_str())
                 .bind(outcome.as_str())
                 .bind(talk_seconds.map(|seconds| seconds as i32))
@@ -726,7 +754,7 @@ impl Store {
                 .bind(call_id)
                 .fetch_optional(&mut *tx)
                 .await?;
-            let Some((request_id, retry_of, mentor_id)) = ended else {
+            let Some((request_id, retry_of, mentor_id, inbound)) = ended else {
                 return Ok(None);
             };
             let (status, attempts, seeker_zone): (String, i32, String) =
@@ -964,6 +992,7 @@ impl Store {
                 request_id,
                 request_status,
                 retry_of,
+                inbound,
                 second_try,
                 mentor_rested,
             }))
@@ -1073,7 +1102,8 @@ const CLAIM_QUIET_CALLS_SQLITE: &str = "update calls set heard_at = $1
         order by id limit $3)
     returning id, provider_call_sid, accepted_at,
         exists (select 1 from call_events e
-                where e.call_id = calls.id and e.kind = 'screen_passed') as screen_passed";
+                where e.call_id = calls.id and e.kind = 'screen_passed') as screen_passed,
+        inbound";
 
 /// Claims quiet calls in flight on PostgreSQL: rows another claim holds are
 /// skipped, and the update checks the conditions again, since a row found by
@@ -1091,7 +1121,8 @@ const CLAIM_QUIET_CALLS_POSTGRES: &str = "with quiet as materialized (
         and coalesce(heard_at, dialed_at, starts_at) < $2
     returning id, provider_call_sid, accepted_at,
         exists (select 1 from call_events e
-                where e.call_id = calls.id and e.kind = 'screen_passed') as screen_passed";
+                where e.call_id = calls.id and e.kind = 'screen_passed') as screen_passed,
+        inbound";
 
 #[cfg(test)]
 mod tests {

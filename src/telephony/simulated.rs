@@ -14,7 +14,7 @@ use std::sync::{Arc, Mutex};
 use async_trait::async_trait;
 
 use super::player::{
-    CallScript, MentorScript, Pace, PlayedCall, Player, SeekerScript, new_call_sid,
+    CallScript, MentorScript, Pace, PlayReport, PlayedCall, Player, SeekerScript, new_call_sid,
 };
 use super::{CallQuery, CallUpdate, NewCall, NewSms, Provider, ProviderCall, ProviderError};
 
@@ -22,10 +22,12 @@ use super::{CallQuery, CallUpdate, NewCall, NewSms, Provider, ProviderCall, Prov
 const SIMULATED_ACCOUNT: &str = "ACsimulated00000000000000000000000";
 
 /// Outcomes the simulation can be told to play, by the names of DESIGN.md, and
-/// two paths of missed-call recovery: `seeker_voicemail` (the seeker's voicemail
-/// picks up and never gets past the screen) and `second_try_answered` (every
+/// three paths of missed-call recovery: `seeker_voicemail` (the seeker's voicemail
+/// picks up and never gets past the screen), `second_try_answered` (every
 /// other call is missed at the screen, and the next one, the second try in the
-/// same commute, is answered).
+/// same commute, is answered) and `seeker_calls_back` (the seeker misses every
+/// call, then rings the service number back, the mentor presses 1, and they
+/// talk).
 pub const SIMULATED_OUTCOMES: &[&str] = &[
     "completed",
     "mentor_no_answer",
@@ -35,6 +37,7 @@ pub const SIMULATED_OUTCOMES: &[&str] = &[
     "failed",
     "seeker_voicemail",
     "second_try_answered",
+    "seeker_calls_back",
 ];
 
 /// Which script each simulated call follows.
@@ -50,6 +53,14 @@ pub enum Scripts {
         /// The second try.
         answer: CallScript,
     },
+    /// Every call is missed by `miss`; then the seeker calls the service number
+    /// back, and that call follows `call_back` (see [`Player::play_inbound`]).
+    MissThenCallBack {
+        /// The missed call.
+        miss: CallScript,
+        /// The seeker's call back.
+        call_back: CallScript,
+    },
 }
 
 impl From<CallScript> for Scripts {
@@ -61,10 +72,11 @@ impl From<CallScript> for Scripts {
 /// A provider that plays calls in-process.
 pub struct SimulatedProvider {
     player: Player,
+    pace: Pace,
     auth_token: String,
     scripts: Scripts,
     placed: AtomicUsize,
-    calls: Arc<Mutex<HashMap<String, ProviderCall>>>,
+    calls: Arc<Calls>,
 }
 
 impl SimulatedProvider {
@@ -73,6 +85,7 @@ impl SimulatedProvider {
         let auth_token = crate::tokens::generate("sim_");
         SimulatedProvider {
             player: Player::new(auth_token.clone(), pace),
+            pace,
             auth_token,
             scripts: scripts.into(),
             placed: AtomicUsize::new(0),
@@ -99,6 +112,12 @@ impl SimulatedProvider {
             "seeker_busy" => (presses_one, SeekerScript::Busy),
             "failed" => (MentorScript::Fails, talks),
             "seeker_voicemail" => (presses_one, SeekerScript::Voicemail),
+            "seeker_calls_back" => {
+                return Some(Scripts::MissThenCallBack {
+                    miss: script(presses_one, SeekerScript::NoAnswer),
+                    call_back: script(presses_one, talks),
+                });
+            }
             "second_try_answered" => {
                 return Some(Scripts::MissThenAnswer {
                     miss: script(presses_one, SeekerScript::SilentAtScreen),
@@ -117,6 +136,7 @@ impl SimulatedProvider {
             Scripts::Every(script) => script,
             Scripts::MissThenAnswer { miss, .. } if placed.is_multiple_of(2) => miss,
             Scripts::MissThenAnswer { answer, .. } => answer,
+            Scripts::MissThenCallBack { miss, .. } => miss,
         }
     }
 
@@ -159,6 +179,15 @@ impl Provider for SimulatedProvider {
             self.next_script(),
             Arc::clone(&self.calls),
         );
+        let call_back = match self.scripts {
+            Scripts::MissThenCallBack { call_back, .. } => Some(CallBack {
+                script: call_back,
+                voice_url: voice_url_of(&call.url),
+                service_number: call.from.clone(),
+                pace: self.pace,
+            }),
+            _ => None,
+        };
         tokio::spawn(async move {
             let report = player.play(played, script).await;
             let seeker = report.dialed.as_ref();
@@ -173,21 +202,10 @@ impl Provider for SimulatedProvider {
                     .map_or(0, |leg| leg.duration_seconds),
                 "simulated provider: call over"
             );
-            let mut calls = calls.lock().expect("simulated calls lock");
-            if let Some(stored) = calls.get_mut(&sid) {
-                stored.status = report.mentor_status.clone();
-            }
-            // The seeker's leg, as the provider lists it under its parent.
-            if let Some(leg) = report.dialed {
-                let child = ProviderCall {
-                    sid: leg.sid.clone(),
-                    status: leg.status,
-                    to: Some(leg.number),
-                    from: Some(leg.caller_id),
-                    parent_call_sid: Some(sid.clone()),
-                    duration: Some(leg.duration_seconds),
-                };
-                calls.insert(leg.sid, child);
+            let seeker = report.dialed.as_ref().map(|leg| leg.number.clone());
+            book_played(&calls, &sid, report);
+            if let (Some(call_back), Some(seeker)) = (call_back, seeker) {
+                call_back.ring(&player, seeker, &calls).await;
             }
         });
         Ok(placed)
@@ -267,6 +285,89 @@ impl Provider for SimulatedProvider {
     }
 }
 
+/// The calls the simulation knows, by sid.
+type Calls = Mutex<HashMap<String, ProviderCall>>;
+
+/// Books how played call `sid` ended, with the leg it dialed as the provider
+/// lists it under its parent.
+fn book_played(calls: &Calls, sid: &str, report: PlayReport) {
+    let mut calls = calls.lock().expect("simulated calls lock");
+    if let Some(stored) = calls.get_mut(sid) {
+        stored.status = report.mentor_status;
+    }
+    if let Some(leg) = report.dialed {
+        let child = ProviderCall {
+            sid: leg.sid.clone(),
+            status: leg.status,
+            to: Some(leg.number),
+            from: Some(leg.caller_id),
+            parent_call_sid: Some(sid.to_owned()),
+            duration: Some(leg.duration_seconds),
+        };
+        calls.insert(leg.sid, child);
+    }
+}
+
+/// A seeker who will ring the service number back after a missed call.
+struct CallBack {
+    script: CallScript,
+    voice_url: String,
+    service_number: String,
+    pace: Pace,
+}
+
+impl CallBack {
+    /// A minute (sped up) after the miss, `seeker` calls the service number,
+    /// and the call is played against its voice webhook.
+    async fn ring(self, player: &Player, seeker: String, calls: &Calls) {
+        if let Pace::Realistic { speedup } = self.pace {
+            tokio::time::sleep(std::time::Duration::from_secs(60) / speedup.max(1)).await;
+        }
+        let sid = new_call_sid();
+        calls.lock().expect("simulated calls lock").insert(
+            sid.clone(),
+            ProviderCall {
+                sid: sid.clone(),
+                status: "in-progress".to_owned(),
+                to: Some(self.service_number.clone()),
+                from: Some(seeker.clone()),
+                parent_call_sid: None,
+                duration: None,
+            },
+        );
+        tracing::info!(call.sid = %sid, "simulated provider: the seeker is calling the service number back");
+        let played = PlayedCall {
+            sid: sid.clone(),
+            account_sid: SIMULATED_ACCOUNT.to_owned(),
+            from: seeker,
+            to: self.service_number,
+            url: self.voice_url,
+            status_callback: None,
+        };
+        let report = player.play_inbound(played, self.script).await;
+        let mentor = report.dialed.as_ref();
+        tracing::info!(
+            call.sid = %sid,
+            mentor_leg = mentor.map_or("not dialed", |leg| leg.status.as_str()),
+            bridged = mentor.is_some_and(|leg| leg.bridged),
+            talk_seconds = mentor
+                .filter(|leg| leg.bridged)
+                .map_or(0, |leg| leg.duration_seconds),
+            "simulated provider: call-back over"
+        );
+        book_played(calls, &sid, report);
+    }
+}
+
+/// The service number's voice webhook, next to the call webhook `call_url`
+/// (both live under `/telephony/twilio/` of the public URL).
+fn voice_url_of(call_url: &str) -> String {
+    let base = call_url
+        .split_once("/telephony/twilio/")
+        .map_or(call_url, |(base, _)| base);
+    format!("{base}/telephony/twilio/voice")
+}
+
 /// The code in a text that carries exactly one group of six digits (a sign-in or
 /// confirmation code), else `None`: nothing else of a text is ever logged.
 fn single_code(body: &str) -> Option<&str> {
@@ -282,6 +383,14 @@ fn single_code(body: &str) -> Option<&str> {
 #[cfg(test)]
 mod code_tests {
     use super::single_code;
+
+    #[test]
+    fn the_voice_webhook_sits_beside_the_call_webhooks() {
+        assert_eq!(
+            super::voice_url_of("https://ride.example/telephony/twilio/calls/7/answer"),
+            "https://ride.example/telephony/twilio/voice"
+        );
+    }
 
     #[test]
     fn only_a_text_with_exactly_one_six_digit_group_shows_its_code() {

@@ -49,6 +49,10 @@ pub struct Settings {
     pub secure_cookies: bool,
     /// Whether new requests wait for the seeker to confirm the number.
     pub confirm_phone: bool,
+    /// The site's public address (`RIDEALONG_PUBLIC_URL`) when it was set: the
+    /// call-back line says it to callers. `None` when the service only knows its
+    /// listening address, which is no use on a phone.
+    pub site_url: Option<String>,
 }
 
 /// Shared state of every handler.

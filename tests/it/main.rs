@@ -15,6 +15,7 @@ mod bench_cli;
 mod browser_mentor;
 mod browser_operator;
 mod browser_seeker;
+mod call_back;
 mod call_flow;
 mod claims;
 mod cli;

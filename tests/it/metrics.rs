@@ -139,6 +139,8 @@ async fn a_fresh_app_exposes_every_family_without_auth() {
         r#"ridealong_queue_depth{queue="calls_due"}"#,
         r#"ridealong_queue_depth{queue="requests_pending"}"#,
         r#"ridealong_queue_depth{queue="notices_pending"}"#,
+        r#"ridealong_callbacks_total{result="completed"}"#,
+        r#"ridealong_callbacks_total{result="mentor_busy"}"#,
     ] {
         assert!(samples.contains_key(family), "{family} missing:\n{text}");
     }

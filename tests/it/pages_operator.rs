@@ -950,3 +950,28 @@ async fn the_mentor_list_shows_who_rests_and_each_answer_rate() {
     assert_eq!(api_mentors(&app).await[0]["resting"], true);
     app.stop().await;
 }
+
+#[tokio::test]
+async fn the_overview_counts_booked_completed_and_recovered_calls_week_by_week() {
+    let (app, fake) = TestApp::spawn_with_fake_twilio().await;
+    // Week 49: a call missed (booked), its second try called off by the seeker's
+    // call-back, which completed (completed, recovered).
+    let request = crate::call_back::recovered_by_a_call_back(&app, &fake).await;
+    assert_eq!(app.request_as_seeker(&request).await["status"], "completed");
+
+    let mut visitor = signed_in(&app).await;
+    let overview = visitor.get("/operator").await;
+    assert_eq!(overview.status, StatusCode::OK);
+    for (figure, value) in [
+        ("booked", "1"),
+        ("completed", "1"),
+        ("recovered", "1"),
+        ("completion-rate", "100%"),
+    ] {
+        let cell = format!("data-week=\"2026-W49\" data-figure=\"{figure}\">{value}<");
+        assert!(overview.body.contains(&cell), "{cell} in {}", overview.body);
+    }
+    let idle = "data-week=\"2026-W48\" data-figure=\"completion-rate\">–<";
+    assert!(overview.body.contains(idle), "{idle}");
+    app.stop().await;
+}

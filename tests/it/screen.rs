@@ -39,7 +39,7 @@ const TALKS: SeekerScript = SeekerScript::Answers { talk_seconds: 420 };
 
 /// A mentor whose weekday commute runs 10:00 to `end` in New York, and the
 /// seeker's request booked into its 10:00 slot; returns (call id, request).
-async fn booked_call(app: &TestApp, end: &str) -> (i64, Value) {
+pub(crate) async fn booked_call(app: &TestApp, end: &str) -> (i64, Value) {
     let (mentor_id, _) = app
         .create_mentor(&mentor_body("Grace Hopper", MENTOR_PHONE))
         .await;
@@ -71,7 +71,7 @@ async fn ring(app: &TestApp, fake: &FakeTwilio, now: &str, plays: usize) -> Play
     report
 }
 
-async fn call(app: &TestApp, id: i64) -> Value {
+pub(crate) async fn call(app: &TestApp, id: i64) -> Value {
     let (status, call) = app
         .get(&format!("/api/v1/calls/{id}"), Some(ADMIN_TOKEN))
         .await;
@@ -89,7 +89,7 @@ fn event_kinds(call: &Value) -> Vec<String> {
 }
 
 /// Every call of the request, in booking order, as the admin lists them.
-async fn calls_of(app: &TestApp, request: &Value) -> Vec<Value> {
+pub(crate) async fn calls_of(app: &TestApp, request: &Value) -> Vec<Value> {
     let (status, calls) = app.get("/api/v1/calls", Some(ADMIN_TOKEN)).await;
     assert_eq!(status, StatusCode::OK, "{calls}");
     calls
@@ -101,7 +101,7 @@ async fn calls_of(app: &TestApp, request: &Value) -> Vec<Value> {
         .collect()
 }
 
-async fn metrics(app: &TestApp) -> String {
+pub(crate) async fn metrics(app: &TestApp) -> String {
     app.http
         .get(app.url("/metrics"))
         .send()
@@ -113,7 +113,7 @@ async fn metrics(app: &TestApp) -> String {
 }
 
 /// The value of the sample `line` starts with in the exposition, or 0.
-fn sample(exposition: &str, name: &str) -> f64 {
+pub(crate) fn sample(exposition: &str, name: &str) -> f64 {
     exposition
         .lines()
         .find_map(|line| line.strip_prefix(name)?.trim().parse().ok())

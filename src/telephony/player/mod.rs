@@ -85,6 +85,19 @@ pub enum SeekerScript {
     Fails,
 }
 
+impl MentorScript {
+    /// The mentor as the dialed leg of a call-back: answering the same way
+    /// (the key pressed at the screen is taken from `presses` separately).
+    fn as_callee(self) -> SeekerScript {
+        match self {
+            MentorScript::Answers { .. } => SeekerScript::Answers { talk_seconds: 0 },
+            MentorScript::NoAnswer => SeekerScript::NoAnswer,
+            MentorScript::Busy => SeekerScript::Busy,
+            MentorScript::Fails => SeekerScript::Fails,
+        }
+    }
+}
+
 /// How both people on a call behave.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct CallScript {
@@ -248,6 +261,7 @@ impl Player {
             player: self,
             call: &call,
             script,
+            inbound: false,
             report: PlayReport::default(),
             sequence: 0,
             elapsed: 0,
@@ -255,6 +269,34 @@ impl Player {
         tracing::debug!(call.sid = %call.sid, "playing call");
         run.play().await;
         tracing::debug!(call.sid = %call.sid, call.status = %run.report.mentor_status, "call played");
+        run.report
+    }
+}
+
+impl Player {
+    /// Plays `call` as a call coming in to the service number: the seeker
+    /// (`call.from`) rings `call.to`, and `call.url` (the number's voice webhook)
+    /// answers it at once. Roles follow the people, not the legs: the parent leg
+    /// is the seeker's, so [`PlayReport::heard`] is what the seeker heard, and a
+    /// `<Dial>`ed leg is the mentor's, who answers (or not) by `script.mentor`
+    /// and presses its key at a `<Number url>` screen, which
+    /// [`PlayReport::seeker_heard`] records. Once bridged they talk for the
+    /// seeker's `talk_seconds`.
+    pub async fn play_inbound(&self, call: PlayedCall, script: CallScript) -> PlayReport {
+        let mut run = Run {
+            player: self,
+            call: &call,
+            script,
+            inbound: true,
+            report: PlayReport::default(),
+            sequence: 0,
+            elapsed: 0,
+        };
+        tracing::debug!(call.sid = %call.sid, "playing an inbound call");
+        run.answered().await;
+        run.report.mentor_status = "completed".to_owned();
+        let duration = run.elapsed;
+        run.parent_callback("completed", Some(duration)).await;
         run.report
     }
 }
@@ -294,6 +336,9 @@ struct Run<'a> {
     player: &'a Player,
     call: &'a PlayedCall,
     script: CallScript,
+    /// The parent leg is a call coming in from the seeker, and the dialed leg
+    /// is the mentor's.
+    inbound: bool,
     report: PlayReport,
     /// The parent leg's next `SequenceNumber`.
     sequence: u32,
@@ -408,7 +453,7 @@ impl Run<'_> {
             }
         }
         let pressed = match self.script.mentor {
-            MentorScript::Answers { presses } => presses,
+            MentorScript::Answers { presses } if !self.inbound => presses,
             _ => None,
         };
         let action = gather.action.as_deref().unwrap_or(document_url);
@@ -453,7 +498,12 @@ impl Run<'_> {
         tracing::debug!(call.sid = %self.call.sid, child.sid = %leg.sid, "dialing a child leg");
         self.leg_callback(&mut leg, "initiated", "initiated", None)
             .await;
-        let answered = match self.script.seeker {
+        let callee = if self.inbound {
+            self.script.mentor.as_callee()
+        } else {
+            self.script.seeker
+        };
+        let answered = match callee {
             SeekerScript::Fails => {
                 self.wait(FAIL_SECONDS).await;
                 Err("failed")
@@ -557,8 +607,9 @@ impl Run<'_> {
         method: HttpMethod,
         document_url: &str,
     ) -> bool {
-        let pressed = match self.script.seeker {
-            SeekerScript::Answers { .. } => Some(SCREEN_KEY),
+        let pressed = match (self.inbound, self.script.mentor, self.script.seeker) {
+            (true, MentorScript::Answers { presses }, _) => presses,
+            (false, _, SeekerScript::Answers { .. }) => Some(SCREEN_KEY),
             _ => None,
         };
         let Ok(url) = resolve_url(document_url, url) else {
@@ -709,6 +760,15 @@ impl Run<'_> {
         self.report.application_error = Some(error);
     }
 
+    /// The parent leg's `Direction`.
+    fn direction(&self) -> &'static str {
+        if self.inbound {
+            "inbound"
+        } else {
+            "outbound-api"
+        }
+    }
+
     /// The parameters of every request about the parent leg.
     fn call_params(&self) -> Vec<(String, String)> {
         [
@@ -716,7 +776,7 @@ impl Run<'_> {
             ("ApiVersion", API_VERSION),
             ("CallSid", self.call.sid.as_str()),
             ("CallStatus", "in-progress"),
-            ("Direction", "outbound-api"),
+            ("Direction", self.direction()),
             ("From", self.call.from.as_str()),
             ("To", self.call.to.as_str()),
         ]
@@ -738,7 +798,7 @@ impl Run<'_> {
             duration,
         );
         params.extend([
-            ("Direction".to_owned(), "outbound-api".to_owned()),
+            ("Direction".to_owned(), self.direction().to_owned()),
             ("From".to_owned(), self.call.from.clone()),
             ("To".to_owned(), self.call.to.clone()),
         ]);

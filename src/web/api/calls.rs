@@ -50,6 +50,10 @@ pub struct CallView {
     /// mentor's token reads null here, as a mentor sees only averages of
     /// several answers, so that no seeker can be identified.
     pub feedback: Option<FeedbackView>,
+    /// Whether the seeker placed it by calling the service number back after a
+    /// missed call, while that commute was still open (the call-back line);
+    /// `false` for a call the service placed.
+    pub inbound: bool,
     /// When it was booked.
     pub created_at: DateTime<Utc>,
     /// Last change.
@@ -137,6 +141,7 @@ impl From<CallRecord> for CallView {
                 score: feedback.score.value(),
                 received_at: feedback.received_at,
             }),
+            inbound: call.inbound,
             created_at: call.created_at,
             updated_at: call.updated_at,
         }

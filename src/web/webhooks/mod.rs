@@ -1,6 +1,7 @@
 //! Provider webhooks under `/telephony/twilio/…`: the TwiML call flow (the
 //! mentor's announcement and key press, the seeker's screen, the `<Dial>`
-//! outcome), the status callbacks of both legs, and inbound texts (`sms`).
+//! outcome), the status callbacks of both legs, inbound texts (`sms`), and
+//! calls to the service number with the call-backs they put through (`voice`).
 //!
 //! Every request's `X-Twilio-Signature` is checked against the URL built from
 //! `RIDEALONG_PUBLIC_URL`; a mismatch gets 403 and changes nothing. Status
@@ -21,6 +22,7 @@ use axum::{Extension, Router};
 use serde_json::{Map, Value};
 
 mod sms;
+mod voice;
 
 use super::AppState;
 use super::error::{ApiError, BODY_LIMIT_BYTES};
@@ -82,6 +84,23 @@ pub fn router(state: AppState) -> Router<AppState> {
             post(seeker_status),
         )
         .route(sms::INBOUND_SMS_PATH, post(sms::inbound))
+        .route(voice::VOICE_PATH, post(voice::voice))
+        .route(
+            "/telephony/twilio/calls/{id}/callback-screen",
+            post(voice::callback_screen),
+        )
+        .route(
+            "/telephony/twilio/calls/{id}/callback-screen-result",
+            post(voice::callback_screen_result),
+        )
+        .route(
+            "/telephony/twilio/calls/{id}/callback-dial",
+            post(voice::callback_dial),
+        )
+        .route(
+            "/telephony/twilio/calls/{id}/callback-status",
+            post(voice::callback_status),
+        )
         .route_layer(middleware::from_fn_with_state(
             state.clone(),
             verify_signature,
@@ -344,24 +363,34 @@ async fn screen(
     let action = state
         .dispatch_settings
         .call_webhook(call_id, "screen-result");
+    let prompt = format!(
+        "This is ridealong with your call from {mentor} about {}. Press any key to join.",
+        context.topic
+    );
+    Ok(screen_prompt(
+        &action,
+        SCREEN_TIMEOUT_SECONDS,
+        true,
+        &prompt,
+    ))
+}
+
+/// A call screen on a dialed leg (`<Number url>`): `prompt` inside a one-key
+/// `<Gather>` posting to `action` (any key, or only digits), then a hang-up for
+/// silence; the legs are bridged only when the action's answer lets the leg go on.
+fn screen_prompt(action: &str, timeout_seconds: u32, any_key: bool, prompt: &str) -> TwimlResponse {
     let twiml = Twiml::new()
         .gather(
             &Gather {
-                action: &action,
+                action,
                 num_digits: 1,
-                timeout_seconds: SCREEN_TIMEOUT_SECONDS,
-                any_key: true,
+                timeout_seconds,
+                any_key,
             },
-            |prompt| {
-                prompt.say(&format!(
-                    "This is ridealong with your call from {mentor} about {}. \
-                     Press any key to join.",
-                    context.topic
-                ))
-            },
+            |inside| inside.say(prompt),
         )
         .hangup();
-    Ok(TwimlResponse(twiml.build()))
+    TwimlResponse(twiml.build())
 }
 
 /// The screen's `<Gather>` finished: a key bridges the seeker in (an empty

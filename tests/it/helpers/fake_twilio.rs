@@ -256,6 +256,12 @@ impl FakeTwilio {
             .insert(number.to_owned(), script);
     }
 
+    /// Stops playing calls created to `number`: they stay `queued`, as if the
+    /// phone were still ringing.
+    pub fn unscript(&self, number: &str) {
+        self.shared.books().scripts.remove(number);
+    }
+
     /// Whether calls to numbers without a script are played too (by
     /// `CallScript::default()`). Off at start.
     pub fn auto_play(&self, on: bool) {
@@ -309,6 +315,24 @@ impl FakeTwilio {
             .find(|call| call.sid == sid)
             .expect("a known call");
         call.status = status.to_owned();
+    }
+
+    /// Books a call that came in from `from` to `to` with provider id `sid`,
+    /// now in `status`, without playing anything: a call whose webhooks the
+    /// test sends itself (or loses).
+    pub fn add_inbound_call(&self, sid: &str, from: &str, to: &str, status: &str) {
+        let created_at = self.shared.now();
+        self.shared.books().calls.push(FakeCall {
+            sid: sid.to_owned(),
+            to: to.to_owned(),
+            from: from.to_owned(),
+            status: status.to_owned(),
+            direction: "inbound".to_owned(),
+            parent_call_sid: None,
+            duration: None,
+            created_at,
+            form: Vec::new(),
+        });
     }
 
     /// Books a leg that call `parent` dialed to `to`, as a `<Dial>` would, with
@@ -408,6 +432,49 @@ impl FakeTwilio {
     /// Answers the texts held now, and every text after them at once.
     pub fn release_texts(&self) {
         self.shared.text_gate.send_modify(|gate| gate.open = true);
+    }
+
+    /// Places a call from `from` to the account's number `to`, the way Twilio
+    /// does when someone rings it: `voice_url` (the number's "A call comes in"
+    /// webhook) is requested, signed with the account's token, and its TwiML
+    /// played to the end by `script` (the caller's part is the seeker's, a
+    /// `<Dial>`ed leg's the mentor's; see [`Player::play_inbound`]). The call and
+    /// its dialed leg are booked like created ones, so listings find them; the
+    /// report is returned, not counted among [`FakeTwilio::wait_for_plays`]'s.
+    pub async fn place_inbound_call(
+        &self,
+        voice_url: &str,
+        from: &str,
+        to: &str,
+        script: CallScript,
+    ) -> PlayReport {
+        let call = FakeCall {
+            sid: new_call_sid(),
+            to: to.to_owned(),
+            from: from.to_owned(),
+            status: "ringing".to_owned(),
+            direction: "inbound".to_owned(),
+            parent_call_sid: None,
+            duration: None,
+            created_at: self.shared.now(),
+            form: Vec::new(),
+        };
+        let played = PlayedCall {
+            sid: call.sid.clone(),
+            account_sid: self.shared.account_sid.clone(),
+            from: call.from.clone(),
+            to: call.to.clone(),
+            url: voice_url.to_owned(),
+            status_callback: None,
+        };
+        self.shared.books().calls.push(call);
+        let report = self
+            .shared
+            .player
+            .play_inbound(played.clone(), script)
+            .await;
+        book_played(&self.shared, &played, &report);
+        report
     }
 
     /// Waits until `n` calls have been played, and returns all reports.
@@ -640,35 +707,41 @@ fn create_call(shared: &Arc<Shared>, request: &RecordedRequest) -> Response {
 /// Plays a created call and books its outcome.
 async fn play(shared: Arc<Shared>, call: PlayedCall, script: CallScript) {
     let report = shared.player.play(call.clone(), script).await;
+    book_played(&shared, &call, &report);
     let played = {
         let mut books = shared.books();
-        let duration = report
-            .requests
-            .iter()
-            .rev()
-            .filter(|hit| hit.param("CallSid") == Some(call.sid.as_str()))
-            .find_map(|hit| hit.param("CallDuration")?.parse().ok());
-        if let Some(booked) = books.calls.iter_mut().find(|booked| booked.sid == call.sid) {
-            booked.status = report.mentor_status.clone();
-            booked.duration = duration.or(Some(0));
-        }
-        if let Some(leg) = &report.dialed {
-            books.calls.push(FakeCall {
-                sid: leg.sid.clone(),
-                to: leg.number.clone(),
-                from: leg.caller_id.clone(),
-                status: leg.status.clone(),
-                direction: "outbound-dial".to_owned(),
-                parent_call_sid: Some(call.sid.clone()),
-                duration: Some(leg.duration_seconds),
-                created_at: shared.now(),
-                form: Vec::new(),
-            });
-        }
         books.reports.push(report);
         books.reports.len()
     };
     shared.plays.send_replace(played);
+}
+
+/// Books the outcome of played `call`: its status, duration and dialed leg.
+fn book_played(shared: &Arc<Shared>, call: &PlayedCall, report: &PlayReport) {
+    let mut books = shared.books();
+    let duration = report
+        .requests
+        .iter()
+        .rev()
+        .filter(|hit| hit.param("CallSid") == Some(call.sid.as_str()))
+        .find_map(|hit| hit.param("CallDuration")?.parse().ok());
+    if let Some(booked) = books.calls.iter_mut().find(|booked| booked.sid == call.sid) {
+        booked.status = report.mentor_status.clone();
+        booked.duration = duration.or(Some(0));
+    }
+    if let Some(leg) = &report.dialed {
+        books.calls.push(FakeCall {
+            sid: leg.sid.clone(),
+            to: leg.number.clone(),
+            from: leg.caller_id.clone(),
+            status: leg.status.clone(),
+            direction: "outbound-dial".to_owned(),
+            parent_call_sid: Some(call.sid.clone()),
+            duration: Some(leg.duration_seconds),
+            created_at: shared.now(),
+            form: Vec::new(),
+        });
+    }
 }
 
 fn fetch_call(shared: &Arc<Shared>, sid: &str) -> Response {

@@ -1,4 +1,5 @@
-//! `/operator`: what is waiting, what happens today, and how calls ended, week by
+//! `/operator`: what is waiting, what happens today, how many booked calls took
+//! place and how many missed calls were recovered, and how calls ended, week by
 //! week, with the seekers' average feedback.
 
 use axum::extract::State;
@@ -10,7 +11,7 @@ use super::super::error::PageError;
 use super::{Operator, Section, frame};
 use crate::domain::feedback::{FeedbackSummary, average_text};
 use crate::domain::status::{Outcome, RequestStatus};
-use crate::store::CallOutcome;
+use crate::store::{CallOutcome, CallTally};
 use crate::web::AppState;
 
 /// How many ISO weeks the outcome table covers, this one included.
@@ -30,14 +31,19 @@ pub struct WeekCounts {
 impl WeekCounts {
     /// The ISO week's name, e.g. `2026-W49`.
     pub fn label(&self) -> String {
-        let week = self.monday.iso_week();
-        format!("{}-W{:02}", week.year(), week.week())
+        week_label(self.monday)
     }
 
     /// Calls with any outcome.
     pub fn total(&self) -> u64 {
         self.counts.iter().sum()
     }
+}
+
+/// The name of the ISO week of `monday`, e.g. `2026-W49`.
+fn week_label(monday: NaiveDate) -> String {
+    let week = monday.iso_week();
+    format!("{}-W{:02}", week.year(), week.week())
 }
 
 /// Monday 00:00 UTC of the ISO week `weeks - 1` weeks before `now`'s, and Monday
@@ -89,6 +95,63 @@ pub fn count_by_week(now: DateTime<Utc>, weeks: u32, outcomes: &[CallOutcome]) -
     rows
 }
 
+/// How missed calls were recovered in one ISO week.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct WeekRecovery {
+    /// The week's Monday.
+    pub monday: NaiveDate,
+    /// Calls the matcher booked that were not called off (second tries and
+    /// call-backs are not bookings of their own).
+    pub booked: u64,
+    /// Calls that completed, second tries and call-backs included.
+    pub completed: u64,
+    /// Completed calls that were a second try or a call-back: missed calls
+    /// recovered.
+    pub recovered: u64,
+}
+
+impl WeekRecovery {
+    /// Completed calls per booked call, in whole percent; `None` without bookings.
+    pub fn completion_percent(&self) -> Option<u64> {
+        (self.booked > 0).then(|| (self.completed * 100 + self.booked / 2) / self.booked)
+    }
+}
+
+/// Counts `calls` per ISO week of their start, for the `weeks` weeks up to
+/// `now`'s, newest first, like [`count_by_week`].
+pub fn recovery_by_week(now: DateTime<Utc>, weeks: u32, calls: &[CallTally]) -> Vec<WeekRecovery> {
+    let (from, _) = span(now, weeks);
+    let first_monday = from.date_naive();
+    let mut rows: Vec<WeekRecovery> = (0..weeks)
+        .map(|index| WeekRecovery {
+            monday: first_monday + TimeDelta::weeks(i64::from(index)),
+            booked: 0,
+            completed: 0,
+            recovered: 0,
+        })
+        .collect();
+    for call in calls {
+        let days = (call.starts_at.date_naive() - first_monday).num_days();
+        let Some(row) = usize::try_from(days)
+            .ok()
+            .and_then(|days| rows.get_mut(days / 7))
+        else {
+            continue;
+        };
+        if !call.canceled && !call.second_try && !call.inbound {
+            row.booked += 1;
+        }
+        if call.outcome == Some(Outcome::Completed) {
+            row.completed += 1;
+            if call.second_try || call.inbound {
+                row.recovered += 1;
+            }
+        }
+    }
+    rows.reverse();
+    rows
+}
+
 /// `GET /operator`.
 pub async fn overview(
     _: Operator,
@@ -111,6 +174,8 @@ pub async fn overview(
     let (from, to) = span(now, WEEKS_SHOWN);
     let outcomes = state.store.call_outcomes(from, to).await?;
     let weeks = count_by_week(now, WEEKS_SHOWN, &outcomes);
+    let tallies = state.store.call_tallies(from, to).await?;
+    let recovery = recovery_by_week(now, WEEKS_SHOWN, &tallies);
 
     let figures = [
         (
@@ -148,6 +213,42 @@ pub async fn overview(
                 @for (key, value, label, href) in figures {
                     li data-figure=(key) {
                         a href=(href) { strong { (value) } " " (label) }
+                    }
+                }
+            }
+            h2 #recovery { "Booked, completed and recovered, week by week" }
+            p.hint {
+                "Booked: calls the matcher booked, less those called off. Completed: calls that \
+                 took place. Recovered: completed on a second try in the same commute, or by a \
+                 seeker calling back. Rate: completed per booked call."
+            }
+            div.table-scroll role="region" aria-labelledby="recovery" tabindex="0" {
+                table.recovery {
+                    thead {
+                        tr {
+                            th scope="col" { "Week" }
+                            th scope="col" { "booked" }
+                            th scope="col" { "completed" }
+                            th scope="col" { "recovered" }
+                            th scope="col" { "completion rate" }
+                        }
+                    }
+                    tbody {
+                        @for week in &recovery {
+                            @let label = week_label(week.monday);
+                            tr {
+                                th scope="row" { (label) }
+                                td data-week=(label) data-figure="booked" { (week.booked) }
+                                td data-week=(label) data-figure="completed" { (week.completed) }
+                                td data-week=(label) data-figure="recovered" { (week.recovered) }
+                                td data-week=(label) data-figure="completion-rate" {
+                                    @match week.completion_percent() {
+                                        Some(percent) => { (percent) "%" }
+                                        None => { "–" }
+                                    }
+                                }
+                            }
+                        }
                     }
                 }
             }
@@ -246,6 +347,85 @@ mod tests {
         assert_eq!(weeks[2].total(), 1, "the week before the span is left out");
         assert_eq!(weeks[0].feedback.average(), Some(3.5));
         assert_eq!(weeks[1].feedback.average(), None);
+    }
+
+    #[test]
+    fn recovered_calls_are_completed_second_tries_and_call_backs() {
+        let now = at("2026-12-02T18:00:00Z");
+        let call = |start: &str, outcome, second_try, inbound| CallTally {
+            starts_at: at(start),
+            canceled: outcome == Some(Outcome::Canceled),
+            outcome,
+            second_try,
+            inbound,
+        };
+        let weeks = recovery_by_week(
+            now,
+            2,
+            &[
+                // A miss, its second try completed.
+                call(
+                    "2026-11-30T15:00:00Z",
+                    Some(Outcome::SeekerNoAnswer),
+                    false,
+                    false,
+                ),
+                call(
+                    "2026-11-30T15:15:00Z",
+                    Some(Outcome::Completed),
+                    true,
+                    false,
+                ),
+                // A miss, a call-back completed, the matcher's rebooking called off.
+                call(
+                    "2026-12-01T15:00:00Z",
+                    Some(Outcome::SeekerBusy),
+                    false,
+                    false,
+                ),
+                call(
+                    "2026-12-01T15:05:00Z",
+                    Some(Outcome::Completed),
+                    false,
+                    true,
+                ),
+                call(
+                    "2026-12-02T15:00:00Z",
+                    Some(Outcome::Canceled),
+                    false,
+                    false,
+                ),
+                // Completed the first time; one still ahead.
+                call(
+                    "2026-12-01T16:00:00Z",
+                    Some(Outcome::Completed),
+                    false,
+                    false,
+                ),
+                call("2026-12-04T16:00:00Z", None, false, false),
+                // Last week: a miss nobody recovered.
+                call(
+                    "2026-11-23T16:00:00Z",
+                    Some(Outcome::SeekerNoAnswer),
+                    false,
+                    false,
+                ),
+            ],
+        );
+        assert_eq!(
+            weeks[0],
+            WeekRecovery {
+                monday: NaiveDate::from_ymd_opt(2026, 11, 30).unwrap(),
+                booked: 4,
+                completed: 3,
+                recovered: 2,
+            }
+        );
+        assert_eq!(weeks[0].completion_percent(), Some(75));
+        assert_eq!((weeks[1].booked, weeks[1].completed), (1, 0));
+        assert_eq!(weeks[1].completion_percent(), Some(0));
+        let empty = recovery_by_week(now, 1, &[]);
+        assert_eq!(empty[0].completion_percent(), None);
     }
 
     #[test]

@@ -656,6 +656,7 @@ mod tests {
             provider_call_sid: None,
             retry_of: None,
             feedback: None,
+            inbound: false,
             created_at: "2026-11-30T12:00:00Z".parse().expect("instant"),
             updated_at: "2026-12-01T12:55:00Z".parse().expect("instant"),
         };
