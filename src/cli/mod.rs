@@ -4,6 +4,9 @@
 //! Changes go through the same use cases as the API ([`crate::service`]), without a
 //! matcher or a provider: a running service's matcher sees them on its next run.
 //! The load harnesses are not here: they are the `ridealong-bench` binary.
+//!
+//! Longer than most modules because each subcommand's arguments and help texts
+//! are declared here with clap; the work they do is in the service layer.
 
 mod demo;
 

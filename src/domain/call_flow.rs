@@ -9,6 +9,9 @@
 //!
 //! After a seeker-side miss, a second try in the same commute: the next free slot
 //! of the same window occurrence, far enough ahead for the seeker to notice.
+//!
+//! Longer than most modules because of its tests; the rules themselves are about
+//! 200 lines.
 
 use chrono::{DateTime, TimeDelta, Utc};
 

@@ -18,6 +18,10 @@
 //!   gets that mentor's earliest slot starting before the preference's deadline;
 //!   when there is none, it is matched like any other. A preference for the
 //!   mentor it avoids is ignored: taking a call back outranks asking for them.
+//!
+//! Longer than most modules because the planner and its index structures (slot
+//! groups, candidate heaps, shared cursors) only make sense together; a quarter
+//! of it is unit tests.
 
 use std::cmp::Reverse;
 use std::collections::{BinaryHeap, HashMap};

@@ -21,6 +21,10 @@
 //! The feedback question after a completed call is a notice too, due when the
 //! call ended or when the seeker's calling hours open; one to an opted-out
 //! number is recorded `skipped`.
+//!
+//! Longer than most modules because claiming, sending, fencing a claim that ran
+//! out and recording each outcome are one loop; the texts' wording is in
+//! `domain::notices`.
 
 use std::collections::HashMap;
 use std::sync::Arc;

@@ -19,6 +19,10 @@
 //! one-minute lease, so instances never check the same call together), fetches are
 //! paced at [`FETCHES_PER_SECOND`], and a 429 or an open circuit ends the round
 //! and doubles the wait before the next one, up to [`LONGEST_WAIT`].
+//!
+//! Longer than most modules because settling from the provider covers three
+//! cases (dials in doubt, quiet calls, the sweep at start-up) over one paced
+//! client.
 
 use std::collections::HashSet;
 use std::num::NonZeroU32;

@@ -12,6 +12,9 @@
 //! keeps the event's `webhook-id`, so receivers can drop duplicates.
 //!
 //! Never logged: the secret, the URL (it may carry a token) and the payload.
+//!
+//! Longer than most modules because of its tests: payload and signature vectors
+//! sit beside the code.
 
 use std::fmt;
 use std::sync::Arc;

@@ -5,6 +5,10 @@
 //! Not here: moving a call through dialing to its outcome (`telephony`),
 //! cancelling one with its request (`requests`), and wording for people: events
 //! carry a kind and machine-readable details.
+//!
+//! Longer than most modules because every read of calls (the record, listings
+//! and their filters, events, weekly tallies) shares one row type and one column
+//! list: a copy of the list elsewhere once missed columns.
 
 use std::collections::{HashMap, HashSet};
 

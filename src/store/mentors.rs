@@ -3,6 +3,10 @@
 //!
 //! Not here: what a mentor's own pages need (`mentor_account`), their calls
 //! (`calls`), and checking what a mentor typed (`domain`, before it gets here).
+//!
+//! Longer than most modules because mentors, their windows and pauses are read
+//! and written together (the matcher's supply, a pause that gives calls back)
+//! and share row types.
 
 use std::collections::HashMap;
 

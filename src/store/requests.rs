@@ -5,6 +5,10 @@
 //! Not here: proving the number is the seeker's (`consent`), the call a request
 //! is booked into (`calls`, `telephony`), and checking what a seeker typed
 //! (`domain::request`, before it gets here).
+//!
+//! Longer than most modules because a request's whole life (intake, single and
+//! batched on both backends, reads by token, cancel, erase, expiry) is one
+//! table's statements, and the batched and single inserts must bind alike.
 
 use std::collections::HashMap;
 use std::collections::hash_map::Entry;

@@ -6,6 +6,13 @@
 //!
 //! Not here: talking to the provider (the scheduler does, around these calls),
 //! and TwiML and its wording (`web::telephony`).
+//!
+//! Longer than most modules because every step of a call's life (claim, dial,
+//! callbacks, reconciliation, the end) writes the same rows under the same
+//! fencing, and ending a call is one transaction that also touches the request,
+//! the event log, the feedback ask, a second try and the mentor's rest count;
+//! splitting them would part statements that must agree. If it grows, the split
+//! is by stage: placing a call, and ending one.
 
 use chrono::{DateTime, TimeDelta, Utc};
 use chrono_tz::Tz;

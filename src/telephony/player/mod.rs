@@ -3,6 +3,10 @@
 //! action, each request signed with `X-Twilio-Signature`. The simulated provider
 //! uses it to run the whole loop without an account; tests use it behind a fake
 //! Twilio REST API.
+//!
+//! Longer than most modules because it is one call state machine (outbound and
+//! inbound calls, the child leg, both screens) whose states share the webhook
+//! plumbing; reading TwiML lives in `twiml_reader`.
 
 use std::collections::VecDeque;
 use std::fmt;

@@ -3,6 +3,9 @@
 //! with a `<Number>`, `<Redirect>`, `<Hangup>`, `<Reject>`) with Twilio's
 //! defaults, and a refusal for anything Twilio would refuse. Only reading lives
 //! here; playing the call is [`super::Player`]'s.
+//!
+//! Longer than most modules because of its tests: a third of it reads sample
+//! TwiML.
 
 use quick_xml::escape::resolve_predefined_entity;
 use quick_xml::events::{BytesStart, Event};

@@ -1,4 +1,8 @@
 //! Mentors, their commute windows, pauses and slots.
+//!
+//! Longer than most modules because the mentor resource has several
+//! sub-resources (windows, pauses, slots, resume), each a small handler with
+//! its OpenAPI annotations.
 
 use axum::Json;
 use axum::extract::State;

@@ -11,6 +11,10 @@
 //!
 //! May not: make a provider request while answering (the reconciler and the
 //! dispatcher do that), or show a phone number to anyone.
+//!
+//! Longer than most modules because each Twilio webhook (status, answer,
+//! screens, key presses, the voice line, SMS) is a small handler sharing the
+//! signature check and the form reading kept here.
 
 use axum::body::{Body, to_bytes};
 use axum::extract::{MatchedPath, Request, State};

@@ -2,6 +2,10 @@
 //! same rules and token as `POST /api/v1/mentors`), and each mentor's page with
 //! their windows, pauses, and the answer rate, completion rate and average
 //! feedback of their last 30 days.
+//!
+//! Longer than most modules because the list and one mentor's page (figures,
+//! windows, pauses, the pause form) are one section of the operator's pages; the
+//! rest is tests.
 
 use axum::extract::rejection::PathRejection;
 use axum::extract::{Path, State};
