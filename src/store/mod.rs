@@ -352,3 +352,43 @@ fn unpack<T: serde::de::DeserializeOwned>(what: &str, packed: &str) -> StoreResu
 fn from_json<T: serde::de::DeserializeOwned>(column: &str, text: &str) -> StoreResult<T> {
     serde_json::from_str(text).map_err(|error| StoreError::Corrupt(format!("{column}: {error}")))
 }
+
+/// `url` (a PostgreSQL URL) with its database name replaced by `name`, the
+/// query kept: another database on the same server, as the tests and the
+/// benchmarks create one per run.
+pub fn url_of_database(url: &str, name: &str) -> String {
+    let (base, query) = match url.split_once('?') {
+        Some((base, query)) => (base, Some(query)),
+        None => (url, None),
+    };
+    let authority_start = base.find("://").map_or(0, |index| index + 3);
+    let base = match base[authority_start..].find('/') {
+        Some(slash) => &base[..authority_start + slash],
+        None => base,
+    };
+    match query {
+        Some(query) => format!("{base}/{name}?{query}"),
+        None => format!("{base}/{name}"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn another_database_replaces_the_named_one_and_keeps_the_query() {
+        assert_eq!(
+            url_of_database("postgres://root@127.0.0.1:5432/test", "scratch"),
+            "postgres://root@127.0.0.1:5432/scratch"
+        );
+        assert_eq!(
+            url_of_database("postgres://h/test?sslmode=disable", "scratch"),
+            "postgres://h/scratch?sslmode=disable"
+        );
+        assert_eq!(
+            url_of_database("postgres://h", "scratch"),
+            "postgres://h/scratch"
+        );
+    }
+}

@@ -72,7 +72,7 @@ impl ScratchDb {
                 server.close().await;
                 Some(ScratchPostgres {
                     server_url: url.to_owned(),
-                    url: with_database(url, &name),
+                    url: ridealong::store::url_of_database(url, &name),
                     name,
                 })
             }
@@ -151,23 +151,6 @@ impl ScratchDb {
             server.close().await;
         }
         Ok(())
-    }
-}
-
-/// `url` with its database name replaced by `name`, query kept.
-fn with_database(url: &str, name: &str) -> String {
-    let (base, query) = match url.split_once('?') {
-        Some((base, query)) => (base, Some(query)),
-        None => (url, None),
-    };
-    let authority_start = base.find("://").map_or(0, |index| index + 3);
-    let base = match base[authority_start..].find('/') {
-        Some(slash) => &base[..authority_start + slash],
-        None => base,
-    };
-    match query {
-        Some(query) => format!("{base}/{name}?{query}"),
-        None => format!("{base}/{name}"),
     }
 }
 
@@ -421,22 +404,6 @@ impl Served {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn a_scratch_database_replaces_the_named_one_and_keeps_the_query() {
-        assert_eq!(
-            with_database("postgres://root@127.0.0.1:5432/test", "scratch"),
-            "postgres://root@127.0.0.1:5432/scratch"
-        );
-        assert_eq!(
-            with_database("postgres://h/test?sslmode=disable", "scratch"),
-            "postgres://h/scratch?sslmode=disable"
-        );
-        assert_eq!(
-            with_database("postgres://h", "scratch"),
-            "postgres://h/scratch"
-        );
-    }
 
     #[test]
     fn percentiles_use_the_nearest_rank() {

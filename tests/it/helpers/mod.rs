@@ -97,7 +97,7 @@ impl TestDb {
                     .expect("create test database");
                 admin.close().await;
                 TestDb::Postgres {
-                    url: with_database(&admin_url, &name),
+                    url: ridealong::store::url_of_database(&admin_url, &name),
                     admin_url,
                     name,
                 }
@@ -162,23 +162,6 @@ impl Drop for TestDb {
         if let Ok(Err(error)) = dropped {
             eprintln!("could not drop test database {}: {error}", self.url());
         }
-    }
-}
-
-/// `url` with its database name replaced by `name`.
-fn with_database(url: &str, name: &str) -> String {
-    let (base, query) = match url.split_once('?') {
-        Some((base, query)) => (base, Some(query)),
-        None => (url, None),
-    };
-    let authority_start = base.find("://").map_or(0, |index| index + 3);
-    let base = match base[authority_start..].find('/') {
-        Some(slash) => &base[..authority_start + slash],
-        None => base,
-    };
-    match query {
-        Some(query) => format!("{base}/{name}?{query}"),
-        None => format!("{base}/{name}"),
     }
 }
 
