@@ -412,9 +412,10 @@ async fn killing_the_service_while_calls_play_leaves_every_request_completed_or_
         }
     }
     eprintln!("{CALLS} played calls, {KILLS} kills: {completed} completed, the rest requeued");
-    assert!(
-        completed >= CALLS / 2,
-        "most calls went through: {completed}"
-    );
+    // How many complete depends on how far each play got before a kill, which
+    // the machine's load decides (half or more when idle, 9 of 24 at a load of
+    // 7 on 2 cores): the checks above are the test. That some complete shows
+    // the instances started after each kill serve calls to the end.
+    assert!(completed >= 1, "no call went through");
     app.stop().await;
 }
