@@ -37,7 +37,7 @@ pub(super) fn upcoming_section(csrf: &CsrfToken, calls: &[MentorCall], zone: Tz)
                         form method="post" action={ "/mentor/calls/" (call.call.id) "/cancel" } {
                             (csrf_field(csrf.as_str()))
                             button.secondary type="submit"
-                                aria-label={ "Can't make the call " (local_time(call.call.starts_at, zone)) }
+                                aria-label={ "Can't make it: the call " (local_time(call.call.starts_at, zone)) }
                                 data-confirm="Can't make this call? We'll book the seeker with another mentor and text them the new time." { "Can't make it" }
                         }
                     } @else {
