@@ -360,6 +360,14 @@ fn add_links(document: &mut Value) {
             "get_call",
             &[("id", FIRST_ID)],
         ),
+        (
+            "/api/v1/calls",
+            "get",
+            "200",
+            "cancel_call",
+            &[("id", FIRST_ID)],
+        ),
+        (MENTORS, "post", "201", "resume_mentor", &[("id", NEW_ID)]),
     ];
     for &(path, method, status, target, parameters) in links {
         let answer = document["paths"][path][method]["responses"][status]
@@ -449,7 +457,7 @@ mod tests {
                 }
             }
         }
-        assert_eq!(links, 12);
+        assert_eq!(links, 14);
     }
 
     #[test]
