@@ -69,11 +69,7 @@ async fn ring(app: &TestApp, fake: &FakeTwilio, slot: &str, plays: usize) -> Pla
 }
 
 async fn call(app: &TestApp, id: i64) -> Value {
-    let (status, call) = app
-        .get(&format!("/api/v1/calls/{id}"), Some(ADMIN_TOKEN))
-        .await;
-    assert_eq!(status, StatusCode::OK, "{call}");
-    call
+    app.admin_get(&format!("/api/v1/calls/{id}")).await
 }
 
 fn event_kinds(call: &Value) -> Vec<String> {

@@ -60,11 +60,7 @@ async fn dialed_calls(app: &TestApp, fake: &FakeTwilio, n: usize) -> Vec<i64> {
 }
 
 async fn call(app: &TestApp, id: i64) -> Value {
-    let (status, call) = app
-        .get(&format!("/api/v1/calls/{id}"), Some(ADMIN_TOKEN))
-        .await;
-    assert_eq!(status, StatusCode::OK, "{call}");
-    call
+    app.admin_get(&format!("/api/v1/calls/{id}")).await
 }
 
 fn sid_of(call: &Value) -> String {
