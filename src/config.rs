@@ -312,8 +312,10 @@ pub struct TelephonyArgs {
     /// mentor_declined, seeker_no_answer, seeker_busy, failed, seeker_voicemail
     /// (a voicemail picks up and never passes the screen),
     /// second_try_answered (every other call is missed at the screen and its
-    /// second try in the same commute answered), or seeker_calls_back (the
-    /// seeker misses the call, rings the service number back and is put through).
+    /// second try in the same commute answered), seeker_calls_back (the
+    /// seeker misses the call, rings the service number back and is put
+    /// through), or follow_up_offered (a completed call, after which the mentor
+    /// presses 1 to offer the seeker another call).
     #[arg(long, env = "RIDEALONG_SIMULATED_OUTCOME", default_value = "completed",
           value_parser = clap::builder::PossibleValuesParser::new(crate::telephony::simulated::SIMULATED_OUTCOMES))]
     pub simulated_outcome: String,

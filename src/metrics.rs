@@ -184,6 +184,7 @@ pub struct Metrics {
     screens_failed: Counter,
     second_tries: Family<StageLabels, Counter>,
     call_backs: Family<ResultLabels, Counter>,
+    follow_ups: Family<StageLabels, Counter>,
     webhook_deliveries: Family<ResultLabels, Counter>,
 }
 
@@ -288,6 +289,15 @@ impl Metrics {
                 result: result.label(),
             }));
         }
+        let follow_ups = Family::<StageLabels, Counter>::default();
+        registry.register(
+            "follow_ups",
+            "Follow-ups offered from the car, by stage: offered (the mentor pressed 1 after the call), requested (the seeker replied AGAIN and a request preferring that mentor was made)",
+            follow_ups.clone(),
+        );
+        for stage in ["offered", "requested"] {
+            drop(follow_ups.get_or_create(&StageLabels { stage }));
+        }
         let webhook_deliveries = Family::<ResultLabels, Counter>::default();
         registry.register(
             "webhook_deliveries",
@@ -308,6 +318,7 @@ impl Metrics {
             screens_failed,
             second_tries,
             call_backs,
+            follow_ups,
             webhook_deliveries,
         }
     }
@@ -330,6 +341,20 @@ impl Metrics {
     fn second_try_stage(&self, stage: &'static str) {
         self.second_tries
             .get_or_create(&StageLabels { stage })
+            .inc();
+    }
+
+    /// A mentor offered another call at the end of a completed call.
+    pub fn follow_up_offered(&self) {
+        self.follow_ups
+            .get_or_create(&StageLabels { stage: "offered" })
+            .inc();
+    }
+
+    /// A seeker took a follow-up offer: a request preferring the mentor was made.
+    pub fn follow_up_requested(&self) {
+        self.follow_ups
+            .get_or_create(&StageLabels { stage: "requested" })
             .inc();
     }
 

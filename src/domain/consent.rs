@@ -135,6 +135,10 @@ pub enum SmsKeyword {
     /// One digit from 1 to 5: the answer to the feedback question after a call.
     /// A digit is never one of the words above, so it shadows none of them.
     Score(Score),
+    /// AGAIN: takes the mentor's offer of another call (see
+    /// [`crate::domain::follow_up`]). Not one of the words above, so it shadows
+    /// none of them.
+    Again,
     /// Anything else.
     Other,
 }
@@ -155,6 +159,7 @@ pub fn parse_keyword(body: &str) -> SmsKeyword {
         "START" | "UNSTOP" => SmsKeyword::OptIn,
         "YES" | "Y" => SmsKeyword::Yes,
         "HELP" | "INFO" => SmsKeyword::Help,
+        "AGAIN" => SmsKeyword::Again,
         _ => Score::from_reply(body).map_or(SmsKeyword::Other, SmsKeyword::Score),
     }
 }
@@ -241,7 +246,11 @@ mod tests {
             assert_eq!(parse_keyword(yes), SmsKeyword::Yes, "{yes}");
         }
         assert_eq!(parse_keyword("help"), SmsKeyword::Help);
+        for again in ["AGAIN", "again", " Again! "] {
+            assert_eq!(parse_keyword(again), SmsKeyword::Again, "{again}");
+        }
         for other in [
+            "again please",
             "stop calling me maybe",
             "yes please",
             "",

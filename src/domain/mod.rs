@@ -57,6 +57,7 @@ pub mod call_flow;
 pub mod concurrency;
 pub mod consent;
 pub mod feedback;
+pub mod follow_up;
 pub mod hours;
 pub mod matching;
 pub mod mentor;

@@ -8,8 +8,8 @@
 use chrono::{DateTime, Utc};
 use chrono_tz::Tz;
 
-use super::feedback;
 use super::text::first_name;
+use super::{feedback, follow_up};
 
 string_enum! {
     /// What happened to the call.
@@ -28,6 +28,9 @@ string_enum! {
         Reminder => "reminder",
         /// How much did the completed call help (sent only to seekers).
         Feedback => "feedback",
+        /// The mentor would be glad to talk again: reply AGAIN to book (sent
+        /// only to seekers, after the mentor pressed 1 at the end of the call).
+        FollowUp => "follow_up",
         /// The mentor missed calls in a row and rests until they are back
         /// (sent only to mentors; the call is the miss that did it).
         Resting => "resting",
@@ -135,6 +138,8 @@ pub fn notice_text(kind: NoticeKind, recipient: Recipient, facts: &NoticeFacts<'
         ),
         // The ask after a completed call; a mentor is never asked.
         (_, NoticeKind::Feedback) => feedback::ask_text(facts.mentor_name),
+        // The offer of another call; a mentor makes it, so is never sent it.
+        (_, NoticeKind::FollowUp) => follow_up::offer_text(facts.mentor_name),
         (_, NoticeKind::Resting) => "ridealong: we couldn't reach you for your last few calls, \
              so we've stopped booking calls for you for now and your booked calls are going to \
              other mentors. When you're ready again, press \"I'm back\" on your ridealong \
@@ -258,6 +263,15 @@ mod tests {
                 "How much did your call with Grace help? Reply 1 (not at all) to 5 (a lot)."
             ),
             "{text}"
+        );
+    }
+
+    #[test]
+    fn the_follow_up_offer_names_the_mentor_and_the_reply() {
+        let text = notice_text(NoticeKind::FollowUp, Recipient::Seeker, &facts());
+        assert_eq!(
+            text,
+            "ridealong: Grace would be glad to talk again. Reply AGAIN to book."
         );
     }
 

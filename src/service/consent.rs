@@ -1,13 +1,13 @@
 //! Proving a request's number is the seeker's, and what the seeker lets us text:
 //! entering the texted code, asking for a new one, and replies to the service
-//! number (YES, STOP, START, HELP, and a digit answering the feedback
-//! question, `feedback`).
+//! number (YES, STOP, START, HELP, a digit answering the feedback question,
+//! `feedback`, and AGAIN taking a mentor's offer of another call, `follow_up`).
 
 use super::Service;
 use crate::domain::consent::{ConfirmedVia, SmsKeyword, code_hash, normalize_code};
 use crate::domain::status::RequestStatus;
 use crate::ids::{CallId, RequestId};
-use crate::store::{ConfirmOutcome, NewCodeOutcome, OptOutSource, StoreError};
+use crate::store::{AgainOutcome, ConfirmOutcome, NewCodeOutcome, OptOutSource, StoreError};
 
 /// Why a code did not confirm the request.
 #[derive(Debug, thiserror::Error)]
@@ -53,7 +53,7 @@ pub enum NewCodeRefusal {
 }
 
 /// What a text to the service number did; the SMS door picks the reply.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub enum TextOutcome {
     /// STOP or a synonym: nothing more is texted to the sender.
     OptedOut,
@@ -74,6 +74,8 @@ pub enum TextOutcome {
         /// The call the answer is stored on.
         call_id: CallId,
     },
+    /// AGAIN took a mentor's offer of another call, or found none to take.
+    FollowUp(AgainOutcome),
     /// Anything else.
     Ignored,
 }
@@ -174,6 +176,7 @@ impl Service {
                     TextOutcome::Ignored
                 }
             },
+            SmsKeyword::Again => TextOutcome::FollowUp(self.again_reply(from).await?),
             SmsKeyword::Other => {
                 tracing::info!("inbound text without a keyword ignored");
                 TextOutcome::Ignored

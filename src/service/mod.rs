@@ -9,12 +9,14 @@
 //! the matcher handle and the metrics; they never import `web` or `cli`.
 //!
 //! One module per area, each an `impl Service` block: [`requests`], [`consent`],
-//! [`feedback`], [`mentors`], [`mentor_calls`], [`calls`], [`call_backs`].
+//! [`feedback`], [`follow_up`], [`mentors`], [`mentor_calls`], [`calls`],
+//! [`call_backs`].
 
 pub mod call_backs;
 pub mod calls;
 pub mod consent;
 pub mod feedback;
+pub mod follow_up;
 pub mod mentor_calls;
 pub mod mentors;
 pub mod requests;

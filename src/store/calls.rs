@@ -45,6 +45,16 @@ pub struct CallSummary {
 /// answered: what the weekly outcome table counts.
 pub type CallOutcome = (DateTime<Utc>, Outcome, Option<Score>);
 
+/// The offer of another call a mentor made at the end of a call (they pressed 1
+/// after the seeker hung up).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct FollowUpOffer {
+    /// When the mentor pressed 1.
+    pub offered_at: DateTime<Utc>,
+    /// The request the seeker's AGAIN made, once they replied.
+    pub request_id: Option<RequestId>,
+}
+
 /// A stored call.
 #[derive(Clone, Debug)]
 pub struct CallRecord {
@@ -73,6 +83,11 @@ pub struct CallRecord {
     /// Whether the seeker placed it, calling the service number back after a
     /// missed call (the call-back line), rather than the dispatcher.
     pub inbound: bool,
+    /// The mentor's offer of another call at its end, if they made one.
+    pub follow_up: Option<FollowUpOffer>,
+    /// The call whose follow-up offer this call's request answers (the seeker
+    /// replied AGAIN to it).
+    pub follow_up_of: Option<CallId>,
     /// When it was booked.
     pub created_at: DateTime<Utc>,
     /// Last change.
@@ -210,6 +225,9 @@ pub(super) struct CallRow {
     feedback_score: Option<i32>,
     feedback_at: Option<DateTime<Utc>>,
     inbound: bool,
+    follow_up_offered_at: Option<DateTime<Utc>>,
+    follow_up_request_id: Option<RequestId>,
+    follow_up_of: Option<CallId>,
     created_at: DateTime<Utc>,
     updated_at: DateTime<Utc>,
 }
@@ -242,6 +260,11 @@ impl TryFrom<CallRow> for CallRecord {
                 _ => None,
             },
             inbound: row.inbound,
+            follow_up: row.follow_up_offered_at.map(|offered_at| FollowUpOffer {
+                offered_at,
+                request_id: row.follow_up_request_id,
+            }),
+            follow_up_of: row.follow_up_of,
             created_at: row.created_at,
             updated_at: row.updated_at,
         })
@@ -260,10 +283,14 @@ struct EventRow {
 /// and well under both backends' limit on bound parameters.
 pub const BOOK_CHUNK: usize = 500;
 
+/// The columns of [`CallRow`], to select `from calls` (unaliased); a query that
+/// joins the call's request names them itself, taking `follow_up_of` from the join.
 pub(super) const CALL_COLUMNS: &str =
     "id, request_id, mentor_id, starts_at, ends_at, status, outcome,
-    talk_seconds, provider_call_sid, retry_of, feedback_score, feedback_at, inbound, created_at,
-    updated_at";
+    talk_seconds, provider_call_sid, retry_of, feedback_score, feedback_at, inbound,
+    follow_up_offered_at, follow_up_request_id,
+    (select fr.follow_up_of from requests fr where fr.id = calls.request_id) as follow_up_of,
+    created_at, updated_at";
 
 impl Store {
     /// Persists the matcher's bookings. Each one moves its request from `pending`
@@ -576,8 +603,9 @@ impl Store {
                 c.outcome as outcome, c.talk_seconds as talk_seconds,
                 c.provider_call_sid as provider_call_sid, c.retry_of as retry_of,
                 c.feedback_score as feedback_score, c.feedback_at as feedback_at,
-                c.inbound as inbound, c.created_at as created_at,
-                c.updated_at as updated_at,
+                c.inbound as inbound, c.follow_up_offered_at as follow_up_offered_at,
+                c.follow_up_request_id as follow_up_request_id, r.follow_up_of as follow_up_of,
+                c.created_at as created_at, c.updated_at as updated_at,
                 m.name as mentor_name, m.timezone as mentor_timezone,
                 r.name as seeker_name, r.timezone as seeker_timezone, r.topic as topic
              from calls c

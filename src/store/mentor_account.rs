@@ -280,8 +280,8 @@ impl Store {
         let sql = format!(
             "select c.id, c.request_id, c.mentor_id, c.starts_at, c.ends_at, c.status,
                     c.outcome, c.talk_seconds, c.provider_call_sid, c.retry_of, c.feedback_score,
-                    c.feedback_at, c.inbound, c.created_at, c.updated_at,
-                    r.name, r.topic, r.message
+                    c.feedback_at, c.inbound, c.follow_up_offered_at, c.follow_up_request_id,
+                    r.follow_up_of, c.created_at, c.updated_at, r.name, r.topic, r.message
              from calls c join requests r on r.id = c.request_id
              where c.mentor_id = $1 and c.status in {statuses}
              order by c.starts_at {order}, c.id {order}

@@ -12,7 +12,8 @@
 //!
 //! One file per area: `requests` (seekers' requests, cancelling and erasing them),
 //! `consent` (confirming numbers, opt-outs), `feedback` (seekers' scores and a
-//! mentor's figures), `intake` (SQLite's group commit of
+//! mentor's figures), `follow_up` (a mentor's offer of another call and the
+//! seeker's AGAIN), `intake` (SQLite's group commit of
 //! new requests), `calls` (bookings and every call's event log), `telephony`
 //! (dialing and the provider's callbacks), `notifications` (the SMS outbox),
 //! `webhooks` (the outbound webhook outbox, filled by triggers),
@@ -30,6 +31,7 @@ mod call_backs;
 mod calls;
 mod consent;
 mod feedback;
+mod follow_up;
 mod intake;
 mod locks;
 mod mentor_account;
@@ -53,10 +55,11 @@ use sqlx::{Pool, Postgres, Sqlite, Transaction};
 pub use call_backs::{MentorNextCall, MentorNow, NewCallBack};
 pub use calls::{
     CallDetail, CallEvent, CallFilter, CallListing, CallOutcome, CallRecord, CallSummary,
-    CallTally, NewCallEvent,
+    CallTally, FollowUpOffer, NewCallEvent,
 };
 pub use consent::{CodeTextJob, ConfirmOutcome, NewCodeOutcome, OptOutSource};
 pub use feedback::{CallFeedback, FeedbackStored};
+pub use follow_up::AgainOutcome;
 pub use intake::{RequestIntake, WriteTurns};
 pub use locks::MatcherLock;
 pub use mentor_account::{MentorCall, MentorCalls, NewSignInCode};

@@ -65,6 +65,9 @@ pub struct RequestRecord {
     pub erased_at: Option<DateTime<Utc>>,
     /// The mentor the seeker asked to talk to again, if any.
     pub preferred_mentor_id: Option<MentorId>,
+    /// The call whose mentor offered another call, when this request is the
+    /// seeker's AGAIN to that offer.
+    pub follow_up_of: Option<CallId>,
     /// When the request arrived.
     pub created_at: DateTime<Utc>,
     /// Last change.
@@ -139,6 +142,7 @@ struct RequestRow {
     confirm_send_error: Option<String>,
     erased_at: Option<DateTime<Utc>>,
     preferred_mentor_id: Option<MentorId>,
+    follow_up_of: Option<CallId>,
     created_at: DateTime<Utc>,
     updated_at: DateTime<Utc>,
     call_id: Option<CallId>,
@@ -196,6 +200,7 @@ impl TryFrom<RequestRow> for RequestRecord {
             },
             erased_at: row.erased_at,
             preferred_mentor_id: row.preferred_mentor_id,
+            follow_up_of: row.follow_up_of,
             created_at: row.created_at,
             updated_at: row.updated_at,
             call,
@@ -383,7 +388,7 @@ const INSERT_RETURNING: &str = "
     returning id, name, phone, timezone, topic, message, availability, status, attempts,
         manage_token_hash, consented_at, consent_version, consent_source, confirmed_at,
         confirmed_via, confirm_expires_at, confirm_tries, confirm_codes_sent, confirm_send_at,
-        confirm_send_error, erased_at, preferred_mentor_id, created_at, updated_at,
+        confirm_send_error, erased_at, preferred_mentor_id, follow_up_of, created_at, updated_at,
         cast(null as bigint) as call_id, cast(null as timestamptz) as call_starts_at,
         cast(null as text) as call_mentor_name";
 
@@ -406,7 +411,7 @@ const REQUEST_SELECT: &str = "
            r.attempts, r.manage_token_hash, r.consented_at, r.consent_version,
            r.consent_source, r.confirmed_at, r.confirmed_via, r.confirm_expires_at,
            r.confirm_tries, r.confirm_codes_sent, r.confirm_send_at, r.confirm_send_error,
-           r.erased_at, r.preferred_mentor_id, r.created_at, r.updated_at,
+           r.erased_at, r.preferred_mentor_id, r.follow_up_of, r.created_at, r.updated_at,
            c.id as call_id, c.starts_at as call_starts_at, m.name as call_mentor_name
     from requests r
     left join calls c on c.request_id = r.id

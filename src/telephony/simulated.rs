@@ -27,7 +27,8 @@ const SIMULATED_ACCOUNT: &str = "ACsimulated00000000000000000000000";
 /// other call is missed at the screen, and the next one, the second try in the
 /// same commute, is answered) and `seeker_calls_back` (the seeker misses every
 /// call, then rings the service number back, the mentor presses 1, and they
-/// talk).
+/// talk), and one of the follow-up: `follow_up_offered` (a completed call after
+/// which the mentor presses 1 to offer the seeker another call).
 pub const SIMULATED_OUTCOMES: &[&str] = &[
     "completed",
     "mentor_no_answer",
@@ -38,6 +39,7 @@ pub const SIMULATED_OUTCOMES: &[&str] = &[
     "seeker_voicemail",
     "second_try_answered",
     "seeker_calls_back",
+    "follow_up_offered",
 ];
 
 /// Which script each simulated call follows.
@@ -103,6 +105,7 @@ impl SimulatedProvider {
             mentor,
             seeker,
             mentor_hangs_up_during_announcement: false,
+            mentor_after_call: None,
         };
         let (mentor, seeker) = match outcome {
             "completed" => (presses_one, talks),
@@ -117,6 +120,12 @@ impl SimulatedProvider {
                     miss: script(presses_one, SeekerScript::NoAnswer),
                     call_back: script(presses_one, talks),
                 });
+            }
+            "follow_up_offered" => {
+                return Some(Scripts::Every(CallScript {
+                    mentor_after_call: Some('1'),
+                    ..script(presses_one, talks)
+                }));
             }
             "second_try_answered" => {
                 return Some(Scripts::MissThenAnswer {

@@ -34,6 +34,7 @@ fn call_back_where_mentor(mentor: MentorScript) -> CallScript {
         mentor,
         seeker: TALKS,
         mentor_hangs_up_during_announcement: false,
+        mentor_after_call: None,
     }
 }
 
@@ -46,6 +47,7 @@ pub(crate) async fn missed_call(app: &TestApp, fake: &FakeTwilio, end: &str) -> 
             mentor: PRESSES_ONE,
             seeker: SeekerScript::NoAnswer,
             mentor_hangs_up_during_announcement: false,
+            mentor_after_call: None,
         },
     );
     let (call_id, created) = booked_call(app, end).await;
@@ -313,6 +315,7 @@ async fn a_seeker_whose_mentor_is_on_another_call_hears_so_and_their_status() {
             mentor: PRESSES_ONE,
             seeker: SeekerScript::NoAnswer,
             mentor_hangs_up_during_announcement: false,
+            mentor_after_call: None,
         },
     );
     // Two slots, both booked: Ada at 10:00, Alan at 10:15.
@@ -592,6 +595,7 @@ async fn two_seekers_calling_back_one_mentor_at_once_are_put_through_one_at_a_ti
             mentor: PRESSES_ONE,
             seeker: SeekerScript::NoAnswer,
             mentor_hangs_up_during_announcement: false,
+            mentor_after_call: None,
         },
     );
     // Ada at 10:00 and Alan at 10:15 both miss their calls; the commute runs

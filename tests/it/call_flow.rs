@@ -31,6 +31,7 @@ fn script(mentor: MentorScript, seeker: SeekerScript) -> CallScript {
         mentor,
         seeker,
         mentor_hangs_up_during_announcement: false,
+        mentor_after_call: None,
     }
 }
 
@@ -226,6 +227,7 @@ async fn a_voicemail_pickup_on_the_mentor_side_does_not_count_as_a_call() {
         mentor: MentorScript::Answers { presses: None },
         seeker: SeekerScript::Answers { talk_seconds: 60 },
         mentor_hangs_up_during_announcement: true,
+        mentor_after_call: None,
     })
     .await;
     assert_eq!(call["outcome"], "mentor_declined");

@@ -29,6 +29,7 @@ fn talks() -> CallScript {
         mentor: MentorScript::Answers { presses: Some('1') },
         seeker: SeekerScript::Answers { talk_seconds: 540 },
         mentor_hangs_up_during_announcement: false,
+        mentor_after_call: None,
     }
 }
 
@@ -227,6 +228,7 @@ async fn missed_calls_ask_nothing() {
                 mentor,
                 seeker,
                 mentor_hangs_up_during_announcement: false,
+                mentor_after_call: None,
             },
         );
         mentor_and_seeker(&app).await;

@@ -23,6 +23,7 @@ mod consent;
 mod crash_recovery;
 mod db_faults;
 mod feedback;
+mod follow_up;
 mod limits;
 mod mentor_control;
 mod metrics;

@@ -366,6 +366,7 @@ fn no_answer() -> CallScript {
         mentor: MentorScript::NoAnswer,
         seeker: SeekerScript::Answers { talk_seconds: 60 },
         mentor_hangs_up_during_announcement: false,
+        mentor_after_call: None,
     }
 }
 
@@ -374,6 +375,7 @@ fn completed() -> CallScript {
         mentor: MentorScript::Answers { presses: Some('1') },
         seeker: SeekerScript::Answers { talk_seconds: 300 },
         mentor_hangs_up_during_announcement: false,
+        mentor_after_call: None,
     }
 }
 
@@ -618,6 +620,7 @@ async fn a_mentor_who_began_resting_during_a_call_gets_no_second_try_of_it() {
             mentor: MentorScript::Answers { presses: Some('1') },
             seeker: SeekerScript::NoAnswer,
             mentor_hangs_up_during_announcement: false,
+            mentor_after_call: None,
         },
     );
     let (grace, _alan) = grace_and_alan(&app).await;

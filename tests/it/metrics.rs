@@ -178,6 +178,7 @@ async fn a_completed_call_moves_the_counters_and_the_exposition_stays_valid() {
             mentor: MentorScript::Answers { presses: Some('1') },
             seeker: SeekerScript::Answers { talk_seconds: 540 },
             mentor_hangs_up_during_announcement: false,
+            mentor_after_call: None,
         },
     );
     book_one_call(&app).await;

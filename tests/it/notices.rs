@@ -107,6 +107,7 @@ async fn a_missed_call_rebooked_tells_the_seeker_it_moved() {
             mentor: MentorScript::Answers { presses: Some('1') },
             seeker: SeekerScript::NoAnswer,
             mentor_hangs_up_during_announcement: false,
+            mentor_after_call: None,
         },
     );
     let created = booked(&app).await;

@@ -168,16 +168,21 @@ pub(crate) async fn signed_in_mentor(app: &TestApp, fake: &FakeTwilio) -> (i64, 
     let (id, token) = app
         .create_mentor(&mentor_body("Grace Hopper", MENTOR_PHONE))
         .await;
+    (id, token, sign_in(app, fake, MENTOR_PHONE).await)
+}
+
+/// A browser signed in as the mentor at `phone`, with the code texted to it.
+pub(crate) async fn sign_in(app: &TestApp, fake: &FakeTwilio, phone: &str) -> Visitor {
     let visitor = Visitor::new(app);
-    let sent_before = fake.messages().len();
-    ask_for_code(&visitor, MENTOR_PHONE).await;
-    let messages = fake.wait_for_texts_to(MENTOR_PHONE, sent_before + 1).await;
+    let sent_before = fake.texts_to(phone).len();
+    ask_for_code(&visitor, phone).await;
+    let messages = fake.wait_for_texts_to(phone, sent_before + 1).await;
     assert_eq!(messages.len(), sent_before + 1, "one text with the code");
     let code = code_in(&messages.last().expect("a text").body);
-    let response = enter_code(&visitor, MENTOR_PHONE, &code).await;
+    let response = enter_code(&visitor, phone, &code).await;
     assert_eq!(response.status(), StatusCode::SEE_OTHER);
     assert!(visitor.has_session());
-    (id, token, visitor)
+    visitor
 }
 
 #[tokio::test]
@@ -1004,6 +1009,7 @@ async fn a_resting_mentor_reads_so_on_the_dashboard_and_im_back_ends_it() {
             mentor: MentorScript::NoAnswer,
             seeker: SeekerScript::Answers { talk_seconds: 60 },
             mentor_hangs_up_during_announcement: false,
+            mentor_after_call: None,
         },
     );
     app.clock.set(helpers::at("2026-11-30T15:00:00Z"));

@@ -787,6 +787,7 @@ async fn outcome_counts_per_week_count_the_calls_the_api_shows() {
             mentor: MentorScript::Answers { presses: Some('1') },
             seeker: SeekerScript::Answers { talk_seconds: 75 },
             mentor_hangs_up_during_announcement: false,
+            mentor_after_call: None,
         },
     );
     // Week 49: one completed call (Monday 15:00 UTC) and one canceled (15:15).

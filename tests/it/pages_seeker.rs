@@ -628,6 +628,7 @@ async fn play_first_call(seeker: SeekerScript) -> (TestApp, FakeTwilio, Visitor,
             mentor: MentorScript::Answers { presses: Some('1') },
             seeker,
             mentor_hangs_up_during_announcement: false,
+            mentor_after_call: None,
         },
     );
     mentor_with_window(&app).await;

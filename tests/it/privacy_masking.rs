@@ -232,6 +232,7 @@ async fn neither_side_ever_receives_the_others_number_or_last_name() {
             mentor: PRESSES_ONE,
             seeker: SeekerScript::NoAnswer,
             mentor_hangs_up_during_announcement: false,
+            mentor_after_call: None,
         },
     );
     let missed = ring(&app, &fake, FIRST_SLOT, 1).await;

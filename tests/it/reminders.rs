@@ -212,6 +212,7 @@ async fn a_moved_call_is_reminded_once_at_its_new_time_and_the_old_one_not_at_al
             mentor: MentorScript::Answers { presses: Some('1') },
             seeker: SeekerScript::NoAnswer,
             mentor_hangs_up_during_announcement: false,
+            mentor_after_call: None,
         },
     );
     // A window of one call, so that no second try fits in the same commute.
@@ -523,14 +524,16 @@ async fn two_instances_and_a_restart_text_each_reminder_once() {
     assert_eq!(reminders(&fake).len(), (MENTORS * 5) as usize);
 
     // At 14:50 the first instance claims the last ones and dies before sending
-    // them; it is started again. Nobody sends them while its claim holds.
-    app.clock.set(at("2026-11-30T14:50:00Z"));
+    // them; it is started again. Nobody sends them while its claim holds. The
+    // claim is made before the app's clock moves, so that the app's own
+    // notifier loop cannot take them first.
     let held = app
         .store
         .claim_notices(at("2026-11-30T14:50:00Z"), at("2026-11-30T14:52:00Z"), 100)
         .await
         .expect("claim");
     assert_eq!(held.len(), MENTORS as usize, "{held:?}");
+    app.clock.set(at("2026-11-30T14:50:00Z"));
     let app = app
         .restart_with(|config| {
             config.provider = Arc::new(twilio_client(&fake, ridealong::telephony::REQUEST_TIMEOUT));

@@ -32,6 +32,7 @@ fn seeker_does(seeker: SeekerScript) -> CallScript {
         mentor: PRESSES_ONE,
         seeker,
         mentor_hangs_up_during_announcement: false,
+        mentor_after_call: None,
     }
 }
 

@@ -971,6 +971,7 @@ async fn a_bridged_call_plays_like_twilio() {
         mentor: MentorScript::Answers { presses: Some('1') },
         seeker: SeekerScript::Answers { talk_seconds: 42 },
         mentor_hangs_up_during_announcement: false,
+        mentor_after_call: None,
     };
     let (fake, app, sid, report) = play_one(script, "/voice").await;
 

@@ -377,6 +377,7 @@ async fn a_completed_call() -> (TestApp, FakeTwilio, Receiver, i64) {
             mentor: MentorScript::Answers { presses: Some('1') },
             seeker: SeekerScript::Answers { talk_seconds: 540 },
             mentor_hangs_up_during_announcement: false,
+            mentor_after_call: None,
         },
     );
     let request_id = booked(&app).await;

@@ -111,6 +111,9 @@ pub struct CallScript {
     pub seeker: SeekerScript,
     /// The mentor hangs up right after the TwiML is fetched, before any verb runs.
     pub mentor_hangs_up_during_announcement: bool,
+    /// The key the mentor presses at a `<Gather>` once the seeker's leg is over
+    /// (the offer of another call), or `None` to stay silent.
+    pub mentor_after_call: Option<char>,
 }
 
 impl Default for CallScript {
@@ -120,6 +123,7 @@ impl Default for CallScript {
             mentor: MentorScript::Answers { presses: Some('1') },
             seeker: SeekerScript::Answers { talk_seconds: 60 },
             mentor_hangs_up_during_announcement: false,
+            mentor_after_call: None,
         }
     }
 }
@@ -457,6 +461,10 @@ impl Run<'_> {
             }
         }
         let pressed = match self.script.mentor {
+            // After the `<Dial>`: the seeker has hung up, the mentor is asked again.
+            MentorScript::Answers { .. } if !self.inbound && self.report.dialed.is_some() => {
+                self.script.mentor_after_call
+            }
             MentorScript::Answers { presses } if !self.inbound => presses,
             _ => None,
         };

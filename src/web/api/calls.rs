@@ -54,6 +54,13 @@ pub struct CallView {
     /// missed call, while that commute was still open (the call-back line);
     /// `false` for a call the service placed.
     pub inbound: bool,
+    /// The mentor's offer of another call, made by pressing 1 after the seeker
+    /// hung up; null when they made none.
+    pub follow_up: Option<FollowUpView>,
+    /// The call whose follow-up offer this call's request answers (the seeker
+    /// replied AGAIN to it); null for a call of a request the seeker made.
+    #[schema(value_type = Option<i64>)]
+    pub follow_up_of: Option<CallId>,
     /// When it was booked.
     pub created_at: DateTime<Utc>,
     /// Last change.
@@ -68,6 +75,17 @@ pub struct FeedbackView {
     pub score: u8,
     /// When the answer came, RFC 3339 UTC.
     pub received_at: DateTime<Utc>,
+}
+
+/// A mentor's offer of another call at the end of a call.
+#[derive(Serialize, ToSchema)]
+pub struct FollowUpView {
+    /// When the mentor pressed 1, RFC 3339 UTC.
+    pub offered_at: DateTime<Utc>,
+    /// The request the seeker's AGAIN made (it prefers this call's mentor);
+    /// null until they replied.
+    #[schema(value_type = Option<i64>)]
+    pub request_id: Option<RequestId>,
 }
 
 impl CallView {
@@ -142,6 +160,11 @@ impl From<CallRecord> for CallView {
                 received_at: feedback.received_at,
             }),
             inbound: call.inbound,
+            follow_up: call.follow_up.map(|offer| FollowUpView {
+                offered_at: offer.offered_at,
+                request_id: offer.request_id,
+            }),
+            follow_up_of: call.follow_up_of,
             created_at: call.created_at,
             updated_at: call.updated_at,
         }

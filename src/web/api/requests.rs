@@ -131,11 +131,16 @@ pub struct RequestView {
     /// When the seeker's personal data was erased; name, phone, topic, message
     /// and availability are empty from then on.
     pub erased_at: Option<DateTime<Utc>>,
-    /// The mentor the seeker asked to talk to again: booked into that mentor's
-    /// next free slot within 7 days of the request, with anyone after that;
-    /// null for most requests.
+    /// The mentor the seeker asked to talk to again (they replied AGAIN to that
+    /// mentor's offer of another call): booked into that mentor's next free
+    /// slot within 7 days of the request, with anyone after that; null for most
+    /// requests.
     #[schema(value_type = Option<i64>)]
     pub preferred_mentor_id: Option<MentorId>,
+    /// The call whose mentor offered another call, when this request is the
+    /// seeker's AGAIN to that offer; null for a request the seeker made.
+    #[schema(value_type = Option<i64>)]
+    pub follow_up_of: Option<CallId>,
     /// When the request arrived.
     pub created_at: DateTime<Utc>,
     /// Last change.
@@ -233,6 +238,7 @@ impl From<RequestRecord> for RequestView {
             consent: request.consent.into(),
             erased_at: request.erased_at,
             preferred_mentor_id: request.preferred_mentor_id,
+            follow_up_of: request.follow_up_of,
             created_at: request.created_at,
             updated_at: request.updated_at,
         }

@@ -1,6 +1,6 @@
 //! Provider webhooks under `/telephony/twilio/…`: the TwiML call flow (the
 //! mentor's announcement and key press, the seeker's screen, the `<Dial>`
-//! outcome), the status callbacks of both legs, inbound texts (`sms`), and
+//! outcome and the mentor's offer of another call), the status callbacks of both legs, inbound texts (`sms`), and
 //! calls to the service number with the call-backs they put through (`voice`).
 //!
 //! Every request's `X-Twilio-Signature` is checked against the URL built from
@@ -32,6 +32,7 @@ use super::AppState;
 use super::error::{ApiError, BODY_LIMIT_BYTES};
 use super::extract::ApiPath;
 use crate::domain::call_flow::{Leg, LegStatus, mentor_leg_outcome};
+use crate::domain::follow_up::{OFFER_KEY, offer_made, offer_prompt};
 use crate::domain::status::{CallStatus, Outcome};
 use crate::domain::text::first_name;
 use crate::ids::CallId;
@@ -82,6 +83,7 @@ pub fn router(state: AppState) -> Router<AppState> {
             post(screen_result),
         )
         .route("/telephony/twilio/calls/{id}/dial", post(dial_result))
+        .route("/telephony/twilio/calls/{id}/follow-up", post(follow_up))
         .route("/telephony/twilio/calls/{id}/status", post(mentor_status))
         .route(
             "/telephony/twilio/calls/{id}/seeker-status",
@@ -438,8 +440,13 @@ async fn screen_result(
 }
 
 /// The `<Dial>` finished: its status and the screen result decide the outcome,
-/// its duration is the talk time. The mentor hears how it went, and when the
-/// seeker missed it, when the second try in this commute is.
+/// its duration is the talk time. The mentor hears how it went: after a
+/// completed call, the offer of another call with the seeker (press 1); when
+/// the seeker missed it, when the second try in this commute is.
+///
+/// The mentor only hears this when the seeker hung up first (or the time limit
+/// ended the bridge): when the mentor hangs up, the provider still reports here
+/// but has nobody to play the answer to.
 async fn dial_result(
     State(state): State<AppState>,
     ApiPath(call_id): ApiPath<CallId>,
@@ -467,7 +474,20 @@ async fn dial_result(
     };
     let seeker = first_name(&context.seeker_name);
     if context.outcome == Some(Outcome::Completed) {
-        return Ok(goodbye("Thank you for the call. Drive safely."));
+        let action = state.dispatch_settings.call_webhook(call_id, "follow-up");
+        let twiml = Twiml::new()
+            .gather(
+                &Gather {
+                    action: &action,
+                    num_digits: 1,
+                    timeout_seconds: GATHER_TIMEOUT_SECONDS,
+                    any_key: false,
+                },
+                |prompt| prompt.say(&offer_prompt(&context.seeker_name)),
+            )
+            .say("Drive safely.")
+            .hangup();
+        return Ok(TwimlResponse(twiml.build()));
     }
     if context.outcome == Some(Outcome::MentorDeclined) {
         return Ok(goodbye("No problem. Drive safely."));
@@ -482,6 +502,29 @@ async fn dial_result(
     Ok(goodbye(&format!(
         "{seeker} didn't pick up. {next} Drive safely."
     )))
+}
+
+/// The mentor's key after a completed call: 1 offers the seeker another call
+/// (they are texted, once however often this is retried); anything else, or
+/// silence, just says goodbye.
+async fn follow_up(
+    State(state): State<AppState>,
+    ApiPath(call_id): ApiPath<CallId>,
+    Extension(form): Extension<WebhookForm>,
+) -> Result<TwimlResponse, ApiError> {
+    record_webhook(&state, call_id, "follow_up_pressed", &form).await?;
+    if form.get("Digits") != Some(OFFER_KEY) {
+        return Ok(goodbye("Drive safely."));
+    }
+    let Some(context) = context(&state, call_id).await? else {
+        return Ok(goodbye("Drive safely."));
+    };
+    state.service.offer_follow_up(call_id).await?;
+    // A retried webhook finds the offer made: the mentor hears the same.
+    if context.outcome != Some(Outcome::Completed) {
+        return Ok(goodbye("Drive safely."));
+    }
+    Ok(goodbye(&offer_made(&context.seeker_name)))
 }
 
 /// A time as the mentor hears it: "10:15 AM", in the mentor's zone.

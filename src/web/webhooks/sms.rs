@@ -2,7 +2,8 @@
 //! "A message comes in" webhook): YES confirms the sender's unconfirmed request,
 //! STOP and its synonyms stop every text to the sender, START brings them back,
 //! HELP says what this is, a digit from 1 to 5 answers the feedback question
-//! after a completed call (thanked for in reply).
+//! after a completed call (thanked for in reply), AGAIN takes a mentor's offer
+//! of another call (the reply says whether a call is being booked).
 //!
 //! The sender's number and the text are never logged. Twilio's own opt-out
 //! handling (Advanced Opt-Out) answers STOP/START itself and still forwards the
@@ -14,8 +15,10 @@ use axum::extract::State;
 use super::{TwimlResponse, WebhookForm};
 use crate::domain::consent::{CONFIRMED_TEXT, HELP_TEXT, parse_keyword};
 use crate::domain::feedback::THANKS_TEXT;
+use crate::domain::follow_up::{ALREADY_OPEN_TEXT, booking_text, no_offer_text};
 use crate::domain::phone::PhoneNumber;
 use crate::service::consent::TextOutcome;
+use crate::store::AgainOutcome;
 use crate::telephony::twiml::Twiml;
 use crate::web::AppState;
 use crate::web::error::ApiError;
@@ -41,13 +44,20 @@ pub(super) async fn inbound(
     let reply = match state.service.text_received(from, keyword).await? {
         // The provider confirms an opt-out or opt-in itself; a reply would be refused.
         TextOutcome::OptedOut | TextOutcome::OptedIn => None,
-        TextOutcome::Confirmed { .. } => Some(CONFIRMED_TEXT),
-        TextOutcome::HelpAsked => Some(HELP_TEXT),
-        TextOutcome::FeedbackStored { .. } => Some(THANKS_TEXT),
+        TextOutcome::Confirmed { .. } => Some(CONFIRMED_TEXT.to_owned()),
+        TextOutcome::HelpAsked => Some(HELP_TEXT.to_owned()),
+        TextOutcome::FeedbackStored { .. } => Some(THANKS_TEXT.to_owned()),
+        TextOutcome::FollowUp(AgainOutcome::Requested { mentor_name, .. }) => {
+            Some(booking_text(&mentor_name))
+        }
+        TextOutcome::FollowUp(AgainOutcome::RequestOpen) => Some(ALREADY_OPEN_TEXT.to_owned()),
+        TextOutcome::FollowUp(AgainOutcome::NoOffer) => {
+            Some(no_offer_text(state.settings.site_url.as_deref()))
+        }
         TextOutcome::NothingToConfirm | TextOutcome::Ignored => None,
     };
     let twiml = match reply {
-        Some(text) => Twiml::new().message(text),
+        Some(text) => Twiml::new().message(&text),
         None => Twiml::new(),
     };
     Ok(TwimlResponse(twiml.build()))

@@ -657,6 +657,8 @@ mod tests {
             retry_of: None,
             feedback: None,
             inbound: false,
+            follow_up: None,
+            follow_up_of: None,
             created_at: "2026-11-30T12:00:00Z".parse().expect("instant"),
             updated_at: "2026-12-01T12:55:00Z".parse().expect("instant"),
         };

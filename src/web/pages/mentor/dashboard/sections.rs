@@ -31,6 +31,12 @@ pub(super) fn upcoming_section(csrf: &CsrfToken, calls: &[MentorCall], zone: Tz)
                         (time_in(call.call.starts_at, zone))
                         " · " (or_erased(&call.seeker_first_name))
                     }
+                    @if call.call.follow_up_of.is_some() {
+                        p.follow-up {
+                            (or_erased(&call.seeker_first_name))
+                            " took you up on your offer to talk again."
+                        }
+                    }
                     p { strong { "Topic: " } (or_erased(&call.topic)) }
                     p.message { (or_erased(&call.message)) }
                     @if call.call.status == CallStatus::Scheduled {
