@@ -373,15 +373,17 @@ impl Notifier {
                 .skip_reminder(job, "opted_out", ReminderResult::OptedOut)
                 .await;
         }
-        if job.opted_out && job.kind == NoticeKind::Feedback {
-            // A question nobody may be asked: recorded as such, not as a failure.
+        if job.opted_out && matches!(job.kind, NoticeKind::Feedback | NoticeKind::FollowUp) {
+            // A question or an offer nobody may be sent: recorded as such, not
+            // as a failure.
             let _turn = self.turns.take().await;
             self.store
                 .notice_skipped(job.id, job.attempts, "opted_out")
                 .await?;
             info!(
                 notice.id = job.id.0,
-                "feedback not asked: the number opted out of texts"
+                notice.kind = %job.kind,
+                "not sent: the number opted out of texts"
             );
             return Ok(false);
         }

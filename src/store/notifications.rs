@@ -319,7 +319,7 @@ impl Store {
         Ok(())
     }
 
-    /// Records that reminder or feedback question `id`, claimed as `attempt`,
+    /// Records that reminder, feedback question or follow-up offer `id`, claimed as `attempt`,
     /// was not sent and never will be, and why (`call_changed`, `opted_out`); whether this claim still
     /// held it (a claim that ran out and was taken again records nothing).
     #[instrument(skip_all, fields(notice.id = id.0))]

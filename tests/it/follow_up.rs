@@ -384,3 +384,35 @@ async fn the_simulation_plays_a_mentor_offering_another_call() {
     assert_eq!(offered["follow_up"]["request_id"], Value::Null);
     app.stop().await;
 }
+
+#[tokio::test]
+async fn a_seeker_who_replied_stop_is_never_sent_the_offer() {
+    let (app, fake, _, _, call_id) = called_with(talks_then(None)).await;
+    text(&app, &fake, "STOP").await;
+    // The mentor's 1 comes after the opt-out.
+    let path = format!("/telephony/twilio/calls/{call_id}/follow-up");
+    let (status, twiml) = app
+        .post_webhook(fake.auth_token(), &path, &[("Digits", "1")], None)
+        .await;
+    assert_eq!(status, StatusCode::OK, "{twiml}");
+    app.notify_due().await;
+    assert!(offers(&fake).is_empty());
+    const SQL: &str = "select status, last_error from notifications
+                       where call_id = $1 and kind = 'follow_up'";
+    let notices: Vec<(String, Option<String>)> = match &app.store {
+        ridealong::store::Store::Sqlite(pool) => {
+            sqlx::query_as(SQL).bind(call_id).fetch_all(pool).await
+        }
+        ridealong::store::Store::Postgres(pool) => {
+            sqlx::query_as(SQL).bind(call_id).fetch_all(pool).await
+        }
+    }
+    .expect("read the notices");
+    assert_eq!(
+        notices,
+        [("skipped".to_owned(), Some("opted_out".to_owned()))]
+    );
+    let answer = text(&app, &fake, "AGAIN").await;
+    assert!(answer.contains("no call offer waiting"), "{answer}");
+    app.stop().await;
+}
