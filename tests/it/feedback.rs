@@ -18,7 +18,6 @@ use ridealong::telephony::player::{CallScript, MentorScript, SeekerScript};
 
 const MENTOR_PHONE: &str = "+12015550123";
 const SEEKER_PHONE: &str = "+12015550199";
-const SMS_PATH: &str = "/telephony/twilio/sms";
 /// Monday 2026-11-30 10:00 in New York: the first slot the matcher books.
 const FIRST_SLOT: &str = "2026-11-30T15:00:00Z";
 /// What every ask says after its "ridealong: ".
@@ -95,17 +94,8 @@ fn asks(fake: &FakeTwilio, phone: &str) -> Vec<String> {
 
 /// Texts `body` to the service number from `phone`; the TwiML answer.
 async fn reply_from(app: &TestApp, fake: &FakeTwilio, phone: &str, body: &str) -> String {
-    let params = [
-        ("From", phone),
-        ("To", SERVICE_NUMBER),
-        ("Body", body),
-        ("MessageSid", "SM0123"),
-    ];
-    let (status, twiml) = app
-        .post_webhook(fake.auth_token(), SMS_PATH, &params, None)
-        .await;
-    assert_eq!(status, StatusCode::OK, "{twiml}");
-    twiml
+    app.text_service_number(fake.auth_token(), phone, body)
+        .await
 }
 
 /// Texts `body` from the seeker.

@@ -12,7 +12,7 @@ use reqwest::StatusCode;
 use serde_json::{Value, json};
 
 use crate::helpers::fake_twilio::FakeTwilio;
-use crate::helpers::{ADMIN_TOKEN, SERVICE_NUMBER, TestApp, at, mentor_body, request_body};
+use crate::helpers::{ADMIN_TOKEN, TestApp, at, mentor_body, request_body};
 use crate::pages_mentor::sign_in;
 use crate::screen::metrics;
 use ridealong::telephony::player::{CallScript, MentorScript, Pace, SeekerScript};
@@ -21,7 +21,6 @@ use ridealong::telephony::simulated::SimulatedProvider;
 const GRACE_PHONE: &str = "+12015550123";
 const ALAN_PHONE: &str = "+12015550124";
 const SEEKER_PHONE: &str = "+12015550199";
-const SMS_PATH: &str = "/telephony/twilio/sms";
 /// Monday 2026-11-30 10:00 in New York: Grace's first slot, the first booked.
 const FIRST_SLOT: &str = "2026-11-30T15:00:00Z";
 /// Monday 11:30 in New York: Grace's commute is over for the day, and Alan's
@@ -80,17 +79,8 @@ async fn called_with(script: CallScript) -> (TestApp, FakeTwilio, i64, i64, i64)
 
 /// Texts `body` to the service number from the seeker; the TwiML answer.
 async fn text(app: &TestApp, fake: &FakeTwilio, body: &str) -> String {
-    let params = [
-        ("From", SEEKER_PHONE),
-        ("To", SERVICE_NUMBER),
-        ("Body", body),
-        ("MessageSid", "SM0123"),
-    ];
-    let (status, twiml) = app
-        .post_webhook(fake.auth_token(), SMS_PATH, &params, None)
-        .await;
-    assert_eq!(status, StatusCode::OK, "{twiml}");
-    twiml
+    app.text_service_number(fake.auth_token(), SEEKER_PHONE, body)
+        .await
 }
 
 /// The offers texted to the seeker.

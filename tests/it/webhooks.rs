@@ -455,16 +455,8 @@ async fn a_call_that_ends_and_each_status_change_of_its_request_are_posted_in_or
 async fn seeker_replies(app: &TestApp, fake: &FakeTwilio, body: &str, instant: &str) {
     app.notify_due().await;
     app.clock.set(at(instant));
-    let params = [
-        ("From", SEEKER_PHONE),
-        ("To", "+15005550006"),
-        ("Body", body),
-        ("MessageSid", "SM0123"),
-    ];
-    let (status, twiml) = app
-        .post_webhook(fake.auth_token(), "/telephony/twilio/sms", &params, None)
+    app.text_service_number(fake.auth_token(), SEEKER_PHONE, body)
         .await;
-    assert_eq!(status, StatusCode::OK, "{twiml}");
 }
 
 #[tokio::test]

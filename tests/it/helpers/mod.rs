@@ -418,6 +418,23 @@ impl TestApp {
         (status, response.text().await.unwrap_or_default())
     }
 
+    /// Texts `body` from `phone` to the service number, as Twilio forwards an
+    /// inbound message (signed with `auth_token`); asserts a 200 and returns
+    /// the TwiML answer.
+    pub async fn text_service_number(&self, auth_token: &str, phone: &str, body: &str) -> String {
+        let params = [
+            ("From", phone),
+            ("To", SERVICE_NUMBER),
+            ("Body", body),
+            ("MessageSid", "SM0123"),
+        ];
+        let (status, twiml) = self
+            .post_webhook(auth_token, "/telephony/twilio/sms", &params, None)
+            .await;
+        assert_eq!(status, StatusCode::OK, "{twiml}");
+        twiml
+    }
+
     /// The URL the provider reaches the app's webhooks at.
     pub fn public_url(&self) -> String {
         self.app.as_ref().expect("running").public_url().to_owned()
