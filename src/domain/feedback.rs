@@ -7,7 +7,7 @@
 //! score can be read off. The operator also sees each mentor's answer rate and
 //! completion rate over the same period.
 
-use chrono::{DateTime, Days, TimeDelta, Utc};
+use chrono::{DateTime, TimeDelta, Utc};
 use chrono_tz::Tz;
 
 use super::hours::CallingHours;
@@ -80,20 +80,7 @@ pub const THANKS_TEXT: &str = "ridealong: thank you, your answer is noted. It st
 /// `zone`: then, when a whole minute from then lies inside calling hours, else
 /// at the next opening of calling hours.
 pub fn ask_due_at(ended_at: DateTime<Utc>, zone: Tz, hours: CallingHours) -> DateTime<Utc> {
-    let daily = hours.every_day_in(zone);
-    let minute = TimeDelta::minutes(1);
-    if daily.covers(ended_at, ended_at + minute) {
-        return ended_at;
-    }
-    let date = ended_at.with_timezone(&zone).date_naive();
-    // Calling hours happen every day, so today's or tomorrow's opens after
-    // `ended_at`; a day more covers a zone that skipped a date.
-    (0..=2)
-        .filter_map(|ahead| date.checked_add_days(Days::new(ahead)))
-        .filter_map(|day| daily.occurrence_on(day))
-        .map(|open| open.start)
-        .find(|start| *start >= ended_at)
-        .unwrap_or(ended_at)
+    hours.first_minute_from(ended_at, zone)
 }
 
 /// Scores summed up: how many, and their total.

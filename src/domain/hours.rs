@@ -2,7 +2,7 @@
 //! 08:00–21:00 seeker-local, for the whole slot) and inside the seeker's stated
 //! availability (weekdays within calling hours when they state none).
 
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, Days, TimeDelta, Utc};
 use chrono_tz::Tz;
 
 use super::ValidationError;
@@ -80,7 +80,49 @@ impl CallingHours {
         WeeklyRange::new(Weekdays::ALL, self.start, self.end, zone)
             .expect("calling hours never start and end at the same time")
     }
+
+    /// The earliest instant at or after `instant` from which a whole minute lies
+    /// inside these hours in `zone`: `instant` itself when it does, else the
+    /// next opening (for a text that must wait for calling hours).
+    pub fn first_minute_from(&self, instant: DateTime<Utc>, zone: Tz) -> DateTime<Utc> {
+        let daily = self.every_day_in(zone);
+        if daily.covers(instant, instant + MINUTE) {
+            return instant;
+        }
+        let date = instant.with_timezone(&zone).date_naive();
+        // Calling hours happen every day, so that day's or the next opens after
+        // `instant`; a day more covers a zone that skipped a date.
+        (0..=2)
+            .filter_map(|ahead| date.checked_add_days(Days::new(ahead)))
+            .filter_map(|day| daily.occurrence_on(day))
+            .map(|hours| hours.start)
+            .find(|opening| *opening >= instant)
+            .unwrap_or(instant)
+    }
+
+    /// The latest instant at or before `instant` from which a whole minute lies
+    /// inside these hours in `zone`: `instant` itself when it does, else the
+    /// start of the last minute of the latest hours that ended before it (for a
+    /// text that must go out before calling hours close).
+    pub fn last_minute_until(&self, instant: DateTime<Utc>, zone: Tz) -> DateTime<Utc> {
+        let daily = self.every_day_in(zone);
+        if daily.covers(instant, instant + MINUTE) {
+            return instant;
+        }
+        let date = instant.with_timezone(&zone).date_naive();
+        // Calling hours happen every day, so that day's or the one before ends
+        // before `instant`; a day more covers a zone that skipped a date.
+        (0..=2)
+            .filter_map(|back| date.checked_sub_days(Days::new(back)))
+            .filter_map(|day| daily.occurrence_on(day))
+            .map(|hours| hours.end - MINUTE)
+            .find(|last| *last <= instant)
+            .unwrap_or(instant)
+    }
 }
+
+/// The span a text needs inside calling hours.
+const MINUTE: TimeDelta = TimeDelta::minutes(1);
 
 impl Default for CallingHours {
     fn default() -> Self {

@@ -11,10 +11,6 @@ use chrono_tz::Tz;
 
 use super::hours::CallingHours;
 
-/// One minute: a reminder goes out at an instant from which a whole minute lies
-/// inside calling hours.
-const MINUTE: TimeDelta = TimeDelta::minutes(1);
-
 /// How long the manage link a reminder carries keeps working: long enough to
 /// cancel a call the evening before, or to look back at it a day or two later;
 /// short enough that an old text on a lost phone opens nothing.
@@ -72,24 +68,15 @@ pub fn reminder_at(
 /// inside `hours` in `zone`: `instant` itself when it does, else the start of the
 /// last minute of the latest calling hours that ended before it.
 pub fn last_calling_minute(instant: DateTime<Utc>, zone: Tz, hours: CallingHours) -> DateTime<Utc> {
-    let daily = hours.every_day_in(zone);
-    if daily.covers(instant, instant + MINUTE) {
-        return instant;
-    }
-    let date = instant.with_timezone(&zone).date_naive();
-    // Calling hours happen every day, so the local day of `instant` or the one
-    // before ends before it; a day more covers a zone that skipped a date.
-    (0..=2)
-        .filter_map(|back| date.checked_sub_days(chrono::Days::new(back)))
-        .filter_map(|day| daily.occurrence_on(day))
-        .map(|hours| hours.end - MINUTE)
-        .find(|last| *last <= instant)
-        .unwrap_or(instant)
+    hours.last_minute_until(instant, zone)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The span a reminder needs inside calling hours.
+    const MINUTE: TimeDelta = TimeDelta::minutes(1);
     use chrono_tz::America::{Los_Angeles, New_York};
     use chrono_tz::Pacific::Apia;
     use proptest::prelude::*;
