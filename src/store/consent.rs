@@ -1,7 +1,11 @@
 //! Consent in storage (the store's side of `domain::consent` and
-//! `service::consent`): the phone confirmation of new requests (the code texts'
-//! outbox lives in the request row), SMS opt-outs, and expiry of unconfirmed
-//! requests.
+//! `service::consent`): the phone confirmation of new requests, SMS opt-outs,
+//! and expiry of unconfirmed requests.
+//!
+//! A request that must confirm its number has a row in `request_confirmations`
+//! beside it: its current code's hash, and the outbox of its code text. Sending
+//! a code writes only that narrow row; the request row changes once, when its
+//! status does.
 //!
 //! Not here: codes themselves (the notifier makes them; only their hashes are
 //! stored), the wording a seeker agrees to (`domain::consent`), and erasure
@@ -11,7 +15,7 @@ use chrono::{DateTime, Utc};
 use tracing::instrument;
 
 use super::requests::parse_request_status;
-use super::{Markers, Store, StoreResult, with_pool};
+use super::{BeginWrite, Markers, Store, StoreResult, with_pool};
 use crate::domain::consent::{CODE_TRIES, ConfirmedVia, MAX_CODE_TEXTS};
 use crate::domain::status::RequestStatus;
 use crate::ids::RequestId;
@@ -82,6 +86,32 @@ impl OptOutSource {
     }
 }
 
+/// The start of an update that voids a request's codes and drops its queued
+/// code text: the number is confirmed, or no longer can be.
+pub(super) const SPEND_CODE: &str = "
+    update request_confirmations set code_hash = null, expires_at = null,
+        prev_code_hash = null, prev_expires_at = null, send_at = null";
+
+/// Marks unconfirmed request `$id` `pending`, its number confirmed `$via` at
+/// `$now`, on `$executor`; whether it was still unconfirmed. A macro so it
+/// serves both backends' transactions.
+macro_rules! confirm_request {
+    ($executor:expr, $id:expr, $via:expr, $now:expr) => {{
+        let via: ConfirmedVia = $via;
+        sqlx::query(
+            "update requests set status = 'pending', confirmed_at = $1, confirmed_via = $2,
+                 updated_at = $1
+             where id = $3 and status = 'unconfirmed'",
+        )
+        .bind($now)
+        .bind(via.as_str())
+        .bind($id)
+        .execute($executor)
+        .await
+        .map(|done| done.rows_affected() == 1)
+    }};
+}
+
 impl Store {
     /// Ids of up to `limit` requests whose code text is due, longest due first.
     /// Only a read: [`Store::claim_code_texts`] claims them.
@@ -93,9 +123,10 @@ impl Store {
     ) -> StoreResult<Vec<RequestId>> {
         let ids = with_pool!(self, pool, {
             sqlx::query_scalar(
-                "select id from requests
-                 where confirm_send_at <= $1 and status = 'unconfirmed'
-                 order by confirm_send_at limit $2",
+                "select k.request_id from request_confirmations k
+                 join requests r on r.id = k.request_id
+                 where k.send_at <= $1 and r.status = 'unconfirmed'
+                 order by k.send_at limit $2",
             )
             .bind(now)
             .bind(i64::from(limit))
@@ -131,18 +162,26 @@ impl Store {
         let mut markers = Markers::new(self);
         let sql = format!(
             "with v (id, code_hash) as (values {})
-             update requests set confirm_send_attempts = confirm_send_attempts + 1,
-                 confirm_send_at = {},
-                 confirm_prev_code_hash = case when requests.confirm_send_attempts > 0
-                     and requests.confirm_expires_at > {} then requests.confirm_code_hash end,
-                 confirm_prev_expires_at = case when requests.confirm_send_attempts > 0
-                     and requests.confirm_expires_at > {} then requests.confirm_expires_at end,
-                 confirm_code_hash = v.code_hash, confirm_expires_at = {}, confirm_tries = 0
+             update request_confirmations set send_attempts = send_attempts + 1,
+                 send_at = {},
+                 prev_code_hash = case when request_confirmations.send_attempts > 0
+                     and request_confirmations.expires_at > {}
+                     then request_confirmations.code_hash end,
+                 prev_expires_at = case when request_confirmations.send_attempts > 0
+                     and request_confirmations.expires_at > {}
+                     then request_confirmations.expires_at end,
+                 code_hash = v.code_hash, expires_at = {}, tries = 0
              from v
-             where requests.id = v.id and requests.confirm_send_at <= {}
-               and requests.status = 'unconfirmed'
-             returning requests.id, requests.phone, requests.confirm_send_attempts,
-                 exists (select 1 from sms_opt_outs o where o.phone = requests.phone)",
+             where request_confirmations.request_id = v.id
+               and request_confirmations.send_at <= {}
+               and exists (select 1 from requests r
+                           where r.id = v.id and r.status = 'unconfirmed')
+             returning request_confirmations.request_id,
+                 (select r.phone from requests r
+                  where r.id = request_confirmations.request_id),
+                 request_confirmations.send_attempts,
+                 exists (select 1 from requests r join sms_opt_outs o on o.phone = r.phone
+                         where r.id = request_confirmations.request_id)",
             markers.groups(codes.len(), 2),
             markers.next(),
             markers.next(),
@@ -182,9 +221,9 @@ impl Store {
             return Ok(());
         }
         let sql = format!(
-            "update requests set confirm_send_at = null, confirm_send_attempts = 0,
-                 confirm_send_error = null
-             where id in ({})",
+            "update request_confirmations set send_at = null, send_attempts = 0,
+                 send_error = null
+             where request_id in ({})",
             Markers::new(self).list(request_ids.len())
         );
         with_pool!(self, pool, {
@@ -209,7 +248,8 @@ impl Store {
     ) -> StoreResult<()> {
         with_pool!(self, pool, {
             sqlx::query(
-                "update requests set confirm_send_at = $1, confirm_send_error = $2 where id = $3",
+                "update request_confirmations set send_at = $1, send_error = $2
+                 where request_id = $3",
             )
             .bind(retry_at)
             .bind(error)
@@ -231,12 +271,16 @@ impl Store {
     ) -> StoreResult<NewCodeOutcome> {
         let state: Option<(String, i32, Option<DateTime<Utc>>)> = with_pool!(self, pool, {
             let queued: Option<i64> = sqlx::query_scalar(
-                "update requests
-                 set confirm_send_at = $1, confirm_codes_sent = confirm_codes_sent + 1,
-                     confirm_send_attempts = 0, confirm_send_error = null
-                 where id = $2 and status = 'unconfirmed' and confirm_send_at is null
-                   and confirm_codes_sent < $3
-                 returning id",
+                "insert into request_confirmations (request_id, codes_sent, send_at)
+                 select $2, 1, $1 where exists (
+                     select 1 from requests r where r.id = $2 and r.status = 'unconfirmed')
+                 on conflict (request_id) do update
+                 set send_at = excluded.send_at,
+                     codes_sent = request_confirmations.codes_sent + 1,
+                     send_attempts = 0, send_error = null
+                 where request_confirmations.send_at is null
+                   and request_confirmations.codes_sent < $3
+                 returning request_id",
             )
             .bind(now)
             .bind(request_id)
@@ -247,7 +291,9 @@ impl Store {
                 return Ok(NewCodeOutcome::Queued);
             }
             sqlx::query_as(
-                "select status, confirm_codes_sent, confirm_send_at from requests where id = $1",
+                "select r.status, coalesce(k.codes_sent, 0), k.send_at from requests r
+                 left join request_confirmations k on k.request_id = r.id
+                 where r.id = $1",
             )
             .bind(request_id)
             .fetch_optional(pool)
@@ -282,38 +328,44 @@ impl Store {
     ) -> StoreResult<ConfirmOutcome> {
         let tries = i64::from(CODE_TRIES);
         let state: Option<(String, Option<DateTime<Utc>>, i32)> = with_pool!(self, pool, {
-            let confirmed: Option<i64> = sqlx::query_scalar(
-                "update requests set status = 'pending', confirmed_at = $1, confirmed_via = $2,
-                     updated_at = $1, confirm_code_hash = null, confirm_expires_at = null,
-                     confirm_prev_code_hash = null, confirm_prev_expires_at = null,
-                     confirm_send_at = null
-                 where id = $3 and status = 'unconfirmed' and confirm_tries < $5
-                   and ((confirm_code_hash = $4 and confirm_expires_at > $1)
-                     or (confirm_prev_code_hash = $4 and confirm_prev_expires_at > $1))
-                 returning id",
-            )
+            // The code is checked and spent on its own row, which a concurrent
+            // guess waits for (PostgreSQL), so no guess slips past the tries;
+            // the request turns `pending` in the same transaction.
+            let mut tx = pool.begin_write().await?;
+            let spent: Option<i64> = sqlx::query_scalar(&format!(
+                "{SPEND_CODE}
+                 where request_id = $2 and tries < $4
+                   and ((code_hash = $3 and expires_at > $1)
+                     or (prev_code_hash = $3 and prev_expires_at > $1))
+                   and exists (select 1 from requests r
+                               where r.id = $2 and r.status = 'unconfirmed')
+                 returning request_id"
+            ))
             .bind(now)
-            .bind(via.as_str())
             .bind(request_id)
             .bind(code_hash)
             .bind(tries)
-            .fetch_optional(pool)
+            .fetch_optional(&mut *tx)
             .await?;
-            if confirmed.is_some() {
+            if spent.is_some() && confirm_request!(&mut *tx, request_id, via, now)? {
+                tx.commit().await?;
                 return Ok(ConfirmOutcome::Confirmed);
             }
             let counted: Option<i32> = sqlx::query_scalar(
-                "update requests set confirm_tries = confirm_tries + 1
-                 where id = $1 and status = 'unconfirmed' and confirm_code_hash is not null
-                   and confirm_expires_at > $2 and confirm_tries < $3
-                 returning confirm_tries",
+                "update request_confirmations set tries = tries + 1
+                 where request_id = $1 and code_hash is not null and expires_at > $2
+                   and tries < $3
+                   and exists (select 1 from requests r
+                               where r.id = $1 and r.status = 'unconfirmed')
+                 returning tries",
             )
             .bind(request_id)
             .bind(now)
             .bind(tries)
-            .fetch_optional(pool)
+            .fetch_optional(&mut *tx)
             .await?;
             if let Some(used) = counted {
+                tx.commit().await?;
                 let left = u32::try_from(tries - i64::from(used)).unwrap_or(0);
                 return Ok(if left == 0 {
                     ConfirmOutcome::Locked
@@ -321,12 +373,16 @@ impl Store {
                     ConfirmOutcome::Wrong { tries_left: left }
                 });
             }
-            sqlx::query_as(
-                "select status, confirm_expires_at, confirm_tries from requests where id = $1",
+            let state = sqlx::query_as(
+                "select r.status, k.expires_at, coalesce(k.tries, 0) from requests r
+                 left join request_confirmations k on k.request_id = r.id
+                 where r.id = $1",
             )
             .bind(request_id)
-            .fetch_optional(pool)
-            .await?
+            .fetch_optional(&mut *tx)
+            .await?;
+            tx.commit().await?;
+            state
         });
         let Some((status, expires_at, used)) = state else {
             return Ok(ConfirmOutcome::NotFound);
@@ -358,19 +414,26 @@ impl Store {
         now: DateTime<Utc>,
     ) -> StoreResult<Option<RequestId>> {
         Ok(with_pool!(self, pool, {
-            sqlx::query_scalar(
-                "update requests set status = 'pending', confirmed_at = $1, confirmed_via = 'sms',
-                     updated_at = $1, confirm_code_hash = null, confirm_expires_at = null,
-                     confirm_prev_code_hash = null, confirm_prev_expires_at = null,
-                     confirm_send_at = null
-                 where phone = $2 and status = 'unconfirmed' and confirm_expires_at is not null
-                 returning id",
-            )
-            .bind(now)
+            let mut tx = pool.begin_write().await?;
+            let spent: Option<RequestId> = sqlx::query_scalar(&format!(
+                "{SPEND_CODE}
+                 where expires_at is not null and request_id = (
+                     select r.id from requests r
+                     where r.phone = $1 and r.status = 'unconfirmed')
+                 returning request_id"
+            ))
             .bind(phone)
-            .fetch_optional(pool)
-            .await
-        })?)
+            .fetch_optional(&mut *tx)
+            .await?;
+            let Some(request_id) = spent else {
+                return Ok(None);
+            };
+            if !confirm_request!(&mut *tx, request_id, ConfirmedVia::Sms, now)? {
+                return Ok(None);
+            }
+            tx.commit().await?;
+            Some(request_id)
+        }))
     }
 
     /// Stops texts to `phone` until it opts in again.
@@ -430,17 +493,26 @@ impl Store {
         now: DateTime<Utc>,
     ) -> StoreResult<u64> {
         Ok(with_pool!(self, pool, {
-            sqlx::query(
-                "update requests set status = 'expired', updated_at = $1, confirm_code_hash = null,
-                     confirm_expires_at = null, confirm_prev_code_hash = null,
-                     confirm_prev_expires_at = null, confirm_send_at = null
+            let mut tx = pool.begin_write().await?;
+            sqlx::query(&format!(
+                "{SPEND_CODE}
+                 where request_id in (select id from requests
+                                      where status = 'unconfirmed' and created_at <= $1)"
+            ))
+            .bind(made_before)
+            .execute(&mut *tx)
+            .await?;
+            let expired = sqlx::query(
+                "update requests set status = 'expired', updated_at = $1
                  where status = 'unconfirmed' and created_at <= $2",
             )
             .bind(now)
             .bind(made_before)
-            .execute(pool)
-            .await
-            .map(|done| done.rows_affected())
-        })?)
+            .execute(&mut *tx)
+            .await?
+            .rows_affected();
+            tx.commit().await?;
+            expired
+        }))
     }
 }

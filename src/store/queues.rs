@@ -29,7 +29,7 @@ impl Store {
                     (select count(*) from notifications
                      where status = 'pending' and (kind <> 'reminder' or next_attempt_at <= $1)),
                     (select count(*) from requests where status = 'unconfirmed'),
-                    (select count(*) from requests where confirm_send_at is not null)",
+                    (select count(*) from request_confirmations where send_at is not null)",
             )
             .bind(now)
             .fetch_one(pool)

@@ -19,6 +19,7 @@ use serde::{Deserialize, Serialize};
 use sqlx::{Connection as _, SqliteConnection};
 use tracing::instrument;
 
+use super::consent::SPEND_CODE;
 use super::{
     BeginWrite, Conflict, Markers, NewCallEvent, Store, StoreError, StoreResult, from_json,
     packed_select, unpack, with_pool,
@@ -240,12 +241,12 @@ macro_rules! bind_request {
     }};
 }
 
-/// Binds an [`Intake`]'s 16 values in the order of [`insert_within_cap_sql`] to
+/// Binds an [`Intake`]'s 14 values in the order of [`insert_within_cap_sql`] to
 /// `$query`.
 macro_rules! bind_intake {
     ($query:expr, $intake:expr) => {{
         let intake: &Intake = $intake;
-        let (status, confirmed_via, send_at, codes) = intake_state(intake);
+        let (status, confirmed_via) = intake_state(intake);
         bind_request!($query, &intake.request)
             .bind(status.as_str())
             .bind(intake.manage_token_hash.as_str())
@@ -255,46 +256,62 @@ macro_rules! bind_intake {
             .bind(current_wording().version)
             .bind(intake.consent_source.as_str())
             .bind(confirmed_via)
-            .bind(send_at)
-            .bind(codes)
     }};
 }
 
-/// The insert of [`Store::insert_request_within_cap`]: `$1`–`$16` are the name,
+/// The insert of [`Store::insert_request_within_cap`]: `$1`–`$14` are the name,
 /// phone, zone, topic, message, availability, status, manage token hash, now,
-/// since, cap, consent version, consent source, confirmed via, code text due
-/// and code texts queued.
+/// since, cap, consent version, consent source and confirmed via.
 fn insert_within_cap_sql() -> String {
     format!(
         "insert into requests (name, phone, timezone, topic, message, availability, status,
             manage_token_hash, consented_at, created_at, updated_at, consent_version,
-            consent_source, confirmed_via, confirm_send_at, confirm_codes_sent)
-         select $1, $2, $3, $4, $5, $6, $7, $8, $9, $9, $9, $12, $13, $14, $15, $16
+            consent_source, confirmed_via)
+         select $1, $2, $3, $4, $5, $6, $7, $8, $9, $9, $9, $12, $13, $14
          where (select count(*) from requests where phone = $2 and created_at > $10) < $11
          {INSERT_RETURNING}"
     )
 }
 
-/// A new request's status, how its number counts as confirmed, when its first
-/// code text is due and how many it has had, as `intake` says.
-fn intake_state(
-    intake: &Intake,
-) -> (
-    RequestStatus,
-    Option<&'static str>,
-    Option<DateTime<Utc>>,
-    i32,
-) {
+/// A new request's status and how its number counts as confirmed, as `intake`
+/// says.
+fn intake_state(intake: &Intake) -> (RequestStatus, Option<&'static str>) {
     if intake.confirm_phone {
-        (RequestStatus::Unconfirmed, None, Some(intake.now), 1)
+        (RequestStatus::Unconfirmed, None)
     } else {
         (
             RequestStatus::Pending,
             Some(ConfirmedVia::NotRequired.as_str()),
-            None,
-            0,
         )
     }
+}
+
+/// Queues the first code text of each unconfirmed request among `$ids` (just
+/// stored, in the same transaction), due at once, on `$executor`, with
+/// `$markers` for the backend: every unconfirmed request has its row in
+/// `request_confirmations`. A macro so it serves both backends' transactions.
+macro_rules! queue_first_code_texts {
+    ($executor:expr, $markers:expr, $ids:expr) => {{
+        let ids: &[RequestId] = $ids;
+        let mut markers: Markers = $markers;
+        async {
+            if ids.is_empty() {
+                return Ok(());
+            }
+            let sql = format!(
+                "insert into request_confirmations (request_id, codes_sent, send_at)
+                 select id, 1, created_at from requests
+                 where status = 'unconfirmed' and id in ({})",
+                markers.list(ids.len())
+            );
+            let mut queue = sqlx::query(&sql);
+            for id in ids {
+                queue = queue.bind(*id);
+            }
+            queue.execute($executor).await.map(drop)
+        }
+        .await
+    }};
 }
 
 /// A new request with how it enters the store: everything
@@ -383,13 +400,17 @@ pub enum EraseOutcome {
     NotFound,
 }
 
-/// What an insert returns: the row as [`REQUEST_SELECT`] reads it, with no call.
+/// What an insert returns: the row as [`REQUEST_SELECT`] reads it, with no call,
+/// and an unconfirmed request's first code text queued (see
+/// [`queue_first_code_texts!`]).
 const INSERT_RETURNING: &str = "
     returning id, name, phone, timezone, topic, message, availability, status, attempts,
         manage_token_hash, consented_at, consent_version, consent_source, confirmed_at,
-        confirmed_via, confirm_expires_at, confirm_tries, confirm_codes_sent, confirm_send_at,
-        confirm_send_error, erased_at, preferred_mentor_id, follow_up_of, created_at, updated_at,
-        cast(null as bigint) as call_id, cast(null as timestamptz) as call_starts_at,
+        confirmed_via, cast(null as timestamptz) as confirm_expires_at, 0 as confirm_tries,
+        case when status = 'unconfirmed' then 1 else 0 end as confirm_codes_sent,
+        case when status = 'unconfirmed' then created_at end as confirm_send_at,
+        cast(null as text) as confirm_send_error, erased_at, preferred_mentor_id, follow_up_of,
+        created_at, updated_at, cast(null as bigint) as call_id, cast(null as timestamptz) as call_starts_at,
         cast(null as text) as call_mentor_name";
 
 /// A request's availability as it is stored: JSON ranges in the request's zone.
@@ -409,11 +430,13 @@ fn stored_availability(request: &NewRequest) -> String {
 const REQUEST_SELECT: &str = "
     select r.id, r.name, r.phone, r.timezone, r.topic, r.message, r.availability, r.status,
            r.attempts, r.manage_token_hash, r.consented_at, r.consent_version,
-           r.consent_source, r.confirmed_at, r.confirmed_via, r.confirm_expires_at,
-           r.confirm_tries, r.confirm_codes_sent, r.confirm_send_at, r.confirm_send_error,
-           r.erased_at, r.preferred_mentor_id, r.follow_up_of, r.created_at, r.updated_at,
+           r.consent_source, r.confirmed_at, r.confirmed_via, k.expires_at as confirm_expires_at,
+           coalesce(k.tries, 0) as confirm_tries, coalesce(k.codes_sent, 0) as confirm_codes_sent,
+           k.send_at as confirm_send_at, k.send_error as confirm_send_error, r.erased_at,
+           r.preferred_mentor_id, r.follow_up_of, r.created_at, r.updated_at,
            c.id as call_id, c.starts_at as call_starts_at, m.name as call_mentor_name
     from requests r
+    left join request_confirmations k on k.request_id = r.id
     left join calls c on c.request_id = r.id
         and c.status in ('scheduled', 'dialing', 'in_progress')
     left join mentors m on m.id = c.mentor_id";
@@ -422,6 +445,9 @@ const REQUEST_SELECT: &str = "
 /// request row's own (`$1` the request id). Events keep their kind and time; their
 /// details go.
 const ERASE_AROUND_REQUEST: &[&str] = &[
+    "update request_confirmations set code_hash = null, expires_at = null,
+         prev_code_hash = null, prev_expires_at = null, send_at = null, send_error = null
+     where request_id = $1",
     "update call_events set detail = '{}'
      where call_id in (select id from calls where request_id = $1)",
     "update calls set seeker_call_sid = null where request_id = $1",
@@ -433,7 +459,8 @@ const ERASE_AROUND_REQUEST: &[&str] = &[
 
 impl Store {
     /// Stores a new `status` request whatever its number asked before and with no
-    /// consent source: for the operator's tools and seeding.
+    /// consent source: for the operator's tools and seeding. An unconfirmed one
+    /// has its code text queued, as intake's have.
     pub async fn insert_request(
         &self,
         request: &NewRequest,
@@ -448,12 +475,18 @@ impl Store {
              {INSERT_RETURNING}"
         );
         let row: RequestRow = with_pool!(self, pool, {
-            bind_request!(sqlx::query_as(&sql), request)
-                .bind(status.as_str())
-                .bind(manage_token_hash)
-                .bind(now)
-                .fetch_one(pool)
-                .await
+            async {
+                let mut tx = pool.begin_write().await?;
+                let row: RequestRow = bind_request!(sqlx::query_as(&sql), request)
+                    .bind(status.as_str())
+                    .bind(manage_token_hash)
+                    .bind(now)
+                    .fetch_one(&mut *tx)
+                    .await?;
+                queue_first_code_texts!(&mut *tx, Markers::new(self), &[row.id])?;
+                tx.commit().await.map(|()| row)
+            }
+            .await
         })
         .map_err(StoreError::conflict_as(Conflict::OpenRequestForPhone))?;
         row.try_into()
@@ -466,9 +499,10 @@ impl Store {
     ///
     /// On SQLite, one transaction, which undoes only a refused statement. On
     /// PostgreSQL, where a refused statement would abort the whole transaction,
-    /// one statement that skips refused rows (`on conflict do nothing`) and
-    /// commits the others; each left out (its number's cap reached, or a unique
-    /// index refused it) is then tried on its own statement, which says which.
+    /// one insert that skips refused rows (`on conflict do nothing`) and commits
+    /// the others with their code texts; each left out (its number's cap
+    /// reached, or a unique index refused it) is then tried on its own, which
+    /// says which.
     #[instrument(skip_all, fields(requests = intakes.len()))]
     pub async fn insert_requests_together(
         &self,
@@ -483,7 +517,12 @@ impl Store {
                 for owned in intakes {
                     insert = bind_intake!(insert, owned);
                 }
-                let mut inserted = by_token_hash(insert.fetch_all(pool).await?);
+                let mut tx = pool.begin().await?;
+                let rows = insert.fetch_all(&mut *tx).await?;
+                let ids: Vec<RequestId> = rows.iter().map(|row| row.id).collect();
+                queue_first_code_texts!(&mut *tx, Markers::new(self), &ids)?;
+                tx.commit().await?;
+                let mut inserted = by_token_hash(rows);
                 let mut stored = Vec::with_capacity(intakes.len());
                 for intake in intakes {
                     stored.push(match inserted.remove(&intake.manage_token_hash) {
@@ -499,9 +538,9 @@ impl Store {
     /// Stores a new request as `intake` says, with the current consent wording,
     /// unless its phone number already made `intake.cap` requests after
     /// `intake.since` (then `None`). A second open request for the number is
-    /// [`StoreError::Conflict`]. One statement, which returns the stored row as the
-    /// request view reads it (a new request has no call yet); a code text, when one
-    /// is due, is queued in the row itself for the notifier.
+    /// [`StoreError::Conflict`]. Returns the stored row as the request view reads
+    /// it (a new request has no call yet); a code text, when one is due, is
+    /// queued with it for the notifier.
     #[instrument(skip_all)]
     pub async fn insert_request_within_cap(
         &self,
@@ -509,9 +548,17 @@ impl Store {
     ) -> StoreResult<Option<RequestRecord>> {
         let sql = insert_within_cap_sql();
         let row: Option<RequestRow> = with_pool!(self, pool, {
-            bind_intake!(sqlx::query_as(&sql), intake)
-                .fetch_optional(pool)
-                .await
+            async {
+                let mut tx = pool.begin_write().await?;
+                let row: Option<RequestRow> = bind_intake!(sqlx::query_as(&sql), intake)
+                    .fetch_optional(&mut *tx)
+                    .await?;
+                if let Some(row) = &row {
+                    queue_first_code_texts!(&mut *tx, Markers::new(self), &[row.id])?;
+                }
+                tx.commit().await.map(|()| row)
+            }
+            .await
         })
         .map_err(StoreError::conflict_as(Conflict::OpenRequestForPhone))?;
         row.map(TryInto::try_into).transpose()
@@ -712,6 +759,12 @@ impl Store {
                 .bind(id)
                 .execute(&mut *tx)
                 .await?;
+            if status == RequestStatus::Unconfirmed {
+                sqlx::query(&format!("{SPEND_CODE} where request_id = $1"))
+                    .bind(id)
+                    .execute(&mut *tx)
+                    .await?;
+            }
             let live: Option<(CallId, String, Option<String>)> = sqlx::query_as(
                 "select id, status, provider_call_sid from calls
                  where request_id = $1 and status in ('scheduled', 'dialing', 'in_progress')",
@@ -813,10 +866,7 @@ impl Store {
             // erases.
             let erased = sqlx::query(
                 "update requests set name = '', phone = '', topic = '', message = '',
-                     availability = '[]', confirm_code_hash = null, confirm_expires_at = null,
-                     confirm_prev_code_hash = null, confirm_prev_expires_at = null,
-                     confirm_send_at = null, confirm_send_error = null, erased_at = $2,
-                     updated_at = $2
+                     availability = '[]', erased_at = $2, updated_at = $2
                  where id = $1 and erased_at is null",
             )
             .bind(id)
@@ -852,19 +902,18 @@ fn insert_batch_sql(markers: &mut Markers, count: usize) -> String {
     format!(
         "with b (name, phone, timezone, topic, message, availability, status,
             manage_token_hash, now, since, cap, consent_version, consent_source,
-            confirmed_via, confirm_send_at, confirm_codes_sent) as (values {})
+            confirmed_via) as (values {})
          insert into requests (name, phone, timezone, topic, message, availability, status,
             manage_token_hash, consented_at, created_at, updated_at, consent_version,
-            consent_source, confirmed_via, confirm_send_at, confirm_codes_sent)
+            consent_source, confirmed_via)
          select name, phone, timezone, topic, message, availability, status,
-            manage_token_hash, now, now, now, consent_version, consent_source,
-            confirmed_via, confirm_send_at, confirm_codes_sent
+            manage_token_hash, now, now, now, consent_version, consent_source, confirmed_via
          from b
          where (select count(*) from requests r
                 where r.phone = b.phone and r.created_at > b.since) < b.cap
          on conflict do nothing
          {INSERT_RETURNING}",
-        markers.groups(count, 16)
+        markers.groups(count, 14)
     )
 }
 
@@ -889,7 +938,9 @@ pub(crate) async fn insert_batch_on(
     for owned in intakes {
         insert = bind_intake!(insert, owned);
     }
-    let mut inserted = by_token_hash(insert.fetch_all(&mut *tx).await?);
+    let rows = insert.fetch_all(&mut *tx).await?;
+    let mut ids: Vec<RequestId> = rows.iter().map(|row| row.id).collect();
+    let mut inserted = by_token_hash(rows);
     // A request left out reached its number's cap, or a unique index refused
     // it (say, two for one number in this batch): its own statement says which.
     let single = insert_within_cap_sql();
@@ -903,13 +954,17 @@ pub(crate) async fn insert_batch_on(
             .fetch_optional(&mut *tx)
             .await;
         stored.push(match row {
-            Ok(row) => row.map(TryInto::try_into).transpose(),
+            Ok(row) => {
+                ids.extend(row.as_ref().map(|row| row.id));
+                row.map(TryInto::try_into).transpose()
+            }
             Err(sqlx::Error::Database(error)) if error.is_unique_violation() => {
                 Err(StoreError::Conflict(Conflict::OpenRequestForPhone))
             }
             Err(error) => return Err(error.into()),
         });
     }
+    queue_first_code_texts!(&mut *tx, Markers::anonymous(), &ids)?;
     tx.commit().await?;
     Ok(stored)
 }

@@ -688,14 +688,13 @@ async fn a_notifier_beside_another_instances_claim_texts_each_code_once() {
     // committed yet.
     let mut held = Held::begin(&db).await;
     let theirs: HashSet<RequestId> = sqlx::query_scalar(
-        "update requests set confirm_send_attempts = confirm_send_attempts + 1,
-             confirm_send_at = $1, confirm_code_hash = 'theirs', confirm_expires_at = $2,
-             confirm_tries = 0
-         where id in (select id from requests
-                      where confirm_send_at <= $3 and status = 'unconfirmed'
-                      order by id limit 2
-                      for update)
-         returning id",
+        "update request_confirmations set send_attempts = send_attempts + 1,
+             send_at = $1, code_hash = 'theirs', expires_at = $2, tries = 0
+         where request_id in (select request_id from request_confirmations
+                              where send_at <= $3
+                              order by request_id limit 2
+                              for update)
+         returning request_id",
     )
     .bind(now + LEASE)
     .bind(now + TimeDelta::minutes(30))
@@ -725,7 +724,8 @@ async fn a_notifier_beside_another_instances_claim_texts_each_code_once() {
         );
     }
     let kept: Vec<(RequestId, Option<String>, i32)> = sqlx::query_as(
-        "select id, confirm_code_hash, confirm_send_attempts from requests where confirm_send_at is not null",
+        "select request_id, code_hash, send_attempts from request_confirmations
+         where send_at is not null",
     )
     .fetch_all(pool(&store))
     .await
