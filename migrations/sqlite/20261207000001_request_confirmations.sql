@@ -20,7 +20,8 @@ create table request_confirmations (
     prev_expires_at text,
     -- Code texts asked for so far (the first one included).
     codes_sent integer not null default 0 check (codes_sent >= 0),
-    -- Outbox of code texts: due at this time; NULL when there is nothing to send.
+    -- Outbox of code texts: due at this time; NULL when there is nothing to send,
+    -- and always NULL once the request is no longer unconfirmed.
     send_at text,
     -- Sends tried for the current code text (for backoff).
     send_attempts integer not null default 0 check (send_attempts >= 0),
@@ -35,7 +36,8 @@ create index request_confirmations_due on request_confirmations (send_at)
 insert into request_confirmations (request_id, code_hash, expires_at, tries, prev_code_hash,
     prev_expires_at, codes_sent, send_at, send_attempts, send_error)
 select id, confirm_code_hash, confirm_expires_at, confirm_tries, confirm_prev_code_hash,
-    confirm_prev_expires_at, confirm_codes_sent, confirm_send_at, confirm_send_attempts,
+    confirm_prev_expires_at, confirm_codes_sent,
+    case when status = 'unconfirmed' then confirm_send_at end, confirm_send_attempts,
     confirm_send_error
 from requests
 where confirm_codes_sent > 0 or confirm_send_at is not null or confirm_code_hash is not null;

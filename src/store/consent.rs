@@ -114,7 +114,9 @@ macro_rules! confirm_request {
 
 impl Store {
     /// Ids of up to `limit` requests whose code text is due, longest due first.
-    /// Only a read: [`Store::claim_code_texts`] claims them.
+    /// Only a read: [`Store::claim_code_texts`] claims them. A request that is
+    /// no longer unconfirmed has no text queued (confirming, expiring and
+    /// canceling drop it), and the claim checks the status again.
     #[instrument(skip_all)]
     pub async fn due_code_texts(
         &self,
@@ -123,10 +125,8 @@ impl Store {
     ) -> StoreResult<Vec<RequestId>> {
         let ids = with_pool!(self, pool, {
             sqlx::query_scalar(
-                "select k.request_id from request_confirmations k
-                 join requests r on r.id = k.request_id
-                 where k.send_at <= $1 and r.status = 'unconfirmed'
-                 order by k.send_at limit $2",
+                "select request_id from request_confirmations
+                 where send_at <= $1 order by send_at limit $2",
             )
             .bind(now)
             .bind(i64::from(limit))

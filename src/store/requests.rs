@@ -286,32 +286,46 @@ fn intake_state(intake: &Intake) -> (RequestStatus, Option<&'static str>) {
     }
 }
 
-/// Queues the first code text of each unconfirmed request among `$ids` (just
+/// Queues the first code text of each unconfirmed request among `$rows` (just
 /// stored, in the same transaction), due at once, on `$executor`, with
 /// `$markers` for the backend: every unconfirmed request has its row in
-/// `request_confirmations`. A macro so it serves both backends' transactions.
+/// `request_confirmations`. The rows are written from the values in hand: a
+/// statement that picked them out of `requests` by status was planned on
+/// PostgreSQL as a read of every unconfirmed request. A macro so it serves both
+/// backends' transactions.
 macro_rules! queue_first_code_texts {
-    ($executor:expr, $markers:expr, $ids:expr) => {{
-        let ids: &[RequestId] = $ids;
+    ($executor:expr, $markers:expr, $rows:expr) => {{
+        let due = unconfirmed($rows);
         let mut markers: Markers = $markers;
         async {
-            if ids.is_empty() {
+            if due.is_empty() {
                 return Ok(());
             }
             let sql = format!(
-                "insert into request_confirmations (request_id, codes_sent, send_at)
-                 select id, 1, created_at from requests
-                 where status = 'unconfirmed' and id in ({})",
-                markers.list(ids.len())
+                "insert into request_confirmations (request_id, send_at, codes_sent) values {}",
+                (0..due.len())
+                    .map(|_| format!("({}, {}, 1)", markers.next(), markers.next()))
+                    .collect::<Vec<_>>()
+                    .join(", ")
             );
             let mut queue = sqlx::query(&sql);
-            for id in ids {
-                queue = queue.bind(*id);
+            for (id, send_at) in &due {
+                queue = queue.bind(*id).bind(*send_at);
             }
             queue.execute($executor).await.map(drop)
         }
         .await
     }};
+}
+
+/// The id and creation time of each unconfirmed request among `rows`.
+fn unconfirmed<'r>(
+    rows: impl IntoIterator<Item = &'r RequestRow>,
+) -> Vec<(RequestId, DateTime<Utc>)> {
+    rows.into_iter()
+        .filter(|row| row.status == RequestStatus::Unconfirmed.as_str())
+        .map(|row| (row.id, row.created_at))
+        .collect()
 }
 
 /// A new request with how it enters the store: everything
@@ -483,7 +497,7 @@ impl Store {
                     .bind(now)
                     .fetch_one(&mut *tx)
                     .await?;
-                queue_first_code_texts!(&mut *tx, Markers::new(self), &[row.id])?;
+                queue_first_code_texts!(&mut *tx, Markers::new(self), [&row])?;
                 tx.commit().await.map(|()| row)
             }
             .await
@@ -519,8 +533,7 @@ impl Store {
                 }
                 let mut tx = pool.begin().await?;
                 let rows = insert.fetch_all(&mut *tx).await?;
-                let ids: Vec<RequestId> = rows.iter().map(|row| row.id).collect();
-                queue_first_code_texts!(&mut *tx, Markers::new(self), &ids)?;
+                queue_first_code_texts!(&mut *tx, Markers::new(self), &rows)?;
                 tx.commit().await?;
                 let mut inserted = by_token_hash(rows);
                 let mut stored = Vec::with_capacity(intakes.len());
@@ -553,9 +566,7 @@ impl Store {
                 let row: Option<RequestRow> = bind_intake!(sqlx::query_as(&sql), intake)
                     .fetch_optional(&mut *tx)
                     .await?;
-                if let Some(row) = &row {
-                    queue_first_code_texts!(&mut *tx, Markers::new(self), &[row.id])?;
-                }
+                queue_first_code_texts!(&mut *tx, Markers::new(self), &row)?;
                 tx.commit().await.map(|()| row)
             }
             .await
@@ -939,7 +950,7 @@ pub(crate) async fn insert_batch_on(
         insert = bind_intake!(insert, owned);
     }
     let rows = insert.fetch_all(&mut *tx).await?;
-    let mut ids: Vec<RequestId> = rows.iter().map(|row| row.id).collect();
+    queue_first_code_texts!(&mut *tx, Markers::anonymous(), &rows)?;
     let mut inserted = by_token_hash(rows);
     // A request left out reached its number's cap, or a unique index refused
     // it (say, two for one number in this batch): its own statement says which.
@@ -955,7 +966,7 @@ pub(crate) async fn insert_batch_on(
             .await;
         stored.push(match row {
             Ok(row) => {
-                ids.extend(row.as_ref().map(|row| row.id));
+                queue_first_code_texts!(&mut *tx, Markers::anonymous(), &row)?;
                 row.map(TryInto::try_into).transpose()
             }
             Err(sqlx::Error::Database(error)) if error.is_unique_violation() => {
@@ -964,7 +975,6 @@ pub(crate) async fn insert_batch_on(
             Err(error) => return Err(error.into()),
         });
     }
-    queue_first_code_texts!(&mut *tx, Markers::anonymous(), &ids)?;
     tx.commit().await?;
     Ok(stored)
 }

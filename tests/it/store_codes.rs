@@ -125,3 +125,50 @@ async fn a_new_code_the_seeker_asks_for_replaces_the_old() {
     claim(&store, id, SECOND, asked).await;
     only_the_second_code_confirms(&store, id, asked).await;
 }
+
+/// The code-text queue holds only requests still waiting for their code: each
+/// way out of `unconfirmed` drops a text not sent yet and voids the codes.
+#[tokio::test]
+async fn confirming_canceling_or_expiring_drops_the_queued_text_and_voids_the_codes() {
+    for way_out in ["confirmed", "canceled", "expired"] {
+        let (_db, store, id, t0) = unconfirmed_request().await;
+        claim(&store, id, FIRST, t0).await;
+        // The text failed and waits for its retry, still queued.
+        store
+            .code_text_failed(id, "failed", Some(t0 + TimeDelta::minutes(1)))
+            .await
+            .expect("recorded");
+        let later = t0 + TimeDelta::minutes(2);
+        match way_out {
+            "confirmed" => assert_eq!(
+                confirm(&store, id, FIRST, later).await,
+                ConfirmOutcome::Confirmed
+            ),
+            "canceled" => {
+                store.cancel_request(id, later).await.expect("canceled");
+            }
+            _ => assert_eq!(
+                store
+                    .expire_unconfirmed(later, later)
+                    .await
+                    .expect("expired"),
+                1
+            ),
+        }
+        assert!(
+            store
+                .due_code_texts(later, 10)
+                .await
+                .expect("due")
+                .is_empty(),
+            "{way_out}: no code text is left to send"
+        );
+        let request = store.request(id).await.expect("read").expect("stored");
+        assert!(!request.confirmation.text_queued, "{way_out}");
+        assert_eq!(request.confirmation.code_expires_at, None, "{way_out}");
+        assert_eq!(
+            request.confirmation.codes_sent, 1,
+            "{way_out}: the count stays"
+        );
+    }
+}
