@@ -269,7 +269,7 @@ fn insert_within_cap_sql() -> String {
             consent_source, confirmed_via)
          select $1, $2, $3, $4, $5, $6, $7, $8, $9, $9, $9, $12, $13, $14
          where (select count(*) from requests where phone = $2 and created_at > $10) < $11
-         {INSERT_RETURNING}"
+         returning {NEW_ROW}"
     )
 }
 
@@ -414,11 +414,10 @@ pub enum EraseOutcome {
     NotFound,
 }
 
-/// What an insert returns: the row as [`REQUEST_SELECT`] reads it, with no call,
-/// and an unconfirmed request's first code text queued (see
-/// [`queue_first_code_texts!`]).
-const INSERT_RETURNING: &str = "
-    returning id, name, phone, timezone, topic, message, availability, status, attempts,
+/// What an insert returns (`returning` these): the row as [`REQUEST_SELECT`]
+/// reads it, with no call, and an unconfirmed request's first code text queued
+/// (see [`queue_first_code_texts!`]).
+const NEW_ROW: &str = "id, name, phone, timezone, topic, message, availability, status, attempts,
         manage_token_hash, consented_at, consent_version, consent_source, confirmed_at,
         confirmed_via, cast(null as timestamptz) as confirm_expires_at, 0 as confirm_tries,
         case when status = 'unconfirmed' then 1 else 0 end as confirm_codes_sent,
@@ -486,7 +485,7 @@ impl Store {
             "insert into requests (name, phone, timezone, topic, message, availability, status,
                 manage_token_hash, consented_at, created_at, updated_at)
              values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $9, $9)
-             {INSERT_RETURNING}"
+             returning {NEW_ROW}"
         );
         let row: RequestRow = with_pool!(self, pool, {
             async {
@@ -513,8 +512,8 @@ impl Store {
     ///
     /// On SQLite, one transaction, which undoes only a refused statement. On
     /// PostgreSQL, where a refused statement would abort the whole transaction,
-    /// one insert that skips refused rows (`on conflict do nothing`) and commits
-    /// the others with their code texts; each left out (its number's cap
+    /// one statement that skips refused rows (`on conflict do nothing`) and
+    /// stores the others with their code texts; each left out (its number's cap
     /// reached, or a unique index refused it) is then tried on its own, which
     /// says which.
     #[instrument(skip_all, fields(requests = intakes.len()))]
@@ -526,16 +525,12 @@ impl Store {
         match self {
             Store::Sqlite(pool) => insert_batch_on(&mut *pool.acquire().await?, intakes).await,
             Store::Postgres(pool) => {
-                let sql = insert_batch_sql(&mut Markers::new(self), intakes.len());
+                let sql = insert_batch_queuing_sql(&mut Markers::new(self), intakes.len());
                 let mut insert = sqlx::query_as::<_, RequestRow>(&sql);
                 for owned in intakes {
                     insert = bind_intake!(insert, owned);
                 }
-                let mut tx = pool.begin().await?;
-                let rows = insert.fetch_all(&mut *tx).await?;
-                queue_first_code_texts!(&mut *tx, Markers::new(self), &rows)?;
-                tx.commit().await?;
-                let mut inserted = by_token_hash(rows);
+                let mut inserted = by_token_hash(insert.fetch_all(pool).await?);
                 let mut stored = Vec::with_capacity(intakes.len());
                 for intake in intakes {
                     stored.push(match inserted.remove(&intake.manage_token_hash) {
@@ -910,6 +905,24 @@ impl Store {
 /// leaves out a request whose number reached its cap or that a unique index
 /// refuses, and returns the stored rows.
 fn insert_batch_sql(markers: &mut Markers, count: usize) -> String {
+    format!("{} returning {NEW_ROW}", insert_batch_head(markers, count))
+}
+
+/// [`insert_batch_sql`] that also queues the first code text of each stored
+/// unconfirmed request, in the same statement (PostgreSQL): the batch is one
+/// statement and one commit.
+fn insert_batch_queuing_sql(markers: &mut Markers, count: usize) -> String {
+    format!(
+        "with stored as ({} returning *),
+              queued as (insert into request_confirmations (request_id, send_at, codes_sent)
+                         select id, created_at, 1 from stored where status = 'unconfirmed')
+         select {NEW_ROW} from stored",
+        insert_batch_head(markers, count)
+    )
+}
+
+/// The insert of [`insert_batch_sql`], without what it returns.
+fn insert_batch_head(markers: &mut Markers, count: usize) -> String {
     format!(
         "with b (name, phone, timezone, topic, message, availability, status,
             manage_token_hash, now, since, cap, consent_version, consent_source,
@@ -922,8 +935,7 @@ fn insert_batch_sql(markers: &mut Markers, count: usize) -> String {
          from b
          where (select count(*) from requests r
                 where r.phone = b.phone and r.created_at > b.since) < b.cap
-         on conflict do nothing
-         {INSERT_RETURNING}",
+         on conflict do nothing",
         markers.groups(count, 14)
     )
 }
