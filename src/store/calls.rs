@@ -388,18 +388,24 @@ impl Store {
                 if kept.is_empty() {
                     continue;
                 }
+                // The events and notices below take the calls' ids (and requests)
+                // from the insert's answer rather than reading the calls back: on
+                // PostgreSQL a read by 500 ids became a scan of every call booked
+                // so far once the table outgrew the statistics taken before the
+                // transaction began, which made persisting quadratic again.
                 let mut markers = Markers::new(self);
                 let sql = format!(
-                    "insert into call_events (call_id, kind, detail, created_at)
-                     select id, 'booked', '{{}}', {} from calls where id in ({}) order by id",
-                    markers.next(),
-                    markers.list(kept.len())
+                    "with k (id) as (values {})
+                     insert into call_events (call_id, kind, detail, created_at)
+                     select id, 'booked', '{{}}', {} from k order by id",
+                    markers.groups(kept.len(), 1),
+                    markers.next()
                 );
-                let mut events = sqlx::query(&sql).bind(now);
+                let mut events = sqlx::query(&sql);
                 for (call_id, _) in &kept {
                     events = events.bind(*call_id);
                 }
-                events.execute(&mut *tx).await?;
+                events.bind(now).execute(&mut *tx).await?;
                 // A seeker's "finding you a new time" text not sent yet is
                 // dropped: the notice below tells the new time instead. Found
                 // through `notifications_seeker_cancels` alone: `status`
@@ -422,7 +428,8 @@ impl Store {
                 // The seeker's notice says "moved" when the request had a call before.
                 let mut markers = Markers::new(self);
                 let sql = format!(
-                    "insert into notifications (request_id, call_id, recipient, kind, status,
+                    "with c (id, request_id) as (values {})
+                     insert into notifications (request_id, call_id, recipient, kind, status,
                         next_attempt_at, created_at)
                      select c.request_id, c.id, n.recipient,
                             case when n.recipient = 'seeker' and exists (
@@ -430,20 +437,19 @@ impl Store {
                                      where o.request_id = c.request_id and o.id <> c.id)
                                  then 'moved' else 'booked' end,
                             'pending', {}, {}
-                     from calls c
+                     from c
                      cross join (select 1 as position, 'seeker' as recipient
                                  union all select 2, 'mentor') n
-                     where c.id in ({})
                      order by c.id, n.position",
+                    markers.groups(kept.len(), 2),
                     markers.next(),
-                    markers.next(),
-                    markers.list(kept.len())
+                    markers.next()
                 );
-                let mut notices = sqlx::query(&sql).bind(now).bind(now);
-                for (call_id, _) in &kept {
-                    notices = notices.bind(*call_id);
+                let mut notices = sqlx::query(&sql);
+                for (call_id, request_id) in &kept {
+                    notices = notices.bind(*call_id).bind(*request_id);
                 }
-                notices.execute(&mut *tx).await?;
+                notices.bind(now).bind(now).execute(&mut *tx).await?;
                 if reminders.is_on() {
                     let sql = format!(
                         "select c.id, c.request_id, c.starts_at, r.timezone
