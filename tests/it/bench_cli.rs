@@ -38,7 +38,7 @@ fn bench_matching_books_every_request_that_fits_and_prints_its_phases() {
     for line in [
         "plan (plan_bookings)",
         "matcher time (load+plan)",
-        "persist (Store::book)",
+        "persist (book_reminding)",
         "booked                     60 of 60 requests",
         "process memory",
     ] {

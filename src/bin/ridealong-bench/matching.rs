@@ -9,7 +9,9 @@ use chrono::{TimeDelta, Utc};
 use serde_json::json;
 
 use ridealong::bench::workload;
+use ridealong::config::PolicyArgs;
 use ridealong::domain::matching::{MatchPolicy, plan_bookings};
+use ridealong::domain::reminder::ReminderPolicy;
 
 use crate::MatchingArgs;
 use crate::support::*;
@@ -85,7 +87,12 @@ async fn run(args: MatchingArgs, db: std::sync::Arc<ScratchDb>) -> anyhow::Resul
     let plan = plan_bookings(now, &policy, &requests, &mentors, &booked);
     let planned = planning.elapsed();
     let saving = Instant::now();
-    let saved = store.book(&plan, now).await?;
+    // As the matcher in `serve` persists on its defaults: with each call's reminder.
+    let reminders = ReminderPolicy {
+        lead: PolicyArgs::default().reminder_lead(),
+        hours: policy.calling_hours,
+    };
+    let saved = store.book_reminding(&plan, reminders, now).await?;
     let persisted = saving.elapsed();
     println!(
         "{:<26} {:.1} ms (requests {:.1} ms, mentors {:.1} ms, booked calls {:.1} ms)",
@@ -103,7 +110,7 @@ async fn run(args: MatchingArgs, db: std::sync::Arc<ScratchDb>) -> anyhow::Resul
     );
     println!(
         "{:<26} {:.1} ms",
-        "persist (Store::book)",
+        "persist (book_reminding)",
         millis(persisted)
     );
     println!(
