@@ -74,12 +74,12 @@ pub fn last_calling_minute(instant: DateTime<Utc>, zone: Tz, hours: CallingHours
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    /// The span a reminder needs inside calling hours.
-    const MINUTE: TimeDelta = TimeDelta::minutes(1);
     use chrono_tz::America::{Los_Angeles, New_York};
     use chrono_tz::Pacific::Apia;
     use proptest::prelude::*;
+
+    /// The span a reminder needs inside calling hours.
+    const MINUTE: TimeDelta = TimeDelta::minutes(1);
 
     fn at(text: &str) -> DateTime<Utc> {
         DateTime::parse_from_rfc3339(text)

@@ -302,11 +302,10 @@ macro_rules! queue_first_code_texts {
                 return Ok(());
             }
             let sql = format!(
-                "insert into request_confirmations (request_id, send_at, codes_sent) values {}",
-                (0..due.len())
-                    .map(|_| format!("({}, {}, 1)", markers.next(), markers.next()))
-                    .collect::<Vec<_>>()
-                    .join(", ")
+                "with due (request_id, send_at) as (values {})
+                 insert into request_confirmations (request_id, send_at, codes_sent)
+                 select request_id, send_at, 1 from due",
+                markers.groups(due.len(), 2)
             );
             let mut queue = sqlx::query(&sql);
             for (id, send_at) in &due {
