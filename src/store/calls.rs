@@ -10,7 +10,7 @@
 //! and their filters, events, weekly tallies) shares one row type and one column
 //! list: a copy of the list elsewhere once missed columns.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashMap;
 
 use chrono::{DateTime, Utc};
 use chrono_tz::Tz;
@@ -339,12 +339,12 @@ impl Store {
                      where (select r.status from requests r where r.id = b.request_id) = 'pending'
                        and (select m.resting_since is null from mentors m where m.id = b.mentor_id)
                      on conflict do nothing
-                     returning id, request_id",
+                     returning id, request_id, starts_at",
                     markers.groups(chunk.len(), 4),
                     markers.next(),
                     markers.next()
                 );
-                let mut insert = sqlx::query_as::<_, (CallId, RequestId)>(&sql);
+                let mut insert = sqlx::query_as::<_, (CallId, RequestId, DateTime<Utc>)>(&sql);
                 for booking in chunk {
                     insert = insert
                         .bind(booking.request_id)
@@ -357,30 +357,31 @@ impl Store {
                     continue;
                 }
                 // Locks the requests (PostgreSQL); one canceled since the insert
-                // read it stays canceled, and its call is taken back out.
+                // read it stays canceled, and its call is taken back out. Each
+                // request claimed answers with its seeker's zone, for the reminder.
                 let mut markers = Markers::new(self);
                 let sql = format!(
                     "update requests set status = 'scheduled', updated_at = {}
-                     where status = 'pending' and id in ({}) returning id",
+                     where status = 'pending' and id in ({}) returning id, timezone",
                     markers.next(),
                     markers.list(inserted.len())
                 );
-                let mut update = sqlx::query_scalar::<_, RequestId>(&sql).bind(now);
-                for (_, request_id) in &inserted {
+                let mut update = sqlx::query_as::<_, (RequestId, String)>(&sql).bind(now);
+                for (_, request_id, _) in &inserted {
                     update = update.bind(*request_id);
                 }
-                let claimed: HashSet<RequestId> =
+                let zones: HashMap<RequestId, String> =
                     update.fetch_all(&mut *tx).await?.into_iter().collect();
                 let (kept, orphaned): (Vec<_>, Vec<_>) = inserted
                     .into_iter()
-                    .partition(|(_, request_id)| claimed.contains(request_id));
+                    .partition(|(_, request_id, _)| zones.contains_key(request_id));
                 if !orphaned.is_empty() {
                     let sql = format!(
                         "delete from calls where id in ({})",
                         Markers::new(self).list(orphaned.len())
                     );
                     let mut delete = sqlx::query(&sql);
-                    for (call_id, _) in &orphaned {
+                    for (call_id, _, _) in &orphaned {
                         delete = delete.bind(*call_id);
                     }
                     delete.execute(&mut *tx).await?;
@@ -402,7 +403,7 @@ impl Store {
                     markers.next()
                 );
                 let mut events = sqlx::query(&sql);
-                for (call_id, _) in &kept {
+                for (call_id, _, _) in &kept {
                     events = events.bind(*call_id);
                 }
                 events.bind(now).execute(&mut *tx).await?;
@@ -421,7 +422,7 @@ impl Store {
                     Markers::new(self).list(kept.len())
                 );
                 let mut superseded = sqlx::query(&sql);
-                for (_, request_id) in &kept {
+                for (_, request_id, _) in &kept {
                     superseded = superseded.bind(*request_id);
                 }
                 superseded.execute(&mut *tx).await?;
@@ -446,28 +447,22 @@ impl Store {
                     markers.next()
                 );
                 let mut notices = sqlx::query(&sql);
-                for (call_id, request_id) in &kept {
+                for (call_id, request_id, _) in &kept {
                     notices = notices.bind(*call_id).bind(*request_id);
                 }
                 notices.bind(now).bind(now).execute(&mut *tx).await?;
                 if reminders.is_on() {
-                    let sql = format!(
-                        "select c.id, c.request_id, c.starts_at, r.timezone
-                         from calls c join requests r on r.id = c.request_id
-                         where c.id in ({})",
-                        Markers::new(self).list(kept.len())
-                    );
-                    let mut select = sqlx::query_as(&sql);
-                    for (call_id, _) in &kept {
-                        select = select.bind(*call_id);
-                    }
-                    let calls = select.fetch_all(&mut *tx).await?;
+                    // From the insert's and the update's answers, as above: a
+                    // read of the calls by id would scan them on PostgreSQL.
+                    let calls = kept.iter().map(|&(call_id, request_id, starts_at)| {
+                        (call_id, request_id, starts_at, zones[&request_id].as_str())
+                    });
                     let due = reminders_of(calls, reminders, now)?;
                     enqueue_reminders!(&mut *tx, self, &due)?;
                 }
                 let mut call_of: HashMap<RequestId, CallId> = kept
                     .into_iter()
-                    .map(|(call_id, request_id)| (request_id, call_id))
+                    .map(|(call_id, request_id, _)| (request_id, call_id))
                     .collect();
                 booked.extend(
                     chunk

@@ -57,8 +57,8 @@ pub(crate) struct NewReminder {
 /// The reminders `policy` asks for, booked at `now`, of the calls `booked`: each
 /// `(call id, request id, start, the seeker's zone)`. A call whose reminder would
 /// be due before `now` gets none.
-pub(crate) fn reminders_of(
-    booked: Vec<(CallId, RequestId, DateTime<Utc>, String)>,
+pub(crate) fn reminders_of<'z>(
+    booked: impl ExactSizeIterator<Item = (CallId, RequestId, DateTime<Utc>, &'z str)>,
     policy: ReminderPolicy,
     now: DateTime<Utc>,
 ) -> StoreResult<Vec<NewReminder>> {
