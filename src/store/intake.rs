@@ -10,6 +10,16 @@
 //! request is written at once, and the ones arriving while a batch commits form
 //! the next batch.
 //!
+//! The SQLite writer runs on a thread of its own, and leaves checkpoints (copying
+//! the write-ahead log back into the database file) to a task beside it. SQLite
+//! checkpoints inside the commit that takes the log past 1,000 pages, and the
+//! writer, committing most, was the one that paid: about 10 ms every few hundred
+//! batches, with every request of those batches waiting. Now its connection has
+//! automatic checkpoints off and, after its commits, `checkpoint_log` runs a
+//! passive checkpoint (which neither waits for writers nor makes them wait) on a
+//! connection of its own. The pool's connections keep automatic checkpoints, for
+//! a log the checkpointer could not keep short.
+//!
 //! On PostgreSQL every commit waits for its log flush, and a request per
 //! commit held intake to the pool's connections times the flush rate. There a
 //! few writers ([`POSTGRES_WRITERS`]) take turns at the queue: each stores what
@@ -20,10 +30,12 @@
 //! when.
 
 use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Duration;
 
 use sqlx::ConnectOptions as _;
-use sqlx::sqlite::{SqliteConnection, SqlitePool};
-use tokio::sync::{Mutex, OwnedMutexGuard, mpsc, oneshot};
+use sqlx::sqlite::{SqliteConnectOptions, SqliteConnection, SqlitePool};
+use tokio::sync::{Mutex, OwnedMutexGuard, mpsc, oneshot, watch};
 use tracing::warn;
 
 use super::requests::insert_batch_on;
@@ -33,6 +45,8 @@ use super::{Intake, RequestRecord, Store, StoreError, StoreResult};
 const MAX_BATCH: usize = 128;
 /// Requests that may wait for the writer before callers wait to queue.
 const QUEUE: usize = 1024;
+/// Least time between two checkpoints of SQLite's write-ahead log.
+const CHECKPOINT_GAP: Duration = Duration::from_millis(50);
 /// Intake writers on PostgreSQL, each with a batch in flight at a time; fewer
 /// than the pool's connections, which everyone else needs too.
 pub const POSTGRES_WRITERS: usize = 4;
@@ -69,6 +83,16 @@ impl WriteTurns {
 pub struct RequestIntake {
     store: Store,
     queue: mpsc::Sender<(Intake, Reply)>,
+    /// SQLite's: how far the writer's commits are checkpointed.
+    log: Option<Arc<LogProgress>>,
+}
+
+/// The SQLite writer's commits, and how many of them the checkpointer has
+/// copied from the write-ahead log into the database file.
+#[derive(Debug, Default)]
+struct LogProgress {
+    commits: AtomicU64,
+    checkpointed: watch::Sender<u64>,
 }
 
 impl RequestIntake {
@@ -77,20 +101,46 @@ impl RequestIntake {
     /// the last handle is dropped.
     pub fn start(store: Store, turns: WriteTurns) -> RequestIntake {
         let (sender, receiver) = mpsc::channel(QUEUE);
-        match &store {
+        let log = match &store {
             Store::Sqlite(pool) => {
-                tokio::spawn(write_batches(store.clone(), pool.clone(), turns, receiver));
+                let log = Arc::new(LogProgress::default());
+                let (nudge, nudged) = mpsc::channel(1);
+                let writer = write_batches(
+                    store.clone(),
+                    pool.clone(),
+                    turns,
+                    receiver,
+                    (Arc::clone(&log), nudge),
+                );
+                let checkpointer = checkpoint_log(pool.clone(), Arc::clone(&log), nudged);
+                spawn_on_own_thread(async {
+                    tokio::join!(writer, checkpointer);
+                });
+                Some(log)
             }
             Store::Postgres(_) => {
                 let receiver = Arc::new(Mutex::new(receiver));
                 for _ in 0..POSTGRES_WRITERS {
                     tokio::spawn(write_postgres_batches(store.clone(), Arc::clone(&receiver)));
                 }
+                None
             }
-        }
+        };
         RequestIntake {
             store,
             queue: sender,
+            log,
+        }
+    }
+
+    /// Waits until every batch committed so far is checkpointed: in SQLite's
+    /// database file, not only in its write-ahead log. At once on PostgreSQL.
+    pub async fn log_checkpointed(&self) {
+        if let Some(log) = &self.log {
+            let committed = log.commits.load(Ordering::Acquire);
+            let mut checkpointed = log.checkpointed.subscribe();
+            // The sender lives in `log`, as long as this handle.
+            let _ = checkpointed.wait_for(|done| *done >= committed).await;
         }
     }
 
@@ -110,23 +160,77 @@ impl RequestIntake {
     }
 }
 
+/// Runs `work` on a thread of its own, in a runtime of its own, or as a task of
+/// the caller's runtime should the thread or its runtime fail to start.
+///
+/// Why: the SQLite writer awaits its connection's thread several times a batch
+/// (begin, insert, code texts, commit), and on the shared runtime each of those
+/// wake-ups queued behind the HTTP tasks it was answering; on a thread of its
+/// own, each is taken up at once. The batch's inserts took 1.1–1.4 ms instead of
+/// 2.3–2.8 ms under the intake benchmark (BENCHMARKS.md, 2026-12-07).
+fn spawn_on_own_thread<F>(work: F)
+where
+    F: Future<Output = ()> + Send + 'static,
+{
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build();
+    let runtime = match runtime {
+        Ok(runtime) => runtime,
+        Err(error) => {
+            warn!(error = %error, "the SQLite intake writer runs on the shared runtime");
+            tokio::spawn(work);
+            return;
+        }
+    };
+    // Handed over once the thread is there, so it is still in hand if not.
+    let (hand_over, handed) = std::sync::mpsc::sync_channel::<F>(1);
+    let started = std::thread::Builder::new()
+        .name("sqlite-intake".to_owned())
+        .spawn(move || {
+            if let Ok(work) = handed.recv() {
+                runtime.block_on(work);
+            }
+        });
+    match started {
+        Ok(_) => {
+            let _ = hand_over.send(work);
+        }
+        Err(error) => {
+            warn!(error = %error, "the SQLite intake writer runs on the shared runtime");
+            tokio::spawn(work);
+        }
+    }
+}
+
 async fn write_batches(
     store: Store,
     pool: SqlitePool,
     turns: WriteTurns,
     mut queue: mpsc::Receiver<(Intake, Reply)>,
+    (log, nudge): (Arc<LogProgress>, mpsc::Sender<()>),
 ) {
+    // The writer leaves checkpoints to `checkpoint_log`.
+    let options = pool
+        .connect_options()
+        .as_ref()
+        .clone()
+        .pragma("wal_autocheckpoint", "0");
     let mut connection = None;
     let mut batch = Vec::with_capacity(MAX_BATCH);
     while queue.recv_many(&mut batch, MAX_BATCH).await > 0 {
         let (intakes, replies): (Vec<Intake>, Vec<Reply>) = batch.drain(..).unzip();
         let turn = turns.take().await;
-        let stored = match own_connection(&mut connection, &pool).await {
+        let stored = match own_connection(&mut connection, &options).await {
             Some(connection) => insert_batch_on(connection, &intakes).await,
             None => store.insert_requests_together(&intakes).await,
         };
         drop(turn);
-        if stored.is_err() {
+        if stored.is_ok() {
+            log.commits.fetch_add(1, Ordering::Release);
+            // Full means the checkpointer has a nudge waiting already.
+            let _ = nudge.try_send(());
+        } else {
             // The connection may be what failed: the next batch opens a new one.
             connection = None;
         }
@@ -175,6 +279,36 @@ async fn answer(
     }
 }
 
+/// Copies the write-ahead log into the database file when the writer has
+/// committed (`nudged`), at most every [`CHECKPOINT_GAP`], on a connection of
+/// its own, and records in `log` the commits copied; ends with the writer.
+async fn checkpoint_log(pool: SqlitePool, log: Arc<LogProgress>, mut nudged: mpsc::Receiver<()>) {
+    let options = pool.connect_options();
+    let mut connection = None;
+    while nudged.recv().await.is_some() {
+        let Some(open) = own_connection(&mut connection, &options).await else {
+            continue;
+        };
+        let through = log.commits.load(Ordering::Acquire);
+        // (busy, frames in the log, frames copied); a reader still using older
+        // frames keeps them, and the next commit's checkpoint tries again.
+        let checkpoint = sqlx::query_as::<_, (i64, i64, i64)>("pragma wal_checkpoint(passive)")
+            .fetch_one(&mut *open)
+            .await;
+        match checkpoint {
+            Ok((_, frames, copied)) if copied == frames => {
+                log.checkpointed.send_replace(through);
+            }
+            Ok(_) => {}
+            Err(error) => {
+                warn!(error = %error, "checkpointing the write-ahead log failed");
+                connection = None;
+            }
+        }
+        tokio::time::sleep(CHECKPOINT_GAP).await;
+    }
+}
+
 /// The writer's own connection, opened with the pool's settings on first use
 /// (and again after a failed batch); `None`, with a warning, when it cannot be
 /// opened, and the batch goes through the pool.
@@ -190,12 +324,12 @@ async fn answer(
 /// the pool at shutdown; it closes when the writer ends.
 async fn own_connection<'c>(
     connection: &'c mut Option<SqliteConnection>,
-    pool: &SqlitePool,
+    options: &SqliteConnectOptions,
 ) -> Option<&'c mut SqliteConnection> {
     if connection.is_none() {
-        match pool.connect_options().connect().await {
+        match options.connect().await {
             Ok(opened) => *connection = Some(opened),
-            Err(error) => warn!(error = %error, "the intake writer could not open its connection"),
+            Err(error) => warn!(error = %error, "intake could not open a connection of its own"),
         }
     }
     connection.as_mut()

@@ -155,3 +155,40 @@ async fn concurrent_callers_each_get_their_own_answer() {
     assert_eq!((shared_stored, shared_refused), (1, 1));
     assert_eq!(ids.len(), 65);
 }
+
+/// SQLite only: the intake writer's connection leaves checkpoints to the task
+/// beside it, which must still copy every commit into the database file, or the
+/// write-ahead log would grow without end.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_intake_writers_commits_are_checkpointed_beside_it() {
+    let (db, store) = fresh_store().await;
+    if db.is_postgres() {
+        return;
+    }
+    let intake_writer = RequestIntake::start(store.clone(), WriteTurns::for_store(&store));
+    // One at a time: a commit each.
+    for n in 0..40 {
+        let phone = format!("+1415555{:04}", 100 + n);
+        let stored = intake_writer.insert(intake(&phone, true)).await;
+        assert!(matches!(stored, Ok(Some(_))), "{phone}: {stored:?}");
+    }
+
+    tokio::time::timeout(
+        std::time::Duration::from_secs(60),
+        intake_writer.log_checkpointed(),
+    )
+    .await
+    .expect("the commits are checkpointed");
+
+    // SQLite's own account, in the write-ahead log's index: the frames in the
+    // log (`mxFrame`, at byte 16) are all copied back (`nBackfill`, at 96).
+    let shm = std::fs::read(format!("{}-shm", db.sqlite_path().display())).expect("log index");
+    let word = |at: usize| u32::from_ne_bytes(shm[at..at + 4].try_into().expect("four bytes"));
+    let (frames, copied) = (word(16), word(96));
+    assert!(frames > 0, "the requests went through the log");
+    assert_eq!(
+        copied, frames,
+        "every frame in the log is in the database file"
+    );
+    assert_eq!(stored_for(&store, "+14155550139").await, 1);
+}

@@ -115,6 +115,14 @@ impl TestDb {
         matches!(self, TestDb::Postgres { .. })
     }
 
+    /// The SQLite file; panics on PostgreSQL.
+    pub fn sqlite_path(&self) -> std::path::PathBuf {
+        match self {
+            TestDb::Sqlite { _dir, .. } => _dir.path().join("ridealong.db"),
+            TestDb::Postgres { .. } => panic!("a PostgreSQL database has no file"),
+        }
+    }
+
     /// The URL to connect to.
     pub fn url(&self) -> &str {
         match self {
