@@ -163,11 +163,9 @@ impl RequestIntake {
 /// Runs `work` on a thread of its own, in a runtime of its own, or as a task of
 /// the caller's runtime should the thread or its runtime fail to start.
 ///
-/// Why: the SQLite writer awaits its connection's thread several times a batch
-/// (begin, insert, code texts, commit), and on the shared runtime each of those
-/// wake-ups queued behind the HTTP tasks it was answering; on a thread of its
-/// own, each is taken up at once. The batch's inserts took 1.1–1.4 ms instead of
-/// 2.3–2.8 ms under the intake benchmark (BENCHMARKS.md, 2026-12-07).
+/// Why: the SQLite writer awaits its connection's thread for every batch, and
+/// on the shared runtime each of those wake-ups queued behind the HTTP tasks it
+/// was answering; on a thread of its own, each is taken up at once.
 fn spawn_on_own_thread<F>(work: F)
 where
     F: Future<Output = ()> + Send + 'static,

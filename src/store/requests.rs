@@ -16,7 +16,7 @@ use std::collections::hash_map::Entry;
 use chrono::{DateTime, Utc};
 use chrono_tz::Tz;
 use serde::{Deserialize, Serialize};
-use sqlx::{Connection as _, SqliteConnection};
+use sqlx::SqliteConnection;
 use tracing::instrument;
 
 use super::consent::SPEND_CODE;
@@ -286,47 +286,6 @@ fn intake_state(intake: &Intake) -> (RequestStatus, Option<&'static str>) {
     }
 }
 
-/// Queues the first code text of each unconfirmed request among `$rows` (just
-/// stored, in the same transaction), due at once, on `$executor`, with
-/// `$markers` for the backend: every unconfirmed request has its row in
-/// `request_confirmations`. The rows are written from the values in hand: a
-/// statement that picked them out of `requests` by status was planned on
-/// PostgreSQL as a read of every unconfirmed request. A macro so it serves both
-/// backends' transactions.
-macro_rules! queue_first_code_texts {
-    ($executor:expr, $markers:expr, $rows:expr) => {{
-        let due = unconfirmed($rows);
-        let mut markers: Markers = $markers;
-        async {
-            if due.is_empty() {
-                return Ok(());
-            }
-            let sql = format!(
-                "with due (request_id, send_at) as (values {})
-                 insert into request_confirmations (request_id, send_at, codes_sent)
-                 select request_id, send_at, 1 from due",
-                markers.groups(due.len(), 2)
-            );
-            let mut queue = sqlx::query(&sql);
-            for (id, send_at) in &due {
-                queue = queue.bind(*id).bind(*send_at);
-            }
-            queue.execute($executor).await.map(drop)
-        }
-        .await
-    }};
-}
-
-/// The id and creation time of each unconfirmed request among `rows`.
-fn unconfirmed<'r>(
-    rows: impl IntoIterator<Item = &'r RequestRow>,
-) -> Vec<(RequestId, DateTime<Utc>)> {
-    rows.into_iter()
-        .filter(|row| row.status == RequestStatus::Unconfirmed.as_str())
-        .map(|row| (row.id, row.created_at))
-        .collect()
-}
-
 /// A new request with how it enters the store: everything
 /// [`Store::insert_request_within_cap`] takes, owned, so it can wait in
 /// [`super::RequestIntake`]'s queue.
@@ -415,7 +374,8 @@ pub enum EraseOutcome {
 
 /// What an insert returns (`returning` these): the row as [`REQUEST_SELECT`]
 /// reads it, with no call, and an unconfirmed request's first code text queued
-/// (see [`queue_first_code_texts!`]).
+/// (the database queues it as the request is stored: the triggers
+/// `request_first_code_text` on SQLite, `requests_created` on PostgreSQL).
 const NEW_ROW: &str = "id, name, phone, timezone, topic, message, availability, status, attempts,
         manage_token_hash, consented_at, consent_version, consent_source, confirmed_at,
         confirmed_via, cast(null as timestamptz) as confirm_expires_at, 0 as confirm_tries,
@@ -487,34 +447,25 @@ impl Store {
              returning {NEW_ROW}"
         );
         let row: RequestRow = with_pool!(self, pool, {
-            async {
-                let mut tx = pool.begin_write().await?;
-                let row: RequestRow = bind_request!(sqlx::query_as(&sql), request)
-                    .bind(status.as_str())
-                    .bind(manage_token_hash)
-                    .bind(now)
-                    .fetch_one(&mut *tx)
-                    .await?;
-                queue_first_code_texts!(&mut *tx, Markers::new(self), [&row])?;
-                tx.commit().await.map(|()| row)
-            }
-            .await
+            bind_request!(sqlx::query_as(&sql), request)
+                .bind(status.as_str())
+                .bind(manage_token_hash)
+                .bind(now)
+                .fetch_one(pool)
+                .await
         })
         .map_err(StoreError::conflict_as(Conflict::OpenRequestForPhone))?;
         row.try_into()
     }
 
     /// Stores each of `intakes` as [`Store::insert_request_within_cap`] would,
-    /// with one commit for all of them (see [`super::RequestIntake`]). A request
-    /// refused by a unique index is that request's [`StoreError::Conflict`] and
-    /// the others go on. Any other failure stores none of them and is the `Err`.
-    ///
-    /// On SQLite, one transaction, which undoes only a refused statement. On
-    /// PostgreSQL, where a refused statement would abort the whole transaction,
-    /// one statement that skips refused rows (`on conflict do nothing`) and
-    /// stores the others with their code texts; each left out (its number's cap
-    /// reached, or a unique index refused it) is then tried on its own, which
-    /// says which.
+    /// with one commit for all of them (see [`super::RequestIntake`]): one
+    /// statement, which skips refused rows (`on conflict do nothing`) and stores
+    /// the others, with their code texts. Each request it left out (its number's
+    /// cap reached, or a unique index refused it) is then tried on its own,
+    /// which says which: a refusal by a unique index is that request's
+    /// [`StoreError::Conflict`], and the others go on. A failure of the batch's
+    /// statement stores none of them and is the `Err`.
     #[instrument(skip_all, fields(requests = intakes.len()))]
     pub async fn insert_requests_together(
         &self,
@@ -524,7 +475,7 @@ impl Store {
         match self {
             Store::Sqlite(pool) => insert_batch_on(&mut *pool.acquire().await?, intakes).await,
             Store::Postgres(pool) => {
-                let sql = insert_batch_queuing_sql(&mut Markers::new(self), intakes.len());
+                let sql = insert_batch_sql(&mut Markers::new(self), intakes.len());
                 let mut insert = sqlx::query_as::<_, RequestRow>(&sql);
                 for owned in intakes {
                     insert = bind_intake!(insert, owned);
@@ -555,15 +506,9 @@ impl Store {
     ) -> StoreResult<Option<RequestRecord>> {
         let sql = insert_within_cap_sql();
         let row: Option<RequestRow> = with_pool!(self, pool, {
-            async {
-                let mut tx = pool.begin_write().await?;
-                let row: Option<RequestRow> = bind_intake!(sqlx::query_as(&sql), intake)
-                    .fetch_optional(&mut *tx)
-                    .await?;
-                queue_first_code_texts!(&mut *tx, Markers::new(self), &row)?;
-                tx.commit().await.map(|()| row)
-            }
-            .await
+            bind_intake!(sqlx::query_as(&sql), intake)
+                .fetch_optional(pool)
+                .await
         })
         .map_err(StoreError::conflict_as(Conflict::OpenRequestForPhone))?;
         row.map(TryInto::try_into).transpose()
@@ -907,19 +852,6 @@ fn insert_batch_sql(markers: &mut Markers, count: usize) -> String {
     format!("{} returning {NEW_ROW}", insert_batch_head(markers, count))
 }
 
-/// [`insert_batch_sql`] that also queues the first code text of each stored
-/// unconfirmed request, in the same statement (PostgreSQL): the batch is one
-/// statement and one commit.
-fn insert_batch_queuing_sql(markers: &mut Markers, count: usize) -> String {
-    format!(
-        "with stored as ({} returning *),
-              queued as (insert into request_confirmations (request_id, send_at, codes_sent)
-                         select id, created_at, 1 from stored where status = 'unconfirmed')
-         select {NEW_ROW} from stored",
-        insert_batch_head(markers, count)
-    )
-}
-
 /// The insert of [`insert_batch_sql`], without what it returns.
 fn insert_batch_head(markers: &mut Markers, count: usize) -> String {
     format!(
@@ -948,21 +880,20 @@ fn by_token_hash(rows: Vec<RequestRow>) -> HashMap<String, RequestRow> {
 
 /// The SQLite side of [`Store::insert_requests_together`], on `connection`:
 /// the intake writer passes the connection it keeps for itself.
+///
+/// The batch is one statement, and so one transaction of its own: one round
+/// trip to SQLite's thread, one pass over the indexes' pages, one commit (the
+/// database queues the code texts as the requests are stored).
 pub(crate) async fn insert_batch_on(
     connection: &mut SqliteConnection,
     intakes: &[Intake],
 ) -> StoreResult<Vec<StoreResult<Option<RequestRecord>>>> {
-    let mut tx = connection.begin_with("begin immediate").await?;
-    // One statement for the batch: one round trip to SQLite's thread, one
-    // pass over the indexes' pages.
     let sql = insert_batch_sql(&mut Markers::anonymous(), intakes.len());
     let mut insert = sqlx::query_as::<_, RequestRow>(&sql);
     for owned in intakes {
         insert = bind_intake!(insert, owned);
     }
-    let rows = insert.fetch_all(&mut *tx).await?;
-    queue_first_code_texts!(&mut *tx, Markers::anonymous(), &rows)?;
-    let mut inserted = by_token_hash(rows);
+    let mut inserted = by_token_hash(insert.fetch_all(&mut *connection).await?);
     // A request left out reached its number's cap, or a unique index refused
     // it (say, two for one number in this batch): its own statement says which.
     let single = insert_within_cap_sql();
@@ -973,20 +904,13 @@ pub(crate) async fn insert_batch_on(
             continue;
         }
         let row: Result<Option<RequestRow>, _> = bind_intake!(sqlx::query_as(&single), owned)
-            .fetch_optional(&mut *tx)
+            .fetch_optional(&mut *connection)
             .await;
-        stored.push(match row {
-            Ok(row) => {
-                queue_first_code_texts!(&mut *tx, Markers::anonymous(), &row)?;
-                row.map(TryInto::try_into).transpose()
-            }
-            Err(sqlx::Error::Database(error)) if error.is_unique_violation() => {
-                Err(StoreError::Conflict(Conflict::OpenRequestForPhone))
-            }
-            Err(error) => return Err(error.into()),
-        });
+        stored.push(
+            row.map_err(StoreError::conflict_as(Conflict::OpenRequestForPhone))
+                .and_then(|row| row.map(TryInto::try_into).transpose()),
+        );
     }
-    tx.commit().await?;
     Ok(stored)
 }
 
