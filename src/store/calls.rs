@@ -452,8 +452,8 @@ impl Store {
                 }
                 notices.bind(now).bind(now).execute(&mut *tx).await?;
                 if reminders.is_on() {
-                    // From the insert's and the update's answers, as above: a
-                    // read of the calls by id would scan them on PostgreSQL.
+                    // From the insert's and the update's answers, as the
+                    // events and notices above: nothing is read back.
                     let calls = kept.iter().map(|&(call_id, request_id, starts_at)| {
                         (call_id, request_id, starts_at, zones[&request_id].as_str())
                     });
