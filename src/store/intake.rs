@@ -170,25 +170,19 @@ fn spawn_on_own_thread<F>(work: F)
 where
     F: Future<Output = ()> + Send + 'static,
 {
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build();
-    let runtime = match runtime {
-        Ok(runtime) => runtime,
-        Err(error) => {
-            warn!(error = %error, "the SQLite intake writer runs on the shared runtime");
-            tokio::spawn(work);
-            return;
-        }
-    };
     // Handed over once the thread is there, so it is still in hand if not.
     let (hand_over, handed) = std::sync::mpsc::sync_channel::<F>(1);
-    let started = std::thread::Builder::new()
-        .name("sqlite-intake".to_owned())
-        .spawn(move || {
-            if let Ok(work) = handed.recv() {
-                runtime.block_on(work);
-            }
+    let started = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .and_then(|runtime| {
+            std::thread::Builder::new()
+                .name("sqlite-intake".to_owned())
+                .spawn(move || {
+                    if let Ok(work) = handed.recv() {
+                        runtime.block_on(work);
+                    }
+                })
         });
     match started {
         Ok(_) => {

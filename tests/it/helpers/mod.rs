@@ -67,10 +67,7 @@ fn init_logging() {
 /// A database that exists for one test.
 pub enum TestDb {
     /// A SQLite file in a temporary directory, deleted with it.
-    Sqlite {
-        url: String,
-        _dir: tempfile::TempDir,
-    },
+    Sqlite { url: String, dir: tempfile::TempDir },
     /// A PostgreSQL database, dropped when this is dropped.
     Postgres {
         url: String,
@@ -105,7 +102,7 @@ impl TestDb {
             _ => {
                 let dir = tempfile::tempdir().expect("temporary directory");
                 let url = format!("sqlite://{}", dir.path().join("ridealong.db").display());
-                TestDb::Sqlite { url, _dir: dir }
+                TestDb::Sqlite { url, dir }
             }
         }
     }
@@ -118,7 +115,7 @@ impl TestDb {
     /// The SQLite file; panics on PostgreSQL.
     pub fn sqlite_path(&self) -> std::path::PathBuf {
         match self {
-            TestDb::Sqlite { _dir, .. } => _dir.path().join("ridealong.db"),
+            TestDb::Sqlite { dir, .. } => dir.path().join("ridealong.db"),
             TestDb::Postgres { .. } => panic!("a PostgreSQL database has no file"),
         }
     }
