@@ -547,6 +547,9 @@ async fn a_completed_call_starts_the_count_of_misses_over() {
     fake.script_for(GRACE_PHONE, no_answer());
     ring(&app, &fake, GRACE_MONDAY, 1).await;
     assert_eq!(consecutive_misses(&app.store, grace.id).await, 1);
+    // The miss sent the first request back to the matcher, which runs on its
+    // own time: wait for it, so the request is booked before the clock moves.
+    app.settle().await;
     fake.script_for(GRACE_PHONE, completed());
     ring(&app, &fake, GRACE_MONDAY_LATER, 2).await;
     assert_eq!(seen(&app, &second).await["status"], "completed");
@@ -559,7 +562,12 @@ async fn a_completed_call_starts_the_count_of_misses_over() {
     assert_eq!(after["resting"], false, "one miss since the completed call");
     let rate = after["answer_rate"].as_f64().expect("a rate");
     assert!((rate - 1.0 / 3.0).abs() < 1e-9, "{after}");
-    assert_eq!(seen(&app, &first).await["status"], "scheduled");
+    let first = seen(&app, &first).await;
+    assert_eq!(first["status"], "scheduled", "{first}");
+    assert_eq!(
+        first["call"]["starts_at"], "2026-12-01T15:15:00Z",
+        "{first}"
+    );
     app.stop().await;
 }
 
