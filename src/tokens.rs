@@ -24,8 +24,7 @@ pub fn generate(prefix: &str) -> String {
 
 /// The hex SHA-256 of `token`, as stored.
 pub fn hash(token: &str) -> String {
-    let digest = Sha256::digest(token.as_bytes());
-    digest.iter().map(|byte| format!("{byte:02x}")).collect()
+    hex::encode(Sha256::digest(token.as_bytes()))
 }
 
 /// The fingerprint of the admin token kept with each operator session, so that

@@ -62,10 +62,11 @@ impl PhoneNumber {
                 "extensions cannot be dialed; give a direct number",
             ));
         }
-        if !number.is_valid() {
-            return Err(ValidationError::new(field, "is not a valid phone number"));
-        }
+        // One walk over the number's descriptors answers both questions: a number
+        // of no known type is what libphonenumber calls invalid (`is_valid` is
+        // that same walk, and was half of parsing's time under load).
         match number.number_type(&DATABASE) {
+            Type::Unknown => Err(ValidationError::new(field, "is not a valid phone number")),
             Type::PremiumRate | Type::SharedCost => Err(ValidationError::new(
                 field,
                 "premium-rate and shared-cost numbers cannot be used",
@@ -159,6 +160,26 @@ mod tests {
         for emergency in ["911", "112", "999", "+1 911"] {
             let error = parse(emergency, America::New_York).unwrap_err();
             assert!(error.message.contains("emergency"), "{emergency}: {error}");
+        }
+    }
+
+    proptest::proptest! {
+        /// A number is refused as invalid exactly when libphonenumber's own
+        /// validity check refuses it.
+        #[test]
+        fn validity_is_libphonenumbers(
+            code in proptest::sample::select(vec!["1", "44", "49", "33", "81", "61", "55", "91", "7", "358", "262", "599", "882"]),
+            digits in "[0-9]{4,13}",
+        ) {
+            let text = format!("+{code}{digits}");
+            let Ok(number) = phonenumber::parse(None, &text) else {
+                return Ok(());
+            };
+            let refused_as_invalid = matches!(
+                parse(&text, UTC),
+                Err(error) if error.message == "is not a valid phone number"
+            );
+            proptest::prop_assert_eq!(refused_as_invalid, !number.is_valid(), "{}", text);
         }
     }
 

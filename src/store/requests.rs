@@ -12,6 +12,7 @@
 
 use std::collections::HashMap;
 use std::collections::hash_map::Entry;
+use std::sync::LazyLock;
 
 use chrono::{DateTime, Utc};
 use chrono_tz::Tz;
@@ -475,12 +476,8 @@ impl Store {
         match self {
             Store::Sqlite(pool) => insert_batch_on(&mut *pool.acquire().await?, intakes).await,
             Store::Postgres(pool) => {
-                let sql = insert_batch_sql(&mut Markers::new(self), intakes.len());
-                let mut insert = sqlx::query_as::<_, RequestRow>(&sql);
-                for owned in intakes {
-                    insert = bind_intake!(insert, owned);
-                }
-                let mut inserted = by_token_hash(insert.fetch_all(pool).await?);
+                let mut inserted =
+                    by_token_hash(insert_batch_postgres(intakes).fetch_all(pool).await?);
                 let mut stored = Vec::with_capacity(intakes.len());
                 for intake in intakes {
                     stored.push(match inserted.remove(&intake.manage_token_hash) {
@@ -845,19 +842,137 @@ impl Store {
     }
 }
 
-/// One insert of `count` requests, each bound as [`bind_intake!`] binds it, that
-/// leaves out a request whose number reached its cap or that a unique index
-/// refuses, and returns the stored rows.
+/// SQLite's batch insert: one insert of `count` requests, each bound as
+/// [`bind_intake!`] binds it, that leaves out a request whose number reached its
+/// cap or that a unique index refuses, and returns the stored rows.
 fn insert_batch_sql(markers: &mut Markers, count: usize) -> String {
-    format!("{} returning {NEW_ROW}", insert_batch_head(markers, count))
+    let rows = format!("values {}", markers.groups(count, 14));
+    format!("{} returning {NEW_ROW}", insert_batch_head(&rows))
 }
 
-/// The insert of [`insert_batch_sql`], without what it returns.
-fn insert_batch_head(markers: &mut Markers, count: usize) -> String {
+/// PostgreSQL's batch insert: the batch of [`insert_batch_sql`], its columns
+/// bound as 14 arrays and unnested, so that one statement text serves every
+/// batch size. With a `values` list per size, each size was a statement of its
+/// own for each connection to parse, plan and cache (and the cache holds 100),
+/// and each request's 14 values were 14 parameters to encode and bind.
+fn insert_batch_postgres(
+    intakes: &[Intake],
+) -> sqlx::query::QueryAs<'static, sqlx::Postgres, RequestRow, sqlx::postgres::PgArguments> {
+    static SQL: LazyLock<String> = LazyLock::new(|| {
+        format!(
+            "{} returning {NEW_ROW}",
+            insert_batch_head(
+                "select * from unnest($1::text[], $2::text[], $3::text[], $4::text[],
+                    $5::text[], $6::text[], $7::text[], $8::text[], $9::timestamptz[],
+                    $10::timestamptz[], $11::bigint[], $12::text[], $13::text[], $14::text[])"
+            )
+        )
+    });
+    let mut columns = BatchColumns::with_capacity(intakes.len());
+    for intake in intakes {
+        columns.push(intake);
+    }
+    let BatchColumns {
+        name,
+        phone,
+        timezone,
+        topic,
+        message,
+        availability,
+        status,
+        manage_token_hash,
+        now,
+        since,
+        cap,
+        consent_version,
+        consent_source,
+        confirmed_via,
+    } = columns;
+    sqlx::query_as(SQL.as_str())
+        .bind(name)
+        .bind(phone)
+        .bind(timezone)
+        .bind(topic)
+        .bind(message)
+        .bind(availability)
+        .bind(status)
+        .bind(manage_token_hash)
+        .bind(now)
+        .bind(since)
+        .bind(cap)
+        .bind(consent_version)
+        .bind(consent_source)
+        .bind(confirmed_via)
+}
+
+/// A batch of intakes column by column, in the order of [`bind_intake!`], for
+/// [`insert_batch_postgres`]'s arrays.
+#[derive(Default)]
+struct BatchColumns {
+    name: Vec<String>,
+    phone: Vec<String>,
+    timezone: Vec<&'static str>,
+    topic: Vec<String>,
+    message: Vec<String>,
+    availability: Vec<String>,
+    status: Vec<&'static str>,
+    manage_token_hash: Vec<String>,
+    now: Vec<DateTime<Utc>>,
+    since: Vec<DateTime<Utc>>,
+    cap: Vec<i64>,
+    consent_version: Vec<&'static str>,
+    consent_source: Vec<&'static str>,
+    confirmed_via: Vec<Option<&'static str>>,
+}
+
+impl BatchColumns {
+    fn with_capacity(count: usize) -> BatchColumns {
+        BatchColumns {
+            name: Vec::with_capacity(count),
+            phone: Vec::with_capacity(count),
+            timezone: Vec::with_capacity(count),
+            topic: Vec::with_capacity(count),
+            message: Vec::with_capacity(count),
+            availability: Vec::with_capacity(count),
+            status: Vec::with_capacity(count),
+            manage_token_hash: Vec::with_capacity(count),
+            now: Vec::with_capacity(count),
+            since: Vec::with_capacity(count),
+            cap: Vec::with_capacity(count),
+            consent_version: Vec::with_capacity(count),
+            consent_source: Vec::with_capacity(count),
+            confirmed_via: Vec::with_capacity(count),
+        }
+    }
+
+    fn push(&mut self, intake: &Intake) {
+        let request = &intake.request;
+        let (status, confirmed_via) = intake_state(intake);
+        self.name.push(request.name.clone());
+        self.phone.push(request.phone.as_str().to_owned());
+        self.timezone.push(request.zone.name());
+        self.topic.push(request.topic.clone());
+        self.message.push(request.message.clone());
+        self.availability.push(stored_availability(request));
+        self.status.push(status.as_str());
+        self.manage_token_hash
+            .push(intake.manage_token_hash.clone());
+        self.now.push(intake.now);
+        self.since.push(intake.since);
+        self.cap.push(intake.cap);
+        self.consent_version.push(current_wording().version);
+        self.consent_source.push(intake.consent_source.as_str());
+        self.confirmed_via.push(confirmed_via);
+    }
+}
+
+/// The insert of a batch whose 14 columns `rows` selects (in the order of
+/// [`bind_intake!`]), without what it returns.
+fn insert_batch_head(rows: &str) -> String {
     format!(
         "with b (name, phone, timezone, topic, message, availability, status,
             manage_token_hash, now, since, cap, consent_version, consent_source,
-            confirmed_via) as (values {})
+            confirmed_via) as ({rows})
          insert into requests (name, phone, timezone, topic, message, availability, status,
             manage_token_hash, consented_at, created_at, updated_at, consent_version,
             consent_source, confirmed_via)
@@ -866,8 +981,7 @@ fn insert_batch_head(markers: &mut Markers, count: usize) -> String {
          from b
          where (select count(*) from requests r
                 where r.phone = b.phone and r.created_at > b.since) < b.cap
-         on conflict do nothing",
-        markers.groups(count, 14)
+         on conflict do nothing"
     )
 }
 

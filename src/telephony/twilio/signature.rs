@@ -44,10 +44,7 @@ pub fn verify(auth_token: &str, url: &str, params: &[(String, String)], given: &
 /// Whether `given` signs a JSON `body` posted to `url`, whose `bodySHA256` query
 /// parameter must be the body's hex SHA-256.
 pub fn verify_json(auth_token: &str, url: &str, body: &[u8], given: &str) -> bool {
-    let expected: String = Sha256::digest(body)
-        .iter()
-        .map(|byte| format!("{byte:02x}"))
-        .collect();
+    let expected = hex::encode(Sha256::digest(body));
     let carried = url
         .split_once('?')
         .map(|(_, query)| query)
