@@ -36,7 +36,7 @@ use crate::ids::{CallId, MentorId, RequestId};
 use super::calls::{CallSummary, insert_event};
 
 /// A stored request, with the call it is booked into, if any.
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub struct RequestRecord {
     /// Id.
     pub id: RequestId,
@@ -256,7 +256,7 @@ macro_rules! bind_intake {
             .bind(intake.cap)
             .bind(current_wording().version)
             .bind(intake.consent_source.as_str())
-            .bind(confirmed_via)
+            .bind(confirmed_via.map(ConfirmedVia::as_str))
     }};
 }
 
@@ -270,20 +270,17 @@ fn insert_within_cap_sql() -> String {
             consent_source, confirmed_via)
          select $1, $2, $3, $4, $5, $6, $7, $8, $9, $9, $9, $12, $13, $14
          where (select count(*) from requests where phone = $2 and created_at > $10) < $11
-         returning {NEW_ROW}"
+         returning {INSERTED}"
     )
 }
 
 /// A new request's status and how its number counts as confirmed, as `intake`
 /// says.
-fn intake_state(intake: &Intake) -> (RequestStatus, Option<&'static str>) {
+fn intake_state(intake: &Intake) -> (RequestStatus, Option<ConfirmedVia>) {
     if intake.confirm_phone {
         (RequestStatus::Unconfirmed, None)
     } else {
-        (
-            RequestStatus::Pending,
-            Some(ConfirmedVia::NotRequired.as_str()),
-        )
+        (RequestStatus::Pending, Some(ConfirmedVia::NotRequired))
     }
 }
 
@@ -373,18 +370,81 @@ pub enum EraseOutcome {
     NotFound,
 }
 
-/// What an insert returns (`returning` these): the row as [`REQUEST_SELECT`]
-/// reads it, with no call, and an unconfirmed request's first code text queued
-/// (the database queues it as the request is stored: the triggers
-/// `request_first_code_text` on SQLite, `requests_created` on PostgreSQL).
-const NEW_ROW: &str = "id, name, phone, timezone, topic, message, availability, status, attempts,
-        manage_token_hash, consented_at, consent_version, consent_source, confirmed_at,
-        confirmed_via, cast(null as timestamptz) as confirm_expires_at, 0 as confirm_tries,
-        case when status = 'unconfirmed' then 1 else 0 end as confirm_codes_sent,
-        case when status = 'unconfirmed' then created_at end as confirm_send_at,
-        cast(null as text) as confirm_send_error, erased_at, preferred_mentor_id, follow_up_of,
-        created_at, updated_at, cast(null as bigint) as call_id, cast(null as timestamptz) as call_starts_at,
-        cast(null as text) as call_mentor_name";
+/// What an insert of a request returns: what only the database decides. The
+/// rest of the new request's record is what was inserted ([`inserted_record`]),
+/// which spares the intake writer reading every column back.
+const INSERTED: &str = "id, manage_token_hash, created_at";
+
+/// A row of [`INSERTED`].
+#[derive(sqlx::FromRow)]
+struct Inserted {
+    id: RequestId,
+    manage_token_hash: String,
+    created_at: DateTime<Utc>,
+}
+
+/// How a request was inserted, beside its [`NewRequest`]: the status and consent
+/// columns.
+struct Insert<'a> {
+    status: RequestStatus,
+    consent_version: Option<&'a str>,
+    consent_source: Option<ConsentSource>,
+    confirmed_via: Option<ConfirmedVia>,
+}
+
+impl<'a> Insert<'a> {
+    /// An intake's.
+    fn of_intake(intake: &Intake) -> Insert<'static> {
+        let (status, confirmed_via) = intake_state(intake);
+        Insert {
+            status,
+            consent_version: Some(current_wording().version),
+            consent_source: Some(intake.consent_source),
+            confirmed_via,
+        }
+    }
+
+    /// The record of `request` as this insert stored it and `row` answered: a
+    /// new request has made no attempts and has no call; it was consented to and
+    /// last changed at its creation; an unconfirmed one has its first code text
+    /// queued (the database queues it as the request is stored: the triggers
+    /// `request_first_code_text` on SQLite, `requests_created` on PostgreSQL).
+    fn record(self, request: &NewRequest, row: Inserted) -> RequestRecord {
+        let unconfirmed = self.status == RequestStatus::Unconfirmed;
+        RequestRecord {
+            id: row.id,
+            name: request.name.clone(),
+            phone: request.phone.as_str().to_owned(),
+            timezone: request.zone,
+            topic: request.topic.clone(),
+            message: request.message.clone(),
+            availability: request.availability.clone(),
+            status: self.status,
+            attempts: 0,
+            manage_token_hash: row.manage_token_hash,
+            consent: ConsentRecord {
+                version: self.consent_version.map(str::to_owned),
+                source: self.consent_source,
+                given_at: row.created_at,
+                confirmed_at: None,
+                confirmed_via: self.confirmed_via,
+            },
+            confirmation: Confirmation {
+                code_expires_at: None,
+                tries: 0,
+                codes_sent: u32::from(unconfirmed),
+                text_queued: unconfirmed,
+                send_error: None,
+            },
+            erased_at: None,
+            preferred_mentor_id: None,
+            follow_up_of: None,
+            created_at: row.created_at,
+            updated_at: row.created_at,
+            call: None,
+        }
+    }
+}
 
 /// A request's availability as it is stored: JSON ranges in the request's zone.
 fn stored_availability(request: &NewRequest) -> String {
@@ -445,9 +505,9 @@ impl Store {
             "insert into requests (name, phone, timezone, topic, message, availability, status,
                 manage_token_hash, consented_at, created_at, updated_at)
              values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $9, $9)
-             returning {NEW_ROW}"
+             returning {INSERTED}"
         );
-        let row: RequestRow = with_pool!(self, pool, {
+        let row: Inserted = with_pool!(self, pool, {
             bind_request!(sqlx::query_as(&sql), request)
                 .bind(status.as_str())
                 .bind(manage_token_hash)
@@ -456,7 +516,13 @@ impl Store {
                 .await
         })
         .map_err(StoreError::conflict_as(Conflict::OpenRequestForPhone))?;
-        row.try_into()
+        let insert = Insert {
+            status,
+            consent_version: None,
+            consent_source: None,
+            confirmed_via: None,
+        };
+        Ok(insert.record(request, row))
     }
 
     /// Stores each of `intakes` as [`Store::insert_request_within_cap`] would,
@@ -481,7 +547,9 @@ impl Store {
                 let mut stored = Vec::with_capacity(intakes.len());
                 for intake in intakes {
                     stored.push(match inserted.remove(&intake.manage_token_hash) {
-                        Some(row) => row.try_into().map(Some),
+                        Some(row) => {
+                            Ok(Some(Insert::of_intake(intake).record(&intake.request, row)))
+                        }
                         None => self.insert_request_within_cap(intake).await,
                     });
                 }
@@ -502,13 +570,13 @@ impl Store {
         intake: &Intake,
     ) -> StoreResult<Option<RequestRecord>> {
         let sql = insert_within_cap_sql();
-        let row: Option<RequestRow> = with_pool!(self, pool, {
+        let row: Option<Inserted> = with_pool!(self, pool, {
             bind_intake!(sqlx::query_as(&sql), intake)
                 .fetch_optional(pool)
                 .await
         })
         .map_err(StoreError::conflict_as(Conflict::OpenRequestForPhone))?;
-        row.map(TryInto::try_into).transpose()
+        Ok(row.map(|row| Insert::of_intake(intake).record(&intake.request, row)))
     }
 
     /// When the requests for `phone` made after `since` were made, oldest
@@ -847,7 +915,7 @@ impl Store {
 /// cap or that a unique index refuses, and returns the stored rows.
 fn insert_batch_sql(markers: &mut Markers, count: usize) -> String {
     let rows = format!("values {}", markers.groups(count, 14));
-    format!("{} returning {NEW_ROW}", insert_batch_head(&rows))
+    format!("{} returning {INSERTED}", insert_batch_head(&rows))
 }
 
 /// PostgreSQL's batch insert: the batch of [`insert_batch_sql`], its columns
@@ -857,10 +925,10 @@ fn insert_batch_sql(markers: &mut Markers, count: usize) -> String {
 /// and each request's 14 values were 14 parameters to encode and bind.
 fn insert_batch_postgres(
     intakes: &[Intake],
-) -> sqlx::query::QueryAs<'static, sqlx::Postgres, RequestRow, sqlx::postgres::PgArguments> {
+) -> sqlx::query::QueryAs<'static, sqlx::Postgres, Inserted, sqlx::postgres::PgArguments> {
     static SQL: LazyLock<String> = LazyLock::new(|| {
         format!(
-            "{} returning {NEW_ROW}",
+            "{} returning {INSERTED}",
             insert_batch_head(
                 "select * from unnest($1::text[], $2::text[], $3::text[], $4::text[],
                     $5::text[], $6::text[], $7::text[], $8::text[], $9::timestamptz[],
@@ -962,7 +1030,8 @@ impl BatchColumns {
         self.cap.push(intake.cap);
         self.consent_version.push(current_wording().version);
         self.consent_source.push(intake.consent_source.as_str());
-        self.confirmed_via.push(confirmed_via);
+        self.confirmed_via
+            .push(confirmed_via.map(ConfirmedVia::as_str));
     }
 }
 
@@ -986,7 +1055,7 @@ fn insert_batch_head(rows: &str) -> String {
 }
 
 /// Stored rows by their manage token's hash, which tells each caller's apart.
-fn by_token_hash(rows: Vec<RequestRow>) -> HashMap<String, RequestRow> {
+fn by_token_hash(rows: Vec<Inserted>) -> HashMap<String, Inserted> {
     rows.into_iter()
         .map(|row| (row.manage_token_hash.clone(), row))
         .collect()
@@ -1003,7 +1072,7 @@ pub(crate) async fn insert_batch_on(
     intakes: &[Intake],
 ) -> StoreResult<Vec<StoreResult<Option<RequestRecord>>>> {
     let sql = insert_batch_sql(&mut Markers::anonymous(), intakes.len());
-    let mut insert = sqlx::query_as::<_, RequestRow>(&sql);
+    let mut insert = sqlx::query_as::<_, Inserted>(&sql);
     for owned in intakes {
         insert = bind_intake!(insert, owned);
     }
@@ -1013,16 +1082,15 @@ pub(crate) async fn insert_batch_on(
     let single = insert_within_cap_sql();
     let mut stored = Vec::with_capacity(intakes.len());
     for owned in intakes {
-        if let Some(row) = inserted.remove(&owned.manage_token_hash) {
-            stored.push(row.try_into().map(Some));
-            continue;
-        }
-        let row: Result<Option<RequestRow>, _> = bind_intake!(sqlx::query_as(&single), owned)
-            .fetch_optional(&mut *connection)
-            .await;
+        let row = match inserted.remove(&owned.manage_token_hash) {
+            Some(row) => Ok(Some(row)),
+            None => bind_intake!(sqlx::query_as::<_, Inserted>(&single), owned)
+                .fetch_optional(&mut *connection)
+                .await
+                .map_err(StoreError::conflict_as(Conflict::OpenRequestForPhone)),
+        };
         stored.push(
-            row.map_err(StoreError::conflict_as(Conflict::OpenRequestForPhone))
-                .and_then(|row| row.map(TryInto::try_into).transpose()),
+            row.map(|row| row.map(|row| Insert::of_intake(owned).record(&owned.request, row))),
         );
     }
     Ok(stored)

@@ -156,6 +156,65 @@ async fn concurrent_callers_each_get_their_own_answer() {
     assert_eq!(ids.len(), 65);
 }
 
+/// An insert answers with the new request's record built from what it inserted
+/// (the database returns only its id, hash and time): that record must be the
+/// one a read of the request gives, field for field, on every insert path, with
+/// the clock at a nanosecond the database cannot keep.
+#[tokio::test]
+async fn every_insert_answers_the_record_a_read_gives() {
+    let (_db, store) = fresh_store().await;
+    let at = |intake: Intake| Intake {
+        now: intake.now + TimeDelta::nanoseconds(123_456_789),
+        ..intake
+    };
+    let mut answered = Vec::new();
+    for (phone, status) in [
+        ("+12025550111", RequestStatus::Unconfirmed),
+        ("+12025550112", RequestStatus::Pending),
+    ] {
+        let seeded = at(intake(phone, true));
+        answered.push(
+            store
+                .insert_request(
+                    &seeded.request,
+                    status,
+                    &seeded.manage_token_hash,
+                    seeded.now,
+                )
+                .await
+                .expect("seeded"),
+        );
+    }
+    for (phone, confirm) in [("+12025550113", true), ("+12025550114", false)] {
+        let alone = store
+            .insert_request_within_cap(&at(intake(phone, confirm)))
+            .await;
+        answered.push(alone.expect("stored").expect("under the cap"));
+    }
+    let batch = [
+        at(intake("+12025550115", true)),
+        at(intake("+12025550116", false)),
+    ];
+    for answer in store
+        .insert_requests_together(&batch)
+        .await
+        .expect("the batch commits")
+    {
+        answered.push(answer.expect("stored").expect("under the cap"));
+    }
+    let writer = RequestIntake::start(store.clone(), WriteTurns::for_store(&store));
+    for (phone, confirm) in [("+12025550117", true), ("+12025550118", false)] {
+        let written = writer.insert(at(intake(phone, confirm))).await;
+        answered.push(written.expect("stored").expect("under the cap"));
+    }
+
+    assert_eq!(answered.len(), 8);
+    for answer in answered {
+        let read = store.request(answer.id).await.expect("read").expect("stored");
+        assert_eq!(answer, read);
+    }
+}
+
 /// SQLite only: the intake writer's connection leaves checkpoints to the task
 /// beside it, which must still copy every commit into the database file, or the
 /// write-ahead log would grow without end.
