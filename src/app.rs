@@ -33,7 +33,7 @@ use crate::store::{RequestIntake, Store, WriteTurns};
 use crate::telephony::Provider;
 use crate::telephony::breaker::{BreakerPolicy, CircuitBreaker};
 use crate::web::limits::{LimitSettings, Limits};
-use crate::web::{self, AppState, Settings};
+use crate::web::{self, AppState, Settings, SharedState};
 
 /// What the service needs to start.
 #[derive(Clone)]
@@ -219,7 +219,7 @@ impl App {
         .with_matcher(matcher_handle.clone())
         .with_provider(Arc::clone(&provider))
         .with_metrics(Arc::clone(&metrics));
-        let state = AppState {
+        let state = AppState::new(SharedState {
             service,
             store,
             clock,
@@ -235,7 +235,7 @@ impl App {
             dispatch_settings,
             limits: Limits::new(config.limits),
             metrics,
-        };
+        });
         let router = web::router(state.clone());
         let server_shutdown = shutdown.clone();
         let server = tokio::spawn(async move {

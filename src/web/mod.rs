@@ -55,9 +55,28 @@ pub struct Settings {
     pub site_url: Option<String>,
 }
 
-/// Shared state of every handler.
+/// Shared state of every handler: one reference count to clone, since axum
+/// clones it for every request (and dropped it again, a count per field, when
+/// it held its fields itself).
 #[derive(Clone)]
-pub struct AppState {
+pub struct AppState(Arc<SharedState>);
+
+impl AppState {
+    /// State sharing `shared`.
+    pub fn new(shared: SharedState) -> AppState {
+        AppState(Arc::new(shared))
+    }
+}
+
+impl std::ops::Deref for AppState {
+    type Target = SharedState;
+    fn deref(&self) -> &SharedState {
+        &self.0
+    }
+}
+
+/// What every handler shares, behind [`AppState`].
+pub struct SharedState {
     /// The use cases every door calls.
     pub service: Service,
     /// The database, for the doors' reads.

@@ -210,7 +210,11 @@ async fn every_insert_answers_the_record_a_read_gives() {
 
     assert_eq!(answered.len(), 8);
     for answer in answered {
-        let read = store.request(answer.id).await.expect("read").expect("stored");
+        let read = store
+            .request(answer.id)
+            .await
+            .expect("read")
+            .expect("stored");
         assert_eq!(answer, read);
     }
 }
