@@ -64,7 +64,7 @@ impl PhoneNumber {
         }
         // One walk over the number's descriptors answers both questions: a number
         // of no known type is what libphonenumber calls invalid (`is_valid` is
-        // that same walk, and was half of parsing's time under load).
+        // that same walk, and was two fifths of parsing's time under load).
         match number.number_type(&DATABASE) {
             Type::Unknown => Err(ValidationError::new(field, "is not a valid phone number")),
             Type::PremiumRate | Type::SharedCost => Err(ValidationError::new(

@@ -371,7 +371,7 @@ pub enum EraseOutcome {
 }
 
 /// What an insert of a request returns: what only the database decides. The
-/// rest of the new request's record is what was inserted ([`inserted_record`]),
+/// rest of the new request's record is what was inserted ([`Insert::record`]),
 /// which spares the intake writer reading every column back.
 const INSERTED: &str = "id, manage_token_hash, created_at";
 
@@ -385,16 +385,16 @@ struct Inserted {
 
 /// How a request was inserted, beside its [`NewRequest`]: the status and consent
 /// columns.
-struct Insert<'a> {
+struct Insert {
     status: RequestStatus,
-    consent_version: Option<&'a str>,
+    consent_version: Option<&'static str>,
     consent_source: Option<ConsentSource>,
     confirmed_via: Option<ConfirmedVia>,
 }
 
-impl<'a> Insert<'a> {
+impl Insert {
     /// An intake's.
-    fn of_intake(intake: &Intake) -> Insert<'static> {
+    fn of_intake(intake: &Intake) -> Insert {
         let (status, confirmed_via) = intake_state(intake);
         Insert {
             status,
@@ -975,7 +975,6 @@ fn insert_batch_postgres(
 
 /// A batch of intakes column by column, in the order of [`bind_intake!`], for
 /// [`insert_batch_postgres`]'s arrays.
-#[derive(Default)]
 struct BatchColumns {
     name: Vec<String>,
     phone: Vec<String>,

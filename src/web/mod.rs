@@ -55,9 +55,8 @@ pub struct Settings {
     pub site_url: Option<String>,
 }
 
-/// Shared state of every handler: one reference count to clone, since axum
-/// clones it for every request (and dropped it again, a count per field, when
-/// it held its fields itself).
+/// Shared state of every handler, behind one `Arc`: axum clones the state for
+/// every request, and one reference count is cheaper than one per field.
 #[derive(Clone)]
 pub struct AppState(Arc<SharedState>);
 
