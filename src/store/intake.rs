@@ -301,9 +301,10 @@ async fn checkpoint_log(pool: SqlitePool, log: Arc<LogProgress>, mut nudged: mps
     }
 }
 
-/// The writer's own connection, opened with the pool's settings on first use
-/// (and again after a failed batch); `None`, with a warning, when it cannot be
-/// opened, and the batch goes through the pool.
+/// A connection of its own (the writer's, or the checkpointer's), opened with
+/// `options` on first use (and again after a failure); `None`, with a warning,
+/// when it cannot be opened: the writer's batch then goes through the pool, and
+/// the checkpointer waits for the next commit.
 ///
 /// Why its own: SQLite drops a connection's page cache whenever another
 /// connection committed since its last transaction, and the pool hands out its

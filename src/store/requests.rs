@@ -925,7 +925,7 @@ fn insert_batch_sql(markers: &mut Markers, count: usize) -> String {
 /// and each request's 14 values were 14 parameters to encode and bind.
 fn insert_batch_postgres(
     intakes: &[Intake],
-) -> sqlx::query::QueryAs<'static, sqlx::Postgres, Inserted, sqlx::postgres::PgArguments> {
+) -> sqlx::query::QueryAs<'_, sqlx::Postgres, Inserted, sqlx::postgres::PgArguments> {
     static SQL: LazyLock<String> = LazyLock::new(|| {
         format!(
             "{} returning {INSERTED}",
@@ -936,102 +936,31 @@ fn insert_batch_postgres(
             )
         )
     });
-    let mut columns = BatchColumns::with_capacity(intakes.len());
-    for intake in intakes {
-        columns.push(intake);
-    }
-    let BatchColumns {
-        name,
-        phone,
-        timezone,
-        topic,
-        message,
-        availability,
-        status,
-        manage_token_hash,
-        now,
-        since,
-        cap,
-        consent_version,
-        consent_source,
-        confirmed_via,
-    } = columns;
+    // One array per column, in the order of `bind_intake!`.
     sqlx::query_as(SQL.as_str())
-        .bind(name)
-        .bind(phone)
-        .bind(timezone)
-        .bind(topic)
-        .bind(message)
-        .bind(availability)
-        .bind(status)
-        .bind(manage_token_hash)
-        .bind(now)
-        .bind(since)
-        .bind(cap)
-        .bind(consent_version)
-        .bind(consent_source)
-        .bind(confirmed_via)
+        .bind(column(intakes, |intake| intake.request.name.as_str()))
+        .bind(column(intakes, |intake| intake.request.phone.as_str()))
+        .bind(column(intakes, |intake| intake.request.zone.name()))
+        .bind(column(intakes, |intake| intake.request.topic.as_str()))
+        .bind(column(intakes, |intake| intake.request.message.as_str()))
+        .bind(column(intakes, |intake| {
+            stored_availability(&intake.request)
+        }))
+        .bind(column(intakes, |intake| intake_state(intake).0.as_str()))
+        .bind(column(intakes, |intake| intake.manage_token_hash.as_str()))
+        .bind(column(intakes, |intake| intake.now))
+        .bind(column(intakes, |intake| intake.since))
+        .bind(column(intakes, |intake| intake.cap))
+        .bind(column(intakes, |_| current_wording().version))
+        .bind(column(intakes, |intake| intake.consent_source.as_str()))
+        .bind(column(intakes, |intake| {
+            intake_state(intake).1.map(ConfirmedVia::as_str)
+        }))
 }
 
-/// A batch of intakes column by column, in the order of [`bind_intake!`], for
-/// [`insert_batch_postgres`]'s arrays.
-struct BatchColumns {
-    name: Vec<String>,
-    phone: Vec<String>,
-    timezone: Vec<&'static str>,
-    topic: Vec<String>,
-    message: Vec<String>,
-    availability: Vec<String>,
-    status: Vec<&'static str>,
-    manage_token_hash: Vec<String>,
-    now: Vec<DateTime<Utc>>,
-    since: Vec<DateTime<Utc>>,
-    cap: Vec<i64>,
-    consent_version: Vec<&'static str>,
-    consent_source: Vec<&'static str>,
-    confirmed_via: Vec<Option<&'static str>>,
-}
-
-impl BatchColumns {
-    fn with_capacity(count: usize) -> BatchColumns {
-        BatchColumns {
-            name: Vec::with_capacity(count),
-            phone: Vec::with_capacity(count),
-            timezone: Vec::with_capacity(count),
-            topic: Vec::with_capacity(count),
-            message: Vec::with_capacity(count),
-            availability: Vec::with_capacity(count),
-            status: Vec::with_capacity(count),
-            manage_token_hash: Vec::with_capacity(count),
-            now: Vec::with_capacity(count),
-            since: Vec::with_capacity(count),
-            cap: Vec::with_capacity(count),
-            consent_version: Vec::with_capacity(count),
-            consent_source: Vec::with_capacity(count),
-            confirmed_via: Vec::with_capacity(count),
-        }
-    }
-
-    fn push(&mut self, intake: &Intake) {
-        let request = &intake.request;
-        let (status, confirmed_via) = intake_state(intake);
-        self.name.push(request.name.clone());
-        self.phone.push(request.phone.as_str().to_owned());
-        self.timezone.push(request.zone.name());
-        self.topic.push(request.topic.clone());
-        self.message.push(request.message.clone());
-        self.availability.push(stored_availability(request));
-        self.status.push(status.as_str());
-        self.manage_token_hash
-            .push(intake.manage_token_hash.clone());
-        self.now.push(intake.now);
-        self.since.push(intake.since);
-        self.cap.push(intake.cap);
-        self.consent_version.push(current_wording().version);
-        self.consent_source.push(intake.consent_source.as_str());
-        self.confirmed_via
-            .push(confirmed_via.map(ConfirmedVia::as_str));
-    }
+/// `value` of each of `intakes`: one column of a batch, bound as an array.
+fn column<'i, T>(intakes: &'i [Intake], value: impl Fn(&'i Intake) -> T) -> Vec<T> {
+    intakes.iter().map(value).collect()
 }
 
 /// The insert of a batch whose 14 columns `rows` selects (in the order of
